@@ -1,0 +1,644 @@
+//! The shim process itself (synchronous: threads and blocking I/O).
+
+use crate::frame;
+use crate::proto::{ExitRecord, Reply, Request, EXIT_FILE, PID_FILE, SOCKET};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How the daemon configured this shim (its command line).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub state_dir: PathBuf,
+    pub runtime: PathBuf,
+    pub runtime_root: Option<PathBuf>,
+    pub log_path: PathBuf,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+/// Reaps every child (we are a subreaper) and hands exit codes to whoever
+/// registered the pid, even when the child died before it was registered.
+#[derive(Default)]
+struct Reaper {
+    state: Mutex<ReaperState>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct ReaperState {
+    waiting: HashMap<i32, Option<i32>>,
+    unclaimed: HashMap<i32, i32>,
+}
+
+impl Reaper {
+    fn run(&self) {
+        use nix::sys::wait::{waitpid, WaitStatus};
+        loop {
+            match waitpid(None, None) {
+                Ok(WaitStatus::Exited(pid, code)) => self.reaped(pid.as_raw(), code),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => self.reaped(pid.as_raw(), 128 + sig as i32),
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+
+    fn reaped(&self, pid: i32, code: i32) {
+        let mut s = self.state.lock().unwrap();
+        match s.waiting.get_mut(&pid) {
+            Some(slot) => *slot = Some(code),
+            None => {
+                s.unclaimed.insert(pid, code);
+            }
+        }
+        self.cv.notify_all();
+    }
+
+    fn register(&self, pid: i32) {
+        let mut s = self.state.lock().unwrap();
+        let done = s.unclaimed.remove(&pid);
+        s.waiting.insert(pid, done);
+    }
+
+    fn wait(&self, pid: i32) -> i32 {
+        let mut s = self.state.lock().unwrap();
+        loop {
+            if let Some(Some(code)) = s.waiting.get(&pid) {
+                let code = *code;
+                s.waiting.remove(&pid);
+                return code;
+            }
+            s = self.cv.wait(s).unwrap();
+        }
+    }
+}
+
+/// The stdio of one process as the shim holds it.
+struct Io {
+    /// Write end of the process's stdin (or the pty master), closed on request.
+    stdin: Mutex<Option<File>>,
+    /// The pty master, for resizes.
+    master: Option<File>,
+    /// Readers to pump: (frame kind, reader).
+    outputs: Vec<(u8, File)>,
+}
+
+/// The child's side of its stdio, handed to the runtime.
+struct ChildIo {
+    stdin: Stdio,
+    stdout: Stdio,
+    stderr: Stdio,
+    console_socket: Option<(PathBuf, UnixListener)>,
+}
+
+fn pipe() -> std::io::Result<(File, File)> {
+    let (r, w) = nix::unistd::pipe()?;
+    Ok((File::from(r), File::from(w)))
+}
+
+fn setup_io(tty: bool, stdin: bool, console_path: &Path) -> std::io::Result<(ChildIo, Option<Io>)> {
+    if tty {
+        let _ = std::fs::remove_file(console_path);
+        let l = UnixListener::bind(console_path)?;
+        let child = ChildIo {
+            stdin: Stdio::null(),
+            stdout: Stdio::null(),
+            stderr: Stdio::null(),
+            console_socket: Some((console_path.to_path_buf(), l)),
+        };
+        return Ok((child, None));
+    }
+    let (in_r, in_w) = if stdin { pipe().map(|(r, w)| (Stdio::from(r), Some(w)))? } else { (Stdio::null(), None) };
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let child = ChildIo { stdin: in_r, stdout: Stdio::from(out_w), stderr: Stdio::from(err_w), console_socket: None };
+    let io = Io {
+        stdin: Mutex::new(in_w),
+        master: None,
+        outputs: vec![(frame::STDOUT, out_r), (frame::STDERR, err_r)],
+    };
+    Ok((child, Some(io)))
+}
+
+/// Receives the pty master that the runtime sends over the console socket.
+fn recv_master(listener: &UnixListener) -> std::io::Result<File> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::io::IoSliceMut;
+    let (conn, _) = listener.accept()?;
+    let mut buf = [0u8; 4096];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the fd was just received and is owned by nobody else.
+                return Ok(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(std::io::Error::other("console socket: no file descriptor received"))
+}
+
+fn master_io(master: File, stdin: bool) -> std::io::Result<Io> {
+    let reader = master.try_clone()?;
+    let writer = if stdin { Some(master.try_clone()?) } else { None };
+    Ok(Io { stdin: Mutex::new(writer), master: Some(master), outputs: vec![(frame::STDOUT, reader)] })
+}
+
+fn resize(master: &File, height: u16, width: u16) {
+    let ws = libc::winsize { ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ reads a winsize struct from a valid pointer.
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+}
+
+/// Appends Docker json-file log lines.
+struct JsonLog {
+    file: File,
+    partial: [Vec<u8>; 3],
+}
+
+impl JsonLog {
+    fn write(&mut self, kind: u8, data: &[u8]) {
+        let buf = &mut self.partial[kind as usize % 3];
+        buf.extend_from_slice(data);
+        let mut out = Vec::new();
+        while let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=i).collect();
+            out.extend(log_line(kind, &line));
+        }
+        if buf.len() >= 16 * 1024 {
+            let line: Vec<u8> = std::mem::take(buf);
+            out.extend(log_line(kind, &line));
+        }
+        let _ = self.file.write_all(&out);
+    }
+
+    fn flush_partial(&mut self) {
+        for kind in [frame::STDOUT, frame::STDERR] {
+            let line = std::mem::take(&mut self.partial[kind as usize]);
+            if !line.is_empty() {
+                let _ = self.file.write_all(&log_line(kind, &line));
+            }
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+fn log_line(kind: u8, line: &[u8]) -> Vec<u8> {
+    let stream = if kind == frame::STDERR { "stderr" } else { "stdout" };
+    let v = serde_json::json!({"log": String::from_utf8_lossy(line), "stream": stream, "time": now_rfc3339()});
+    let mut s = serde_json::to_vec(&v).unwrap_or_default();
+    s.push(b'\n');
+    s
+}
+
+struct Attacher {
+    sock: UnixStream,
+    stdout: bool,
+    stderr: bool,
+}
+
+#[derive(Default)]
+struct InitState {
+    exit: Option<i32>,
+}
+
+struct Shim {
+    opts: Options,
+    reaper: Reaper,
+    pid: Mutex<i32>,
+    io: Mutex<Option<Arc<Io>>>,
+    attachers: Mutex<Vec<Attacher>>,
+    log: Mutex<JsonLog>,
+    started: Mutex<bool>,
+    init: Mutex<InitState>,
+    init_cv: Condvar,
+    active: Mutex<usize>,
+}
+
+impl Shim {
+    fn runtime(&self) -> Command {
+        let mut c = Command::new(&self.opts.runtime);
+        if let Some(root) = &self.opts.runtime_root {
+            c.arg("--root").arg(root);
+        }
+        c.arg("--log").arg(self.opts.state_dir.join("runtime.log")).arg("--log-format").arg("json");
+        c
+    }
+
+    /// Runs a runtime command to completion through the reaper.
+    fn run_runtime(&self, mut cmd: Command) -> Result<(), String> {
+        let log = self.opts.state_dir.join("runtime.log");
+        let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        let child = cmd.spawn().map_err(|e| format!("{}: {e}", self.opts.runtime.display()))?;
+        let pid = child.id() as i32;
+        drop(cmd);
+        self.reaper.register(pid);
+        let code = self.reaper.wait(pid);
+        if code == 0 {
+            return Ok(());
+        }
+        Err(runtime_error(&log, before).unwrap_or_else(|| format!("runtime exited with status {code}")))
+    }
+
+    fn publish(&self, kind: u8, data: &[u8]) {
+        self.log.lock().unwrap().write(kind, data);
+        let mut list = self.attachers.lock().unwrap();
+        list.retain_mut(|a| {
+            let wanted = if kind == frame::STDERR { a.stderr } else { a.stdout };
+            !wanted || frame::write(&mut a.sock, kind, data).is_ok()
+        });
+    }
+}
+
+/// The last error message the runtime logged after `offset`.
+fn runtime_error(log: &Path, offset: u64) -> Option<String> {
+    let mut f = File::open(log).ok()?;
+    let mut s = String::new();
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset)).ok()?;
+    f.read_to_string(&mut s).ok()?;
+    s.lines().rev().find_map(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).ok()?;
+        (v["level"] == "error" || v["level"] == "fatal").then(|| v["msg"].as_str().unwrap_or_default().to_string())
+    })
+}
+
+/// Copies one output of a process to `sink` until EOF, then signals `done`.
+fn pump(kind: u8, mut r: File, sink: impl Fn(u8, &[u8]) + Send + 'static, done: std::sync::mpsc::Sender<()>) {
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => sink(kind, &buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // EIO on a pty master once the slave side is gone.
+                Err(_) => break,
+            }
+        }
+        let _ = done.send(());
+    });
+}
+
+fn start_pumps(io: &Io, sink: impl Fn(u8, &[u8]) + Send + Clone + 'static) -> std::io::Result<(std::sync::mpsc::Receiver<()>, usize)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (kind, r) in &io.outputs {
+        pump(*kind, r.try_clone()?, sink.clone(), tx.clone());
+    }
+    Ok((rx, io.outputs.len()))
+}
+
+/// Waits for the pumps to reach EOF, bounded so that a daemonized grandchild
+/// holding the pipe open cannot hold up the exit.
+fn drain(rx: &std::sync::mpsc::Receiver<()>, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    for _ in 0..n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if rx.recv_timeout(left).is_err() {
+            return;
+        }
+    }
+}
+
+/// Handles stdin/close/resize frames from a client for one process.
+fn feed_stdin(mut conn: UnixStream, io: Arc<Io>) {
+    thread::spawn(move || {
+        while let Ok(Some((kind, payload))) = frame::read(&mut conn) {
+            match kind {
+                frame::STDIN => {
+                    if let Some(w) = io.stdin.lock().unwrap().as_mut() {
+                        let _ = w.write_all(&payload);
+                    }
+                }
+                frame::CLOSE_STDIN => {
+                    // A terminal has no half-close: send EOF (^D) instead.
+                    let mut g = io.stdin.lock().unwrap();
+                    if io.master.is_some() {
+                        if let Some(w) = g.as_mut() {
+                            let _ = w.write_all(&[4]);
+                        }
+                    }
+                    *g = None;
+                }
+                frame::RESIZE if payload.len() >= 4 => {
+                    if let Some(m) = &io.master {
+                        resize(m, u16::from_be_bytes([payload[0], payload[1]]), u16::from_be_bytes([payload[2], payload[3]]));
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
+fn reply(conn: &mut UnixStream, r: &Reply) {
+    let mut s = serde_json::to_vec(r).unwrap_or_default();
+    s.push(b'\n');
+    let _ = conn.write_all(&s);
+}
+
+fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
+    let mut line = String::new();
+    {
+        let mut r = BufReader::new(&conn);
+        if r.read_line(&mut line).is_err() {
+            return;
+        }
+    }
+    let req: Request = match serde_json::from_str(&line) {
+        Ok(r) => r,
+        Err(e) => return reply(&mut conn, &Reply::err(format!("bad request: {e}"))),
+    };
+    match req {
+        Request::Start => {
+            let mut started = shim.started.lock().unwrap();
+            if *started {
+                return reply(&mut conn, &Reply::default());
+            }
+            let mut cmd = shim.runtime();
+            cmd.arg("start").arg(&shim.opts.id).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+            match shim.run_runtime(cmd) {
+                Ok(()) => {
+                    *started = true;
+                    reply(&mut conn, &Reply { pid: Some(*shim.pid.lock().unwrap()), ..Default::default() })
+                }
+                Err(e) => reply(&mut conn, &Reply::err(e)),
+            }
+        }
+        Request::State => {
+            let exit = shim.init.lock().unwrap().exit;
+            let status = match (exit, *shim.started.lock().unwrap()) {
+                (Some(_), _) => "stopped",
+                (None, true) => "running",
+                (None, false) => "created",
+            };
+            reply(
+                &mut conn,
+                &Reply { pid: Some(*shim.pid.lock().unwrap()), exit_code: exit, status: Some(status.into()), ..Default::default() },
+            )
+        }
+        Request::Wait => {
+            *shim.active.lock().unwrap() += 1;
+            let code = {
+                let mut s = shim.init.lock().unwrap();
+                while s.exit.is_none() {
+                    s = shim.init_cv.wait(s).unwrap();
+                }
+                s.exit
+            };
+            reply(&mut conn, &Reply { exit_code: code, ..Default::default() });
+            *shim.active.lock().unwrap() -= 1;
+            shim.init_cv.notify_all();
+        }
+        Request::Kill { signal } => {
+            let pid = *shim.pid.lock().unwrap();
+            let r = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::try_from(signal).ok(),
+            );
+            match r {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => reply(&mut conn, &Reply::default()),
+                Err(e) => reply(&mut conn, &Reply::err(format!("kill {pid}: {e}"))),
+            }
+        }
+        Request::Resize { height, width } => {
+            if let Some(m) = shim.io.lock().unwrap().as_ref().and_then(|io| io.master.as_ref()) {
+                resize(m, height, width);
+            }
+            reply(&mut conn, &Reply::default())
+        }
+        Request::Attach { stdin, stdout, stderr } => {
+            if shim.init.lock().unwrap().exit.is_some() {
+                return reply(&mut conn, &Reply::err("container is not running"));
+            }
+            reply(&mut conn, &Reply::default());
+            if stdin {
+                if let (Ok(c), Some(io)) = (conn.try_clone(), shim.io.lock().unwrap().clone()) {
+                    feed_stdin(c, io);
+                }
+            }
+            shim.attachers.lock().unwrap().push(Attacher { sock: conn, stdout, stderr });
+        }
+        Request::Exec { exec_id, process, tty, stdin } => exec(&shim, conn, &exec_id, process, tty, stdin),
+    }
+}
+
+fn exec(shim: &Shim, mut conn: UnixStream, exec_id: &str, process: serde_json::Value, tty: bool, stdin: bool) {
+    let dir = &shim.opts.state_dir;
+    let spec = dir.join(format!("exec-{exec_id}.json"));
+    let pidfile = dir.join(format!("exec-{exec_id}.pid"));
+    let result = (|| -> Result<(i32, Io), String> {
+        std::fs::write(&spec, serde_json::to_vec(&process).unwrap_or_default()).map_err(|e| e.to_string())?;
+        let (child, io) = setup_io(tty, stdin, &dir.join(format!("exec-{}.sock", &exec_id[..12.min(exec_id.len())])))
+            .map_err(|e| format!("exec stdio: {e}"))?;
+        let mut cmd = shim.runtime();
+        cmd.arg("exec").arg("--detach").arg("--process").arg(&spec).arg("--pid-file").arg(&pidfile);
+        if let Some((p, _)) = &child.console_socket {
+            cmd.arg("--console-socket").arg(p);
+        }
+        cmd.arg(&shim.opts.id).stdin(child.stdin).stdout(child.stdout).stderr(child.stderr);
+        let console = child.console_socket;
+        let master = console.as_ref().map(|(_, l)| {
+            let l = l.try_clone().expect("dup listener");
+            thread::spawn(move || recv_master(&l))
+        });
+        shim.run_runtime(cmd)?;
+        let io = match (master, io) {
+            (Some(h), _) => master_io(h.join().map_err(|_| "console thread")?.map_err(|e| e.to_string())?, stdin)
+                .map_err(|e| e.to_string())?,
+            (None, Some(io)) => io,
+            (None, None) => return Err("no stdio".into()),
+        };
+        if let Some((p, _)) = &console {
+            let _ = std::fs::remove_file(p);
+        }
+        let pid = std::fs::read_to_string(&pidfile).map_err(|e| e.to_string())?.trim().parse().map_err(|_| "bad pid file")?;
+        Ok((pid, io))
+    })();
+    let _ = std::fs::remove_file(&spec);
+    let _ = std::fs::remove_file(&pidfile);
+    let (pid, io) = match result {
+        Ok(v) => v,
+        Err(e) => return reply(&mut conn, &Reply::err(e)),
+    };
+    shim.reaper.register(pid);
+    reply(&mut conn, &Reply { pid: Some(pid), ..Default::default() });
+    let io = Arc::new(io);
+    if let Ok(c) = conn.try_clone() {
+        feed_stdin(c, io.clone());
+    }
+    let out = Arc::new(Mutex::new(conn.try_clone().expect("dup socket")));
+    let sink = {
+        let out = out.clone();
+        move |kind: u8, data: &[u8]| {
+            let _ = frame::write(&mut *out.lock().unwrap(), kind, data);
+        }
+    };
+    let (rx, n) = match start_pumps(&io, sink) {
+        Ok(v) => v,
+        Err(_) => return,
+    };
+    let code = shim.reaper.wait(pid);
+    drain(&rx, n);
+    let _ = frame::write(&mut *out.lock().unwrap(), frame::EXIT, &code.to_be_bytes());
+    let _ = conn.shutdown(std::net::Shutdown::Both);
+}
+
+/// Runs the shim; returns the process exit code. Prints one [`crate::proto::Ready`]
+/// line on stdout once the container is created (or failed to be).
+pub fn run(opts: Options) -> i32 {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer argument.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let ready = |r: &Reply| {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(format!("{}\n", serde_json::to_string(r).unwrap_or_default()).as_bytes());
+        let _ = out.flush();
+        // Nobody reads stdout after this; point it at /dev/null.
+        if let Ok(null) = File::options().write(true).open("/dev/null") {
+            let _ = nix::unistd::dup2_stdout(&null);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&opts.state_dir) {
+        ready(&Reply::err(format!("state dir: {e}")));
+        return 1;
+    }
+    let log = match File::options().create(true).append(true).open(&opts.log_path) {
+        Ok(f) => f,
+        Err(e) => {
+            ready(&Reply::err(format!("log file {}: {e}", opts.log_path.display())));
+            return 1;
+        }
+    };
+    let shim = Arc::new(Shim {
+        opts: opts.clone(),
+        reaper: Reaper::default(),
+        pid: Mutex::new(0),
+        io: Mutex::new(None),
+        attachers: Mutex::new(Vec::new()),
+        log: Mutex::new(JsonLog { file: log, partial: Default::default() }),
+        started: Mutex::new(false),
+        init: Mutex::new(InitState::default()),
+        init_cv: Condvar::new(),
+        active: Mutex::new(0),
+    });
+    {
+        let s = shim.clone();
+        thread::spawn(move || s.reaper.run());
+    }
+    let created = (|| -> Result<(i32, Io), String> {
+        let (child, io) = setup_io(opts.tty, opts.stdin, &opts.state_dir.join("console.sock")).map_err(|e| format!("stdio: {e}"))?;
+        let pidfile = opts.state_dir.join(PID_FILE);
+        let mut cmd = shim.runtime();
+        cmd.arg("create").arg("--bundle").arg(&opts.bundle).arg("--pid-file").arg(&pidfile);
+        if let Some((p, _)) = &child.console_socket {
+            cmd.arg("--console-socket").arg(p);
+        }
+        cmd.arg(&opts.id).stdin(child.stdin).stdout(child.stdout).stderr(child.stderr);
+        let console = child.console_socket;
+        let master = console.as_ref().map(|(_, l)| {
+            let l = l.try_clone().expect("dup listener");
+            thread::spawn(move || recv_master(&l))
+        });
+        shim.run_runtime(cmd)?;
+        let io = match (master, io) {
+            (Some(h), _) => master_io(h.join().map_err(|_| "console thread")?.map_err(|e| format!("console: {e}"))?, opts.stdin)
+                .map_err(|e| e.to_string())?,
+            (None, Some(io)) => io,
+            (None, None) => return Err("no stdio".into()),
+        };
+        if let Some((p, _)) = &console {
+            let _ = std::fs::remove_file(p);
+        }
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .map_err(|e| format!("pid file: {e}"))?
+            .trim()
+            .parse()
+            .map_err(|_| "bad pid file".to_string())?;
+        Ok((pid, io))
+    })();
+    let (pid, io) = match created {
+        Ok(v) => v,
+        Err(e) => {
+            ready(&Reply::err(e));
+            return 1;
+        }
+    };
+    shim.reaper.register(pid);
+    *shim.pid.lock().unwrap() = pid;
+    let io = Arc::new(io);
+    *shim.io.lock().unwrap() = Some(io.clone());
+    let sock = opts.state_dir.join(SOCKET);
+    let _ = std::fs::remove_file(&sock);
+    let listener = match UnixListener::bind(&sock) {
+        Ok(l) => l,
+        Err(e) => {
+            ready(&Reply::err(format!("bind {}: {e}", sock.display())));
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            return 1;
+        }
+    };
+    {
+        let s = shim.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let s = s.clone();
+                thread::spawn(move || handle(s, conn));
+            }
+        });
+    }
+    let sink = {
+        let s = shim.clone();
+        move |kind: u8, data: &[u8]| s.publish(kind, data)
+    };
+    let (rx, n) = match start_pumps(&io, sink) {
+        Ok(v) => v,
+        Err(e) => {
+            ready(&Reply::err(format!("stdio: {e}")));
+            return 1;
+        }
+    };
+    ready(&Reply { pid: Some(pid), ..Default::default() });
+
+    let code = shim.reaper.wait(pid);
+    drain(&rx, n);
+    shim.log.lock().unwrap().flush_partial();
+    let mut cmd = shim.runtime();
+    cmd.arg("delete").arg("--force").arg(&opts.id).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    if let Err(e) = shim.run_runtime(cmd) {
+        eprintln!("berth-shim: runtime delete: {e}");
+    }
+    let record = ExitRecord { exit_code: code, finished_at: now_rfc3339(), oom_killed: false };
+    let tmp = opts.state_dir.join(format!("{EXIT_FILE}.tmp"));
+    if std::fs::write(&tmp, serde_json::to_vec(&record).unwrap_or_default()).is_ok() {
+        let _ = std::fs::rename(&tmp, opts.state_dir.join(EXIT_FILE));
+    }
+    for mut a in std::mem::take(&mut *shim.attachers.lock().unwrap()) {
+        let _ = frame::write(&mut a.sock, frame::EXIT, &code.to_be_bytes());
+        let _ = a.sock.shutdown(std::net::Shutdown::Both);
+    }
+    shim.init.lock().unwrap().exit = Some(code);
+    shim.init_cv.notify_all();
+    // Let blocked `wait` requests write their replies before we go.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut active = shim.active.lock().unwrap();
+    while *active > 0 && Instant::now() < deadline {
+        active = shim.init_cv.wait_timeout(active, Duration::from_millis(50)).unwrap().0;
+    }
+    let _ = std::fs::remove_file(&sock);
+    0
+}
+

@@ -1,0 +1,136 @@
+//! The metadata database: redb (pure Rust, ACID, one file), holding JSON
+//! records in a few tables. Why redb over SQLite: no C dependency, typed
+//! tables, and our access is key-value shaped.
+
+use base::{Error, Result};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{de::DeserializeOwned, Serialize};
+use std::path::Path;
+
+/// The tables of the metadata database.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    /// image id → image record
+    Images,
+    /// normalized reference → image id
+    Tags,
+    /// container id → container record
+    Containers,
+    /// container name (without `/`) → container id
+    Names,
+}
+
+impl Table {
+    fn def(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
+        TableDefinition::new(match self {
+            Table::Images => "images",
+            Table::Tags => "tags",
+            Table::Containers => "containers",
+            Table::Names => "names",
+        })
+    }
+    const ALL: [Table; 4] = [Table::Images, Table::Tags, Table::Containers, Table::Names];
+}
+
+fn db_err(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("metadata database: {e}"))
+}
+
+pub struct Metadata {
+    db: redb::Database,
+}
+
+/// A write transaction: everything in it commits together or not at all.
+pub struct Txn {
+    txn: redb::WriteTransaction,
+}
+
+impl Txn {
+    pub fn put<T: Serialize>(&mut self, t: Table, key: &str, v: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(v).map_err(db_err)?;
+        self.txn.open_table(t.def()).map_err(db_err)?.insert(key, bytes.as_slice()).map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, t: Table, key: &str) -> Result<Option<T>> {
+        let table = self.txn.open_table(t.def()).map_err(db_err)?;
+        let v = table.get(key).map_err(db_err)?;
+        v.map(|g| serde_json::from_slice(g.value()).map_err(db_err)).transpose()
+    }
+
+    pub fn delete(&mut self, t: Table, key: &str) -> Result<bool> {
+        let mut table = self.txn.open_table(t.def()).map_err(db_err)?;
+        let r = table.remove(key).map_err(db_err)?;
+        Ok(r.is_some())
+    }
+}
+
+impl Metadata {
+    pub fn open(path: &Path) -> Result<Metadata> {
+        let db = redb::Database::create(path).map_err(db_err)?;
+        let txn = db.begin_write().map_err(db_err)?;
+        for t in Table::ALL {
+            txn.open_table(t.def()).map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(Metadata { db })
+    }
+
+    /// Runs `f` in one write transaction, committing if it returns Ok.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Txn) -> Result<R>) -> Result<R> {
+        let mut txn = Txn { txn: self.db.begin_write().map_err(db_err)? };
+        let r = f(&mut txn)?;
+        txn.txn.commit().map_err(db_err)?;
+        Ok(r)
+    }
+
+    pub fn put<T: Serialize>(&self, t: Table, key: &str, v: &T) -> Result<()> {
+        self.update(|tx| tx.put(t, key, v))
+    }
+
+    pub fn delete(&self, t: Table, key: &str) -> Result<bool> {
+        self.update(|tx| tx.delete(t, key))
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, t: Table, key: &str) -> Result<Option<T>> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let table = r.open_table(t.def()).map_err(db_err)?;
+        let v = table.get(key).map_err(db_err)?;
+        v.map(|g| serde_json::from_slice(g.value()).map_err(db_err)).transpose()
+    }
+
+    /// All records of a table, in key order.
+    pub fn list<T: DeserializeOwned>(&self, t: Table) -> Result<Vec<(String, T)>> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let table = r.open_table(t.def()).map_err(db_err)?;
+        let mut out = Vec::new();
+        for item in table.iter().map_err(db_err)? {
+            let (k, v) = item.map_err(db_err)?;
+            out.push((k.value().to_string(), serde_json::from_slice(v.value()).map_err(db_err)?));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transactions_commit_or_not() {
+        let d = tempfile::tempdir().unwrap();
+        let m = Metadata::open(&d.path().join("meta.db")).unwrap();
+        m.put(Table::Names, "web", &"id1").unwrap();
+        let r: Result<()> = m.update(|tx| {
+            tx.put(Table::Names, "db", &"id2")?;
+            Err(Error::conflict("nope"))
+        });
+        assert!(r.is_err());
+        assert_eq!(m.get::<String>(Table::Names, "db").unwrap(), None);
+        assert_eq!(m.list::<String>(Table::Names).unwrap(), vec![("web".to_string(), "id1".to_string())]);
+        assert!(m.delete(Table::Names, "web").unwrap());
+        drop(m);
+        let m = Metadata::open(&d.path().join("meta.db")).unwrap();
+        assert!(m.list::<String>(Table::Names).unwrap().is_empty());
+    }
+}
