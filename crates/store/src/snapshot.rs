@@ -6,11 +6,13 @@
 //! # use store::snapshot::{Overlay, Snapshotter};
 //! # fn f(layer_tar: &[u8]) -> base::Result<()> {
 //! let snaps = Overlay::open(std::path::Path::new("/var/lib/berth/snapshots"))?;
-//! let chain = base::Digest::of(b"diff id of the layer");
 //! // 1. import a layer: extract it into an empty directory, committed atomically
-//! snaps.commit_layer(&chain, None, &mut |dir| Ok(archive::apply_layer(layer_tar, dir)?.size))?;
+//! let layer = snaps.commit_layer(None, &mut |dir| {
+//!     let a = archive::apply_layer(layer_tar, dir)?;
+//!     Ok((a.diff_id, a.size))
+//! })?;
 //! // 2. prepare a writable snapshot for a container on top of it
-//! let mount = snaps.prepare("container-id", Some(&chain))?;
+//! let mount = snaps.prepare("container-id", Some(&layer.chain_id))?;
 //! // 3. mount it where the runtime expects the rootfs
 //! mount.mount_at(std::path::Path::new("/run/berth/containers/container-id/rootfs"))?;
 //! # Ok(()) }
@@ -20,6 +22,7 @@
 //! ```text
 //! layers/<chain-id hex>/fs        committed layer contents (overlay whiteouts inside)
 //! layers/<chain-id hex>/parent    chain id of the layer below, absent for a base layer
+//! layers/<chain-id hex>/size      bytes of file content in the layer
 //! active/<key>/upper, work        a container's writable layer and overlay work dir
 //! active/<key>/parent             chain id of the image's top layer
 //! tmp/                            layers being extracted; cleared at start
@@ -62,17 +65,28 @@ pub fn unmount(target: &Path) -> Result<()> {
     }
 }
 
+/// A committed layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    pub chain_id: Digest,
+    pub diff_id: Digest,
+    pub size: u64,
+}
+
 /// Stores layers and writable snapshots; returns mounts that show them.
 pub trait Snapshotter: Send + Sync {
     /// Whether the committed layer `chain` exists.
     fn exists(&self, chain: &Digest) -> bool;
-    /// Creates layer `chain` on top of `parent` by running `fill` on an empty
-    /// directory. Atomic: on error or crash nothing is left. Returns `fill`'s value.
-    fn commit_layer(&self, chain: &Digest, parent: Option<&Digest>, fill: &mut dyn FnMut(&Path) -> Result<u64>) -> Result<u64>;
+    /// Creates a layer on top of `parent` by running `fill` on an empty
+    /// directory; `fill` returns the layer's diff id and size. Atomic: on error
+    /// or crash nothing is left.
+    fn commit_layer(&self, parent: Option<&Digest>, fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>) -> Result<Layer>;
     /// Creates the writable snapshot `key` on top of layer `parent`.
     fn prepare(&self, key: &str, parent: Option<&Digest>) -> Result<Mount>;
     /// The mount of an existing writable snapshot.
     fn mounts(&self, key: &str) -> Result<Mount>;
+    /// The size recorded for a committed layer.
+    fn layer_size(&self, chain: &Digest) -> u64;
     /// The directory holding the writable layer of `key`.
     fn upper_dir(&self, key: &str) -> PathBuf;
     /// Removes a writable snapshot; it must not be mounted.
@@ -136,7 +150,7 @@ impl Snapshotter for Overlay {
         self.layer(chain).exists()
     }
 
-    fn commit_layer(&self, chain: &Digest, parent: Option<&Digest>, fill: &mut dyn FnMut(&Path) -> Result<u64>) -> Result<u64> {
+    fn commit_layer(&self, parent: Option<&Digest>, fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>) -> Result<Layer> {
         let tmp = self.root.join("tmp").join(base::id::random_id());
         let result = (|| {
             std::fs::create_dir_all(tmp.join("fs")).ctx("create layer dir")?;
@@ -146,12 +160,17 @@ impl Snapshotter for Overlay {
                 }
                 std::fs::write(tmp.join("parent"), p.as_str()).ctx("write layer parent")?;
             }
-            let v = fill(&tmp.join("fs"))?;
-            if self.exists(chain) {
-                return Ok(v);
+            let (diff_id, size) = fill(&tmp.join("fs"))?;
+            let chain_id = match parent {
+                Some(p) => Digest::of(format!("{p} {diff_id}").as_bytes()),
+                None => diff_id.clone(),
+            };
+            let layer = Layer { chain_id, diff_id, size };
+            if !self.exists(&layer.chain_id) {
+                std::fs::write(tmp.join("size"), size.to_string()).ctx("write layer size")?;
+                std::fs::rename(&tmp, self.layer(&layer.chain_id)).ctx("commit layer")?;
             }
-            std::fs::rename(&tmp, self.layer(chain)).ctx("commit layer")?;
-            Ok(v)
+            Ok(layer)
         })();
         let _ = std::fs::remove_dir_all(&tmp);
         result
@@ -193,6 +212,10 @@ impl Snapshotter for Overlay {
         })
     }
 
+    fn layer_size(&self, chain: &Digest) -> u64 {
+        std::fs::read_to_string(self.layer(chain).join("size")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    }
+
     fn upper_dir(&self, key: &str) -> PathBuf {
         self.active(key).join("upper")
     }
@@ -215,18 +238,20 @@ impl Snapshotter for Overlay {
 /// The behaviour every snapshotter must show; each implementation's test calls it.
 #[cfg(test)]
 pub(crate) fn test_suite(s: &dyn Snapshotter) {
-    let a = Digest::of(b"a");
-    let b = Digest::of(b"b");
-    s.commit_layer(&a, None, &mut |d| {
-        std::fs::write(d.join("f"), "a").unwrap();
-        Ok(1)
-    })
-    .unwrap();
+    let la = s
+        .commit_layer(None, &mut |d| {
+            std::fs::write(d.join("f"), "a").unwrap();
+            Ok((Digest::of(b"a"), 1))
+        })
+        .unwrap();
+    let a = la.chain_id.clone();
+    assert_eq!(a, Digest::of(b"a"));
     assert!(s.exists(&a));
     // A failing fill leaves nothing.
-    assert!(s.commit_layer(&b, Some(&a), &mut |_| Err(Error::invalid("bad"))).is_err());
-    assert!(!s.exists(&b));
-    s.commit_layer(&b, Some(&a), &mut |_| Ok(0)).unwrap();
+    assert!(s.commit_layer(Some(&a), &mut |_| Err(Error::invalid("bad"))).is_err());
+    let lb = s.commit_layer(Some(&a), &mut |_| Ok((Digest::of(b"b"), 0))).unwrap();
+    let b = lb.chain_id.clone();
+    assert_eq!(Some(b.clone()), base::digest::chain_id(&[Digest::of(b"a"), Digest::of(b"b")]));
     let m = s.prepare("c1", Some(&b)).unwrap();
     assert_eq!(m.fstype, "overlay");
     assert!(m.options[0].starts_with("lowerdir=") && m.options[0].contains(':'), "{:?}", m.options);

@@ -1,0 +1,78 @@
+//! Daemon configuration: built-in defaults, then daemon.json, then flags,
+//! with dockerd's rules (unknown keys and flag/file conflicts are errors).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub data_root: Option<PathBuf>,
+    pub exec_root: Option<PathBuf>,
+    pub hosts: Option<Vec<String>>,
+    pub pidfile: Option<PathBuf>,
+    pub log_level: Option<String>,
+    pub debug: Option<bool>,
+    pub default_runtime: Option<String>,
+    pub runtimes: Option<BTreeMap<String, RuntimeConfig>>,
+    pub cgroup_parent: Option<String>,
+    /// Accepted for compatibility: containers always outlive the daemon.
+    #[allow(dead_code)]
+    pub live_restore: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    pub path: PathBuf,
+}
+
+/// Parses daemon.json text, naming unknown keys as dockerd does.
+pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("unable to configure the Docker daemon with file {path}: {e}"))?;
+    let known = [
+        "data-root", "exec-root", "hosts", "pidfile", "log-level", "debug", "default-runtime", "runtimes",
+        "cgroup-parent", "live-restore",
+    ];
+    if let Some(obj) = v.as_object() {
+        let unknown: Vec<&str> = obj.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "unable to configure the Docker daemon with file {path}: the following directives don't match any configuration option: {}",
+                unknown.join(", ")
+            ));
+        }
+    }
+    serde_json::from_value(v).map_err(|e| format!("unable to configure the Docker daemon with file {path}: {e}"))
+}
+
+/// Errors when a setting is given both as a flag and in the file.
+pub fn conflicts(pairs: &[(&str, bool, bool)]) -> Result<(), String> {
+    let both: Vec<&str> = pairs.iter().filter(|(_, f, c)| *f && *c).map(|(n, _, _)| *n).collect();
+    if both.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "unable to configure the Docker daemon: the following directives are specified both as a flag and in the configuration file: {}",
+            both.join(", ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse_file("/x.json", r#"{"data-root":"/d","bogus":1}"#).unwrap_err();
+        assert!(e.contains("don't match any configuration option: bogus"), "{e}");
+        let c = parse_file("/x.json", r#"{"data-root":"/d","runtimes":{"runc":{"path":"/usr/sbin/runc"}}}"#).unwrap();
+        assert_eq!(c.data_root.unwrap(), PathBuf::from("/d"));
+        assert!(parse_file("/x.json", "{").is_err());
+        assert!(conflicts(&[("data-root", true, true)]).unwrap_err().contains("data-root"));
+        assert!(conflicts(&[("data-root", true, false)]).is_ok());
+    }
+}

@@ -1,0 +1,108 @@
+use super::{hijack, read_json};
+use crate::{json, json_status, no_content, Body, Ctx, Resp};
+use api_types::ContainerCreateRequest;
+use base::{Error, Result};
+use engine::containers::AttachClient;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+pub(crate) async fn container_create(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    let body: ContainerCreateRequest = read_json(req, false).await?;
+    let r = ctx.engine.containers.create(ctx.q("name"), body)?;
+    Ok(json_status(StatusCode::CREATED, &r))
+}
+
+pub(crate) fn container_list(ctx: Ctx) -> Result<Resp> {
+    let limit = ctx.int("limit")?.filter(|l| *l > 0).map(|l| l as usize);
+    Ok(json(&ctx.engine.containers.list(ctx.flag("all"), limit, &ctx.filters()?)?))
+}
+
+pub(crate) fn container_inspect(ctx: Ctx, id: &str) -> Result<Resp> {
+    Ok(json(&ctx.engine.containers.inspect(id)?))
+}
+
+pub(crate) async fn container_start(ctx: Ctx, id: &str) -> Result<Resp> {
+    ctx.engine.containers.start(id).await?;
+    Ok(no_content())
+}
+
+pub(crate) async fn container_stop(ctx: Ctx, id: &str) -> Result<Resp> {
+    ctx.engine.containers.stop(id, ctx.int("t")?, ctx.q("signal").filter(|s| !s.is_empty())).await?;
+    Ok(no_content())
+}
+
+pub(crate) async fn container_kill(ctx: Ctx, id: &str) -> Result<Resp> {
+    ctx.engine.containers.kill(id, ctx.q("signal")).await?;
+    Ok(no_content())
+}
+
+pub(crate) async fn container_restart(ctx: Ctx, id: &str) -> Result<Resp> {
+    ctx.engine.containers.restart(id, ctx.int("t")?, ctx.q("signal").filter(|s| !s.is_empty())).await?;
+    Ok(no_content())
+}
+
+/// Headers go out at once (clients call wait before start); the body follows at exit.
+pub(crate) fn container_wait(ctx: Ctx, id: &str) -> Result<Resp> {
+    let fut = ctx.engine.containers.wait(id, ctx.q("condition").unwrap_or(""))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        let code = fut.await;
+        let body = serde_json::json!({"StatusCode": code, "Error": null});
+        let _ = tx.send(bytes::Bytes::from(format!("{body}\n"))).await;
+    });
+    Ok(Response::builder().header("Content-Type", "application/json").body(Body::stream(rx)).expect("valid response"))
+}
+
+pub(crate) async fn container_delete(ctx: Ctx, id: &str) -> Result<Resp> {
+    ctx.engine.containers.remove(id, ctx.flag("force")).await?;
+    Ok(no_content())
+}
+
+pub(crate) fn container_logs(ctx: Ctx, id: &str) -> Result<Resp> {
+    let tail = match ctx.q("tail") {
+        None | Some("") | Some("all") => None,
+        Some(n) => Some(n.parse::<i64>().map_err(|_| Error::invalid(format!("invalid tail value: {n}")))?.max(0) as usize),
+    };
+    let o = engine::logs::LogOptions {
+        stdout: ctx.flag("stdout"),
+        stderr: ctx.flag("stderr"),
+        follow: ctx.flag("follow"),
+        tail,
+        since: ctx.q("since").and_then(engine::logs::parse_time),
+        until: ctx.q("until").and_then(engine::logs::parse_time),
+        timestamps: ctx.flag("timestamps"),
+    };
+    let (tty, rx) = ctx.engine.containers.logs(id, o)?;
+    let ct = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    Ok(Response::builder().header("Content-Type", ct).body(Body::stream(rx)).expect("valid response"))
+}
+
+pub(crate) fn container_attach(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
+    let tty = ctx.engine.containers.attach_check(id)?;
+    let (stdin, stdout, stderr) = (ctx.flag("stdin"), ctx.flag("stdout"), ctx.flag("stderr"));
+    let engine = ctx.engine.clone();
+    let id = id.to_string();
+    hijack(req, tty, move |io| async move {
+        let _ = engine.containers.attach(&id, AttachClient { io, stdin, stdout, stderr }).await;
+    })
+}
+
+pub(crate) fn term_size(ctx: &Ctx) -> Result<(u16, u16)> {
+    let h = ctx.int("h")?.unwrap_or(0);
+    let w = ctx.int("w")?.unwrap_or(0);
+    if !(0..=u16::MAX as i64).contains(&h) || !(0..=u16::MAX as i64).contains(&w) {
+        return Err(Error::invalid("invalid terminal size"));
+    }
+    Ok((h as u16, w as u16))
+}
+
+pub(crate) async fn container_resize(ctx: Ctx, id: &str) -> Result<Resp> {
+    let (h, w) = term_size(&ctx)?;
+    ctx.engine.containers.resize(id, h, w).await?;
+    Ok(Response::builder().body(Body::empty()).expect("valid response"))
+}
+
+pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
+    ctx.engine.containers.rename(id, ctx.q("name").unwrap_or(""))?;
+    Ok(no_content())
+}

@@ -1,0 +1,59 @@
+use super::BodyReader;
+use crate::{json, Body, Ctx, Resp};
+use base::{Error, Result};
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+/// `POST /images/create`: `fromSrc=-` imports the body; `fromImage` pulls.
+pub(crate) async fn image_create(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    if let Some(image) = ctx.q("fromImage") {
+        let tag = ctx.q("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
+        return Err(Error::not_implemented(format!(
+            "pulling images is not supported by this daemon yet: {image}:{tag}"
+        )));
+    }
+    let Some(src) = ctx.q("fromSrc") else { return Err(Error::invalid("fromImage or fromSrc is required")) };
+    if src != "-" {
+        return Err(Error::not_implemented("importing from a URL is not supported; use fromSrc=-"));
+    }
+    let repo = ctx.q("repo").unwrap_or("").to_string();
+    let tag = ctx.q("tag").unwrap_or("").to_string();
+    let reference = match (repo.is_empty(), tag.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(repo),
+        (false, false) => Some(format!("{repo}:{tag}")),
+    };
+    let changes = ctx.q_all("changes");
+    let message = ctx.q("message").unwrap_or("").to_string();
+    let reader = BodyReader::new(req);
+    let engine = ctx.engine.clone();
+    let id = tokio::task::spawn_blocking(move || engine.images.import(reader, reference.as_deref(), &changes, &message))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
+    let line = format!("{}\r\n", serde_json::json!({ "status": id }));
+    Ok(Response::builder().header("Content-Type", "application/json").body(Body::full(line)).expect("valid response"))
+}
+
+pub(crate) fn image_list(ctx: Ctx) -> Result<Resp> {
+    let filters = ctx.filters()?;
+    let containers = ctx.engine.containers.clone();
+    let count = move |id: &str| containers.using_image(id).len() as i64;
+    Ok(json(&ctx.engine.images.list(&filters, &count)?))
+}
+
+pub(crate) fn image_inspect(ctx: Ctx, name: &str) -> Result<Resp> {
+    Ok(json(&ctx.engine.images.inspect(name)?))
+}
+
+pub(crate) fn image_tag(ctx: Ctx, name: &str) -> Result<Resp> {
+    let repo = ctx.q("repo").filter(|r| !r.is_empty()).ok_or_else(|| Error::invalid("repository name must have at least one component"))?;
+    ctx.engine.images.tag(name, repo, ctx.q("tag").unwrap_or(""))?;
+    Ok(Response::builder().status(http::StatusCode::CREATED).body(Body::empty()).expect("valid response"))
+}
+
+pub(crate) fn image_delete(ctx: Ctx, name: &str) -> Result<Resp> {
+    let containers = ctx.engine.containers.clone();
+    let in_use = move |id: &str| containers.using_image(id).into_iter().next();
+    let out = ctx.engine.images.remove(name, ctx.flag("force"), &in_use)?;
+    Ok(json(&out))
+}

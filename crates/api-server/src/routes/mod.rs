@@ -1,0 +1,121 @@
+//! The route table: (method, path) → handler, named after the swagger
+//! operationIds (`ContainerKill` → `container_kill`).
+
+mod containers;
+mod exec;
+mod images;
+mod system;
+
+use crate::{Body, Ctx, Resp};
+use base::{Error, Result};
+use bytes::Bytes;
+use engine::containers::ClientStream;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+
+pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>) -> Result<Resp> {
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let m = req.method().clone();
+    use Method as M;
+    match (&m, s.as_slice()) {
+        (&M::GET | &M::HEAD, ["_ping"]) => system::system_ping(&m),
+        (&M::GET, ["version"]) => system::system_version(ctx),
+        (&M::GET, ["info"]) => system::system_info(ctx),
+
+        (&M::POST, ["containers", "create"]) => containers::container_create(ctx, req).await,
+        (&M::GET, ["containers", "json"]) => containers::container_list(ctx),
+        (&M::GET, ["containers", id, "json"]) => containers::container_inspect(ctx, id),
+        (&M::POST, ["containers", id, "start"]) => containers::container_start(ctx, id).await,
+        (&M::POST, ["containers", id, "stop"]) => containers::container_stop(ctx, id).await,
+        (&M::POST, ["containers", id, "kill"]) => containers::container_kill(ctx, id).await,
+        (&M::POST, ["containers", id, "restart"]) => containers::container_restart(ctx, id).await,
+        (&M::POST, ["containers", id, "wait"]) => containers::container_wait(ctx, id),
+        (&M::DELETE, ["containers", id]) => containers::container_delete(ctx, id).await,
+        (&M::GET, ["containers", id, "logs"]) => containers::container_logs(ctx, id),
+        (&M::POST, ["containers", id, "attach"]) => containers::container_attach(ctx, req, id),
+        (&M::POST, ["containers", id, "resize"]) => containers::container_resize(ctx, id).await,
+        (&M::POST, ["containers", id, "rename"]) => containers::container_rename(ctx, id),
+        (&M::POST, ["containers", id, "exec"]) => exec::container_exec(ctx, req, id).await,
+        (&M::POST, ["exec", id, "start"]) => exec::exec_start(ctx, req, id).await,
+        (&M::POST, ["exec", id, "resize"]) => exec::exec_resize(ctx, id),
+        (&M::GET, ["exec", id, "json"]) => exec::exec_inspect(ctx, id),
+
+        (&M::POST, ["images", "create"]) => images::image_create(ctx, req).await,
+        (&M::GET, ["images", "json"]) => images::image_list(ctx),
+        (&M::GET, ["images", name @ .., "json"]) if !name.is_empty() => images::image_inspect(ctx, &name.join("/")),
+        (&M::POST, ["images", name @ .., "tag"]) if !name.is_empty() => images::image_tag(ctx, &name.join("/")),
+        (&M::DELETE, ["images", name @ ..]) if !name.is_empty() => images::image_delete(ctx, &name.join("/")),
+        _ => Err(Error::not_found("page not found")),
+    }
+}
+
+/// Reads a JSON body; an empty body gives `T::default()` when `allow_empty`.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned + Default>(req: Request<Incoming>, allow_empty: bool) -> Result<T> {
+    let body = req.into_body().collect().await.map_err(|e| Error::invalid(format!("read body: {e}")))?.to_bytes();
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return if allow_empty { Ok(T::default()) } else { Err(Error::invalid("empty request body")) };
+    }
+    serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
+}
+
+/// Answers with `101 Switching Protocols` and runs `f` on the raw connection.
+pub(crate) fn hijack<B, F, Fut>(req: Request<B>, tty: bool, f: F) -> Result<Resp>
+where
+    B: Send + 'static,
+    F: FnOnce(Box<dyn ClientStream>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let content_type = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    tokio::spawn(async move {
+        match hyper::upgrade::on(req).await {
+            Ok(up) => f(Box::new(TokioIo::new(up))).await,
+            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        }
+    });
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("Content-Type", content_type)
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "tcp")
+        .body(Body::empty())
+        .expect("valid response"))
+}
+
+/// A request body as a blocking reader, for engine work on a blocking thread.
+pub(crate) struct BodyReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    cur: Bytes,
+}
+
+impl BodyReader {
+    pub(crate) fn new(req: Request<Incoming>) -> BodyReader {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let mut body = req.into_body();
+        tokio::spawn(async move {
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Ok(data) = frame.into_data() {
+                    if tx.send(data).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        BodyReader { rx, cur: Bytes::new() }
+    }
+}
+
+impl std::io::Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(b) => self.cur = b,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur.split_to(n));
+        Ok(n)
+    }
+}

@@ -1,0 +1,270 @@
+//! Docker Engine API wire types (serde only). **API Boundary:** these shapes
+//! are Docker's, field for field; everything below the API server uses them
+//! as plain data. Unknown fields of request bodies are kept in `extra` so
+//! that inspect shows back what a client sent.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub type Labels = BTreeMap<String, String>;
+
+/// Docker's "strslice": a JSON string or an array of strings.
+fn strslice<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum S {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<S>::deserialize(d)? {
+        None => None,
+        Some(S::One(s)) => Some(vec![s]),
+        Some(S::Many(v)) => Some(v),
+    })
+}
+
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The portable configuration of a container (`Config` in create and inspect).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerConfig {
+    pub hostname: String,
+    pub domainname: String,
+    pub user: String,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<Map<String, Value>>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    #[serde(deserialize_with = "null_as_default")]
+    pub env: Vec<String>,
+    #[serde(deserialize_with = "strslice")]
+    pub cmd: Option<Vec<String>>,
+    pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Map<String, Value>>,
+    pub working_dir: String,
+    #[serde(deserialize_with = "strslice")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub on_build: Vec<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub labels: Labels,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The non-portable configuration of a container.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HostConfig {
+    pub binds: Option<Vec<String>>,
+    pub network_mode: String,
+    pub auto_remove: bool,
+    pub privileged: bool,
+    pub readonly_rootfs: bool,
+    pub memory: i64,
+    pub memory_swap: i64,
+    pub memory_reservation: i64,
+    pub nano_cpus: i64,
+    pub cpu_shares: i64,
+    pub cpu_period: i64,
+    pub cpu_quota: i64,
+    pub pids_limit: Option<i64>,
+    pub cap_add: Option<Vec<String>>,
+    pub cap_drop: Option<Vec<String>>,
+    pub shm_size: i64,
+    pub init: Option<bool>,
+    pub restart_policy: Option<Value>,
+    pub log_config: Option<Value>,
+    pub runtime: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `POST /containers/create` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerCreateRequest {
+    #[serde(flatten)]
+    pub config: ContainerConfig,
+    #[serde(deserialize_with = "null_as_default")]
+    pub host_config: HostConfig,
+    pub networking_config: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IdResponse {
+    pub id: String,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// `State` in container inspect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerState {
+    pub status: String,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i64,
+    pub exit_code: i64,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+/// An element of `GET /containers/json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerSummary {
+    pub id: String,
+    pub names: Vec<String>,
+    pub image: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub command: String,
+    pub created: i64,
+    pub ports: Vec<Value>,
+    pub labels: Labels,
+    pub state: String,
+    pub status: String,
+    pub host_config: Value,
+    pub network_settings: Value,
+    pub mounts: Vec<Value>,
+}
+
+/// `POST /containers/{id}/exec` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ExecConfig {
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    pub detach_keys: String,
+    pub tty: bool,
+    #[serde(deserialize_with = "null_as_default")]
+    pub env: Vec<String>,
+    #[serde(deserialize_with = "strslice")]
+    pub cmd: Option<Vec<String>>,
+    pub privileged: bool,
+    pub user: String,
+    pub working_dir: String,
+    pub console_size: Option<Vec<u16>>,
+}
+
+/// `POST /exec/{id}/start` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ExecStartConfig {
+    pub detach: bool,
+    pub tty: bool,
+    pub console_size: Option<Vec<u16>>,
+}
+
+/// An element of `GET /images/json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageSummary {
+    pub id: String,
+    pub parent_id: String,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    pub created: i64,
+    pub size: i64,
+    pub shared_size: i64,
+    pub virtual_size: i64,
+    pub labels: Labels,
+    pub containers: i64,
+}
+
+/// The OCI/Docker image configuration blob (`application/vnd.oci.image.config.v1+json`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImageConfigBlob {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    pub architecture: String,
+    pub os: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default)]
+    pub config: ImageRunConfig,
+    pub rootfs: RootFs,
+    #[serde(default)]
+    pub history: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// The `config` object of an image configuration (OCI field names).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImageRunConfig {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub env: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "strslice")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "strslice")]
+    pub cmd: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub working_dir: String,
+    #[serde(skip_serializing_if = "Labels::is_empty", deserialize_with = "null_as_default")]
+    pub labels: Labels,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub on_build: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RootFs {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub diff_ids: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_request_accepts_docker_cli_shapes() {
+        let r: ContainerCreateRequest = serde_json::from_str(
+            r#"{"Image":"busybox","Cmd":"echo hi","Entrypoint":null,"Env":null,"Labels":null,
+                "HostConfig":{"Memory":67108864,"AutoRemove":true,"Dns":[]},"Unknown":1}"#,
+        )
+        .unwrap();
+        assert_eq!(r.config.cmd, Some(vec!["echo hi".to_string()]));
+        assert_eq!(r.config.entrypoint, None);
+        assert_eq!(r.host_config.memory, 67108864);
+        assert!(r.host_config.auto_remove);
+        assert_eq!(r.host_config.extra["Dns"], serde_json::json!([]));
+        let back = serde_json::to_value(&r.config).unwrap();
+        assert_eq!(back["Unknown"], 1);
+        assert_eq!(back["Image"], "busybox");
+    }
+}

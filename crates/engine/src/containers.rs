@@ -1,0 +1,1191 @@
+//! The container service: create, start, stop, kill, wait, remove, list,
+//! inspect, logs, attach and exec. Each running container is supervised by
+//! its own shim process; this service only talks to shims.
+
+use crate::shim_client::{self, read_frame, write_frame, ShimConn, ShimStart};
+use crate::{images::ImageService, Config};
+use api_types::{ContainerConfig, ContainerCreateRequest, ContainerSummary, ExecConfig, HostConfig, IdResponse, Labels};
+use base::error::IoContext;
+use base::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shim::proto::{ExitRecord, Request, EXIT_FILE};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use store::metadata::{Metadata, Table};
+use store::snapshot::{self, Snapshotter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+/// Docker's `filters` query parameter, decoded.
+pub type Filters = BTreeMap<String, Vec<String>>;
+
+/// Whether `labels` satisfy every `key` or `key=value` filter.
+pub fn labels_match(want: Option<&Vec<String>>, labels: &Labels) -> bool {
+    want.is_none_or(|w| {
+        w.iter().all(|f| match f.split_once('=') {
+            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+            None => labels.contains_key(f),
+        })
+    })
+}
+
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// The persisted state of a container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateRecord {
+    pub status: String,
+    pub pid: i64,
+    pub exit_code: i64,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+    #[serde(default)]
+    pub oom_killed: bool,
+}
+
+/// What the database keeps per container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub image_id: String,
+    pub path: String,
+    pub args: Vec<String>,
+    pub config: ContainerConfig,
+    pub host_config: HostConfig,
+    pub state: StateRecord,
+    #[serde(default)]
+    pub restart_count: i64,
+    /// The runtime spec of the last start, used by exec.
+    #[serde(default)]
+    pub spec: Option<Value>,
+}
+
+/// Lifecycle events that `wait` watches.
+#[derive(Debug, Clone, Default)]
+struct Life {
+    running: bool,
+    exits: u64,
+    exit_code: i64,
+    removed: bool,
+}
+
+/// A client stream (an upgraded HTTP connection, in practice).
+pub trait ClientStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> ClientStream for T {}
+
+/// A client attached to a container's stdio.
+pub struct AttachClient {
+    pub io: Box<dyn ClientStream>,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+struct Handle {
+    rec: Mutex<ContainerRecord>,
+    life: watch::Sender<Life>,
+    pending: Mutex<Vec<AttachClient>>,
+    /// Serializes start, stop and remove.
+    op: tokio::sync::Mutex<()>,
+}
+
+impl Handle {
+    fn id(&self) -> String {
+        self.rec.lock().unwrap().id.clone()
+    }
+    fn running(&self) -> bool {
+        self.life.borrow().running
+    }
+}
+
+struct Exec {
+    id: String,
+    container_id: String,
+    config: ExecConfig,
+    state: Mutex<ExecState>,
+}
+
+#[derive(Default)]
+struct ExecState {
+    running: bool,
+    started: bool,
+    exit_code: Option<i64>,
+    pid: i64,
+    control: Option<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>,
+}
+
+pub struct ContainerService {
+    cfg: Config,
+    meta: Arc<Metadata>,
+    snaps: Arc<dyn Snapshotter>,
+    images: Arc<ImageService>,
+    by_id: RwLock<HashMap<String, Arc<Handle>>>,
+    execs: Mutex<HashMap<String, Arc<Exec>>>,
+    create_lock: Mutex<()>,
+}
+
+/// Go's units.HumanDuration, as `docker ps` shows ages.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    let (m, h) = (s / 60, (s as f64 / 3600.0).round() as i64);
+    match () {
+        _ if s < 1 => "Less than a second".into(),
+        _ if s == 1 => "1 second".into(),
+        _ if s < 60 => format!("{s} seconds"),
+        _ if m == 1 => "About a minute".into(),
+        _ if m < 60 => format!("{m} minutes"),
+        _ if h == 1 => "About an hour".into(),
+        _ if h < 48 => format!("{h} hours"),
+        _ if h < 24 * 7 * 2 => format!("{} days", h / 24),
+        _ if h < 24 * 30 * 2 => format!("{} weeks", h / 24 / 7),
+        _ if h < 24 * 365 * 2 => format!("{} months", h / 24 / 30),
+        _ => format!("{} years", h / 24 / 365),
+    }
+}
+
+fn since(t: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(t).map(|t| chrono::Utc::now().timestamp() - t.timestamp()).unwrap_or(0)
+}
+
+const ADJECTIVES: &[&str] = &[
+    "admiring", "brave", "clever", "dazzling", "eager", "focused", "gallant", "happy", "jolly", "keen", "loving",
+    "modest", "nifty", "optimistic", "peaceful", "quirky", "relaxed", "serene", "tender", "upbeat", "vibrant", "wizardly",
+];
+const NAMES: &[&str] = &[
+    "albattani", "babbage", "curie", "darwin", "euclid", "fermi", "galileo", "hopper", "johnson", "kepler",
+    "lovelace", "meitner", "newton", "noether", "pascal", "ritchie", "shannon", "turing", "volta", "wozniak",
+];
+
+fn random_name() -> String {
+    let id = base::id::random_id();
+    let b = id.as_bytes();
+    format!("{}_{}", ADJECTIVES[b[0] as usize % ADJECTIVES.len()], NAMES[b[1] as usize % NAMES.len()])
+}
+
+/// Merges `extra` into `base` env, later keys winning.
+fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = base.to_vec();
+    for e in extra {
+        let k = e.split_once('=').map(|x| x.0).unwrap_or(e);
+        out.retain(|o| o.split_once('=').map(|x| x.0).unwrap_or(o) != k);
+        out.push(e.clone());
+    }
+    out
+}
+
+fn has_env(env: &[String], key: &str) -> bool {
+    env.iter().any(|e| e.split_once('=').map(|x| x.0) == Some(key))
+}
+
+impl ContainerService {
+    pub async fn new(cfg: Config, meta: Arc<Metadata>, snaps: Arc<dyn Snapshotter>, images: Arc<ImageService>) -> Result<Arc<Self>> {
+        let svc = Arc::new(ContainerService {
+            cfg,
+            meta,
+            snaps,
+            images,
+            by_id: RwLock::new(HashMap::new()),
+            execs: Mutex::new(HashMap::new()),
+            create_lock: Mutex::new(()),
+        });
+        svc.recover().await?;
+        Ok(svc)
+    }
+
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.cfg.data_root.join("containers").join(id)
+    }
+    fn rootfs(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("rootfs")
+    }
+    fn bundle(&self, id: &str) -> PathBuf {
+        self.cfg.exec_root.join("containers").join(id)
+    }
+    fn shim_dir(&self, id: &str) -> PathBuf {
+        self.cfg.exec_root.join("s").join(&id[..16])
+    }
+    fn log_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join(format!("{id}-json.log"))
+    }
+
+    fn save(&self, rec: &ContainerRecord) -> Result<()> {
+        self.meta.put(Table::Containers, &rec.id, rec)
+    }
+
+    /// Re-adopts containers whose shim survived a daemon restart and settles
+    /// the state of the others.
+    async fn recover(self: &Arc<Self>) -> Result<()> {
+        for (id, mut rec) in self.meta.list::<ContainerRecord>(Table::Containers)? {
+            let was_running = rec.state.status == "running";
+            let mut running = false;
+            if was_running {
+                if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
+                    if conn.call(&Request::State).await.is_ok_and(|r| r.status.as_deref() == Some("running")) {
+                        running = true;
+                    }
+                }
+                if !running {
+                    self.settle_exit(&mut rec, None);
+                    let _ = snapshot::unmount(&self.rootfs(&id));
+                    self.save(&rec)?;
+                }
+            }
+            let h = Arc::new(Handle {
+                life: watch::Sender::new(Life { running, exit_code: rec.state.exit_code, ..Default::default() }),
+                rec: Mutex::new(rec),
+                pending: Mutex::new(Vec::new()),
+                op: tokio::sync::Mutex::new(()),
+            });
+            self.by_id.write().unwrap().insert(id.clone(), h.clone());
+            if running {
+                if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
+                    if send(&mut conn, &Request::Wait).await.is_ok() {
+                        self.clone().monitor(h, conn);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the exited state from the shim's exit record (or a lost shim).
+    fn settle_exit(&self, rec: &mut ContainerRecord, code: Option<i32>) {
+        let record: Option<ExitRecord> = std::fs::read(self.shim_dir(&rec.id).join(EXIT_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let (code, finished) = match (code, record) {
+            (Some(c), r) => (c as i64, r.map(|r| r.finished_at).unwrap_or_else(now)),
+            (None, Some(r)) => (r.exit_code as i64, r.finished_at),
+            (None, None) => (255, now()),
+        };
+        rec.state.status = "exited".into();
+        rec.state.pid = 0;
+        rec.state.exit_code = code;
+        rec.state.finished_at = finished;
+        let _ = std::fs::remove_dir_all(self.shim_dir(&rec.id));
+    }
+
+    fn find(&self, name: &str) -> Result<Arc<Handle>> {
+        let map = self.by_id.read().unwrap();
+        if let Some(h) = map.get(name) {
+            return Ok(h.clone());
+        }
+        let bare = name.strip_prefix('/').unwrap_or(name);
+        if let Some(h) = map.values().find(|h| h.rec.lock().unwrap().name == bare) {
+            return Ok(h.clone());
+        }
+        if base::id::is_hex_prefix(name) {
+            let hits: Vec<_> = map.iter().filter(|(id, _)| id.starts_with(name)).map(|(_, h)| h.clone()).collect();
+            match hits.len() {
+                1 => return Ok(hits[0].clone()),
+                n if n > 1 => return Err(Error::invalid(format!("multiple IDs found with provided prefix: {name}"))),
+                _ => {}
+            }
+        }
+        Err(Error::not_found(format!("No such container: {name}")))
+    }
+
+    /// `POST /containers/create`.
+    pub fn create(&self, name: Option<&str>, req: ContainerCreateRequest) -> Result<IdResponse> {
+        let ContainerCreateRequest { mut config, mut host_config, .. } = req;
+        if config.image.is_empty() {
+            return Err(Error::invalid("config cannot be empty in order to create a container"));
+        }
+        crate::spec::validate_host_config(&host_config)?;
+        let image = self.images.resolve(&config.image).map_err(|e| match e.kind {
+            base::ErrorKind::NotFound => Error::not_found(format!(
+                "No such image: {}",
+                base::Reference::parse_tagged(&config.image).map(|r| r.familiar()).unwrap_or(config.image.clone())
+            )),
+            _ => e,
+        })?;
+        let img = &image.config.config;
+        let entrypoint_overridden = config.entrypoint.is_some();
+        let entrypoint = config.entrypoint.clone().or_else(|| img.entrypoint.clone()).unwrap_or_default();
+        let cmd = match (&config.cmd, entrypoint_overridden) {
+            (Some(c), _) => c.clone(),
+            (None, true) => vec![],
+            (None, false) => img.cmd.clone().unwrap_or_default(),
+        };
+        let argv: Vec<String> = entrypoint.iter().chain(cmd.iter()).filter(|_| true).cloned().collect();
+        if argv.is_empty() || argv[0].is_empty() {
+            return Err(Error::invalid("no command specified"));
+        }
+        let id = base::id::random_id();
+        config.cmd = Some(cmd);
+        config.entrypoint = (!entrypoint.is_empty()).then_some(entrypoint);
+        if config.hostname.is_empty() {
+            config.hostname = id[..12].to_string();
+        }
+        config.env = merge_env(&img.env, &config.env);
+        if !has_env(&config.env, "PATH") {
+            config.env.insert(0, crate::spec::DEFAULT_PATH.to_string());
+        }
+        if config.working_dir.is_empty() {
+            config.working_dir = img.working_dir.clone();
+        }
+        if config.user.is_empty() {
+            config.user = img.user.clone();
+        }
+        let mut labels = img.labels.clone();
+        labels.extend(std::mem::take(&mut config.labels));
+        config.labels = labels;
+        if config.stop_signal.is_none() {
+            config.stop_signal = img.stop_signal.clone();
+        }
+        if host_config.network_mode.is_empty() {
+            host_config.network_mode = "none".into();
+        }
+        if host_config.runtime.is_empty() {
+            host_config.runtime = self.cfg.default_runtime.clone();
+        }
+        if !self.cfg.runtimes.iter().any(|(n, _)| *n == host_config.runtime) {
+            return Err(Error::invalid(format!("unknown or invalid runtime name: {}", host_config.runtime)));
+        }
+
+        let _g = self.create_lock.lock().unwrap();
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) => {
+                let bare = n.strip_prefix('/').unwrap_or(n);
+                if !base::id::valid_name(bare) {
+                    return Err(Error::invalid(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
+                }
+                if let Some(other) = self.by_id.read().unwrap().values().find(|h| h.rec.lock().unwrap().name == bare) {
+                    return Err(Error::conflict(format!(
+                        "Conflict. The container name \"/{bare}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                        other.id()
+                    )));
+                }
+                bare.to_string()
+            }
+            None => loop {
+                let n = random_name();
+                if !self.by_id.read().unwrap().values().any(|h| h.rec.lock().unwrap().name == n) {
+                    break n;
+                }
+            },
+        };
+        let parent = image.record.top_layer.as_deref().map(base::Digest::parse).transpose()?;
+        self.snaps.prepare(&id, parent.as_ref())?;
+        std::fs::create_dir_all(self.container_dir(&id)).ctx("create container dir")?;
+        let rec = ContainerRecord {
+            id: id.clone(),
+            name,
+            created: now(),
+            image_id: image.record.id.clone(),
+            path: argv[0].clone(),
+            args: argv[1..].to_vec(),
+            config,
+            host_config,
+            state: StateRecord {
+                status: "created".into(),
+                pid: 0,
+                exit_code: 0,
+                error: String::new(),
+                started_at: ZERO_TIME.into(),
+                finished_at: ZERO_TIME.into(),
+                oom_killed: false,
+            },
+            restart_count: 0,
+            spec: None,
+        };
+        if let Err(e) = self.save(&rec) {
+            let _ = self.snaps.remove(&id);
+            let _ = std::fs::remove_dir_all(self.container_dir(&id));
+            return Err(e);
+        }
+        let h = Arc::new(Handle {
+            rec: Mutex::new(rec),
+            life: watch::Sender::new(Life::default()),
+            pending: Mutex::new(Vec::new()),
+            op: tokio::sync::Mutex::new(()),
+        });
+        self.by_id.write().unwrap().insert(id.clone(), h);
+        Ok(IdResponse { id, warnings: vec![] })
+    }
+
+    fn write_etc_files(&self, rec: &ContainerRecord) -> Result<()> {
+        let dir = self.container_dir(&rec.id);
+        let h = &rec.config.hostname;
+        std::fs::write(dir.join("hostname"), format!("{h}\n")).ctx("write hostname")?;
+        let hosts = format!(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{h}\n"
+        );
+        std::fs::write(dir.join("hosts"), hosts).ctx("write hosts")?;
+        // No network but loopback yet: an empty resolver config, never the host's upstream.
+        std::fs::write(dir.join("resolv.conf"), "").ctx("write resolv.conf")?;
+        Ok(())
+    }
+
+    fn runtime_path(&self, name: &str) -> Result<PathBuf> {
+        self.cfg
+            .runtimes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+            .ok_or_else(|| Error::invalid(format!("unknown or invalid runtime name: {name}")))
+    }
+
+    /// `POST /containers/{id}/start`.
+    pub async fn start(self: &Arc<Self>, name: &str) -> Result<()> {
+        let h = self.find(name)?;
+        let _op = h.op.lock().await;
+        if h.running() {
+            return Err(Error::not_modified("container already started"));
+        }
+        let rec = h.rec.lock().unwrap().clone();
+        let id = rec.id.clone();
+        match self.start_locked(&h, rec).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = snapshot::unmount(&self.rootfs(&id));
+                let _ = std::fs::remove_dir_all(self.shim_dir(&id));
+                let msg = format!("failed to create task for container: {}", e.message);
+                let auto_remove = {
+                    let mut r = h.rec.lock().unwrap();
+                    r.state.error = msg.clone();
+                    r.state.exit_code = if msg.contains("not found") || msg.contains("no such file") { 127 } else { 128 };
+                    let _ = self.save(&r);
+                    r.host_config.auto_remove
+                };
+                for c in h.pending.lock().unwrap().drain(..) {
+                    drop(c);
+                }
+                if auto_remove {
+                    let _ = self.remove_locked(&h, true);
+                }
+                let kind = if msg.contains("not found") || msg.contains("no such file") || msg.contains("permission denied") {
+                    base::ErrorKind::InvalidArgument
+                } else {
+                    base::ErrorKind::Internal
+                };
+                Err(Error { kind, message: msg })
+            }
+        }
+    }
+
+    async fn start_locked(self: &Arc<Self>, h: &Arc<Handle>, mut rec: ContainerRecord) -> Result<()> {
+        let id = rec.id.clone();
+        let rootfs = self.rootfs(&id);
+        let _ = snapshot::unmount(&rootfs);
+        self.snaps.mounts(&id)?.mount_at(&rootfs)?;
+        self.write_etc_files(&rec)?;
+        let user = crate::user::resolve(&rootfs, &rec.config.user)?;
+        let mut env = rec.config.env.clone();
+        if !has_env(&env, "HOSTNAME") {
+            env.insert(1.min(env.len()), format!("HOSTNAME={}", rec.config.hostname));
+        }
+        if rec.config.tty && !has_env(&env, "TERM") {
+            env.push("TERM=xterm".into());
+        }
+        if !has_env(&env, "HOME") {
+            env.push(format!("HOME={}", user.home));
+        }
+        let args: Vec<String> = std::iter::once(rec.path.clone()).chain(rec.args.iter().cloned()).collect();
+        let cwd = if rec.config.working_dir.is_empty() { "/".to_string() } else { rec.config.working_dir.clone() };
+        let container_dir = self.container_dir(&id);
+        let spec = crate::spec::build(&crate::spec::SpecInput {
+            config: &rec.config,
+            host: &rec.host_config,
+            args: &args,
+            env,
+            user,
+            cwd,
+            hostname: rec.config.hostname.clone(),
+            rootfs: &rootfs,
+            container_dir: &container_dir,
+            cgroups_path: format!("{}/{}", self.cfg.cgroup_parent.trim_end_matches('/'), id),
+        })?;
+        let bundle = self.bundle(&id);
+        std::fs::create_dir_all(&bundle).ctx("create bundle")?;
+        std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap_or_default()).ctx("write config.json")?;
+        let shim_dir = self.shim_dir(&id);
+        let _ = std::fs::remove_dir_all(&shim_dir);
+        let runtime = self.runtime_path(&rec.host_config.runtime)?;
+        let runtime_root = self.cfg.exec_root.join("runtime").join(&rec.host_config.runtime);
+        let log_path = self.log_path(&id);
+        let pid = shim_client::spawn(ShimStart {
+            shim: &self.cfg.shim,
+            id: &id,
+            bundle: &bundle,
+            state_dir: &shim_dir,
+            runtime: &runtime,
+            runtime_root: &runtime_root,
+            log_path: &log_path,
+            tty: rec.config.tty,
+            stdin: rec.config.open_stdin,
+        })
+        .await
+        .map_err(|e| Error { kind: e.kind, message: format!("OCI runtime create failed: {}", e.message) })?;
+
+        // Attach waiting clients and the exit monitor before the process runs.
+        let pending: Vec<AttachClient> = h.pending.lock().unwrap().drain(..).collect();
+        for client in pending {
+            self.connect_attach(&rec, client).await;
+        }
+        let mut wait_conn = ShimConn::connect(&shim_dir).await?;
+        send(&mut wait_conn, &Request::Wait).await?;
+        if let Err(e) = ShimConn::once(&shim_dir, &Request::Start).await {
+            let _ = ShimConn::once(&shim_dir, &Request::Kill { signal: 9 }).await;
+            return Err(Error::internal(format!("OCI runtime start failed: {}", e.message)));
+        }
+        rec.state = StateRecord {
+            status: "running".into(),
+            pid: pid as i64,
+            exit_code: 0,
+            error: String::new(),
+            started_at: now(),
+            finished_at: rec.state.finished_at.clone(),
+            oom_killed: false,
+        };
+        rec.spec = Some(spec);
+        self.save(&rec)?;
+        *h.rec.lock().unwrap() = rec;
+        h.life.send_modify(|l| l.running = true);
+        self.clone().monitor(h.clone(), wait_conn);
+        Ok(())
+    }
+
+    /// Waits for the container's exit on `conn` (a sent `Wait`) and settles its state.
+    fn monitor(self: Arc<Self>, h: Arc<Handle>, mut conn: ShimConn) {
+        tokio::spawn(async move {
+            let code = recv(&mut conn).await.ok().and_then(|r| r.exit_code);
+            let (id, auto_remove, exit_code) = {
+                let mut rec = h.rec.lock().unwrap();
+                self.settle_exit(&mut rec, code);
+                let _ = self.save(&rec);
+                (rec.id.clone(), rec.host_config.auto_remove, rec.state.exit_code)
+            };
+            let _ = snapshot::unmount(&self.rootfs(&id));
+            let _ = std::fs::remove_dir_all(self.bundle(&id));
+            for e in self.execs.lock().unwrap().values().filter(|e| e.container_id == id) {
+                e.state.lock().unwrap().running = false;
+            }
+            h.life.send_modify(|l| {
+                l.running = false;
+                l.exits += 1;
+                l.exit_code = exit_code;
+            });
+            if auto_remove {
+                let _op = h.op.lock().await;
+                if let Err(e) = self.remove_locked(&h, true) {
+                    tracing::warn!(container = %id, error = %e, "auto-remove failed");
+                }
+            }
+        });
+    }
+
+    async fn connect_attach(&self, rec: &ContainerRecord, client: AttachClient) {
+        let req = Request::Attach { stdin: client.stdin, stdout: client.stdout, stderr: client.stderr };
+        let mut conn = match ShimConn::connect(&self.shim_dir(&rec.id)).await {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        if conn.call(&req).await.is_err() {
+            return;
+        }
+        let tty = rec.config.tty;
+        let stdin_once = rec.config.stdin_once;
+        tokio::spawn(async move {
+            pump(conn.stream, client, tty, stdin_once, None).await;
+        });
+    }
+
+    /// `POST /containers/{id}/attach` (after the upgrade).
+    pub async fn attach(&self, name: &str, client: AttachClient) -> Result<()> {
+        let h = self.find(name)?;
+        let rec = h.rec.lock().unwrap().clone();
+        if h.running() {
+            self.connect_attach(&rec, client).await;
+        } else {
+            h.pending.lock().unwrap().push(client);
+        }
+        Ok(())
+    }
+
+    /// Checks that an attach can be accepted; returns whether the container has a TTY.
+    pub fn attach_check(&self, name: &str) -> Result<bool> {
+        Ok(self.find(name)?.rec.lock().unwrap().config.tty)
+    }
+
+    async fn signal(&self, h: &Handle, signal: i32) -> Result<()> {
+        let id = h.id();
+        ShimConn::once(&self.shim_dir(&id), &Request::Kill { signal }).await.map(|_| ())
+    }
+
+    async fn wait_exit(&self, h: &Handle, timeout: Option<Duration>) -> bool {
+        let mut rx = h.life.subscribe();
+        let fut = rx.wait_for(|l| !l.running);
+        match timeout {
+            Some(t) => tokio::time::timeout(t, fut).await.is_ok(),
+            None => fut.await.is_ok(),
+        }
+    }
+
+    /// `POST /containers/{id}/stop`.
+    pub async fn stop(&self, name: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+        let h = self.find(name)?;
+        let _op = h.op.lock().await;
+        self.stop_locked(&h, timeout, signal).await
+    }
+
+    async fn stop_locked(&self, h: &Handle, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+        if !h.running() {
+            return Err(Error::not_modified("container already stopped"));
+        }
+        let (stop_signal, stop_timeout) = {
+            let r = h.rec.lock().unwrap();
+            (r.config.stop_signal.clone(), r.config.stop_timeout)
+        };
+        let sig = crate::signal::parse(signal.or(stop_signal.as_deref()).unwrap_or("SIGTERM"))?;
+        let t = timeout.or(stop_timeout).unwrap_or(10);
+        let _ = self.signal(h, sig).await;
+        let limit = (t >= 0).then(|| Duration::from_secs(t as u64));
+        if !self.wait_exit(h, limit).await {
+            let _ = self.signal(h, 9).await;
+            self.wait_exit(h, Some(Duration::from_secs(30))).await;
+        }
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/kill`.
+    pub async fn kill(&self, name: &str, signal: Option<&str>) -> Result<()> {
+        let h = self.find(name)?;
+        let sig = crate::signal::parse(signal.filter(|s| !s.is_empty()).unwrap_or("KILL"))?;
+        if !h.running() {
+            return Err(Error::conflict(format!("cannot kill container: {name}: container {} is not running", h.id())));
+        }
+        self.signal(&h, sig).await?;
+        if sig == 9 {
+            self.wait_exit(&h, Some(Duration::from_secs(10))).await;
+        }
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/restart`.
+    pub async fn restart(self: &Arc<Self>, name: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+        let h = self.find(name)?;
+        {
+            let _op = h.op.lock().await;
+            match self.stop_locked(&h, timeout, signal).await {
+                Ok(()) => {}
+                Err(e) if e.kind == base::ErrorKind::NotModified => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let id = h.id();
+        self.start(&id).await
+    }
+
+    /// `POST /containers/{id}/wait`: validates now, returns a future of the
+    /// exit code that resolves on `condition` (`not-running`, `next-exit`, `removed`).
+    pub fn wait(&self, name: &str, condition: &str) -> Result<impl std::future::Future<Output = i64> + Send + 'static> {
+        let h = self.find(name)?;
+        let mut rx = h.life.subscribe();
+        let cur = rx.borrow().clone();
+        let cond = match condition {
+            "" | "not-running" => 0,
+            "next-exit" => 1,
+            "removed" => 2,
+            other => return Err(Error::invalid(format!("invalid condition: \"{other}\""))),
+        };
+        Ok(async move {
+            let done = |l: &Life| match cond {
+                0 => !l.running || l.removed,
+                1 => l.exits > cur.exits || l.removed,
+                _ => l.removed,
+            };
+            let r = rx.wait_for(done).await.map(|l| l.exit_code);
+            r.unwrap_or_else(|_| rx.borrow().exit_code)
+        })
+    }
+
+    /// `DELETE /containers/{id}`.
+    pub async fn remove(&self, name: &str, force: bool) -> Result<()> {
+        let h = self.find(name)?;
+        let _op = h.op.lock().await;
+        if h.running() {
+            if !force {
+                let n = h.rec.lock().unwrap().name.clone();
+                return Err(Error::conflict(format!(
+                    "cannot remove container \"/{n}\": container is running: stop the container before removing or force remove"
+                )));
+            }
+            let _ = self.signal(&h, 9).await;
+            if !self.wait_exit(&h, Some(Duration::from_secs(30))).await {
+                return Err(Error::internal("could not kill running container"));
+            }
+        }
+        self.remove_locked(&h, force)
+    }
+
+    fn remove_locked(&self, h: &Handle, _force: bool) -> Result<()> {
+        let id = h.id();
+        if !self.by_id.read().unwrap().contains_key(&id) {
+            return Ok(());
+        }
+        snapshot::unmount(&self.rootfs(&id))?;
+        self.snaps.remove(&id)?;
+        let _ = std::fs::remove_dir_all(self.container_dir(&id));
+        let _ = std::fs::remove_dir_all(self.bundle(&id));
+        let _ = std::fs::remove_dir_all(self.shim_dir(&id));
+        self.meta.delete(Table::Containers, &id)?;
+        self.by_id.write().unwrap().remove(&id);
+        self.execs.lock().unwrap().retain(|_, e| e.container_id != id);
+        h.life.send_modify(|l| l.removed = true);
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/resize`.
+    pub async fn resize(&self, name: &str, height: u16, width: u16) -> Result<()> {
+        let h = self.find(name)?;
+        if !h.running() {
+            return Err(Error::conflict(format!("container {} is not running", h.id())));
+        }
+        ShimConn::once(&self.shim_dir(&h.id()), &Request::Resize { height, width }).await.map(|_| ())
+    }
+
+    /// `POST /containers/{id}/rename`.
+    pub fn rename(&self, name: &str, new_name: &str) -> Result<()> {
+        let h = self.find(name)?;
+        let bare = new_name.strip_prefix('/').unwrap_or(new_name);
+        if !base::id::valid_name(bare) {
+            return Err(Error::invalid(format!("Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+        }
+        let _g = self.create_lock.lock().unwrap();
+        if let Some(o) = self.by_id.read().unwrap().values().find(|o| o.rec.lock().unwrap().name == bare) {
+            return Err(Error::conflict(format!("Conflict. The container name \"/{bare}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.", o.id())));
+        }
+        let mut r = h.rec.lock().unwrap();
+        r.name = bare.to_string();
+        self.save(&r)
+    }
+
+    /// Ids of containers using an image (for `rmi` and `images`).
+    pub fn using_image(&self, image_id: &str) -> Vec<String> {
+        self.by_id.read().unwrap().values().map(|h| h.rec.lock().unwrap()).filter(|r| r.image_id == image_id).map(|r| r.id.clone()).collect()
+    }
+
+    /// (total, running, stopped) counts.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let map = self.by_id.read().unwrap();
+        let running = map.values().filter(|h| h.running()).count();
+        (map.len(), running, map.len() - running)
+    }
+
+    /// `GET /containers/json`.
+    pub fn list(&self, all: bool, limit: Option<usize>, filters: &Filters) -> Result<Vec<ContainerSummary>> {
+        let mut recs: Vec<ContainerRecord> = self.by_id.read().unwrap().values().map(|h| h.rec.lock().unwrap().clone()).collect();
+        recs.sort_by(|a, b| b.created.cmp(&a.created));
+        let mut out = Vec::new();
+        for r in recs {
+            if !all && r.state.status != "running" && limit.is_none() && filters.is_empty() {
+                continue;
+            }
+            if let Some(s) = filters.get("status") {
+                if !s.contains(&r.state.status) {
+                    continue;
+                }
+            } else if !all && limit.is_none() && r.state.status != "running" {
+                continue;
+            }
+            if let Some(n) = filters.get("name") {
+                if !n.iter().any(|n| r.name.contains(n.trim_start_matches('/'))) {
+                    continue;
+                }
+            }
+            if let Some(ids) = filters.get("id") {
+                if !ids.iter().any(|i| r.id.starts_with(i.as_str())) {
+                    continue;
+                }
+            }
+            if let Some(codes) = filters.get("exited") {
+                if r.state.status != "exited" || !codes.contains(&r.state.exit_code.to_string()) {
+                    continue;
+                }
+            }
+            if !labels_match(filters.get("label"), &r.config.labels) {
+                continue;
+            }
+            if let Some(anc) = filters.get("ancestor") {
+                let ok = anc.iter().any(|a| self.images.resolve(a).is_ok_and(|i| i.record.id == r.image_id) || *a == r.config.image);
+                if !ok {
+                    continue;
+                }
+            }
+            out.push(self.summary(&r));
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn summary(&self, r: &ContainerRecord) -> ContainerSummary {
+        let status = match r.state.status.as_str() {
+            "running" => format!("Up {}", human_duration(since(&r.state.started_at))),
+            "exited" => format!("Exited ({}) {} ago", r.state.exit_code, human_duration(since(&r.state.finished_at))),
+            "created" => "Created".into(),
+            s => s.to_string(),
+        };
+        let command = std::iter::once(r.path.as_str()).chain(r.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
+        ContainerSummary {
+            id: r.id.clone(),
+            names: vec![format!("/{}", r.name)],
+            image: r.config.image.clone(),
+            image_id: r.image_id.clone(),
+            command,
+            created: chrono::DateTime::parse_from_rfc3339(&r.created).map(|t| t.timestamp()).unwrap_or(0),
+            ports: vec![],
+            labels: r.config.labels.clone(),
+            state: r.state.status.clone(),
+            status,
+            host_config: json!({"NetworkMode": r.host_config.network_mode}),
+            network_settings: json!({"Networks": {}}),
+            mounts: vec![],
+        }
+    }
+
+    /// `GET /containers/{id}/json`.
+    pub fn inspect(&self, name: &str) -> Result<Value> {
+        let h = self.find(name)?;
+        let r = h.rec.lock().unwrap().clone();
+        let running = h.running();
+        let dir = self.container_dir(&r.id);
+        let execs: Vec<String> = self.execs.lock().unwrap().values().filter(|e| e.container_id == r.id).map(|e| e.id.clone()).collect();
+        let upper = self.snaps.upper_dir(&r.id);
+        Ok(json!({
+            "Id": r.id,
+            "Created": r.created,
+            "Path": r.path,
+            "Args": r.args,
+            "State": api_types::ContainerState {
+                status: r.state.status.clone(),
+                running,
+                paused: false,
+                restarting: false,
+                oom_killed: r.state.oom_killed,
+                dead: false,
+                pid: if running { r.state.pid } else { 0 },
+                exit_code: r.state.exit_code,
+                error: r.state.error.clone(),
+                started_at: r.state.started_at.clone(),
+                finished_at: r.state.finished_at.clone(),
+            },
+            "Image": r.image_id,
+            "ResolvConfPath": dir.join("resolv.conf"),
+            "HostnamePath": dir.join("hostname"),
+            "HostsPath": dir.join("hosts"),
+            "LogPath": self.log_path(&r.id),
+            "Name": format!("/{}", r.name),
+            "RestartCount": r.restart_count,
+            "Driver": "overlay2",
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": if execs.is_empty() { Value::Null } else { json!(execs) },
+            "HostConfig": r.host_config,
+            "GraphDriver": {"Name": "overlay2", "Data": {"UpperDir": upper, "WorkDir": upper.with_file_name("work"), "MergedDir": self.rootfs(&r.id)}},
+            "Mounts": [],
+            "Config": r.config,
+            "NetworkSettings": {
+                "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": false,
+                "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": {},
+                "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
+                "Networks": {},
+            },
+        }))
+    }
+
+    /// `GET /containers/{id}/logs`: the container's TTY flag and the stream.
+    pub fn logs(&self, name: &str, o: crate::logs::LogOptions) -> Result<(bool, tokio::sync::mpsc::Receiver<bytes::Bytes>)> {
+        let h = self.find(name)?;
+        let (id, tty) = {
+            let r = h.rec.lock().unwrap();
+            (r.id.clone(), r.config.tty)
+        };
+        if !o.stdout && !o.stderr {
+            return Err(Error::invalid("Bad parameters: you must choose at least one stream"));
+        }
+        let (tx, rx) = watch::channel(h.running());
+        let mut life = h.life.subscribe();
+        tokio::spawn(async move {
+            while life.changed().await.is_ok() {
+                let running = life.borrow().running;
+                if tx.send(running).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(false);
+        });
+        Ok((tty, crate::logs::stream(self.log_path(&id), o, tty, rx)))
+    }
+
+    /// `POST /containers/{id}/exec`.
+    pub fn exec_create(&self, name: &str, config: ExecConfig) -> Result<String> {
+        let h = self.find(name)?;
+        let id = h.id();
+        if !h.running() {
+            return Err(Error::conflict(format!("container {id} is not running")));
+        }
+        if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
+            return Err(Error::invalid("No exec command specified"));
+        }
+        let exec_id = base::id::random_id();
+        self.execs.lock().unwrap().insert(
+            exec_id.clone(),
+            Arc::new(Exec { id: exec_id.clone(), container_id: id, config, state: Mutex::new(ExecState::default()) }),
+        );
+        Ok(exec_id)
+    }
+
+    fn find_exec(&self, id: &str) -> Result<Arc<Exec>> {
+        self.execs.lock().unwrap().get(id).cloned().ok_or_else(|| Error::not_found(format!("No such exec instance: {id}")))
+    }
+
+    /// Checks that an exec can start; returns whether it has a TTY.
+    pub fn exec_check(&self, id: &str) -> Result<bool> {
+        let e = self.find_exec(id)?;
+        if e.state.lock().unwrap().started {
+            return Err(Error::conflict(format!("Error: Exec command {id} has already run")));
+        }
+        Ok(e.config.tty)
+    }
+
+    /// `POST /exec/{id}/start`: runs the process; with a client, streams its
+    /// I/O until it exits, recording the exit code before the stream closes.
+    pub async fn exec_start(&self, exec_id: &str, client: Option<AttachClient>) -> Result<()> {
+        let e = self.find_exec(exec_id)?;
+        {
+            let mut s = e.state.lock().unwrap();
+            if s.started {
+                return Err(Error::conflict(format!("Error: Exec command {exec_id} has already run")));
+            }
+            s.started = true;
+        }
+        let h = self.find(&e.container_id)?;
+        let rec = h.rec.lock().unwrap().clone();
+        if !h.running() {
+            return Err(Error::conflict(format!("container {} is not running", rec.id)));
+        }
+        let spec = rec.spec.clone().ok_or_else(|| Error::internal("container has no runtime spec"))?;
+        let c = &e.config;
+        let user = crate::user::resolve(&self.rootfs(&rec.id), if c.user.is_empty() { &rec.config.user } else { &c.user })?;
+        let mut env = merge_env(spec["process"]["env"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect::<Vec<_>>()).as_deref().unwrap_or(&[]), &c.env);
+        if c.tty && !has_env(&env, "TERM") {
+            env.push("TERM=xterm".into());
+        }
+        let cwd = if c.working_dir.is_empty() { spec["process"]["cwd"].as_str().unwrap_or("/").to_string() } else { c.working_dir.clone() };
+        let args = c.cmd.clone().unwrap_or_default();
+        let process = crate::spec::exec_process(&spec, &args, env, &cwd, user, c.tty);
+        let mut conn = ShimConn::connect(&self.shim_dir(&rec.id)).await?;
+        let reply = conn
+            .call(&Request::Exec { exec_id: exec_id.to_string(), process, tty: c.tty, stdin: c.attach_stdin })
+            .await
+            .map_err(|err| {
+                e.state.lock().unwrap().exit_code = Some(126);
+                let kind = if err.message.contains("not found") || err.message.contains("no such file") { base::ErrorKind::InvalidArgument } else { err.kind };
+                Error { kind, message: format!("OCI runtime exec failed: {}", err.message) }
+            })?;
+        let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();
+        {
+            let mut s = e.state.lock().unwrap();
+            s.running = true;
+            s.pid = reply.pid.unwrap_or(0) as i64;
+            s.control = Some(ctl_tx);
+        }
+        let tty = c.tty;
+        let client = client.unwrap_or_else(|| AttachClient { io: Box::new(tokio::io::duplex(64).0), stdin: false, stdout: false, stderr: false });
+        let e2 = e.clone();
+        let on_exit = move |code: i64| {
+            let mut s = e2.state.lock().unwrap();
+            s.exit_code = Some(code);
+            s.running = false;
+            s.control = None;
+        };
+        pump(conn.stream, client, tty, true, Some((ctl_rx, Box::new(on_exit)))).await;
+        let mut s = e.state.lock().unwrap();
+        if s.exit_code.is_none() {
+            s.exit_code = Some(126);
+        }
+        s.running = false;
+        Ok(())
+    }
+
+    /// `POST /exec/{id}/resize`.
+    pub fn exec_resize(&self, id: &str, height: u16, width: u16) -> Result<()> {
+        let e = self.find_exec(id)?;
+        let s = e.state.lock().unwrap();
+        if let Some(tx) = &s.control {
+            let mut p = height.to_be_bytes().to_vec();
+            p.extend_from_slice(&width.to_be_bytes());
+            let mut f = shim::frame::header(shim::frame::RESIZE, 4).to_vec();
+            f.extend(p);
+            let _ = tx.send(f);
+        }
+        Ok(())
+    }
+
+    /// `GET /exec/{id}/json`.
+    pub fn exec_inspect(&self, id: &str) -> Result<Value> {
+        let e = self.find_exec(id)?;
+        let s = e.state.lock().unwrap();
+        let c = &e.config;
+        let cmd = c.cmd.clone().unwrap_or_default();
+        Ok(json!({
+            "ID": e.id,
+            "Running": s.running,
+            "ExitCode": s.exit_code,
+            "ProcessConfig": {
+                "tty": c.tty, "entrypoint": cmd.first(), "arguments": cmd.get(1..).unwrap_or(&[]),
+                "privileged": c.privileged, "user": c.user,
+            },
+            "OpenStdin": c.attach_stdin,
+            "OpenStderr": c.attach_stderr,
+            "OpenStdout": c.attach_stdout,
+            "CanRemove": false,
+            "ContainerID": e.container_id,
+            "DetachKeys": c.detach_keys,
+            "Pid": s.pid,
+        }))
+    }
+}
+
+async fn send(conn: &mut ShimConn, req: &Request) -> Result<()> {
+    let mut msg = serde_json::to_vec(req).map_err(|e| Error::internal(e.to_string()))?;
+    msg.push(b'\n');
+    conn.stream.write_all(&msg).await.map_err(|e| Error::io("write to shim", e))
+}
+
+async fn recv(conn: &mut ShimConn) -> Result<shim::proto::Reply> {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while conn.stream.read(&mut b).await.map_err(|e| Error::io("read from shim", e))? == 1 && b[0] != b'\n' {
+        line.push(b[0]);
+    }
+    serde_json::from_slice(&line).map_err(|e| Error::unavailable(format!("shim reply: {e}")))
+}
+
+type ExitHook = (tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>, Box<dyn FnOnce(i64) + Send>);
+
+/// Copies between a client and a shim stream: client bytes become stdin
+/// frames, shim frames become Docker's stream format (raw with a TTY).
+async fn pump(shim: tokio::net::UnixStream, client: AttachClient, tty: bool, stdin_once: bool, exit: Option<ExitHook>) {
+    let (mut sr, sw) = shim.into_split();
+    let (mut cr, mut cw) = tokio::io::split(client.io);
+    let (ctl, on_exit) = match exit {
+        Some((rx, f)) => (Some(rx), Some(f)),
+        None => (None, None),
+    };
+    let (frames_tx, mut frames_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let writer = tokio::spawn(async move {
+        let mut sw = sw;
+        while let Some(f) = frames_rx.recv().await {
+            if sw.write_all(&f).await.is_err() {
+                break;
+            }
+        }
+    });
+    if let Some(mut ctl) = ctl {
+        let tx = frames_tx.clone();
+        tokio::spawn(async move {
+            while let Some(f) = ctl.recv().await {
+                if tx.send(f).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let reader = if client.stdin {
+        let tx = frames_tx.clone();
+        Some(tokio::spawn(async move {
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                match cr.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let mut f = shim::frame::header(shim::frame::STDIN, n).to_vec();
+                        f.extend_from_slice(&buf[..n]);
+                        if tx.send(f).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            if stdin_once {
+                let _ = tx.send(shim::frame::header(shim::frame::CLOSE_STDIN, 0).to_vec());
+            }
+        }))
+    } else {
+        None
+    };
+    drop(frames_tx);
+    let mut code = None;
+    while let Ok(Some((kind, payload))) = read_frame(&mut sr).await {
+        match kind {
+            shim::frame::STDOUT | shim::frame::STDERR => {
+                let ok = if tty {
+                    cw.write_all(&payload).await
+                } else {
+                    write_frame(&mut cw, kind, &payload).await
+                };
+                if ok.is_err() {
+                    // The client went away; keep draining so the process never blocks.
+                    continue;
+                }
+                let _ = cw.flush().await;
+            }
+            shim::frame::EXIT => {
+                code = shim::frame::exit_code(&payload);
+                break;
+            }
+            _ => {}
+        }
+    }
+    if let Some(f) = on_exit {
+        f(code.unwrap_or(126) as i64);
+    }
+    let _ = cw.flush().await;
+    let _ = cw.shutdown().await;
+    if let Some(r) = reader {
+        r.abort();
+    }
+    writer.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_like_go() {
+        for (s, want) in [(0, "Less than a second"), (1, "1 second"), (5, "5 seconds"), (60, "About a minute"), (150, "2 minutes"), (3600, "About an hour"), (7200, "2 hours"), (3 * 86400, "3 days")] {
+            assert_eq!(human_duration(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn env_merge_and_labels() {
+        assert_eq!(merge_env(&["A=1".into(), "B=2".into()], &["A=3".into()]), vec!["B=2", "A=3"]);
+        let mut l = Labels::new();
+        l.insert("a".into(), "b".into());
+        assert!(labels_match(Some(&vec!["a=b".into()]), &l));
+        assert!(labels_match(Some(&vec!["a".into()]), &l));
+        assert!(!labels_match(Some(&vec!["a=c".into()]), &l));
+        assert!(labels_match(None, &l));
+    }
+}

@@ -1,0 +1,347 @@
+//! The image service: import, list, inspect, tag and remove images.
+
+use api_types::{ImageConfigBlob, ImageRunConfig, ImageSummary, RootFs};
+use base::{Digest, Error, Reference, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::sync::Arc;
+use store::content::ContentStore;
+use store::metadata::{Metadata, Table};
+use store::snapshot::Snapshotter;
+
+/// What the database keeps per image; the config itself is a content blob.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// `sha256:<hex>` of the config blob.
+    pub id: String,
+    pub created: String,
+    pub size: i64,
+    /// Chain id of the top layer, if any.
+    pub top_layer: Option<String>,
+    #[serde(default)]
+    pub repo_digests: Vec<String>,
+}
+
+/// A resolved image: its record and parsed config.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub record: ImageRecord,
+    pub config: ImageConfigBlob,
+}
+
+/// One line of `DELETE /images/{name}`'s answer.
+#[derive(Debug, Clone, Serialize)]
+pub enum Deleted {
+    Untagged(String),
+    Deleted(String),
+}
+
+pub struct ImageService {
+    meta: Arc<Metadata>,
+    content: Arc<ContentStore>,
+    snaps: Arc<dyn Snapshotter>,
+}
+
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+impl ImageService {
+    pub fn new(meta: Arc<Metadata>, content: Arc<ContentStore>, snaps: Arc<dyn Snapshotter>) -> ImageService {
+        ImageService { meta, content, snaps }
+    }
+
+    /// Imports a root filesystem tarball as a one-layer image (`docker import`).
+    /// Blocking: call from a blocking thread.
+    pub fn import(&self, tar: impl Read, reference: Option<&str>, changes: &[String], message: &str) -> Result<String> {
+        let reference = reference.filter(|r| !r.is_empty()).map(Reference::parse_tagged).transpose()?;
+        let mut run = ImageRunConfig::default();
+        for c in changes.iter().filter(|c| !c.trim().is_empty()) {
+            crate::changes::apply(&mut run, c)?;
+        }
+        let mut tar = Some(tar);
+        let layer = self.snaps.commit_layer(None, &mut |dir| {
+            let a = archive::apply_layer(tar.take().expect("one layer"), dir)?;
+            Ok((a.diff_id, a.size))
+        })?;
+        let created = now();
+        let config = ImageConfigBlob {
+            created: Some(created.clone()),
+            author: None,
+            architecture: host_arch().into(),
+            os: "linux".into(),
+            variant: None,
+            config: run,
+            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![layer.diff_id.to_string()] },
+            history: vec![serde_json::json!({
+                "created": created,
+                "comment": if message.is_empty() { "Imported from -" } else { message },
+            })],
+            comment: None,
+        };
+        let blob = serde_json::to_vec(&config).map_err(|e| Error::internal(e.to_string()))?;
+        let id = self.content.put(&blob)?;
+        let record = ImageRecord {
+            id: id.to_string(),
+            created,
+            size: layer.size as i64,
+            top_layer: Some(layer.chain_id.to_string()),
+            repo_digests: vec![],
+        };
+        self.meta.update(|tx| {
+            tx.put(Table::Images, id.as_str(), &record)?;
+            if let Some(r) = &reference {
+                tx.put(Table::Tags, &r.to_string(), &id.to_string())?;
+            }
+            Ok(())
+        })?;
+        Ok(id.to_string())
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Image>> {
+        let Some(record) = self.meta.get::<ImageRecord>(Table::Images, id)? else { return Ok(None) };
+        let blob = self.content.get(&Digest::parse(&record.id)?)?;
+        let config = serde_json::from_slice(&blob).map_err(|e| Error::internal(format!("image config {id}: {e}")))?;
+        Ok(Some(Image { record, config }))
+    }
+
+    /// Finds an image by reference, full id, or unique id prefix.
+    pub fn resolve(&self, name: &str) -> Result<Image> {
+        let no_such = || Error::not_found(format!("No such image: {name}"));
+        let hexpart = name.strip_prefix("sha256:").unwrap_or(name);
+        if hexpart.len() == 64 && base::id::is_hex_prefix(hexpart) {
+            if let Some(i) = self.load(&format!("sha256:{hexpart}"))? {
+                return Ok(i);
+            }
+        }
+        if let Ok(r) = Reference::parse_tagged(name) {
+            if let Some(id) = self.meta.get::<String>(Table::Tags, &r.to_string())? {
+                return self.load(&id)?.ok_or_else(no_such);
+            }
+        }
+        if base::id::is_hex_prefix(hexpart) && hexpart.len() >= 4 {
+            let ids: Vec<String> = self
+                .meta
+                .list::<ImageRecord>(Table::Images)?
+                .into_iter()
+                .map(|(k, _)| k)
+                .filter(|k| k[7..].starts_with(hexpart))
+                .collect();
+            if ids.len() == 1 {
+                return self.load(&ids[0])?.ok_or_else(no_such);
+            }
+        }
+        Err(no_such())
+    }
+
+    /// Tags of each image id, familiar form (`busybox:latest`).
+    fn tags_by_image(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (r, id) in self.meta.list::<String>(Table::Tags)? {
+            let familiar = Reference::parse(&r).map(|r| r.familiar()).unwrap_or(r);
+            m.entry(id).or_default().push(familiar);
+        }
+        Ok(m)
+    }
+
+    pub fn repo_tags(&self, id: &str) -> Result<Vec<String>> {
+        Ok(self.tags_by_image()?.remove(id).unwrap_or_default())
+    }
+
+    /// `GET /images/json`. `containers` counts containers per image id.
+    pub fn list(&self, filters: &crate::containers::Filters, containers: &dyn Fn(&str) -> i64) -> Result<Vec<ImageSummary>> {
+        let tags = self.tags_by_image()?;
+        let mut out = Vec::new();
+        for (id, rec) in self.meta.list::<ImageRecord>(Table::Images)? {
+            let repo_tags = tags.get(&id).cloned().unwrap_or_default();
+            let img = match self.load(&id)? {
+                Some(i) => i,
+                None => continue,
+            };
+            if let Some(d) = filters.get("dangling") {
+                let want = d.iter().any(|v| v == "true" || v == "1");
+                if want != repo_tags.is_empty() {
+                    continue;
+                }
+            }
+            if let Some(refs) = filters.get("reference") {
+                if !refs.iter().any(|pat| repo_tags.iter().any(|t| reference_matches(pat, t))) {
+                    continue;
+                }
+            }
+            if !crate::containers::labels_match(filters.get("label"), &img.config.config.labels) {
+                continue;
+            }
+            let created = chrono::DateTime::parse_from_rfc3339(&rec.created).map(|t| t.timestamp()).unwrap_or(0);
+            out.push(ImageSummary {
+                id: id.clone(),
+                parent_id: String::new(),
+                repo_tags,
+                repo_digests: rec.repo_digests.clone(),
+                created,
+                size: rec.size,
+                shared_size: -1,
+                virtual_size: rec.size,
+                labels: img.config.config.labels.clone(),
+                containers: containers(&id),
+            });
+        }
+        out.sort_by(|a, b| b.created.cmp(&a.created));
+        Ok(out)
+    }
+
+    /// `GET /images/{name}/json`.
+    pub fn inspect(&self, name: &str) -> Result<serde_json::Value> {
+        let img = self.resolve(name)?;
+        let c = &img.config;
+        let run = &c.config;
+        let config = serde_json::json!({
+            "Hostname": "", "Domainname": "", "User": run.user,
+            "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
+            "ExposedPorts": run.exposed_ports, "Tty": false, "OpenStdin": false, "StdinOnce": false,
+            "Env": run.env, "Cmd": run.cmd, "Image": "", "Volumes": run.volumes, "WorkingDir": run.working_dir,
+            "Entrypoint": run.entrypoint, "OnBuild": run.on_build, "Labels": run.labels, "StopSignal": run.stop_signal,
+        });
+        let upper = img.record.top_layer.as_ref().map(|_| "").unwrap_or_default();
+        Ok(serde_json::json!({
+            "Id": img.record.id,
+            "RepoTags": self.repo_tags(&img.record.id)?,
+            "RepoDigests": img.record.repo_digests,
+            "Parent": "",
+            "Comment": c.comment.clone().unwrap_or_default(),
+            "Created": img.record.created,
+            "DockerVersion": "",
+            "Author": c.author.clone().unwrap_or_default(),
+            "Config": config,
+            "Architecture": c.architecture,
+            "Variant": c.variant,
+            "Os": c.os,
+            "Size": img.record.size,
+            "GraphDriver": {"Name": "overlay2", "Data": {"UpperDir": upper}},
+            "RootFS": {"Type": "layers", "Layers": c.rootfs.diff_ids},
+            "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+        }))
+    }
+
+    /// `POST /images/{name}/tag`.
+    pub fn tag(&self, source: &str, repo: &str, tag: &str) -> Result<()> {
+        let img = self.resolve(source)?;
+        let target = if tag.is_empty() { repo.to_string() } else { format!("{repo}:{tag}") };
+        let r = Reference::parse_tagged(&target)?;
+        if r.digest.is_some() {
+            return Err(Error::invalid("refusing to create a tag with a digest reference"));
+        }
+        self.meta.put(Table::Tags, &r.to_string(), &img.record.id)
+    }
+
+    /// `DELETE /images/{name}`. `in_use` tells whether a container uses an image id.
+    pub fn remove(&self, name: &str, force: bool, in_use: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Deleted>> {
+        let img = self.resolve(name)?;
+        let id = img.record.id.clone();
+        let tags: Vec<String> =
+            self.meta.list::<String>(Table::Tags)?.into_iter().filter(|(_, v)| *v == id).map(|(k, _)| k).collect();
+        let by_ref = Reference::parse_tagged(name).ok().map(|r| r.to_string()).filter(|r| tags.contains(r));
+        let mut out = Vec::new();
+        // Removing one of several tags only untags.
+        if let Some(r) = &by_ref {
+            if tags.len() > 1 {
+                self.meta.delete(Table::Tags, r)?;
+                out.push(Deleted::Untagged(Reference::parse(r)?.familiar()));
+                return Ok(out);
+            }
+        }
+        if let Some(c) = in_use(&id) {
+            if !force {
+                let short = &id[7..19];
+                return Err(Error::conflict(match &by_ref {
+                    Some(r) => format!(
+                        "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {short}",
+                        Reference::parse(r)?.familiar(),
+                        &c[..12]
+                    ),
+                    None => format!("conflict: unable to delete {short} (must be forced) - image is being used by stopped container {}", &c[..12]),
+                }));
+            }
+        }
+        if by_ref.is_none() && tags.len() > 1 && !force {
+            return Err(Error::conflict(format!(
+                "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                &id[7..19]
+            )));
+        }
+        self.meta.update(|tx| {
+            for t in &tags {
+                tx.delete(Table::Tags, t)?;
+            }
+            if in_use(&id).is_none() {
+                tx.delete(Table::Images, &id)?;
+            }
+            Ok(())
+        })?;
+        for t in &tags {
+            out.push(Deleted::Untagged(Reference::parse(t)?.familiar()));
+        }
+        if in_use(&id).is_none() {
+            self.release(&img)?;
+            out.push(Deleted::Deleted(id));
+        }
+        Ok(out)
+    }
+
+    /// Removes the image's config blob and the layers no other image uses.
+    fn release(&self, img: &Image) -> Result<()> {
+        let others: Vec<ImageRecord> = self.meta.list::<ImageRecord>(Table::Images)?.into_iter().map(|(_, r)| r).collect();
+        let diff_ids: Vec<Digest> = img.config.rootfs.diff_ids.iter().filter_map(|d| Digest::parse(d).ok()).collect();
+        for n in (1..=diff_ids.len()).rev() {
+            let chain = base::digest::chain_id(&diff_ids[..n]).expect("non-empty");
+            let shared = others.iter().any(|o| {
+                self.load(&o.id).ok().flatten().is_some_and(|i| {
+                    let d: Vec<Digest> = i.config.rootfs.diff_ids.iter().filter_map(|d| Digest::parse(d).ok()).collect();
+                    (1..=d.len()).any(|k| base::digest::chain_id(&d[..k]).as_ref() == Some(&chain))
+                })
+            });
+            if !shared {
+                self.snaps.remove_layer(&chain)?;
+            }
+        }
+        self.content.delete(&Digest::parse(&img.record.id)?)
+    }
+
+    /// Number of images.
+    pub fn count(&self) -> Result<usize> {
+        Ok(self.meta.list::<ImageRecord>(Table::Images)?.len())
+    }
+}
+
+/// Docker's `reference` filter: a glob on the familiar name, with or without tag.
+fn reference_matches(pattern: &str, tag: &str) -> bool {
+    fn glob(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && glob(p, &s[1..])),
+            (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    let name = tag.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map(|(n, _)| n).unwrap_or(tag);
+    glob(pattern.as_bytes(), tag.as_bytes()) || glob(pattern.as_bytes(), name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reference_filter() {
+        assert!(super::reference_matches("busybox", "busybox:latest"));
+        assert!(super::reference_matches("busy*", "busybox:latest"));
+        assert!(super::reference_matches("busybox:latest", "busybox:latest"));
+        assert!(!super::reference_matches("alpine", "busybox:latest"));
+    }
+}

@@ -1,0 +1,63 @@
+//! The engine: the services that own berthd's behaviour (images, containers,
+//! system), built over the stores and the shim. The API server calls one
+//! engine method per request.
+//!
+//! **Architecture Invariant:** nothing here knows HTTP. Streams to clients
+//! are plain async readers/writers handed in by the API layer.
+
+#![recursion_limit = "256"]
+
+pub mod changes;
+pub mod containers;
+pub mod images;
+pub mod logs;
+pub mod shim_client;
+pub mod signal;
+pub mod spec;
+pub mod system;
+pub mod user;
+
+use base::error::IoContext;
+use base::Result;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Engine configuration, from daemon.json and flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Persistent state: database, content, snapshots, container dirs.
+    pub data_root: PathBuf,
+    /// Runtime state: shim sockets, runtime state, bundles.
+    pub exec_root: PathBuf,
+    /// The runtime used when a container names none.
+    pub default_runtime: String,
+    /// Runtime name → executable path.
+    pub runtimes: Vec<(String, PathBuf)>,
+    /// The `berth-shim` executable.
+    pub shim: PathBuf,
+    /// Parent of container cgroups (cgroupsPath is `<parent>/<id>`).
+    pub cgroup_parent: String,
+}
+
+/// All services, built in plain order by [`Engine::new`].
+pub struct Engine {
+    pub images: Arc<images::ImageService>,
+    pub containers: Arc<containers::ContainerService>,
+    pub system: system::SystemService,
+}
+
+impl Engine {
+    /// Opens the stores under the data root and builds the services.
+    pub async fn new(config: Config) -> Result<Engine> {
+        std::fs::create_dir_all(&config.data_root).ctx(format!("create {}", config.data_root.display()))?;
+        std::fs::create_dir_all(&config.exec_root).ctx(format!("create {}", config.exec_root.display()))?;
+        let meta = Arc::new(store::metadata::Metadata::open(&config.data_root.join("metadata.db"))?);
+        let content = Arc::new(store::content::ContentStore::open(&config.data_root.join("content"))?);
+        let snaps: Arc<dyn store::snapshot::Snapshotter> =
+            Arc::new(store::snapshot::Overlay::open(&config.data_root.join("snapshots"))?);
+        let images = Arc::new(images::ImageService::new(meta.clone(), content, snaps.clone()));
+        let containers = containers::ContainerService::new(config.clone(), meta, snaps, images.clone()).await?;
+        let system = system::SystemService::new(config, images.clone(), containers.clone());
+        Ok(Engine { images, containers, system })
+    }
+}

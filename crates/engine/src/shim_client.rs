@@ -1,0 +1,134 @@
+//! Starting shims and talking to them (async side of the `shim` protocol).
+
+use base::{Error, Result};
+use shim::proto::{Reply, Request, SOCKET};
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+/// How to start one container's shim.
+pub struct ShimStart<'a> {
+    pub shim: &'a Path,
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub state_dir: &'a Path,
+    pub runtime: &'a Path,
+    pub runtime_root: &'a Path,
+    pub log_path: &'a Path,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+/// Starts a shim in its own session and waits until it has created the
+/// container; returns the container's init pid, or the runtime's error.
+pub async fn spawn(s: ShimStart<'_>) -> Result<i32> {
+    std::fs::create_dir_all(s.state_dir).map_err(|e| Error::io("create shim state dir", e))?;
+    let stderr = std::fs::File::create(s.state_dir.join("shim.log")).map_err(|e| Error::io("shim log", e))?;
+    let mut cmd = tokio::process::Command::new(s.shim);
+    cmd.arg("--id").arg(s.id).arg("--bundle").arg(s.bundle).arg("--state-dir").arg(s.state_dir);
+    cmd.arg("--runtime").arg(s.runtime).arg("--runtime-root").arg(s.runtime_root).arg("--log-path").arg(s.log_path);
+    if s.tty {
+        cmd.arg("--tty");
+    }
+    if s.stdin {
+        cmd.arg("--stdin");
+    }
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(stderr);
+    // A new session: the shim must not die with the daemon's process group.
+    // SAFETY: setsid is async-signal-safe and touches no memory.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    cmd.kill_on_drop(false);
+    let mut child = cmd.spawn().map_err(|e| Error::internal(format!("start shim {}: {e}", s.shim.display())))?;
+    let mut out = child.stdout.take().expect("piped");
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while out.read(&mut b).await.map_err(|e| Error::io("read shim", e))? == 1 && b[0] != b'\n' {
+        line.push(b[0]);
+    }
+    // Tokio reaps the child in the background once the handle is dropped.
+    drop(child);
+    let ready: Reply = serde_json::from_slice(&line).map_err(|_| {
+        let log = std::fs::read_to_string(s.state_dir.join("shim.log")).unwrap_or_default();
+        Error::internal(format!("shim failed to start: {}", log.trim()))
+    })?;
+    match (ready.error, ready.pid) {
+        (Some(e), _) => Err(Error::internal(e)),
+        (None, Some(pid)) => Ok(pid),
+        _ => Err(Error::internal("shim sent no pid")),
+    }
+}
+
+/// A connection to a shim's control socket.
+pub struct ShimConn {
+    pub stream: UnixStream,
+}
+
+pub fn socket_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(SOCKET)
+}
+
+impl ShimConn {
+    pub async fn connect(state_dir: &Path) -> Result<ShimConn> {
+        let stream = UnixStream::connect(socket_path(state_dir))
+            .await
+            .map_err(|e| Error::unavailable(format!("connect to shim: {e}")))?;
+        Ok(ShimConn { stream })
+    }
+
+    /// Sends a request and reads its one-line reply, leaving any frames that
+    /// follow unread.
+    pub async fn call(&mut self, req: &Request) -> Result<Reply> {
+        let mut msg = serde_json::to_vec(req).map_err(|e| Error::internal(e.to_string()))?;
+        msg.push(b'\n');
+        self.stream.write_all(&msg).await.map_err(|e| Error::io("write to shim", e))?;
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        loop {
+            let n = self.stream.read(&mut b).await.map_err(|e| Error::io("read from shim", e))?;
+            if n == 0 {
+                return Err(Error::unavailable("shim closed the connection"));
+            }
+            if b[0] == b'\n' {
+                break;
+            }
+            line.push(b[0]);
+        }
+        let reply: Reply = serde_json::from_slice(&line).map_err(|e| Error::internal(format!("bad shim reply: {e}")))?;
+        match reply.error {
+            Some(e) => Err(Error::internal(e)),
+            None => Ok(reply),
+        }
+    }
+
+    /// One request on a fresh connection.
+    pub async fn once(state_dir: &Path, req: &Request) -> Result<Reply> {
+        ShimConn::connect(state_dir).await?.call(req).await
+    }
+}
+
+/// Reads one frame; `None` at end of stream.
+pub async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+    let mut h = [0u8; 8];
+    match r.read_exact(&mut h).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+    let mut p = vec![0u8; len];
+    r.read_exact(&mut p).await?;
+    Ok(Some((h[0], p)))
+}
+
+pub async fn write_frame(w: &mut (impl AsyncWrite + Unpin), kind: u8, payload: &[u8]) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(8 + payload.len());
+    buf.extend_from_slice(&shim::frame::header(kind, payload.len()));
+    buf.extend_from_slice(payload);
+    w.write_all(&buf).await?;
+    w.flush().await
+}

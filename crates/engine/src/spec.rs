@@ -1,0 +1,282 @@
+//! OCI runtime spec generation from a container's configuration, with
+//! Docker's defaults (capabilities, masked paths, devices, mounts).
+
+use api_types::{ContainerConfig, HostConfig};
+use base::{Error, Result};
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPS: &[&str] = &[
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+const ALL_CAPS: &[&str] = &[
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
+    "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+];
+
+const MASKED: &[&str] = &[
+    "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+const READONLY: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Minimum memory limit Docker allows.
+pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+
+/// Validates the resource settings of a host config as dockerd does at create.
+pub fn validate_host_config(h: &HostConfig) -> Result<()> {
+    if h.memory != 0 && h.memory < MIN_MEMORY {
+        return Err(Error::invalid("Minimum memory limit allowed is 6MB"));
+    }
+    if h.memory < 0 {
+        return Err(Error::invalid("invalid memory limit"));
+    }
+    if h.memory_swap > 0 && h.memory > 0 && h.memory_swap < h.memory {
+        return Err(Error::invalid("Minimum memoryswap limit should be larger than memory limit, see usage"));
+    }
+    if h.nano_cpus < 0 {
+        return Err(Error::invalid("invalid CPU value"));
+    }
+    if h.nano_cpus > 0 && (h.cpu_period > 0 || h.cpu_quota > 0) {
+        return Err(Error::invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set"));
+    }
+    let ncpu = std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1);
+    if h.nano_cpus > ncpu * 1_000_000_000 {
+        return Err(Error::invalid(format!("Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")));
+    }
+    for c in h.cap_add.iter().flatten().chain(h.cap_drop.iter().flatten()) {
+        let norm = normalize_cap(c);
+        if norm != "ALL" && !ALL_CAPS.contains(&norm.as_str()) {
+            return Err(Error::invalid(format!("invalid capability: {c}")));
+        }
+    }
+    Ok(())
+}
+
+fn normalize_cap(c: &str) -> String {
+    let up = c.to_ascii_uppercase();
+    if up == "ALL" || up.starts_with("CAP_") { up } else { format!("CAP_{up}") }
+}
+
+fn capabilities(h: &HostConfig) -> Vec<String> {
+    if h.privileged {
+        return ALL_CAPS.iter().map(|s| s.to_string()).collect();
+    }
+    let add: Vec<String> = h.cap_add.iter().flatten().map(|c| normalize_cap(c)).collect();
+    let drop: Vec<String> = h.cap_drop.iter().flatten().map(|c| normalize_cap(c)).collect();
+    let base: Vec<&str> = if add.iter().any(|c| c == "ALL") { ALL_CAPS.to_vec() } else { DEFAULT_CAPS.to_vec() };
+    let mut caps: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    for a in add.into_iter().filter(|a| a != "ALL") {
+        if !caps.contains(&a) {
+            caps.push(a);
+        }
+    }
+    if drop.iter().any(|c| c == "ALL") {
+        caps.retain(|c| h.cap_add.iter().flatten().any(|a| normalize_cap(a) == *c));
+    } else {
+        caps.retain(|c| !drop.contains(c));
+    }
+    caps
+}
+
+/// Everything the spec needs besides the container's own config.
+pub struct SpecInput<'a> {
+    pub config: &'a ContainerConfig,
+    pub host: &'a HostConfig,
+    pub args: &'a [String],
+    pub env: Vec<String>,
+    pub user: crate::user::ExecUser,
+    pub cwd: String,
+    pub hostname: String,
+    pub rootfs: &'a Path,
+    pub container_dir: &'a Path,
+    pub cgroups_path: String,
+}
+
+fn resources(h: &HostConfig) -> Value {
+    let mut r = json!({
+        "devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 9, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 8, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 5, "minor": 0, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 5, "minor": 1, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 7, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 5, "minor": 2, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 136, "access": "rwm"},
+            {"allow": false, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+        ],
+    });
+    if h.privileged {
+        r["devices"] = json!([{"allow": true, "access": "rwm"}]);
+    }
+    if h.memory > 0 {
+        let swap = match h.memory_swap {
+            0 => h.memory * 2,
+            s => s,
+        };
+        r["memory"] = json!({"limit": h.memory, "swap": swap});
+        if h.memory_reservation > 0 {
+            r["memory"]["reservation"] = json!(h.memory_reservation);
+        }
+    }
+    let mut cpu = serde_json::Map::new();
+    if h.cpu_shares > 0 {
+        cpu.insert("shares".into(), json!(h.cpu_shares));
+    }
+    if h.nano_cpus > 0 {
+        let period = 100_000i64;
+        cpu.insert("period".into(), json!(period));
+        cpu.insert("quota".into(), json!(h.nano_cpus * period / 1_000_000_000));
+    } else {
+        if h.cpu_period > 0 {
+            cpu.insert("period".into(), json!(h.cpu_period));
+        }
+        if h.cpu_quota > 0 {
+            cpu.insert("quota".into(), json!(h.cpu_quota));
+        }
+    }
+    if !cpu.is_empty() {
+        r["cpu"] = Value::Object(cpu);
+    }
+    if let Some(p) = h.pids_limit.filter(|p| *p != 0) {
+        r["pids"] = json!({"limit": if p < 0 { -1 } else { p }});
+    }
+    r
+}
+
+/// Builds the OCI runtime spec (config.json) of a container.
+pub fn build(i: &SpecInput) -> Result<Value> {
+    if i.args.is_empty() {
+        return Err(Error::invalid("no command specified"));
+    }
+    let caps = capabilities(i.host);
+    let shm = if i.host.shm_size > 0 { i.host.shm_size } else { 64 << 20 };
+    let bind = |name: &str, dst: &str| {
+        json!({"destination": dst, "type": "bind", "source": i.container_dir.join(name), "options": ["rbind", "rprivate"]})
+    };
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}),
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={shm}")]}),
+        bind("resolv.conf", "/etc/resolv.conf"),
+        bind("hostname", "/etc/hostname"),
+        bind("hosts", "/etc/hosts"),
+    ];
+    if i.host.privileged {
+        mounts[3]["options"] = json!(["nosuid", "noexec", "nodev"]);
+    }
+    let mut process = json!({
+        "terminal": i.config.tty,
+        "user": {"uid": i.user.uid, "gid": i.user.gid},
+        "args": i.args,
+        "env": i.env,
+        "cwd": i.cwd,
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "noNewPrivileges": false,
+        "oomScoreAdj": 0,
+    });
+    if !i.user.additional_gids.is_empty() {
+        process["user"]["additionalGids"] = json!(i.user.additional_gids);
+    }
+    let mut linux = json!({
+        "resources": resources(i.host),
+        "cgroupsPath": i.cgroups_path,
+        "namespaces": [{"type": "mount"}, {"type": "network"}, {"type": "uts"}, {"type": "pid"}, {"type": "ipc"}],
+        "maskedPaths": MASKED,
+        "readonlyPaths": READONLY,
+    });
+    if i.host.privileged {
+        linux["maskedPaths"] = json!([]);
+        linux["readonlyPaths"] = json!([]);
+    }
+    let spec = json!({
+        "ociVersion": "1.2.0",
+        "process": process,
+        "root": {"path": i.rootfs, "readonly": i.host.readonly_rootfs},
+        "hostname": i.hostname,
+        "mounts": mounts,
+        "linux": linux,
+    });
+    // The runtime reads this with oci-spec's types; check the shape here.
+    serde_json::from_value::<oci_spec::runtime::Spec>(spec.clone())
+        .map_err(|e| Error::internal(format!("generated an invalid runtime spec: {e}")))?;
+    Ok(spec)
+}
+
+/// The `process` object of an exec, inheriting the container's spec.
+pub fn exec_process(container_spec: &Value, args: &[String], env: Vec<String>, cwd: &str, user: crate::user::ExecUser, tty: bool) -> Value {
+    let mut p = container_spec["process"].clone();
+    p["args"] = json!(args);
+    p["env"] = json!(env);
+    p["cwd"] = json!(cwd);
+    p["terminal"] = json!(tty);
+    p["user"] = json!({"uid": user.uid, "gid": user.gid});
+    if !user.additional_gids.is_empty() {
+        p["user"]["additionalGids"] = json!(user.additional_gids);
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(c: &'a ContainerConfig, h: &'a HostConfig, args: &'a [String]) -> SpecInput<'a> {
+        SpecInput {
+            config: c,
+            host: h,
+            args,
+            env: vec![DEFAULT_PATH.into()],
+            user: crate::user::ExecUser { uid: 0, gid: 0, additional_gids: vec![], home: "/root".into() },
+            cwd: "/".into(),
+            hostname: "abc".into(),
+            rootfs: Path::new("/r"),
+            container_dir: Path::new("/c"),
+            cgroups_path: "/berth/abc".into(),
+        }
+    }
+
+    #[test]
+    fn limits_and_caps() {
+        let c = ContainerConfig::default();
+        let h = HostConfig { memory: 64 << 20, nano_cpus: 1_500_000_000, pids_limit: Some(10), cap_drop: Some(vec!["net_raw".into()]), ..Default::default() };
+        let args = vec!["true".to_string()];
+        let s = build(&input(&c, &h, &args)).unwrap();
+        let r = &s["linux"]["resources"];
+        assert_eq!(r["memory"]["limit"], 64 << 20);
+        assert_eq!(r["memory"]["swap"], 128 << 20);
+        assert_eq!(r["cpu"]["quota"], 150000);
+        assert_eq!(r["pids"]["limit"], 10);
+        let caps = s["process"]["capabilities"]["bounding"].as_array().unwrap();
+        assert!(!caps.contains(&json!("CAP_NET_RAW")) && caps.contains(&json!("CAP_CHOWN")));
+        assert_eq!(s["linux"]["cgroupsPath"], "/berth/abc");
+    }
+
+    #[test]
+    fn validation() {
+        let small = HostConfig { memory: 1024, ..Default::default() };
+        assert_eq!(validate_host_config(&small).unwrap_err().message, "Minimum memory limit allowed is 6MB");
+        assert!(validate_host_config(&HostConfig { cap_add: Some(vec!["bogus".into()]), ..Default::default() }).is_err());
+        let c = ContainerConfig::default();
+        let h = HostConfig::default();
+        assert_eq!(build(&input(&c, &h, &[])).unwrap_err().message, "no command specified");
+    }
+}
