@@ -1,0 +1,1437 @@
+//! Container commands: run, create, start, stop, kill, restart, rm, ps, logs,
+//! inspect, wait, exec, attach, rename, pause/unpause.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use api_client::{Body, Client, HttpMethod as Method};
+use serde_json::{json, Map, Value};
+
+use crate::cli::*;
+use crate::fmtutil::{self, go_quote};
+use crate::stream::{self, ResizeTarget};
+use crate::{images, tty, CmdResult, Failure};
+
+// ------------------------------------------------------------------ helpers
+
+/// Docker-style error for `run`/`create`: "berth: <msg>" + help hint.
+fn run_error(cmd: &str, msg: &str, code: i32) -> Failure {
+    Failure::new(
+        code,
+        format!("berth: {msg}\n\nRun 'berth {cmd} --help' for more information"),
+    )
+}
+
+fn flag_error(cmd: &str, value: &str, flag: &str, err: &str) -> Failure {
+    run_error(
+        cmd,
+        &format!("invalid argument \"{value}\" for \"{flag}\" flag: {err}"),
+        125,
+    )
+}
+
+/// Exit status for a failed container start, like docker's runStartContainerErr.
+fn start_error_code(msg: &str) -> i32 {
+    if msg.contains("executable file not found")
+        || msg.contains("no such file or directory")
+        || msg.contains("system cannot find the file specified")
+    {
+        127
+    } else if msg.contains("permission denied") || msg.contains("is a directory") {
+        126
+    } else {
+        125
+    }
+}
+
+fn read_env_file(path: &str) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("open {path}: {}", io_msg(&e)))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let l = line.trim_start();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        if let Some((k, v)) = l.split_once('=') {
+            if k.is_empty() {
+                return Err(format!("invalid environment variable: {l}"));
+            }
+            out.push(format!("{k}={v}"));
+        } else {
+            out.push(expand_env(l.trim_end()));
+        }
+    }
+    Ok(out)
+}
+
+fn io_msg(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// `-e VAR` without a value takes it from the local environment.
+fn expand_env(v: &str) -> String {
+    if v.contains('=') {
+        return v.to_string();
+    }
+    match std::env::var(v) {
+        Ok(val) => format!("{v}={val}"),
+        Err(_) => v.to_string(),
+    }
+}
+
+fn env_list(env: &[String], env_files: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for f in env_files {
+        out.extend(read_env_file(f)?);
+    }
+    for e in env {
+        out.push(expand_env(e));
+    }
+    Ok(out)
+}
+
+/// (ExposedPorts, PortBindings)
+type PortMaps = (Map<String, Value>, Map<String, Value>);
+
+fn parse_ports(specs: &[String]) -> Result<PortMaps, String> {
+    let mut exposed = Map::new();
+    let mut bindings: Map<String, Value> = Map::new();
+    for spec in specs {
+        let (rest, proto) = match spec.rsplit_once('/') {
+            Some((r, p)) => (r, p.to_string()),
+            None => (spec.as_str(), "tcp".to_string()),
+        };
+        let parts: Vec<&str> = if rest.starts_with('[') {
+            // [ipv6]:host:container
+            let end = rest
+                .find(']')
+                .ok_or_else(|| format!("invalid publish spec: {spec}"))?;
+            let ip = &rest[1..end];
+            let after: Vec<&str> = rest[end + 1..].trim_start_matches(':').split(':').collect();
+            let mut v = vec![ip];
+            v.extend(after);
+            v
+        } else {
+            rest.split(':').collect()
+        };
+        let (ip, host, cport) = match parts.as_slice() {
+            [c] => ("", "", *c),
+            [h, c] => ("", *h, *c),
+            [i, h, c] => (*i, *h, *c),
+            _ => return Err(format!("invalid publish spec: {spec}")),
+        };
+        if cport.is_empty() || !cport.chars().all(|c| c.is_ascii_digit() || c == '-') {
+            return Err(format!("invalid containerPort: {cport}"));
+        }
+        let key = format!("{cport}/{proto}");
+        exposed.insert(key.clone(), json!({}));
+        let entry = bindings.entry(key).or_insert_with(|| json!([]));
+        if let Value::Array(a) = entry {
+            a.push(json!({"HostIp": ip, "HostPort": host}));
+        }
+    }
+    Ok((exposed, bindings))
+}
+
+/// Build the `POST /containers/create` body from the flags.
+fn build_config(cmd: &str, o: &ContainerOpts, detach: bool) -> Result<(Value, String), Failure> {
+    let image = o.args[0].clone();
+    let command: Vec<String> = o.args[1..].to_vec();
+    let env = env_list(&o.env, &o.env_file).map_err(|e| run_error(cmd, &e, 125))?;
+    let mut labels = Map::new();
+    for l in &o.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    let mut host = Map::new();
+    if let Some(m) = &o.memory {
+        let bytes = fmtutil::ram_in_bytes(m).map_err(|e| flag_error(cmd, m, "-m, --memory", &e))?;
+        host.insert("Memory".into(), json!(bytes));
+    }
+    if let Some(m) = &o.memory_swap {
+        let bytes = if m == "-1" {
+            -1
+        } else {
+            fmtutil::ram_in_bytes(m).map_err(|e| flag_error(cmd, m, "--memory-swap", &e))?
+        };
+        host.insert("MemorySwap".into(), json!(bytes));
+    }
+    if let Some(c) = &o.cpus {
+        let v: f64 = c
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| {
+                flag_error(
+                    cmd,
+                    c,
+                    "--cpus",
+                    &format!("failed to parse {c} as a rational number"),
+                )
+            })?;
+        host.insert("NanoCpus".into(), json!((v * 1e9).round() as i64));
+    }
+    if let Some(c) = &o.cpu_shares {
+        let v: i64 = c.parse().map_err(|_| {
+            flag_error(
+                cmd,
+                c,
+                "-c, --cpu-shares",
+                &format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(c)),
+            )
+        })?;
+        host.insert("CpuShares".into(), json!(v));
+    }
+    if let Some(p) = &o.pids_limit {
+        let v: i64 = p.parse().map_err(|_| {
+            flag_error(
+                cmd,
+                p,
+                "--pids-limit",
+                &format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(p)),
+            )
+        })?;
+        host.insert("PidsLimit".into(), json!(v));
+    }
+    let stop_timeout = match &o.stop_timeout {
+        Some(t) => Some(t.parse::<i64>().map_err(|_| {
+            flag_error(
+                cmd,
+                t,
+                "--stop-timeout",
+                &format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(t)),
+            )
+        })?),
+        None => None,
+    };
+    if o.rm {
+        host.insert("AutoRemove".into(), json!(true));
+    }
+    let mut binds = Vec::new();
+    let mut volumes = Map::new();
+    for v in &o.volume {
+        if v.contains(':') {
+            binds.push(Value::String(v.clone()));
+        } else {
+            volumes.insert(v.clone(), json!({}));
+        }
+    }
+    if !binds.is_empty() {
+        host.insert("Binds".into(), Value::Array(binds));
+    }
+    let (exposed, port_bindings) = parse_ports(&o.publish).map_err(|e| run_error(cmd, &e, 125))?;
+    if !port_bindings.is_empty() {
+        host.insert("PortBindings".into(), Value::Object(port_bindings));
+    }
+    if let Some(n) = &o.network {
+        host.insert("NetworkMode".into(), json!(n));
+    }
+    if let Some(r) = &o.restart {
+        let (name, count) = match r.split_once(':') {
+            Some((n, c)) => (n.to_string(), c.parse::<i64>().unwrap_or(0)),
+            None => (r.clone(), 0),
+        };
+        host.insert(
+            "RestartPolicy".into(),
+            json!({"Name": name, "MaximumRetryCount": count}),
+        );
+    }
+    if o.privileged {
+        host.insert("Privileged".into(), json!(true));
+    }
+    if o.read_only {
+        host.insert("ReadonlyRootfs".into(), json!(true));
+    }
+    if o.init {
+        host.insert("Init".into(), json!(true));
+    }
+
+    let attach_stdin = o.interactive && !detach;
+    let mut cfg = json!({
+        "Hostname": o.hostname.clone().unwrap_or_default(),
+        "Domainname": "",
+        "User": o.user.clone().unwrap_or_default(),
+        "AttachStdin": attach_stdin,
+        "AttachStdout": !detach,
+        "AttachStderr": !detach,
+        "Tty": o.tty,
+        "OpenStdin": o.interactive,
+        "StdinOnce": attach_stdin,
+        "Env": env,
+        "Cmd": if command.is_empty() { Value::Null } else { json!(command) },
+        "Image": image,
+        "WorkingDir": o.workdir.clone().unwrap_or_default(),
+        "Entrypoint": match &o.entrypoint { Some(e) if e.is_empty() => json!([""]), Some(e) => json!([e]), None => Value::Null },
+        "Labels": labels,
+        "HostConfig": host,
+    });
+    if let Some(s) = &o.stop_signal {
+        cfg["StopSignal"] = json!(s);
+    }
+    if let Some(t) = stop_timeout {
+        cfg["StopTimeout"] = json!(t);
+    }
+    if !exposed.is_empty() {
+        cfg["ExposedPorts"] = Value::Object(exposed);
+    }
+    if !volumes.is_empty() {
+        cfg["Volumes"] = Value::Object(volumes);
+    }
+    Ok((cfg, image))
+}
+
+/// Create the container, pulling the image when missing (per `--pull`).
+/// Returns the container ID. Failures carry docker's exit code 125.
+async fn create_container(
+    client: &Client,
+    cmd: &str,
+    o: &ContainerOpts,
+    detach: bool,
+) -> Result<String, Failure> {
+    let (cfg, image) = build_config(cmd, o, detach)?;
+    let reference = crate::refs::Reference::parse(&image);
+    let mut query: Vec<(&str, &str)> = Vec::new();
+    if let Some(n) = &o.name {
+        query.push(("name", n));
+    }
+    if let Some(p) = &o.platform {
+        query.push(("platform", p));
+    }
+    let pull = o.pull.as_str();
+    if !matches!(pull, "always" | "missing" | "never") {
+        return Err(run_error(cmd, &format!("invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\""), 125));
+    }
+    if pull == "always" {
+        images::pull_image(client, &reference, o.platform.as_deref(), true, o.quiet)
+            .await
+            .map_err(|e| run_error(cmd, &e, 125))?;
+    }
+    let mut attempt = 0;
+    let resp: Value = loop {
+        match client
+            .post_json::<Value>("/containers/create", &query, Some(&cfg))
+            .await
+        {
+            Ok(v) => break v,
+            Err(e) if e.is_not_found() && pull == "missing" && attempt == 0 => {
+                eprintln!(
+                    "Unable to find image '{}' locally",
+                    reference.familiar_tagged()
+                );
+                images::pull_image(client, &reference, o.platform.as_deref(), true, o.quiet)
+                    .await
+                    .map_err(|e| run_error(cmd, &e, 125))?;
+                attempt += 1;
+            }
+            Err(e) => return Err(run_error(cmd, &e.to_string(), 125)),
+        }
+    };
+    if let Some(w) = resp.get("Warnings").and_then(|w| w.as_array()) {
+        for w in w.iter().filter_map(|w| w.as_str()) {
+            eprintln!("WARNING: {w}");
+        }
+    }
+    resp.get("Id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| run_error(cmd, "daemon returned no container ID", 125))
+}
+
+/// Start a `POST .../wait?condition=` request, returning once the daemon has
+/// sent the headers (or after a short grace period), and a task yielding
+/// the exit status.
+async fn wait_before_start(
+    client: &Client,
+    id: &str,
+    condition: &str,
+) -> Result<tokio::task::JoinHandle<Result<i32, String>>, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
+    let client = client.clone();
+    let path = format!("/containers/{id}/wait");
+    let condition = condition.to_string();
+    let handle = tokio::spawn(async move {
+        match client
+            .stream(
+                Method::POST,
+                &path,
+                &[("condition", &condition)],
+                Body::empty(),
+            )
+            .await
+        {
+            Ok(resp) => {
+                let _ = tx.send(Ok(()));
+                let v: Value = resp.json().await.map_err(|e| e.to_string())?;
+                if let Some(msg) = v.pointer("/Error/Message").and_then(|m| m.as_str()) {
+                    if !msg.is_empty() {
+                        return Err(format!("Error waiting for container: {msg}"));
+                    }
+                }
+                Ok(v.get("StatusCode").and_then(|s| s.as_i64()).unwrap_or(0) as i32)
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                let _ = tx.send(Err(msg.clone()));
+                Err(msg)
+            }
+        }
+    });
+    match tokio::time::timeout(Duration::from_secs(2), rx).await {
+        Ok(Ok(Err(msg))) => Err(msg),
+        _ => Ok(handle),
+    }
+}
+
+fn stdin_tty_check(tty: bool, interactive: bool) -> Result<(), Failure> {
+    if tty && interactive && !tty::stdin_is_tty() {
+        return Err(Failure::new(1, "the input device is not a TTY"));
+    }
+    Ok(())
+}
+
+async fn inspect_container(client: &Client, id: &str) -> Result<Value, api_client::Error> {
+    client
+        .get_json(&format!("/containers/{id}/json"), &[])
+        .await
+}
+
+// ------------------------------------------------------------------ run / create / start
+
+pub async fn run(client: &Client, a: RunArgs) -> CmdResult {
+    let o = &a.opts;
+    if !a.detach {
+        stdin_tty_check(o.tty, o.interactive)?;
+    }
+    let id = create_container(client, "run", o, a.detach).await?;
+
+    if a.detach {
+        if let Err(e) = client
+            .post(&format!("/containers/{id}/start"), &[], None)
+            .await
+        {
+            let msg = e.to_string();
+            return Err(run_error("run", &msg, start_error_code(&msg)));
+        }
+        println!("{id}");
+        return Ok(0);
+    }
+
+    let sig_task =
+        (a.sig_proxy && !o.tty).then(|| stream::forward_signals(client.clone(), id.clone()));
+
+    let mut path = format!("/containers/{id}/attach?stream=1&stdout=1&stderr=1");
+    if o.interactive {
+        path.push_str("&stdin=1");
+    }
+    if let Some(k) = &a.detach_keys {
+        path.push_str(&format!(
+            "&detachKeys={}",
+            api_client::encode_query(&[("", k)]).trim_start_matches('=')
+        ));
+    }
+    let conn = client
+        .hijack(Method::POST, &path, None)
+        .await
+        .map_err(|e| run_error("run", &e.to_string(), 125))?;
+
+    let condition = if o.rm { "removed" } else { "next-exit" };
+    let wait = wait_before_start(client, &id, condition)
+        .await
+        .map_err(|e| run_error("run", &e, 125))?;
+
+    let raw = if o.tty && o.interactive {
+        tty::RawGuard::stdin()
+    } else {
+        None
+    };
+    let detach_keys = detach_key_bytes(a.detach_keys.as_deref());
+    let io = tokio::spawn(stream::pump(
+        conn,
+        o.tty,
+        o.interactive,
+        o.tty.then_some(detach_keys),
+    ));
+
+    if let Err(e) = client
+        .post(&format!("/containers/{id}/start"), &[], None)
+        .await
+    {
+        io.abort();
+        drop(raw);
+        if o.rm {
+            let _ = tokio::time::timeout(Duration::from_secs(10), wait).await;
+        }
+        let msg = e.to_string();
+        return Err(run_error("run", &msg, start_error_code(&msg)));
+    }
+    let resize = (o.tty && tty::stdout_is_tty())
+        .then(|| stream::monitor_tty_size(client.clone(), ResizeTarget::Container(id.clone())));
+
+    let io_res = io.await;
+    if let Some(r) = resize {
+        r.abort();
+    }
+    drop(raw);
+    match io_res {
+        Ok(Ok(stream::PumpEnd::Detached)) => return Ok(0),
+        Ok(Ok(stream::PumpEnd::Done)) => {}
+        Ok(Err(e)) => eprintln!("{e}"),
+        Err(_) => {}
+    }
+    let status = match wait.await {
+        Ok(Ok(code)) => code,
+        Ok(Err(msg)) => {
+            eprintln!("{msg}");
+            125
+        }
+        Err(_) => 125,
+    };
+    if let Some(s) = sig_task {
+        s.abort();
+    }
+    Ok(status)
+}
+
+pub async fn create(client: &Client, a: CreateArgs) -> CmdResult {
+    let id = create_container(client, "create", &a.opts, false).await?;
+    println!("{id}");
+    Ok(0)
+}
+
+pub fn detach_key_bytes(spec: Option<&str>) -> Vec<u8> {
+    let spec = spec.unwrap_or("ctrl-p,ctrl-q");
+    let mut out = Vec::new();
+    for part in spec.split(',') {
+        let p = part.trim();
+        if let Some(k) = p.strip_prefix("ctrl-") {
+            let c = k.chars().next().unwrap_or('@').to_ascii_lowercase();
+            let b = match c {
+                'a'..='z' => c as u8 - b'a' + 1,
+                '@' => 0,
+                '[' => 27,
+                '\\' => 28,
+                ']' => 29,
+                '^' => 30,
+                '_' => 31,
+                _ => continue,
+            };
+            out.push(b);
+        } else if p.len() == 1 {
+            out.push(p.as_bytes()[0]);
+        }
+    }
+    if out.is_empty() {
+        vec![16, 17]
+    } else {
+        out
+    }
+}
+
+pub async fn start(client: &Client, a: StartArgs) -> CmdResult {
+    if a.attach || a.interactive {
+        if a.containers.len() > 1 {
+            return Err(Failure::new(
+                1,
+                "you cannot start and attach multiple containers at once",
+            ));
+        }
+        let name = &a.containers[0];
+        let info = inspect_container(client, name).await?;
+        let id = info["Id"].as_str().unwrap_or(name).to_string();
+        let tty = info
+            .pointer("/Config/Tty")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let open_stdin = info
+            .pointer("/Config/OpenStdin")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let auto_remove = info
+            .pointer("/HostConfig/AutoRemove")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let with_stdin = a.interactive && open_stdin;
+        stdin_tty_check(tty, with_stdin)?;
+        let sig_task = (!tty).then(|| stream::forward_signals(client.clone(), id.clone()));
+        let mut path = format!("/containers/{id}/attach?stream=1&stdout=1&stderr=1");
+        if with_stdin {
+            path.push_str("&stdin=1");
+        }
+        let conn = client.hijack(Method::POST, &path, None).await?;
+        let wait = wait_before_start(
+            client,
+            &id,
+            if auto_remove { "removed" } else { "next-exit" },
+        )
+        .await
+        .map_err(|e| Failure::new(1, e))?;
+        let raw = if tty && with_stdin {
+            tty::RawGuard::stdin()
+        } else {
+            None
+        };
+        let keys = detach_key_bytes(a.detach_keys.as_deref());
+        let io = tokio::spawn(stream::pump(conn, tty, with_stdin, tty.then_some(keys)));
+        if let Err(e) = client
+            .post(&format!("/containers/{id}/start"), &[], None)
+            .await
+        {
+            io.abort();
+            drop(raw);
+            return Err(e.into());
+        }
+        let resize = (tty && tty::stdout_is_tty())
+            .then(|| stream::monitor_tty_size(client.clone(), ResizeTarget::Container(id.clone())));
+        let io_res = io.await;
+        if let Some(r) = resize {
+            r.abort();
+        }
+        drop(raw);
+        if let Some(s) = sig_task {
+            s.abort();
+        }
+        match io_res {
+            Ok(Ok(stream::PumpEnd::Detached)) => return Ok(0),
+            Ok(Err(e)) => eprintln!("{e}"),
+            _ => {}
+        }
+        return match wait.await {
+            Ok(Ok(code)) => Ok(code),
+            Ok(Err(msg)) => Err(Failure::new(1, msg)),
+            Err(_) => Ok(1),
+        };
+    }
+    let mut failed = Vec::new();
+    for c in &a.containers {
+        match client
+            .post(&format!("/containers/{c}/start"), &[], None)
+            .await
+        {
+            Ok(()) => println!("{c}"),
+            Err(e) => {
+                eprintln!("{e}");
+                failed.push(c.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(Failure::new(
+            1,
+            format!("Error: failed to start containers: {}", failed.join(", ")),
+        ))
+    }
+}
+
+// ------------------------------------------------------------------ simple per-container commands
+
+async fn for_each<F, Fut>(names: &[String], f: F) -> CmdResult
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, api_client::Error>>,
+{
+    let mut failed = false;
+    for n in names {
+        match f(n.clone()).await {
+            Ok(Some(out)) => println!("{out}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+pub async fn stop(client: &Client, a: StopArgs, action: &str) -> CmdResult {
+    let t = a.time.map(|t| t.to_string());
+    for_each(&a.containers, |c| {
+        let client = client.clone();
+        let t = t.clone();
+        let sig = a.signal.clone();
+        async move {
+            let mut q: Vec<(&str, &str)> = Vec::new();
+            if let Some(t) = &t {
+                q.push(("t", t));
+            }
+            if let Some(s) = &sig {
+                q.push(("signal", s));
+            }
+            client
+                .post(&format!("/containers/{c}/{action}"), &q, None)
+                .await?;
+            Ok(Some(c))
+        }
+    })
+    .await
+}
+
+pub async fn kill(client: &Client, a: KillArgs) -> CmdResult {
+    for_each(&a.containers, |c| {
+        let client = client.clone();
+        let sig = a.signal.clone();
+        async move {
+            let mut q: Vec<(&str, &str)> = Vec::new();
+            if let Some(s) = &sig {
+                q.push(("signal", s));
+            }
+            client
+                .post(&format!("/containers/{c}/kill"), &q, None)
+                .await?;
+            Ok(Some(c))
+        }
+    })
+    .await
+}
+
+pub async fn simple_each(client: &Client, a: NamesArgs, action: &str) -> CmdResult {
+    for_each(&a.containers, |c| {
+        let client = client.clone();
+        async move {
+            client
+                .post(&format!("/containers/{c}/{action}"), &[], None)
+                .await?;
+            Ok(Some(c))
+        }
+    })
+    .await
+}
+
+pub async fn rm(client: &Client, a: RmArgs) -> CmdResult {
+    let mut failed = false;
+    for c in &a.containers {
+        let c = c.trim_matches('/');
+        if c.is_empty() {
+            eprintln!("Container name cannot be empty");
+            failed = true;
+            continue;
+        }
+        let mut q: Vec<(&str, &str)> = Vec::new();
+        if a.force {
+            q.push(("force", "1"));
+        }
+        if a.volumes {
+            q.push(("v", "1"));
+        }
+        if a.link {
+            q.push(("link", "1"));
+        }
+        match client.delete(&format!("/containers/{c}"), &q).await {
+            Ok(()) => println!("{c}"),
+            Err(e) => {
+                eprintln!("{e}");
+                if !(a.force && e.is_not_found()) {
+                    failed = true;
+                }
+            }
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+pub async fn wait(client: &Client, a: NamesArgs) -> CmdResult {
+    for_each(&a.containers, |c| {
+        let client = client.clone();
+        async move {
+            let v: Value = client
+                .post_json(&format!("/containers/{c}/wait"), &[], None)
+                .await?;
+            if let Some(msg) = v
+                .pointer("/Error/Message")
+                .and_then(|m| m.as_str())
+                .filter(|m| !m.is_empty())
+            {
+                return Err(api_client::Error::Api {
+                    status: 500,
+                    message: msg.to_string(),
+                });
+            }
+            Ok(Some(
+                v.get("StatusCode")
+                    .and_then(|s| s.as_i64())
+                    .unwrap_or(0)
+                    .to_string(),
+            ))
+        }
+    })
+    .await
+}
+
+pub async fn rename(client: &Client, a: RenameArgs) -> CmdResult {
+    let new = a.new_name.trim();
+    if new.is_empty() || a.container.trim().is_empty() {
+        return Err(Failure::new(
+            1,
+            "Error: neither old nor new names may be empty",
+        ));
+    }
+    client
+        .post(
+            &format!("/containers/{}/rename", a.container),
+            &[("name", new)],
+            None,
+        )
+        .await?;
+    Ok(0)
+}
+
+// ------------------------------------------------------------------ ps
+
+pub fn parse_filters(filters: &[String]) -> Result<Option<String>, Failure> {
+    if filters.is_empty() {
+        return Ok(None);
+    }
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in filters {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| Failure::new(125, format!("invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)")))?;
+        map.entry(k.trim().to_lowercase())
+            .or_default()
+            .push(v.to_string());
+    }
+    Ok(Some(serde_json::to_string(&map).unwrap_or_default()))
+}
+
+fn ps_ports(ports: &Value) -> String {
+    let Some(arr) = ports.as_array() else {
+        return String::new();
+    };
+    let mut out = Vec::new();
+    for p in arr {
+        let private = p["PrivatePort"].as_u64().unwrap_or(0);
+        let typ = p["Type"].as_str().unwrap_or("tcp");
+        match (
+            p.get("IP").and_then(|v| v.as_str()),
+            p.get("PublicPort").and_then(|v| v.as_u64()),
+        ) {
+            (Some(ip), Some(public)) if !ip.is_empty() => {
+                let ip = if ip.contains(':') {
+                    format!("[{ip}]")
+                } else {
+                    ip.to_string()
+                };
+                out.push(format!("{ip}:{public}->{private}/{typ}"));
+            }
+            (_, Some(public)) => out.push(format!("{public}->{private}/{typ}")),
+            _ => out.push(format!("{private}/{typ}")),
+        }
+    }
+    out.join(", ")
+}
+
+/// The `ps --format` context for one container (field names as docker's).
+pub fn ps_context(c: &Value, trunc: bool) -> Value {
+    let id = c["Id"].as_str().unwrap_or("");
+    let mut command = c["Command"].as_str().unwrap_or("").to_string();
+    if trunc {
+        command = fmtutil::ellipsis(&command, 20);
+    }
+    let image = {
+        let img = c["Image"].as_str().unwrap_or("");
+        if img.is_empty() {
+            "<no image>".to_string()
+        } else if trunc && img.starts_with("sha256:") {
+            fmtutil::truncate_id(img)
+        } else if trunc {
+            img.split('@').next().unwrap_or(img).to_string()
+        } else {
+            img.to_string()
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    for n in c["Names"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str())
+    {
+        let stripped = n.strip_prefix('/').unwrap_or(n);
+        if trunc && stripped.contains('/') {
+            continue; // link names
+        }
+        names.push(stripped.to_string());
+    }
+    let created = c["Created"].as_i64().unwrap_or(0);
+    let mut labels: Vec<(String, String)> = c["Labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    labels.sort();
+    let labels_str = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mounts: Vec<String> = c["Mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let name = m["Name"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .or(m["Source"].as_str())
+                .unwrap_or("");
+            if trunc {
+                fmtutil::ellipsis(name, 15)
+            } else {
+                name.to_string()
+            }
+        })
+        .collect();
+    let local_volumes = c["Mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["Driver"].as_str() == Some("local"))
+        .count();
+    let mut networks: Vec<String> = c
+        .pointer("/NetworkSettings/Networks")
+        .and_then(|n| n.as_object())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    networks.sort();
+    let size = {
+        let rw = c["SizeRw"].as_i64().unwrap_or(0) as f64;
+        let root = c["SizeRootFs"].as_i64().unwrap_or(0) as f64;
+        let mut s = fmtutil::human_size_prec(rw, 3);
+        if root > 0.0 {
+            s.push_str(&format!(" (virtual {})", fmtutil::human_size_prec(root, 3)));
+        }
+        s
+    };
+    let mut m = Map::new();
+    m.insert("Command".into(), json!(go_quote(&command)));
+    m.insert("CreatedAt".into(), json!(fmtutil::go_time_string(created)));
+    m.insert(
+        "ID".into(),
+        json!(if trunc {
+            fmtutil::truncate_id(id)
+        } else {
+            id.to_string()
+        }),
+    );
+    m.insert("Image".into(), json!(image));
+    m.insert("Labels".into(), json!(labels_str));
+    m.insert("LocalVolumes".into(), json!(local_volumes.to_string()));
+    m.insert("Mounts".into(), json!(mounts.join(",")));
+    m.insert("Names".into(), json!(names.join(",")));
+    m.insert("Networks".into(), json!(networks.join(",")));
+    m.insert("Platform".into(), Value::Null);
+    m.insert("Ports".into(), json!(ps_ports(&c["Ports"])));
+    m.insert("RunningFor".into(), json!(fmtutil::since_unix(created)));
+    m.insert("Size".into(), json!(size));
+    m.insert("State".into(), json!(c["State"].as_str().unwrap_or("")));
+    m.insert("Status".into(), json!(c["Status"].as_str().unwrap_or("")));
+    m.insert(crate::template::hidden_key("Label"), c["Labels"].clone());
+    m.insert(
+        crate::template::hidden_key(crate::template::ESCAPE_HTML),
+        Value::Bool(true),
+    );
+    Value::Object(m)
+}
+
+fn ps_headers() -> Value {
+    json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+        "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE",
+        "Names": "NAMES", "Labels": "LABELS", "Label": "LABEL", "Mounts": "MOUNTS", "Networks": "NETWORKS",
+        "LocalVolumes": "LOCAL VOLUMES", "Platform": "PLATFORM",
+    })
+}
+
+/// Render rows with a docker `--format` string (`table ...`, `json`, template).
+pub fn render_format(format: &str, rows: &[Value], headers: &Value) -> Result<String, Failure> {
+    let format = if format == "json" {
+        "{{json .}}"
+    } else {
+        format
+    };
+    let (is_table, body) = match format.strip_prefix("table") {
+        Some(rest) => (true, rest.trim()),
+        None => (false, format),
+    };
+    let body = body.replace("\\t", "\t").replace("\\n", "\n");
+    let tmpl = crate::template::Template::parse(&body).map_err(|e| Failure::new(1, e))?;
+    let mut out = String::new();
+    if is_table {
+        let h = tmpl.render(headers).map_err(|e| Failure::new(1, e))?;
+        out.push_str(&h);
+        out.push('\n');
+    }
+    for r in rows {
+        out.push_str(&tmpl.render(r).map_err(|e| Failure::new(1, e))?);
+        out.push('\n');
+    }
+    Ok(if is_table { fmtutil::table(&out) } else { out })
+}
+
+pub async fn ps(client: &Client, a: PsArgs) -> CmdResult {
+    let filters = parse_filters(&a.filter)?;
+    let mut limit = a.last;
+    if a.latest {
+        limit = 1;
+    }
+    let all = a.all || limit > 0;
+    let mut format = match &a.format {
+        Some(f) if !f.is_empty() && f != "table" => f.clone(),
+        _ => {
+            let mut f = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".to_string();
+            if a.size {
+                f.push_str("\t{{.Size}}");
+            }
+            f
+        }
+    };
+    if a.quiet {
+        format = "{{.ID}}".into();
+    }
+    let want_size = a.size || (!a.quiet && (format.contains(".Size") || format.contains("json .")));
+    let limit_s = limit.to_string();
+    let mut q: Vec<(&str, &str)> = Vec::new();
+    if all {
+        q.push(("all", "1"));
+    }
+    if limit > 0 {
+        q.push(("limit", &limit_s));
+    }
+    if want_size {
+        q.push(("size", "1"));
+    }
+    if let Some(f) = &filters {
+        q.push(("filters", f));
+    }
+    let list: Vec<Value> = client.get_json("/containers/json", &q).await?;
+    let rows: Vec<Value> = list.iter().map(|c| ps_context(c, !a.no_trunc)).collect();
+    print!("{}", render_format(&format, &rows, &ps_headers())?);
+    Ok(0)
+}
+
+// ------------------------------------------------------------------ logs
+
+pub async fn logs(client: &Client, a: LogsArgs) -> CmdResult {
+    let info = inspect_container(client, &a.container).await?;
+    let tty = info
+        .pointer("/Config/Tty")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let since = match &a.since {
+        Some(s) => Some(fmtutil::api_timestamp(s).map_err(|e| Failure::new(1, e))?),
+        None => None,
+    };
+    let until = match &a.until {
+        Some(s) => Some(fmtutil::api_timestamp(s).map_err(|e| Failure::new(1, e))?),
+        None => None,
+    };
+    let mut q: Vec<(&str, &str)> = vec![("stdout", "1"), ("stderr", "1"), ("tail", &a.tail)];
+    if a.follow {
+        q.push(("follow", "1"));
+    }
+    if a.timestamps {
+        q.push(("timestamps", "1"));
+    }
+    if a.details {
+        q.push(("details", "1"));
+    }
+    if let Some(s) = &since {
+        q.push(("since", s));
+    }
+    if let Some(u) = &until {
+        q.push(("until", u));
+    }
+    let mut resp = client
+        .stream(
+            Method::GET,
+            &format!("/containers/{}/logs", a.container),
+            &q,
+            Body::empty(),
+        )
+        .await?;
+    let mut stdout = tokio::io::stdout();
+    let mut stderr = tokio::io::stderr();
+    use tokio::io::AsyncWriteExt;
+    if tty {
+        while let Some(chunk) = resp.chunk().await? {
+            stdout.write_all(&chunk).await?;
+            stdout.flush().await?;
+        }
+    } else {
+        api_client::demux_to(&mut resp, &mut stdout, &mut stderr)
+            .await
+            .map_err(|e| Failure::new(1, e.to_string()))?;
+    }
+    stdout.flush().await?;
+    Ok(0)
+}
+
+// ------------------------------------------------------------------ inspect
+
+/// JSON as docker prints it: 4-space indent, `<>&` escaped like Go.
+pub fn docker_json_pretty(v: &Value) -> String {
+    use serde::Serialize;
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    let _ = v.serialize(&mut ser);
+    String::from_utf8_lossy(&buf)
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+pub async fn inspect(client: &Client, a: InspectArgs, kind: Option<&str>) -> CmdResult {
+    let kind = a.kind.as_deref().or(kind);
+    if let Some(k) = kind {
+        if k != "container" && k != "image" {
+            return Err(Failure::new(
+                1,
+                format!("\"{k}\" is not a valid value for --type"),
+            ));
+        }
+    }
+    let tmpl = match &a.format {
+        Some(f) if !f.is_empty() && f != "json" => {
+            let f = f.replace("\\t", "\t").replace("\\n", "\n");
+            Some(crate::template::Template::parse(&f).map_err(|e| Failure::new(1, e))?)
+        }
+        _ => None,
+    };
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    let size_q: Vec<(&str, &str)> = if a.size { vec![("size", "1")] } else { vec![] };
+    for name in &a.names {
+        let mut found = None;
+        let mut err = None;
+        if kind.is_none() || kind == Some("container") {
+            match client
+                .get_json::<Value>(&format!("/containers/{name}/json"), &size_q)
+                .await
+            {
+                Ok(v) => found = Some(v),
+                Err(e) if e.is_not_found() => err = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if found.is_none() && (kind.is_none() || kind == Some("image")) {
+            match client
+                .get_json::<Value>(&format!("/images/{name}/json"), &[])
+                .await
+            {
+                Ok(v) => found = Some(v),
+                Err(e) if e.is_not_found() => err = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match found {
+            Some(v) => results.push(v),
+            None => errors.push(match (kind, err) {
+                (None, _) => format!("Error: No such object: {name}"),
+                (Some(_), Some(e)) => format!("Error: {}", e.message()),
+                (Some(k), None) => format!("Error: No such {k}: {name}"),
+            }),
+        }
+    }
+    match &tmpl {
+        Some(t) => {
+            for r in &results {
+                let s = t.render(r).map_err(|e| Failure::new(1, e))?;
+                println!("{s}");
+            }
+        }
+        None => println!("{}", docker_json_pretty(&Value::Array(results))),
+    }
+    if errors.is_empty() {
+        Ok(0)
+    } else {
+        Err(Failure::new(1, errors.join("\n")))
+    }
+}
+
+// ------------------------------------------------------------------ exec / attach
+
+pub async fn exec(client: &Client, a: ExecArgs) -> CmdResult {
+    let container = &a.args[0];
+    let cmd: Vec<String> = a.args[1..].to_vec();
+    if !a.detach {
+        stdin_tty_check(a.tty, a.interactive)?;
+    }
+    let env = env_list(&a.env, &a.env_file).map_err(|e| Failure::new(125, e))?;
+    let mut body = json!({
+        "User": a.user.clone().unwrap_or_default(),
+        "Privileged": a.privileged,
+        "Tty": a.tty,
+        "AttachStdin": a.interactive && !a.detach,
+        "AttachStdout": !a.detach,
+        "AttachStderr": !a.detach,
+        "Detach": a.detach,
+        "Env": env,
+        "WorkingDir": a.workdir.clone().unwrap_or_default(),
+        "Cmd": cmd,
+    });
+    if let Some(k) = &a.detach_keys {
+        body["DetachKeys"] = json!(k);
+    }
+    if let Some((h, w)) = (a.tty && tty::stdout_is_tty())
+        .then(tty::window_size)
+        .flatten()
+    {
+        body["ConsoleSize"] = json!([h, w]);
+    }
+    let created: Value = client
+        .post_json(&format!("/containers/{container}/exec"), &[], Some(&body))
+        .await?;
+    let exec_id = created["Id"].as_str().unwrap_or_default().to_string();
+    let start_body = json!({"Detach": a.detach, "Tty": a.tty});
+    if a.detach {
+        client
+            .post(&format!("/exec/{exec_id}/start"), &[], Some(&start_body))
+            .await?;
+        return Ok(0);
+    }
+    let conn = client
+        .hijack(
+            Method::POST,
+            &format!("/exec/{exec_id}/start"),
+            Some(&start_body),
+        )
+        .await?;
+    let raw = if a.tty && a.interactive {
+        tty::RawGuard::stdin()
+    } else {
+        None
+    };
+    let resize = (a.tty && tty::stdout_is_tty())
+        .then(|| stream::monitor_tty_size(client.clone(), ResizeTarget::Exec(exec_id.clone())));
+    let keys = detach_key_bytes(a.detach_keys.as_deref());
+    let res = stream::pump(conn, a.tty, a.interactive, a.tty.then_some(keys)).await;
+    if let Some(r) = resize {
+        r.abort();
+    }
+    drop(raw);
+    match res {
+        Ok(stream::PumpEnd::Detached) => return Ok(0),
+        Ok(stream::PumpEnd::Done) => {}
+        Err(e) => eprintln!("{e}"),
+    }
+    // The exit code may be recorded a moment after the stream closes.
+    for _ in 0..50 {
+        let v: Value = client
+            .get_json(&format!("/exec/{exec_id}/json"), &[])
+            .await?;
+        if v["Running"].as_bool() != Some(true) {
+            return Ok(v["ExitCode"].as_i64().unwrap_or(0) as i32);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(0)
+}
+
+pub async fn attach(client: &Client, a: AttachArgs) -> CmdResult {
+    let info = inspect_container(client, &a.container).await?;
+    let id = info["Id"].as_str().unwrap_or(&a.container).to_string();
+    if info.pointer("/State/Running").and_then(|v| v.as_bool()) != Some(true) {
+        return Err(Failure::new(
+            1,
+            "You cannot attach to a stopped container, start it first",
+        ));
+    }
+    if info.pointer("/State/Paused").and_then(|v| v.as_bool()) == Some(true) {
+        return Err(Failure::new(
+            1,
+            "You cannot attach to a paused container, unpause it first",
+        ));
+    }
+    let tty = info
+        .pointer("/Config/Tty")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let open_stdin = info
+        .pointer("/Config/OpenStdin")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let with_stdin = !a.no_stdin && open_stdin;
+    stdin_tty_check(tty, with_stdin)?;
+    let mut path = format!("/containers/{id}/attach?stream=1&stdout=1&stderr=1");
+    if with_stdin {
+        path.push_str("&stdin=1");
+    }
+    let conn = client.hijack(Method::POST, &path, None).await?;
+    let sig_task =
+        (a.sig_proxy && !tty).then(|| stream::forward_signals(client.clone(), id.clone()));
+    let raw = if tty && with_stdin {
+        tty::RawGuard::stdin()
+    } else {
+        None
+    };
+    let resize = (tty && tty::stdout_is_tty())
+        .then(|| stream::monitor_tty_size(client.clone(), ResizeTarget::Container(id.clone())));
+    let keys = detach_key_bytes(a.detach_keys.as_deref());
+    let res = stream::pump(conn, tty, with_stdin, with_stdin.then_some(keys)).await;
+    if let Some(r) = resize {
+        r.abort();
+    }
+    drop(raw);
+    if let Some(s) = sig_task {
+        s.abort();
+    }
+    match res {
+        Ok(stream::PumpEnd::Detached) => return Ok(0),
+        Ok(stream::PumpEnd::Done) => {}
+        Err(e) => eprintln!("{e}"),
+    }
+    let v: Value = client
+        .post_json(&format!("/containers/{id}/wait"), &[], None)
+        .await?;
+    Ok(v["StatusCode"].as_i64().unwrap_or(0) as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ps_row_and_table() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let c = json!({
+            "Id": "52c964614251a6d9d90800f648aa56373ef5f2dfbbf338f26138d7d8985f076c",
+            "Names": ["/t1"], "Image": "busybox", "Command": "sleep 300", "Created": now - 130,
+            "State": "running", "Status": "Up 2 minutes", "Ports": [], "Labels": {"a": "1"},
+        });
+        let row = ps_context(&c, true);
+        assert_eq!(row["ID"], "52c964614251");
+        assert_eq!(row["Command"], "\"sleep 300\"");
+        assert_eq!(row["RunningFor"], "2 minutes ago");
+        let out = render_format(
+            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+            std::slice::from_ref(&row),
+            &ps_headers(),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "CONTAINER ID   IMAGE     COMMAND       CREATED         STATUS         PORTS     NAMES\n\
+             52c964614251   busybox   \"sleep 300\"   2 minutes ago   Up 2 minutes             t1\n"
+        );
+        assert_eq!(
+            render_format("{{.Names}}", std::slice::from_ref(&row), &ps_headers()).unwrap(),
+            "t1\n"
+        );
+        assert_eq!(
+            render_format(
+                "{{.Label \"a\"}}",
+                std::slice::from_ref(&row),
+                &ps_headers()
+            )
+            .unwrap(),
+            "1\n"
+        );
+        let j = render_format("json", &[row], &ps_headers()).unwrap();
+        assert!(j.starts_with("{\"Command\":\"\\\"sleep 300\\\"\""), "{j}");
+        assert!(!j.contains("Label\""), "{j}");
+    }
+
+    #[test]
+    fn long_commands_are_truncated() {
+        let c = json!({"Id": "x", "Command": "sh -c 'while true; do echo hi; done'", "Created": 0});
+        assert_eq!(ps_context(&c, true)["Command"], "\"sh -c 'while true; …\"");
+        assert_eq!(
+            ps_context(&c, false)["Command"],
+            "\"sh -c 'while true; do echo hi; done'\""
+        );
+    }
+
+    #[test]
+    fn ports_and_filters() {
+        let p = json!([{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}, {"PrivatePort": 53, "Type": "udp"}]);
+        assert_eq!(ps_ports(&p), "0.0.0.0:8080->80/tcp, 53/udp");
+        assert_eq!(
+            parse_filters(&[
+                "status=running".into(),
+                "name=x".into(),
+                "status=exited".into()
+            ])
+            .unwrap()
+            .unwrap(),
+            r#"{"name":["x"],"status":["running","exited"]}"#
+        );
+        assert!(parse_filters(&["bad".into()]).is_err());
+    }
+
+    #[test]
+    fn config_building() {
+        let o = ContainerOpts {
+            args: vec!["busybox".into(), "echo".into(), "hi".into()],
+            memory: Some("64m".into()),
+            cpus: Some("1.5".into()),
+            label: vec!["a=b".into(), "c".into()],
+            entrypoint: Some("".into()),
+            publish: vec!["8080:80".into()],
+            pull: "missing".into(),
+            interactive: true,
+            ..Default::default()
+        };
+        let (cfg, image) = build_config("run", &o, false).unwrap();
+        assert_eq!(image, "busybox");
+        assert_eq!(cfg["Cmd"], json!(["echo", "hi"]));
+        assert_eq!(cfg["HostConfig"]["Memory"], json!(64 * 1024 * 1024));
+        assert_eq!(cfg["HostConfig"]["NanoCpus"], json!(1_500_000_000i64));
+        assert_eq!(cfg["Labels"], json!({"a": "b", "c": ""}));
+        assert_eq!(cfg["Entrypoint"], json!([""]));
+        assert_eq!(cfg["AttachStdin"], json!(true));
+        assert_eq!(cfg["StdinOnce"], json!(true));
+        assert_eq!(
+            cfg["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+            "8080"
+        );
+        let bad = ContainerOpts {
+            args: vec!["busybox".into()],
+            memory: Some("12q".into()),
+            ..Default::default()
+        };
+        let e = build_config("run", &bad, false).unwrap_err();
+        assert_eq!(e.code, 125);
+        assert!(
+            e.msg.starts_with(
+                "berth: invalid argument \"12q\" for \"-m, --memory\" flag: invalid suffix: 'q'"
+            ),
+            "{}",
+            e.msg
+        );
+    }
+
+    #[test]
+    fn start_error_codes() {
+        assert_eq!(
+            start_error_code("exec: \"nosuch\": executable file not found in $PATH"),
+            127
+        );
+        assert_eq!(start_error_code("exec /x: permission denied"), 126);
+        assert_eq!(start_error_code("something else"), 125);
+        assert_eq!(detach_key_bytes(None), vec![16, 17]);
+        assert_eq!(detach_key_bytes(Some("ctrl-a,x")), vec![1, b'x']);
+    }
+
+    #[test]
+    fn pretty_json_like_docker() {
+        assert_eq!(
+            docker_json_pretty(&json!([{"a": "<x>", "b": []}])),
+            "[\n    {\n        \"a\": \"\\u003cx\\u003e\",\n        \"b\": []\n    }\n]"
+        );
+    }
+}

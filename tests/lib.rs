@@ -1,0 +1,408 @@
+//! Test harness for the integration suites: starts a real `berthd` with
+//! its own data root, exec root, socket and cgroup parent (so suites run in
+//! parallel), imports a busybox image built from the host's busybox-static,
+//! runs the real docker CLI or `berth` against it, and cleans everything up,
+//! checking that nothing leaked.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Directory holding the built binaries (`BERTH_BIN_DIR` or `target/debug`).
+pub fn bin_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("BERTH_BIN_DIR") {
+        return d.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug")
+}
+
+/// Path of one of our binaries; panics with a hint when it was not built.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(p.exists(), "{} is missing: build the workspace first (cargo build --workspace --bins)", p.display());
+    p
+}
+
+/// True when running under CI, where a missing prerequisite is a failure.
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Whether an external program exists; under CI a missing one fails the test.
+pub fn require(program: &str) -> bool {
+    let found = Path::new(program).is_absolute() && Path::new(program).exists()
+        || std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
+    if !found {
+        assert!(!ci(), "{program} is required under CI but is not installed");
+        eprintln!("SKIP: {program} is not installed");
+    }
+    found
+}
+
+/// The real docker CLI.
+pub const DOCKER: &str = "/usr/local/bin/docker";
+
+/// A busybox rootfs tarball, built once per test process.
+pub fn busybox_tar() -> &'static Path {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("berth-test-busybox-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("busybox.tar");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-tar.sh");
+        let st = Command::new("bash").arg(&script).arg(&out).status().expect("run busybox-tar.sh");
+        assert!(st.success(), "busybox-tar.sh failed (is busybox-static installed?)");
+        out
+    })
+}
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        &self.stdout
+    }
+}
+
+/// Runs a command with optional stdin, bounded by `timeout`.
+pub fn run(mut cmd: Command, input: Option<&[u8]>, timeout: Duration) -> Out {
+    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    if let Some(data) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        });
+    }
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(o)) => Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        },
+        Ok(Err(e)) => panic!("wait {cmd:?}: {e}"),
+        Err(_) => {
+            // SAFETY: signalling a child we spawned, by PID.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("timed out after {timeout:?}: {cmd:?}");
+        }
+    }
+}
+
+/// A private berthd instance.
+pub struct Daemon {
+    pub dir: PathBuf,
+    pub sock: PathBuf,
+    pub cgroup_parent: String,
+    runtime: String,
+    pid: i32,
+    finished: bool,
+}
+
+/// Options for [`Daemon::start_with`].
+#[derive(Default, Clone)]
+pub struct DaemonOpts {
+    /// Runtime name for `--default-runtime` (`BERTH_TEST_RUNTIME` or berth-runtime).
+    pub runtime: Option<String>,
+    /// Skip importing busybox.
+    pub no_image: bool,
+}
+
+impl Daemon {
+    /// Starts berthd with busybox:latest imported.
+    pub fn start() -> Daemon {
+        Daemon::start_with(DaemonOpts::default())
+    }
+
+    pub fn start_with(o: DaemonOpts) -> Daemon {
+        let dir = tempfile::Builder::new().prefix("berth-t").tempdir_in("/tmp").unwrap().keep();
+        let tag = dir.file_name().unwrap().to_string_lossy().replace('.', "");
+        let sock = dir.join("d.sock");
+        let cgroup_parent = format!("/{tag}");
+        let runtime = o.runtime.or_else(|| std::env::var("BERTH_TEST_RUNTIME").ok()).unwrap_or_else(|| "berth-runtime".into());
+        std::fs::write(dir.join("daemon.json"), "{}").unwrap();
+        let mut d = Daemon { dir, sock, cgroup_parent, runtime, pid: 0, finished: false };
+        d.spawn();
+        if !o.no_image {
+            let tar = std::fs::read(busybox_tar()).unwrap();
+            let (status, body) = d.api("POST", "/images/create?fromSrc=-&repo=busybox&tag=latest&changes=CMD%20%5B%22sh%22%5D", &tar);
+            assert_eq!(status, 200, "import busybox: {body}\n{}", d.log());
+        }
+        d
+    }
+
+    /// Starts (or restarts) the berthd process and waits for its socket.
+    fn spawn(&mut self) {
+        let dir = &self.dir;
+        let log = std::fs::File::options().create(true).append(true).open(dir.join("berthd.log")).unwrap();
+        let _ = std::fs::remove_file(&self.sock);
+        let child = Command::new(bin("berthd"))
+            .args(["--data-root", dir.join("data").to_str().unwrap()])
+            .args(["--exec-root", dir.join("exec").to_str().unwrap()])
+            .args(["-H", &format!("unix://{}", self.sock.display())])
+            .args(["--pidfile", dir.join("berthd.pid").to_str().unwrap()])
+            .args(["--config-file", dir.join("daemon.json").to_str().unwrap()])
+            .args(["--cgroup-parent", &self.cgroup_parent])
+            .args(["--default-runtime", &self.runtime])
+            .args(["--log-level", "debug"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start berthd");
+        self.pid = child.id() as i32;
+        // Reap it from a thread so it never lingers as a zombie.
+        std::thread::spawn(move || {
+            let mut c = child;
+            let _ = c.wait();
+        });
+        self.wait_ready();
+    }
+
+    /// Stops and starts the daemon on the same roots.
+    pub fn restart(&mut self) {
+        self.stop_daemon();
+        self.spawn();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::os::unix::net::UnixStream::connect(&self.sock).is_ok() {
+                return;
+            }
+            assert!(Path::new(&format!("/proc/{}", self.pid)).exists() && !self.is_zombie(), "berthd exited:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("berthd did not start:\n{}", self.log());
+    }
+
+    fn is_zombie(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).map(|s| s.contains(") Z")).unwrap_or(true)
+    }
+
+    /// One raw HTTP/1.0 request on the daemon's socket: (status, body).
+    /// Independent of every client, so the harness never depends on the code under test's CLI.
+    pub fn api(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        use std::io::Read;
+        let mut s = std::os::unix::net::UnixStream::connect(&self.sock).expect("connect to berthd");
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.0\r\nHost: berth\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        let mut resp = Vec::new();
+        let _ = s.read_to_end(&mut resp);
+        let text = String::from_utf8_lossy(&resp).into_owned();
+        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
+    }
+
+    /// berthd's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("berthd.log")).unwrap_or_default()
+    }
+
+    /// `unix://...` for DOCKER_HOST.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.sock.display())
+    }
+
+    /// The real docker CLI pointed at this daemon, with a private config dir.
+    pub fn docker_cmd(&self) -> Command {
+        let mut c = Command::new(DOCKER);
+        c.env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", self.dir.join("docker-config")).env_remove("DOCKER_CONTEXT");
+        c
+    }
+
+    /// `berth` pointed at this daemon.
+    pub fn berth_cmd(&self) -> Command {
+        let mut c = Command::new(bin("berth"));
+        c.env("BERTH_HOST", self.host()).env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", self.dir.join("docker-config"));
+        c
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Out {
+        self.docker_in(args, None)
+    }
+
+    pub fn docker_in(&self, args: &[&str], input: Option<&[u8]>) -> Out {
+        let mut c = self.docker_cmd();
+        c.args(args);
+        run(c, input, Duration::from_secs(60))
+    }
+
+    pub fn berth(&self, args: &[&str]) -> Out {
+        self.berth_in(args, None)
+    }
+
+    pub fn berth_in(&self, args: &[&str], input: Option<&[u8]>) -> Out {
+        let mut c = self.berth_cmd();
+        c.args(args);
+        run(c, input, Duration::from_secs(60))
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Stops the daemon (SIGTERM, then SIGKILL after 10 s).
+    pub fn stop_daemon(&mut self) {
+        // SAFETY: signalling the daemon we started, by PID.
+        unsafe { libc::kill(self.pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Path::new(&format!("/proc/{}", self.pid)).exists() && !self.is_zombie() {
+            if Instant::now() > deadline {
+                // SAFETY: as above.
+                unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Removes every container, stops the daemon and returns what leaked
+    /// (mounts, cgroups, processes). Empty means clean.
+    pub fn shutdown(&mut self) -> Vec<String> {
+        self.finished = true;
+        if Path::new(&format!("/proc/{}", self.pid)).exists() && !self.is_zombie() {
+            let (_, list) = self.api("GET", "/containers/json?all=1", b"");
+            let list: serde_json::Value = serde_json::from_str(&list).unwrap_or_default();
+            for c in list.as_array().into_iter().flatten() {
+                let id = c["Id"].as_str().unwrap_or_default();
+                self.api("DELETE", &format!("/containers/{id}?force=1"), b"");
+            }
+        }
+        self.stop_daemon();
+        let leaks = self.leaks();
+        self.force_cleanup();
+        leaks
+    }
+
+    /// Shuts down and asserts that nothing leaked.
+    #[track_caller]
+    pub fn finish(mut self) {
+        let leaks = self.shutdown();
+        assert!(leaks.is_empty(), "resources leaked: {leaks:#?}\n{}", self.log());
+    }
+
+    fn our_mounts(&self) -> Vec<String> {
+        let dir = self.dir.display().to_string();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(String::from))
+            .filter(|m| m.starts_with(&dir))
+            .collect()
+    }
+
+    fn our_cgroups(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let p = h.path().join(self.cgroup_parent.trim_start_matches('/'));
+            for c in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+                if c.path().is_dir() {
+                    out.push(c.path());
+                }
+            }
+        }
+        out
+    }
+
+    fn our_processes(&self) -> Vec<(i32, String)> {
+        let needle = self.dir.display().to_string();
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+                let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                if cmd.contains(&needle) && pid != self.pid {
+                    out.push((pid, cmd));
+                }
+            }
+        }
+        out
+    }
+
+    fn leaks(&self) -> Vec<String> {
+        let mut l: Vec<String> = self.our_mounts().into_iter().map(|m| format!("mount {m}")).collect();
+        l.extend(self.our_cgroups().into_iter().map(|c| format!("cgroup {}", c.display())));
+        l.extend(self.our_processes().into_iter().map(|(p, c)| format!("process {p}: {c}")));
+        l
+    }
+
+    /// Best effort: kill our processes, unmount, remove cgroups and files.
+    fn force_cleanup(&mut self) {
+        for (pid, _) in self.our_processes() {
+            // SAFETY: these processes run our binaries on our private paths.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        // Containers whose shim died: ask the runtime to delete them.
+        for rt in std::fs::read_dir(self.dir.join("exec/runtime")).into_iter().flatten().flatten() {
+            let runtime = match rt.file_name().to_string_lossy().as_ref() {
+                "runc" => PathBuf::from("runc"),
+                other => bin_dir().join(other),
+            };
+            for c in std::fs::read_dir(rt.path()).into_iter().flatten().flatten() {
+                let _ = Command::new(&runtime)
+                    .arg("--root")
+                    .arg(rt.path())
+                    .args(["delete", "--force"])
+                    .arg(c.file_name())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+        let mut mounts = self.our_mounts();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in mounts {
+            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
+        for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let p = h.path().join(self.cgroup_parent.trim_start_matches('/'));
+            for c in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+                let _ = std::fs::remove_dir(c.path());
+            }
+            let _ = std::fs::remove_dir(&p);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.shutdown();
+        }
+    }
+}
+
+/// A unique, short name for test resources.
+pub fn unique(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}

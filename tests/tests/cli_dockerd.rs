@@ -1,0 +1,536 @@
+//! End-to-end test of the `berth` CLI against a real `dockerd`.
+//!
+//! Starts a private dockerd (own data/exec root and socket under a short
+//! /tmp directory), imports a busybox image built from the host's static
+//! /bin/busybox, and drives `berth` through run/ps/exec/logs/stop/rm/inspect.
+//!
+//! Skips (passes with a message) when dockerd, containerd, runc or busybox is
+//! missing or when not running as root — except under `CI=true`, where that
+//! is a failure. The `berth` binary must already be built
+//! (`cargo build -p berth`); it is looked up in `../target/debug/berth`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SBIN_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+fn search_path() -> String {
+    let mut dirs: Vec<String> = std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(str::to_string)
+        .collect();
+    for d in SBIN_DIRS {
+        if !dirs.iter().any(|x| x == d) {
+            dirs.push(d.to_string());
+        }
+    }
+    dirs.join(":")
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    search_path()
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+fn skip_or_fail(reason: &str) {
+    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+        panic!("cli_dockerd: cannot run under CI=true: {reason}");
+    }
+    eprintln!("SKIP cli_dockerd: {reason}");
+}
+
+fn berth_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("debug/berth");
+    assert!(
+        bin.is_file(),
+        "berth binary not found at {} — build it first with `cargo build -p berth`",
+        bin.display()
+    );
+    bin
+}
+
+/// A private dockerd, stopped (SIGTERM, then SIGKILL) and cleaned up on drop.
+struct Dockerd {
+    child: Option<Child>,
+    dir: Option<tempfile::TempDir>,
+    host: String,
+}
+
+impl Dockerd {
+    fn start() -> Dockerd {
+        let dir = tempfile::Builder::new()
+            .prefix("bd")
+            .tempdir_in("/tmp")
+            .expect("create temp dir");
+        let root = dir.path().to_path_buf();
+        let sock = root.join("docker.sock");
+        let log = std::fs::File::create(root.join("dockerd.log")).expect("create log");
+        let child = Command::new(which("dockerd").expect("dockerd"))
+            .args(["--ip-forward=false", "--iptables=false", "--bridge=none"])
+            .arg("--data-root")
+            .arg(root.join("data"))
+            .arg("--exec-root")
+            .arg(root.join("exec"))
+            .arg("--pidfile")
+            .arg(root.join("pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", sock.display()))
+            .env("PATH", search_path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn dockerd");
+        let mut d = Dockerd {
+            child: Some(child),
+            dir: Some(dir),
+            host: format!("unix://{}", sock.display()),
+        };
+        d.wait_ready();
+        d
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.as_ref().unwrap().path()
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.root().join("dockerd.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    fn wait_ready(&mut self) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = api_client::Client::new(&self.host).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("dockerd exited early ({status}); log:\n{}", self.log_tail());
+            }
+            if rt
+                .block_on(async {
+                    tokio::time::timeout(Duration::from_secs(2), client.ping()).await
+                })
+                .is_ok_and(|r| r.is_ok())
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "dockerd did not answer /_ping within 60s; log:\n{}",
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn unmount_all(root: &Path) {
+        let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+            return;
+        };
+        let prefix = root.to_string_lossy().to_string();
+        let mut points: Vec<String> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .map(unescape_mount)
+            .filter(|p| p.starts_with(&prefix))
+            .collect();
+        // Deepest first.
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+}
+
+fn unescape_mount(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(40);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(100))
+                    }
+                    _ => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            Self::unmount_all(dir.path());
+            let _ = dir.close();
+        }
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit={} stdout={:?} stderr={:?}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Run `berth -H <host> args...` with optional stdin, with a timeout.
+fn berth(d: &Dockerd, args: &[&str], stdin: Option<&[u8]>) -> Out {
+    let mut cmd = Command::new(berth_bin());
+    cmd.arg("-H").arg(&d.host).args(args);
+    berth_cmd(cmd, stdin, args)
+}
+
+fn berth_cmd(mut cmd: Command, stdin: Option<&[u8]>, args: &[&str]) -> Out {
+    cmd.env_remove("BERTH_API_VERSION")
+        .env_remove("DOCKER_API_VERSION");
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn berth");
+    if let Some(data) = stdin {
+        let mut w = child.stdin.take().unwrap();
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = w.write_all(&data);
+        });
+    }
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = so.read_to_end(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = se.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("berth {args:?} timed out after 120s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
+    }
+}
+
+fn ok(d: &Dockerd, args: &[&str]) -> Out {
+    let o = berth(d, args, None);
+    assert_eq!(o.code, 0, "berth {args:?} failed: {o:?}");
+    o
+}
+
+/// rootfs tarball: bin/busybox plus applet symlinks.
+fn busybox_tar(path: &Path, busybox: &Path) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(f);
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o755);
+    dir.set_size(0);
+    for d in ["bin", "etc", "tmp"] {
+        b.append_data(&mut dir.clone(), d, std::io::empty())
+            .unwrap();
+    }
+    let data = std::fs::read(busybox).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_size(data.len() as u64);
+    b.append_data(&mut h, "bin/busybox", &data[..]).unwrap();
+    for applet in [
+        "sh", "echo", "cat", "true", "sleep", "hostname", "ls", "id", "env", "pwd",
+    ] {
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Symlink);
+        l.set_mode(0o777);
+        l.set_size(0);
+        b.append_link(&mut l, format!("bin/{applet}"), "busybox")
+            .unwrap();
+    }
+    b.into_inner().unwrap().sync_all().unwrap();
+}
+
+#[test]
+fn cli_against_dockerd() {
+    let bin = berth_bin();
+    for tool in ["dockerd", "containerd", "runc"] {
+        if which(tool).is_none() {
+            return skip_or_fail(&format!(
+                "{tool} is not installed (apt-get install docker.io)"
+            ));
+        }
+    }
+    let Some(busybox) = ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+    else {
+        return skip_or_fail("busybox is not installed (apt-get install busybox-static)");
+    };
+    if !nix::unistd::geteuid().is_root() {
+        return skip_or_fail("dockerd needs root");
+    }
+    eprintln!("using {}", bin.display());
+
+    let d = Dockerd::start();
+
+    // version: both sections, server via the negotiated (1.41) API.
+    let v = ok(&d, &["version"]);
+    assert!(v.stdout.starts_with("Client:\n"), "{v:?}");
+    assert!(v.stdout.contains("\nServer:"), "{v:?}");
+    assert!(v.stdout.contains(" Engine:\n"), "{v:?}");
+    assert!(v.stdout.contains("API version:"), "{v:?}");
+
+    // BERTH_HOST is honoured when -H is absent.
+    let mut cmd = Command::new(&bin);
+    cmd.arg("version")
+        .arg("--format")
+        .arg("{{.Server.Version}}")
+        .env("BERTH_HOST", &d.host)
+        .env_remove("DOCKER_HOST");
+    let o = berth_cmd(cmd, None, &["version", "--format"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(!o.stdout.trim().is_empty(), "{o:?}");
+
+    // import the busybox image
+    let tarball = d.root().join("busybox.tar");
+    busybox_tar(&tarball, &busybox);
+    let o = ok(&d, &["import", tarball.to_str().unwrap(), "busybox:latest"]);
+    assert!(o.stdout.trim().starts_with("sha256:"), "{o:?}");
+    let o = ok(&d, &["images"]);
+    assert!(
+        o.stdout.starts_with("REPOSITORY   TAG       IMAGE ID"),
+        "{o:?}"
+    );
+    assert!(o.stdout.contains("busybox      latest"), "{o:?}");
+
+    // run: output and exit codes
+    let o = ok(&d, &["run", "--rm", "busybox", "echo", "hello"]);
+    assert_eq!(o.stdout, "hello\n", "{o:?}");
+    let o = berth(&d, &["run", "--rm", "busybox", "sh", "-c", "exit 3"], None);
+    assert_eq!(o.code, 3, "{o:?}");
+    let o = berth(
+        &d,
+        &["run", "--rm", "busybox", "sh", "-c", "echo to-err >&2"],
+        None,
+    );
+    assert_eq!((o.code, o.stdout.as_str()), (0, ""), "{o:?}");
+    assert!(o.stderr.contains("to-err\n"), "{o:?}");
+    let o = berth(&d, &["run", "--rm", "busybox", "no-such-binary"], None);
+    assert_eq!(o.code, 127, "{o:?}");
+    assert!(
+        o.stderr.contains("berth: Error response from daemon:"),
+        "{o:?}"
+    );
+    let o = berth(&d, &["run", "-m", "12q", "busybox", "true"], None);
+    assert_eq!(o.code, 125, "{o:?}");
+    assert!(o.stderr.contains("invalid suffix: 'q'"), "{o:?}");
+
+    // run -i: stdin is copied and half-closed at EOF
+    let o = berth(
+        &d,
+        &["run", "-i", "--rm", "busybox", "cat"],
+        Some(b"ping\npong\n"),
+    );
+    assert_eq!((o.code, o.stdout.as_str()), (0, "ping\npong\n"), "{o:?}");
+
+    // detached container lifecycle
+    let name = format!("berth-it-{}", std::process::id());
+    let o = ok(
+        &d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "-l",
+            "suite=cli",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; echo to-stderr >&2; exec sleep 300",
+        ],
+    );
+    let id = o.stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "expected a full container ID: {o:?}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{o:?}");
+
+    let o = ok(&d, &["ps"]);
+    assert!(
+        o.stdout.starts_with("CONTAINER ID   IMAGE     COMMAND"),
+        "{o:?}"
+    );
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.contains(&name))
+        .unwrap_or_else(|| panic!("ps lacks {name}: {o:?}"));
+    assert!(line.starts_with(&id[..12]), "{line}");
+    assert!(line.contains("Up "), "{line}");
+    let o = ok(&d, &["ps", "--format", "{{.Names}}"]);
+    assert!(o.stdout.lines().any(|l| l == name), "{o:?}");
+    let o = ok(&d, &["ps", "-q", "--no-trunc", "-f", "label=suite=cli"]);
+    assert_eq!(o.stdout.trim(), id, "{o:?}");
+
+    let o = ok(&d, &["exec", &name, "cat", "/etc/hostname"]);
+    assert_eq!(o.stdout.trim(), &id[..12], "{o:?}");
+    let o = berth(&d, &["exec", &name, "sh", "-c", "exit 7"], None);
+    assert_eq!(o.code, 7, "{o:?}");
+    let o = berth(&d, &["exec", "-i", &name, "cat"], Some(b"via exec\n"));
+    assert_eq!((o.code, o.stdout.as_str()), (0, "via exec\n"), "{o:?}");
+
+    let o = ok(&d, &["inspect", "-f", "{{.State.Status}}", &name]);
+    assert_eq!(o.stdout, "running\n", "{o:?}");
+    let o = ok(&d, &["inspect", "-f", "{{json .Config.Labels}}", &name]);
+    assert_eq!(o.stdout.trim(), r#"{"suite":"cli"}"#, "{o:?}");
+    let o = ok(&d, &["inspect", &name]);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("inspect prints JSON");
+    assert_eq!(v[0]["Id"], id.as_str());
+
+    // logs: stdout and stderr demultiplexed to the right streams
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = ok(&d, &["logs", &name]);
+        if o.stdout == "started\n" && o.stderr == "to-stderr\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "unexpected logs: {o:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let o = ok(&d, &["logs", "--tail", "2", "-t", &name]);
+    assert!(
+        o.stdout.ends_with(" started\n") && o.stdout.starts_with("20"),
+        "{o:?}"
+    );
+    assert!(o.stderr.ends_with(" to-stderr\n"), "{o:?}");
+    let o = ok(&d, &["logs", "--tail", "1", &name]);
+    assert_eq!(
+        (o.stdout.as_str(), o.stderr.as_str()),
+        ("", "to-stderr\n"),
+        "{o:?}"
+    );
+
+    let o = ok(&d, &["stop", "-t", "1", &name]);
+    assert_eq!(o.stdout, format!("{name}\n"));
+    let o = ok(&d, &["inspect", "-f", "{{.State.Status}}", &name]);
+    assert_eq!(o.stdout, "exited\n", "{o:?}");
+    let o = ok(&d, &["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    assert!(
+        o.stdout.lines().any(|l| l == format!("{name} exited")),
+        "{o:?}"
+    );
+    let o = ok(&d, &["rm", &name]);
+    assert_eq!(o.stdout, format!("{name}\n"));
+    let o = ok(&d, &["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!o.stdout.contains(&name), "{o:?}");
+
+    // errors for unknown containers
+    for args in [
+        vec!["stop", "berth-no-such-ctr"],
+        vec!["logs", "berth-no-such-ctr"],
+        vec!["rm", "berth-no-such-ctr"],
+    ] {
+        let o = berth(&d, &args, None);
+        assert_eq!(o.code, 1, "{args:?}: {o:?}");
+        assert!(o.stderr.contains("No such container"), "{args:?}: {o:?}");
+        assert!(
+            o.stderr.starts_with("Error response from daemon:"),
+            "{args:?}: {o:?}"
+        );
+    }
+    let o = berth(&d, &["inspect", "berth-no-such-ctr"], None);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("No such object"), "{o:?}");
+
+    // create + start -a
+    let cname = format!("{name}-c");
+    ok(
+        &d,
+        &[
+            "create",
+            "--name",
+            &cname,
+            "busybox",
+            "sh",
+            "-c",
+            "echo created-run; exit 4",
+        ],
+    );
+    let o = berth(&d, &["start", "-a", &cname], None);
+    assert_eq!((o.code, o.stdout.as_str()), (4, "created-run\n"), "{o:?}");
+    ok(&d, &["rm", &cname]);
+
+    // tag / rmi
+    ok(&d, &["tag", "busybox", "berth-test/bb:v1"]);
+    let o = ok(&d, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(o.stdout.lines().any(|l| l == "berth-test/bb:v1"), "{o:?}");
+    let o = ok(&d, &["rmi", "berth-test/bb:v1"]);
+    assert_eq!(o.stdout, "Untagged: berth-test/bb:v1\n", "{o:?}");
+
+    drop(d);
+}
