@@ -406,3 +406,39 @@ pub fn unique(prefix: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
+
+/// A client invocation: arguments and optional stdin, giving an [`Out`].
+pub type Client<'a> = &'a dyn Fn(&[&str], Option<&[u8]>) -> Out;
+
+/// The core Docker scenarios, run by any client (docker CLI or berth)
+/// against any daemon (berthd or dockerd) that has `busybox:latest`.
+pub fn core_scenarios(client: Client) {
+    let ok = |args: &[&str]| {
+        let o = client(args, None);
+        assert_eq!(o.code, 0, "{args:?} failed: {o:?}");
+        o.stdout
+    };
+    let v = ok(&["version"]);
+    assert!(v.contains("Server"), "{v}");
+    assert_eq!(ok(&["run", "--rm", "busybox", "echo", "hello"]), "hello\n");
+    assert_eq!(client(&["run", "--rm", "busybox", "sh", "-c", "exit 3"], None).code, 3);
+    let name = unique("core");
+    let id = ok(&["run", "-d", "--name", &name, "busybox", "sh", "-c", "echo up; exec sleep 300"]).trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let ps = ok(&["ps"]);
+    assert!(ps.contains(&id[..12]) && ps.contains(&name), "{ps}");
+    assert_eq!(ok(&["ps", "-q", "--filter", &format!("name={name}")]).trim(), &id[..12]);
+    assert_eq!(ok(&["exec", &name, "cat", "/etc/hostname"]).trim(), &id[..12]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !client(&["logs", &name], None).stdout.contains("up") {
+        assert!(Instant::now() < deadline, "no log output");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ok(&["stop", "-t", "1", &name]);
+    assert_eq!(ok(&["inspect", "-f", "{{.State.Status}}", &name]).trim(), "exited");
+    ok(&["rm", &name]);
+    let gone = client(&["inspect", &name], None);
+    assert_eq!(gone.code, 1, "{gone:?}");
+    let echoed = client(&["run", "-i", "--rm", "busybox", "cat"], Some(b"from stdin\n"));
+    assert_eq!(echoed.stdout, "from stdin\n", "{echoed:?}");
+}

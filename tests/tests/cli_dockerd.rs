@@ -413,7 +413,7 @@ fn cli_against_dockerd() {
             "busybox",
             "sh",
             "-c",
-            "echo started; echo to-stderr >&2; exec sleep 300",
+            "echo started; sleep 0.2; echo to-stderr >&2; exec sleep 300",
         ],
     );
     let id = o.stdout.trim().to_string();
@@ -531,6 +531,12 @@ fn cli_against_dockerd() {
     assert!(o.stdout.lines().any(|l| l == "berth-test/bb:v1"), "{o:?}");
     let o = ok(&d, &["rmi", "berth-test/bb:v1"]);
     assert_eq!(o.stdout, "Untagged: berth-test/bb:v1\n", "{o:?}");
+
+    // The scenarios every client/daemon pair runs.
+    berth_tests::core_scenarios(&|args, input| {
+        let o = berth(&d, args, input);
+        berth_tests::Out { code: o.code, stdout: o.stdout, stderr: o.stderr }
+    });
 
     drop(d);
 }

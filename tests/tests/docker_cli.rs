@@ -26,6 +26,16 @@ fn version_shows_server() {
 }
 
 #[test]
+fn core_scenarios_with_the_docker_cli() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    berth_tests::core_scenarios(&|args, input| d.docker_in(args, input));
+    d.finish();
+}
+
+#[test]
 fn run_prints_and_propagates_exit_codes() {
     if !docker_ok() {
         return;
