@@ -24,7 +24,11 @@ pub fn bin_dir() -> PathBuf {
 /// Path of one of our binaries; panics with a hint when it was not built.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(p.exists(), "{} is missing: build the workspace first (cargo build --workspace --bins)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first (cargo build --workspace --bins)",
+        p.display()
+    );
     p
 }
 
@@ -36,7 +40,8 @@ pub fn ci() -> bool {
 /// Whether an external program exists; under CI a missing one fails the test.
 pub fn require(program: &str) -> bool {
     let found = Path::new(program).is_absolute() && Path::new(program).exists()
-        || std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
+        || std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
     if !found {
         assert!(!ci(), "{program} is required under CI but is not installed");
         eprintln!("SKIP: {program} is not installed");
@@ -55,8 +60,15 @@ pub fn busybox_tar() -> &'static Path {
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("busybox.tar");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-tar.sh");
-        let st = Command::new("bash").arg(&script).arg(&out).status().expect("run busybox-tar.sh");
-        assert!(st.success(), "busybox-tar.sh failed (is busybox-static installed?)");
+        let st = Command::new("bash")
+            .arg(&script)
+            .arg(&out)
+            .status()
+            .expect("run busybox-tar.sh");
+        assert!(
+            st.success(),
+            "busybox-tar.sh failed (is busybox-static installed?)"
+        );
         out
     })
 }
@@ -80,7 +92,13 @@ impl Out {
 
 /// Runs a command with optional stdin, bounded by `timeout`.
 pub fn run(mut cmd: Command, input: Option<&[u8]>, timeout: Duration) -> Out {
-    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     if let Some(data) = input {
         let mut stdin = child.stdin.take().unwrap();
@@ -135,17 +153,35 @@ impl Daemon {
     }
 
     pub fn start_with(o: DaemonOpts) -> Daemon {
-        let dir = tempfile::Builder::new().prefix("berth-t").tempdir_in("/tmp").unwrap().keep();
+        let dir = tempfile::Builder::new()
+            .prefix("berth-t")
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep();
         let tag = dir.file_name().unwrap().to_string_lossy().replace('.', "");
         let sock = dir.join("d.sock");
         let cgroup_parent = format!("/{tag}");
-        let runtime = o.runtime.or_else(|| std::env::var("BERTH_TEST_RUNTIME").ok()).unwrap_or_else(|| "berth-runtime".into());
+        let runtime = o
+            .runtime
+            .or_else(|| std::env::var("BERTH_TEST_RUNTIME").ok())
+            .unwrap_or_else(|| "berth-runtime".into());
         std::fs::write(dir.join("daemon.json"), "{}").unwrap();
-        let mut d = Daemon { dir, sock, cgroup_parent, runtime, pid: 0, finished: false };
+        let mut d = Daemon {
+            dir,
+            sock,
+            cgroup_parent,
+            runtime,
+            pid: 0,
+            finished: false,
+        };
         d.spawn();
         if !o.no_image {
             let tar = std::fs::read(busybox_tar()).unwrap();
-            let (status, body) = d.api("POST", "/images/create?fromSrc=-&repo=busybox&tag=latest&changes=CMD%20%5B%22sh%22%5D", &tar);
+            let (status, body) = d.api(
+                "POST",
+                "/images/create?fromSrc=-&repo=busybox&tag=latest&changes=CMD%20%5B%22sh%22%5D",
+                &tar,
+            );
             assert_eq!(status, 200, "import busybox: {body}\n{}", d.log());
         }
         d
@@ -154,7 +190,11 @@ impl Daemon {
     /// Starts (or restarts) the berthd process and waits for its socket.
     fn spawn(&mut self) {
         let dir = &self.dir;
-        let log = std::fs::File::options().create(true).append(true).open(dir.join("berthd.log")).unwrap();
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(dir.join("berthd.log"))
+            .unwrap();
         let _ = std::fs::remove_file(&self.sock);
         let child = Command::new(bin("berthd"))
             .args(["--data-root", dir.join("data").to_str().unwrap()])
@@ -191,14 +231,20 @@ impl Daemon {
             if std::os::unix::net::UnixStream::connect(&self.sock).is_ok() {
                 return;
             }
-            assert!(Path::new(&format!("/proc/{}", self.pid)).exists() && !self.is_zombie(), "berthd exited:\n{}", self.log());
+            assert!(
+                Path::new(&format!("/proc/{}", self.pid)).exists() && !self.is_zombie(),
+                "berthd exited:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("berthd did not start:\n{}", self.log());
     }
 
     fn is_zombie(&self) -> bool {
-        std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).map(|s| s.contains(") Z")).unwrap_or(true)
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .map(|s| s.contains(") Z"))
+            .unwrap_or(true)
     }
 
     /// One raw HTTP/1.0 request on the daemon's socket: (status, body).
@@ -216,8 +262,15 @@ impl Daemon {
         let mut resp = Vec::new();
         let _ = s.read_to_end(&mut resp);
         let text = String::from_utf8_lossy(&resp).into_owned();
-        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
         (status, body)
     }
 
@@ -234,14 +287,18 @@ impl Daemon {
     /// The real docker CLI pointed at this daemon, with a private config dir.
     pub fn docker_cmd(&self) -> Command {
         let mut c = Command::new(DOCKER);
-        c.env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", self.dir.join("docker-config")).env_remove("DOCKER_CONTEXT");
+        c.env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.dir.join("docker-config"))
+            .env_remove("DOCKER_CONTEXT");
         c
     }
 
     /// `berth` pointed at this daemon.
     pub fn berth_cmd(&self) -> Command {
         let mut c = Command::new(bin("berth"));
-        c.env("BERTH_HOST", self.host()).env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", self.dir.join("docker-config"));
+        c.env("BERTH_HOST", self.host())
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.dir.join("docker-config"));
         c
     }
 
@@ -306,7 +363,11 @@ impl Daemon {
     #[track_caller]
     pub fn finish(mut self) {
         let leaks = self.shutdown();
-        assert!(leaks.is_empty(), "resources leaked: {leaks:#?}\n{}", self.log());
+        assert!(
+            leaks.is_empty(),
+            "resources leaked: {leaks:#?}\n{}",
+            self.log()
+        );
     }
 
     fn our_mounts(&self) -> Vec<String> {
@@ -321,7 +382,11 @@ impl Daemon {
 
     fn our_cgroups(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
-        for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        for h in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let p = h.path().join(self.cgroup_parent.trim_start_matches('/'));
             for c in std::fs::read_dir(&p).into_iter().flatten().flatten() {
                 if c.path().is_dir() {
@@ -336,7 +401,9 @@ impl Daemon {
         let needle = self.dir.display().to_string();
         let mut out = Vec::new();
         for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
             if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
                 let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
                 if cmd.contains(&needle) && pid != self.pid {
@@ -348,9 +415,21 @@ impl Daemon {
     }
 
     fn leaks(&self) -> Vec<String> {
-        let mut l: Vec<String> = self.our_mounts().into_iter().map(|m| format!("mount {m}")).collect();
-        l.extend(self.our_cgroups().into_iter().map(|c| format!("cgroup {}", c.display())));
-        l.extend(self.our_processes().into_iter().map(|(p, c)| format!("process {p}: {c}")));
+        let mut l: Vec<String> = self
+            .our_mounts()
+            .into_iter()
+            .map(|m| format!("mount {m}"))
+            .collect();
+        l.extend(
+            self.our_cgroups()
+                .into_iter()
+                .map(|c| format!("cgroup {}", c.display())),
+        );
+        l.extend(
+            self.our_processes()
+                .into_iter()
+                .map(|(p, c)| format!("process {p}: {c}")),
+        );
         l
     }
 
@@ -361,7 +440,11 @@ impl Daemon {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         // Containers whose shim died: ask the runtime to delete them.
-        for rt in std::fs::read_dir(self.dir.join("exec/runtime")).into_iter().flatten().flatten() {
+        for rt in std::fs::read_dir(self.dir.join("exec/runtime"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let runtime = match rt.file_name().to_string_lossy().as_ref() {
                 "runc" => PathBuf::from("runc"),
                 other => bin_dir().join(other),
@@ -382,7 +465,11 @@ impl Daemon {
         for m in mounts {
             let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
         }
-        for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        for h in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let p = h.path().join(self.cgroup_parent.trim_start_matches('/'));
             for c in std::fs::read_dir(&p).into_iter().flatten().flatten() {
                 let _ = std::fs::remove_dir(c.path());
@@ -404,7 +491,11 @@ impl Drop for Daemon {
 /// A unique, short name for test resources.
 pub fn unique(prefix: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 /// A client invocation: arguments and optional stdin, giving an [`Out`].
@@ -421,24 +512,50 @@ pub fn core_scenarios(client: Client) {
     let v = ok(&["version"]);
     assert!(v.contains("Server"), "{v}");
     assert_eq!(ok(&["run", "--rm", "busybox", "echo", "hello"]), "hello\n");
-    assert_eq!(client(&["run", "--rm", "busybox", "sh", "-c", "exit 3"], None).code, 3);
+    assert_eq!(
+        client(&["run", "--rm", "busybox", "sh", "-c", "exit 3"], None).code,
+        3
+    );
     let name = unique("core");
-    let id = ok(&["run", "-d", "--name", &name, "busybox", "sh", "-c", "echo up; exec sleep 300"]).trim().to_string();
+    let id = ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo up; exec sleep 300",
+    ])
+    .trim()
+    .to_string();
     assert_eq!(id.len(), 64, "{id}");
     let ps = ok(&["ps"]);
     assert!(ps.contains(&id[..12]) && ps.contains(&name), "{ps}");
-    assert_eq!(ok(&["ps", "-q", "--filter", &format!("name={name}")]).trim(), &id[..12]);
-    assert_eq!(ok(&["exec", &name, "cat", "/etc/hostname"]).trim(), &id[..12]);
+    assert_eq!(
+        ok(&["ps", "-q", "--filter", &format!("name={name}")]).trim(),
+        &id[..12]
+    );
+    assert_eq!(
+        ok(&["exec", &name, "cat", "/etc/hostname"]).trim(),
+        &id[..12]
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !client(&["logs", &name], None).stdout.contains("up") {
         assert!(Instant::now() < deadline, "no log output");
         std::thread::sleep(Duration::from_millis(50));
     }
     ok(&["stop", "-t", "1", &name]);
-    assert_eq!(ok(&["inspect", "-f", "{{.State.Status}}", &name]).trim(), "exited");
+    assert_eq!(
+        ok(&["inspect", "-f", "{{.State.Status}}", &name]).trim(),
+        "exited"
+    );
     ok(&["rm", &name]);
     let gone = client(&["inspect", &name], None);
     assert_eq!(gone.code, 1, "{gone:?}");
-    let echoed = client(&["run", "-i", "--rm", "busybox", "cat"], Some(b"from stdin\n"));
+    let echoed = client(
+        &["run", "-i", "--rm", "busybox", "cat"],
+        Some(b"from stdin\n"),
+    );
     assert_eq!(echoed.stdout, "from stdin\n", "{echoed:?}");
 }

@@ -535,7 +535,11 @@ fn cli_against_dockerd() {
     // The scenarios every client/daemon pair runs.
     berth_tests::core_scenarios(&|args, input| {
         let o = berth(&d, args, input);
-        berth_tests::Out { code: o.code, stdout: o.stdout, stderr: o.stderr }
+        berth_tests::Out {
+            code: o.code,
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
     });
 
     drop(d);

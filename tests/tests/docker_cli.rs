@@ -18,7 +18,10 @@ fn version_shows_server() {
     let out = d.docker(&["version"]);
     let s = out.ok();
     assert!(s.contains("Server: berth"), "{s}");
-    assert!(s.contains("API version:      1.50 (minimum version 1.24)"), "{s}");
+    assert!(
+        s.contains("API version:      1.50 (minimum version 1.24)"),
+        "{s}"
+    );
     let fmt = d.docker(&["version", "--format", "{{.Server.APIVersion}}"]);
     assert_eq!(fmt.ok().trim(), "1.50");
     assert!(d.docker(&["info"]).ok().contains("Server Version: 0.1.0"));
@@ -41,15 +44,35 @@ fn run_prints_and_propagates_exit_codes() {
         return;
     }
     let d = Daemon::start();
-    assert_eq!(d.docker(&["run", "--rm", "busybox", "echo", "hello"]).ok(), "hello\n");
-    assert_eq!(d.docker(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]).code, 3);
+    assert_eq!(
+        d.docker(&["run", "--rm", "busybox", "echo", "hello"]).ok(),
+        "hello\n"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "busybox", "sh", "-c", "exit 3"])
+            .code,
+        3
+    );
     let missing = d.docker(&["run", "--rm", "busybox", "nosuchcmd"]);
     assert_eq!(missing.code, 127, "{missing:?}");
-    assert!(missing.stderr.contains("executable file not found"), "{missing:?}");
+    assert!(
+        missing.stderr.contains("executable file not found"),
+        "{missing:?}"
+    );
     // --rm removed every container, including the one that failed to start.
     assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
-    let stderr = d.docker(&["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2"]);
-    assert_eq!((stderr.stdout.as_str(), stderr.stderr.as_str()), ("out\n", "err\n"));
+    let stderr = d.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    assert_eq!(
+        (stderr.stdout.as_str(), stderr.stderr.as_str()),
+        ("out\n", "err\n")
+    );
     d.finish();
 }
 
@@ -59,14 +82,51 @@ fn detached_container_lifecycle() {
         return;
     }
     let d = Daemon::start();
-    let id = d.docker(&["run", "-d", "--name", "web", "busybox", "sh", "-c", "echo started; exec sleep 300"]).ok().trim().to_string();
+    let id = d
+        .docker(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; exec sleep 300",
+        ])
+        .ok()
+        .trim()
+        .to_string();
     assert_eq!(id.len(), 64, "{id}");
     let ps = d.docker(&["ps"]).ok().to_string();
-    assert!(ps.contains(&id[..12]) && ps.contains("web") && ps.contains("Up "), "{ps}");
-    assert_eq!(d.docker(&["ps", "--format", "{{.Names}} {{.Status}}"]).ok().split(' ').next(), Some("web"));
-    assert_eq!(d.docker(&["exec", "web", "cat", "/etc/hostname"]).ok().trim(), &id[..12]);
+    assert!(
+        ps.contains(&id[..12]) && ps.contains("web") && ps.contains("Up "),
+        "{ps}"
+    );
+    assert_eq!(
+        d.docker(&["ps", "--format", "{{.Names}} {{.Status}}"])
+            .ok()
+            .split(' ')
+            .next(),
+        Some("web")
+    );
+    assert_eq!(
+        d.docker(&["exec", "web", "cat", "/etc/hostname"])
+            .ok()
+            .trim(),
+        &id[..12]
+    );
     assert_eq!(d.docker(&["exec", "web", "sh", "-c", "exit 4"]).code, 4);
-    assert_eq!(d.docker(&["inspect", "-f", "{{.State.Status}} {{.Config.Hostname}}", "web"]).ok().trim(), format!("running {}", &id[..12]));
+    assert_eq!(
+        d.docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.Config.Hostname}}",
+            "web"
+        ])
+        .ok()
+        .trim(),
+        format!("running {}", &id[..12])
+    );
     // Logs arrive through the shim's json-file log.
     let deadline = Instant::now() + Duration::from_secs(10);
     while !d.docker(&["logs", "web"]).stdout.contains("started") {
@@ -74,8 +134,21 @@ fn detached_container_lifecycle() {
         std::thread::sleep(Duration::from_millis(50));
     }
     d.docker(&["stop", "-t", "1", "web"]).ok();
-    assert_eq!(d.docker(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"]).ok().trim(), "exited 137");
-    assert!(d.docker(&["ps", "-a", "--filter", "status=exited"]).ok().contains("web"));
+    assert_eq!(
+        d.docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "web"
+        ])
+        .ok()
+        .trim(),
+        "exited 137"
+    );
+    assert!(d
+        .docker(&["ps", "-a", "--filter", "status=exited"])
+        .ok()
+        .contains("web"));
     d.docker(&["rm", "web"]).ok();
     assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
     d.finish();
@@ -87,9 +160,15 @@ fn interactive_stdin_is_echoed() {
         return;
     }
     let d = Daemon::start();
-    let out = d.docker_in(&["run", "-i", "--rm", "busybox", "cat"], Some(b"line one\nline two\n"));
+    let out = d.docker_in(
+        &["run", "-i", "--rm", "busybox", "cat"],
+        Some(b"line one\nline two\n"),
+    );
     assert_eq!(out.ok(), "line one\nline two\n");
-    let out = d.docker_in(&["run", "-i", "--rm", "busybox", "wc", "-c"], Some(&[b'x'; 100_000]));
+    let out = d.docker_in(
+        &["run", "-i", "--rm", "busybox", "wc", "-c"],
+        Some(&[b'x'; 100_000]),
+    );
     assert_eq!(out.ok().trim(), "100000");
     d.finish();
 }
@@ -167,7 +246,15 @@ fn memory_limit_reaches_the_cgroup() {
         "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
     ]);
     assert_eq!(out.ok().trim(), "67108864");
-    let pids = d.docker(&["run", "--rm", "--pids-limit", "33", "busybox", "cat", "/sys/fs/cgroup/pids/pids.max"]);
+    let pids = d.docker(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "33",
+        "busybox",
+        "cat",
+        "/sys/fs/cgroup/pids/pids.max",
+    ]);
     assert_eq!(pids.ok().trim(), "33");
     d.finish();
 }
@@ -179,21 +266,69 @@ fn container_is_isolated() {
     }
     let d = Daemon::start();
     // PID 1 is the command and only the container's processes are visible.
-    assert_eq!(d.docker(&["run", "--rm", "busybox", "sh", "-c", "echo $$"]).ok().trim(), "1");
-    let ps = d.docker(&["run", "--rm", "busybox", "ps", "-o", "pid,comm"]).ok().to_string();
+    assert_eq!(
+        d.docker(&["run", "--rm", "busybox", "sh", "-c", "echo $$"])
+            .ok()
+            .trim(),
+        "1"
+    );
+    let ps = d
+        .docker(&["run", "--rm", "busybox", "ps", "-o", "pid,comm"])
+        .ok()
+        .to_string();
     assert_eq!(ps.lines().count(), 2, "{ps}");
     // The hostname is the container's.
     let host = d.docker(&["run", "--rm", "--hostname", "boxy", "busybox", "hostname"]);
     assert_eq!(host.ok().trim(), "boxy");
     // The rootfs is the image's, not the host's.
-    assert_eq!(d.docker(&["run", "--rm", "busybox", "ls", "/etc/debian_version"]).code, 1);
-    assert!(d.docker(&["run", "--rm", "busybox", "ls", "/bin/busybox"]).ok().contains("busybox"));
+    assert_eq!(
+        d.docker(&["run", "--rm", "busybox", "ls", "/etc/debian_version"])
+            .code,
+        1
+    );
+    assert!(d
+        .docker(&["run", "--rm", "busybox", "ls", "/bin/busybox"])
+        .ok()
+        .contains("busybox"));
     // Writes stay in the container's layer.
-    d.docker(&["run", "--name", "writer", "busybox", "sh", "-c", "echo x > /marker && rm /bin/ls"]).ok();
-    assert_eq!(d.docker(&["run", "--rm", "busybox", "sh", "-c", "test ! -e /marker && test -e /bin/ls"]).code, 0);
+    d.docker(&[
+        "run",
+        "--name",
+        "writer",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /marker && rm /bin/ls",
+    ])
+    .ok();
+    assert_eq!(
+        d.docker(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "test ! -e /marker && test -e /bin/ls"
+        ])
+        .code,
+        0
+    );
     d.docker(&["rm", "writer"]).ok();
     // Env, workdir and user reach the process.
-    let out = d.docker(&["run", "--rm", "-e", "A=1", "-w", "/tmp", "-u", "nobody", "busybox", "sh", "-c", "echo $A $(pwd) $(id -u)"]);
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "-e",
+        "A=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "nobody",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $A $(pwd) $(id -u)",
+    ]);
     assert_eq!(out.ok().trim(), "1 /tmp 65534");
     d.finish();
 }
@@ -204,23 +339,47 @@ fn runc_can_replace_the_runtime() {
         return;
     }
     let d = Daemon::start();
-    assert_eq!(d.docker(&["run", "--rm", "--runtime", "runc", "busybox", "echo", "via-runc"]).ok(), "via-runc\n");
+    assert_eq!(
+        d.docker(&[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "busybox",
+            "echo",
+            "via-runc"
+        ])
+        .ok(),
+        "via-runc\n"
+    );
     d.finish();
 }
 
 #[test]
 fn bad_input_gets_docker_errors_and_daemon_keeps_serving() {
     let d = Daemon::start();
-    let create = |body: &str, q: &str| d.api("POST", &format!("/containers/create{q}"), body.as_bytes());
+    let create =
+        |body: &str, q: &str| d.api("POST", &format!("/containers/create{q}"), body.as_bytes());
     let (s, b) = create(r#"{"Image":"nosuchimage"}"#, "");
-    assert_eq!((s, b.contains("No such image: nosuchimage:latest")), (404, true), "{b}");
+    assert_eq!(
+        (s, b.contains("No such image: nosuchimage:latest")),
+        (404, true),
+        "{b}"
+    );
     let (s, b) = d.api("GET", "/containers/nosuch/json", b"");
-    assert_eq!((s, b.trim()), (404, r#"{"message":"No such container: nosuch"}"#));
+    assert_eq!(
+        (s, b.trim()),
+        (404, r#"{"message":"No such container: nosuch"}"#)
+    );
     let (s, b) = create("{not json", "");
     assert_eq!(s, 400, "{b}");
     assert!(b.starts_with("{\"message\":"), "{b}");
     let (s, b) = create(r#"{"Image":"busybox","HostConfig":{"Memory":1024}}"#, "");
-    assert_eq!((s, b.contains("Minimum memory limit allowed is 6MB")), (400, true), "{b}");
+    assert_eq!(
+        (s, b.contains("Minimum memory limit allowed is 6MB")),
+        (400, true),
+        "{b}"
+    );
     let (s, _) = create(r#"{"Image":"busybox","Cmd":["sleep","60"]}"#, "?name=taken");
     assert_eq!(s, 201);
     let (s, b) = create(r#"{"Image":"busybox"}"#, "?name=taken");
@@ -231,7 +390,10 @@ fn bad_input_gets_docker_errors_and_daemon_keeps_serving() {
     let (s, b) = d.api("DELETE", "/containers/taken", b"");
     assert_eq!((s, b.contains("container is running")), (409, true), "{b}");
     assert_eq!(d.api("POST", "/containers/taken/start", b"").0, 304);
-    assert_eq!(d.api("POST", "/containers/taken/kill?signal=BOGUS", b"").0, 400);
+    assert_eq!(
+        d.api("POST", "/containers/taken/kill?signal=BOGUS", b"").0,
+        400
+    );
     assert_eq!(d.api("GET", "/v1.99/version", b"").0, 400);
     assert_eq!(d.api("GET", "/nonsense", b"").0, 404);
     assert_eq!(d.api("DELETE", "/containers/taken?force=1", b"").0, 204);
@@ -240,7 +402,10 @@ fn bad_input_gets_docker_errors_and_daemon_keeps_serving() {
     if require(DOCKER) {
         let out = d.docker(&["run", "--rm", "--memory", "1k", "busybox", "true"]);
         assert_eq!(out.code, 125);
-        assert!(out.stderr.contains("Minimum memory limit allowed is 6MB"), "{out:?}");
+        assert!(
+            out.stderr.contains("Minimum memory limit allowed is 6MB"),
+            "{out:?}"
+        );
         let out = d.docker(&["rm", "nosuch"]);
         assert_eq!(out.code, 1);
         assert!(out.stderr.contains("No such container: nosuch"), "{out:?}");
@@ -254,13 +419,31 @@ fn containers_survive_a_daemon_restart() {
         return;
     }
     let mut d = Daemon::start();
-    d.docker(&["run", "-d", "--name", "survivor", "busybox", "sleep", "300"]).ok();
-    let pid = d.docker(&["inspect", "-f", "{{.State.Pid}}", "survivor"]).ok().trim().to_string();
+    d.docker(&["run", "-d", "--name", "survivor", "busybox", "sleep", "300"])
+        .ok();
+    let pid = d
+        .docker(&["inspect", "-f", "{{.State.Pid}}", "survivor"])
+        .ok()
+        .trim()
+        .to_string();
     d.stop_daemon();
-    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "container died with the daemon");
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "container died with the daemon"
+    );
     d.restart();
-    assert_eq!(d.docker(&["inspect", "-f", "{{.State.Status}}", "survivor"]).ok().trim(), "running");
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{.State.Status}}", "survivor"])
+            .ok()
+            .trim(),
+        "running"
+    );
     d.docker(&["stop", "-t", "1", "survivor"]).ok();
-    assert_eq!(d.docker(&["inspect", "-f", "{{.State.Status}}", "survivor"]).ok().trim(), "exited");
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{.State.Status}}", "survivor"])
+            .ok()
+            .trim(),
+        "exited"
+    );
     d.finish();
 }

@@ -113,7 +113,11 @@ fn read_pid(path: &Path) -> i32 {
 /// hierarchy (and the v2 one).
 fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+    for e in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let p = e.path().join(rel);
         if p.is_dir() {
             out.push(p);
@@ -451,7 +455,15 @@ fn exec_detached_and_attached() {
     assert_eq!(read_all(out_r), "berth-test-host\n");
 
     // Attached: the runtime waits and exits with the process's code.
-    let out = fx.run(&["exec", "--env", "X=42", &fx.id, "sh", "-c", "echo $X; exit 7"]);
+    let out = fx.run(&[
+        "exec",
+        "--env",
+        "X=42",
+        &fx.id,
+        "sh",
+        "-c",
+        "echo $X; exit 7",
+    ]);
     assert_eq!(out.status.code(), Some(7));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
 
@@ -514,8 +526,8 @@ fn rlimits_above_the_hard_limit_are_clamped() {
         wait_exit(pid, Duration::from_secs(10)),
         WaitStatus::Exited(Pid::from_raw(pid), 0)
     );
-    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .unwrap();
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     let got: u64 = read_all(out).trim().parse().unwrap();
     assert!(got <= hard, "container hard limit {got} > ours {hard}");
     // The caller's bundle is untouched.

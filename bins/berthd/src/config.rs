@@ -30,14 +30,26 @@ pub struct RuntimeConfig {
 
 /// Parses daemon.json text, naming unknown keys as dockerd does.
 pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("unable to configure the Docker daemon with file {path}: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("unable to configure the Docker daemon with file {path}: {e}"))?;
     let known = [
-        "data-root", "exec-root", "hosts", "pidfile", "log-level", "debug", "default-runtime", "runtimes",
-        "cgroup-parent", "live-restore",
+        "data-root",
+        "exec-root",
+        "hosts",
+        "pidfile",
+        "log-level",
+        "debug",
+        "default-runtime",
+        "runtimes",
+        "cgroup-parent",
+        "live-restore",
     ];
     if let Some(obj) = v.as_object() {
-        let unknown: Vec<&str> = obj.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
+        let unknown: Vec<&str> = obj
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !known.contains(k))
+            .collect();
         if !unknown.is_empty() {
             return Err(format!(
                 "unable to configure the Docker daemon with file {path}: the following directives don't match any configuration option: {}",
@@ -45,12 +57,17 @@ pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
             ));
         }
     }
-    serde_json::from_value(v).map_err(|e| format!("unable to configure the Docker daemon with file {path}: {e}"))
+    serde_json::from_value(v)
+        .map_err(|e| format!("unable to configure the Docker daemon with file {path}: {e}"))
 }
 
 /// Errors when a setting is given both as a flag and in the file.
 pub fn conflicts(pairs: &[(&str, bool, bool)]) -> Result<(), String> {
-    let both: Vec<&str> = pairs.iter().filter(|(_, f, c)| *f && *c).map(|(n, _, _)| *n).collect();
+    let both: Vec<&str> = pairs
+        .iter()
+        .filter(|(_, f, c)| *f && *c)
+        .map(|(n, _, _)| *n)
+        .collect();
     if both.is_empty() {
         Ok(())
     } else {
@@ -68,11 +85,20 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let e = parse_file("/x.json", r#"{"data-root":"/d","bogus":1}"#).unwrap_err();
-        assert!(e.contains("don't match any configuration option: bogus"), "{e}");
-        let c = parse_file("/x.json", r#"{"data-root":"/d","runtimes":{"runc":{"path":"/usr/sbin/runc"}}}"#).unwrap();
+        assert!(
+            e.contains("don't match any configuration option: bogus"),
+            "{e}"
+        );
+        let c = parse_file(
+            "/x.json",
+            r#"{"data-root":"/d","runtimes":{"runc":{"path":"/usr/sbin/runc"}}}"#,
+        )
+        .unwrap();
         assert_eq!(c.data_root.unwrap(), PathBuf::from("/d"));
         assert!(parse_file("/x.json", "{").is_err());
-        assert!(conflicts(&[("data-root", true, true)]).unwrap_err().contains("data-root"));
+        assert!(conflicts(&[("data-root", true, true)])
+            .unwrap_err()
+            .contains("data-root"));
         assert!(conflicts(&[("data-root", true, false)]).is_ok());
     }
 }

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "berthd", version, about = "berth daemon: serves the Docker Engine API")]
+#[command(
+    name = "berthd",
+    version,
+    about = "berth daemon: serves the Docker Engine API"
+)]
 struct Flags {
     /// Daemon socket(s) to listen on (unix:///path or tcp://host:port).
     #[arg(short = 'H', long = "host")]
@@ -41,26 +45,41 @@ struct Flags {
 }
 
 fn sibling(name: &str) -> PathBuf {
-    std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(name))).filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from(name))
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
 }
 
 fn write_pidfile(path: &Path) -> anyhow::Result<()> {
     if let Ok(old) = std::fs::read_to_string(path) {
         if let Ok(pid) = old.trim().parse::<i32>() {
             // SAFETY: kill with signal 0 only checks for existence.
-            if pid > 0 && unsafe { libc::kill(pid, 0) } == 0 && Path::new(&format!("/proc/{pid}")).exists() {
-                bail!("pid file found, ensure berthd is not running or delete {}", path.display());
+            if pid > 0
+                && unsafe { libc::kill(pid, 0) } == 0
+                && Path::new(&format!("/proc/{pid}")).exists()
+            {
+                bail!(
+                    "pid file found, ensure berthd is not running or delete {}",
+                    path.display()
+                );
             }
         }
     }
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d)?;
     }
-    std::fs::write(path, std::process::id().to_string()).with_context(|| format!("write {}", path.display()))
+    std::fs::write(path, std::process::id().to_string())
+        .with_context(|| format!("write {}", path.display()))
 }
 
 fn main() {
@@ -74,34 +93,95 @@ fn run() -> anyhow::Result<()> {
     let flags = Flags::parse();
     let file = match std::fs::read_to_string(&flags.config_file) {
         Ok(text) => config::parse_file(&flags.config_file, &text).map_err(anyhow::Error::msg)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && flags.config_file == "/etc/berth/daemon.json" => Default::default(),
-        Err(e) => bail!("unable to configure the daemon with file {}: {e}", flags.config_file),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && flags.config_file == "/etc/berth/daemon.json" =>
+        {
+            Default::default()
+        }
+        Err(e) => bail!(
+            "unable to configure the daemon with file {}: {e}",
+            flags.config_file
+        ),
     };
     config::conflicts(&[
-        ("data-root", flags.data_root.is_some(), file.data_root.is_some()),
-        ("exec-root", flags.exec_root.is_some(), file.exec_root.is_some()),
+        (
+            "data-root",
+            flags.data_root.is_some(),
+            file.data_root.is_some(),
+        ),
+        (
+            "exec-root",
+            flags.exec_root.is_some(),
+            file.exec_root.is_some(),
+        ),
         ("hosts", !flags.hosts.is_empty(), file.hosts.is_some()),
         ("pidfile", flags.pidfile.is_some(), file.pidfile.is_some()),
-        ("log-level", flags.log_level.is_some(), file.log_level.is_some()),
-        ("default-runtime", flags.default_runtime.is_some(), file.default_runtime.is_some()),
-        ("cgroup-parent", flags.cgroup_parent.is_some(), file.cgroup_parent.is_some()),
+        (
+            "log-level",
+            flags.log_level.is_some(),
+            file.log_level.is_some(),
+        ),
+        (
+            "default-runtime",
+            flags.default_runtime.is_some(),
+            file.default_runtime.is_some(),
+        ),
+        (
+            "cgroup-parent",
+            flags.cgroup_parent.is_some(),
+            file.cgroup_parent.is_some(),
+        ),
     ])
     .map_err(anyhow::Error::msg)?;
 
     let debug = flags.debug || file.debug.unwrap_or(false);
-    let level = flags.log_level.or(file.log_level).unwrap_or_else(|| if debug { "debug".into() } else { "info".into() });
-    let level = if level == "fatal" { "error".to_string() } else { level };
+    let level = flags.log_level.or(file.log_level).unwrap_or_else(|| {
+        if debug {
+            "debug".into()
+        } else {
+            "info".into()
+        }
+    });
+    let level = if level == "fatal" {
+        "error".to_string()
+    } else {
+        level
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&level).context("invalid log level")?)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&level).context("invalid log level")?,
+        )
         .with_writer(std::io::stderr)
         .init();
 
-    let data_root = flags.data_root.or(file.data_root).unwrap_or_else(|| "/var/lib/berth".into());
-    let exec_root = flags.exec_root.or(file.exec_root).unwrap_or_else(|| "/run/berth".into());
-    let hosts = if !flags.hosts.is_empty() { flags.hosts } else { file.hosts.unwrap_or_default() };
-    let hosts = if hosts.is_empty() { vec![format!("unix://{}", exec_root.join("berth.sock").display())] } else { hosts };
-    let listeners = hosts.iter().map(|h| api_server::Listen::parse(h)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
-    let pidfile = flags.pidfile.or(file.pidfile).unwrap_or_else(|| exec_root.join("berthd.pid"));
+    let data_root = flags
+        .data_root
+        .or(file.data_root)
+        .unwrap_or_else(|| "/var/lib/berth".into());
+    let exec_root = flags
+        .exec_root
+        .or(file.exec_root)
+        .unwrap_or_else(|| "/run/berth".into());
+    let hosts = if !flags.hosts.is_empty() {
+        flags.hosts
+    } else {
+        file.hosts.unwrap_or_default()
+    };
+    let hosts = if hosts.is_empty() {
+        vec![format!("unix://{}", exec_root.join("berth.sock").display())]
+    } else {
+        hosts
+    };
+    let listeners = hosts
+        .iter()
+        .map(|h| api_server::Listen::parse(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let pidfile = flags
+        .pidfile
+        .or(file.pidfile)
+        .unwrap_or_else(|| exec_root.join("berthd.pid"));
 
     let mut runtimes = vec![("berth-runtime".to_string(), sibling("berth-runtime"))];
     if let Some(runc) = which("runc") {
@@ -111,7 +191,10 @@ fn run() -> anyhow::Result<()> {
         runtimes.retain(|(n, _)| *n != name);
         runtimes.push((name, rt.path));
     }
-    let default_runtime = flags.default_runtime.or(file.default_runtime).unwrap_or_else(|| "berth-runtime".into());
+    let default_runtime = flags
+        .default_runtime
+        .or(file.default_runtime)
+        .unwrap_or_else(|| "berth-runtime".into());
     if !runtimes.iter().any(|(n, _)| *n == default_runtime) {
         bail!("default runtime {default_runtime} is not configured");
     }
@@ -121,11 +204,16 @@ fn run() -> anyhow::Result<()> {
         default_runtime,
         runtimes,
         shim: sibling("berth-shim"),
-        cgroup_parent: flags.cgroup_parent.or(file.cgroup_parent).unwrap_or_else(|| "/berth".into()),
+        cgroup_parent: flags
+            .cgroup_parent
+            .or(file.cgroup_parent)
+            .unwrap_or_else(|| "/berth".into()),
     };
 
     write_pidfile(&pidfile)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let result = rt.block_on(async move {
         let engine = Arc::new(engine::Engine::new(cfg).await.map_err(|e| anyhow::anyhow!("{e}"))?);
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "berthd started");

@@ -7,8 +7,8 @@
 mod body;
 mod routes;
 
-pub use body::Body;
 use base::{Error, ErrorKind};
+pub use body::Body;
 use bytes::Bytes;
 use engine::system::{API_VERSION, MIN_API_VERSION};
 use engine::Engine;
@@ -36,13 +36,22 @@ impl Listen {
             return Ok(Listen::Unix(p.into()));
         }
         if let Some(a) = s.strip_prefix("tcp://") {
-            let a = if a.contains(':') { a.to_string() } else { format!("{a}:2375") };
-            return a.parse().map(Listen::Tcp).map_err(|e| format!("invalid tcp address {s}: {e}"));
+            let a = if a.contains(':') {
+                a.to_string()
+            } else {
+                format!("{a}:2375")
+            };
+            return a
+                .parse()
+                .map(Listen::Tcp)
+                .map_err(|e| format!("invalid tcp address {s}: {e}"));
         }
         if s.starts_with('/') {
             return Ok(Listen::Unix(s.into()));
         }
-        Err(format!("unsupported host {s}: use unix:///path or tcp://host:port"))
+        Err(format!(
+            "unsupported host {s}: use unix:///path or tcp://host:port"
+        ))
     }
 }
 
@@ -63,23 +72,40 @@ impl Ctx {
     }
     /// Docker's boolean query values: `1`/`true`/`True` (anything but `0`/`false`/empty).
     pub fn flag(&self, k: &str) -> bool {
-        self.q(k).is_some_and(|v| !matches!(v, "" | "0" | "false" | "False" | "FALSE"))
+        self.q(k)
+            .is_some_and(|v| !matches!(v, "" | "0" | "false" | "False" | "FALSE"))
     }
     pub fn int(&self, k: &str) -> Result<Option<i64>, Error> {
         match self.q(k).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| Error::invalid(format!("invalid value for {k}: {v:?}"))),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("invalid value for {k}: {v:?}"))),
         }
     }
     /// The `filters` parameter in either of Docker's JSON shapes.
     pub fn filters(&self) -> Result<engine::containers::Filters, Error> {
-        let Some(raw) = self.q("filters").filter(|s| !s.is_empty()) else { return Ok(Default::default()) };
-        let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
+        let Some(raw) = self.q("filters").filter(|s| !s.is_empty()) else {
+            return Ok(Default::default());
+        };
+        let v: serde_json::Value = serde_json::from_str(raw)
+            .map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
         let mut out = engine::containers::Filters::new();
-        for (k, vals) in v.as_object().ok_or_else(|| Error::invalid("invalid filter: not an object"))? {
+        for (k, vals) in v
+            .as_object()
+            .ok_or_else(|| Error::invalid("invalid filter: not an object"))?
+        {
             let list = match vals {
-                serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
-                serde_json::Value::Object(m) => m.iter().filter(|(_, b)| b.as_bool() == Some(true)).map(|(s, _)| s.clone()).collect(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .filter(|(_, b)| b.as_bool() == Some(true))
+                    .map(|(s, _)| s.clone())
+                    .collect(),
                 _ => return Err(Error::invalid(format!("invalid filter '{k}'"))),
             };
             out.insert(k.clone(), list);
@@ -107,7 +133,10 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 pub fn error_response(e: &Error) -> Resp {
     let status = status_of(e.kind);
     if status == StatusCode::NOT_MODIFIED {
-        return Response::builder().status(status).body(Body::empty()).expect("valid response");
+        return Response::builder()
+            .status(status)
+            .body(Body::empty())
+            .expect("valid response");
     }
     json_status(status, &serde_json::json!({ "message": e.message }))
 }
@@ -127,7 +156,10 @@ pub fn json(v: &impl serde::Serialize) -> Resp {
 }
 
 pub fn no_content() -> Resp {
-    Response::builder().status(StatusCode::NO_CONTENT).body(Body::empty()).expect("valid response")
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::empty())
+        .expect("valid response")
 }
 
 /// Splits `/v1.45/containers/json` into the version and the rest.
@@ -150,7 +182,9 @@ fn version_num(v: &str) -> (u32, u32) {
 
 fn check_version(v: &str) -> Result<(), Error> {
     if version_num(v) > version_num(API_VERSION) {
-        return Err(Error::invalid(format!("client version {v} is too new. Maximum supported API version is {API_VERSION}")));
+        return Err(Error::invalid(format!(
+            "client version {v} is too new. Maximum supported API version is {API_VERSION}"
+        )));
     }
     if version_num(v) < version_num(MIN_API_VERSION) {
         return Err(Error::invalid(format!(
@@ -169,11 +203,18 @@ async fn handle(engine: Arc<Engine>, req: Request<Incoming>) -> Resp {
             let segs: Vec<String> = rest
                 .split('/')
                 .filter(|s| !s.is_empty())
-                .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+                .map(|s| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
                 .collect();
             let mut query: HashMap<String, Vec<String>> = HashMap::new();
             for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
-                query.entry(k.into_owned()).or_default().push(v.into_owned());
+                query
+                    .entry(k.into_owned())
+                    .or_default()
+                    .push(v.into_owned());
             }
             let ctx = Ctx { engine, query };
             match routes::dispatch(ctx, req, segs).await {
@@ -186,7 +227,10 @@ async fn handle(engine: Arc<Engine>, req: Request<Incoming>) -> Resp {
     h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));
     h.insert("Ostype", HeaderValue::from_static("linux"));
-    h.insert("Server", HeaderValue::from_static(concat!("Docker/", env!("CARGO_PKG_VERSION"), " (linux)")));
+    h.insert(
+        "Server",
+        HeaderValue::from_static(concat!("Docker/", env!("CARGO_PKG_VERSION"), " (linux)")),
+    );
     resp
 }
 
@@ -199,7 +243,8 @@ where
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let engine = engine.clone();
         let id = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-        let span = tracing::debug_span!("request", id, method = %req.method(), path = %req.uri().path());
+        let span =
+            tracing::debug_span!("request", id, method = %req.method(), path = %req.uri().path());
         async move {
             let method = req.method().clone();
             let uri = req.uri().path().to_string();
@@ -209,7 +254,9 @@ where
         }
         .instrument(span)
     });
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), svc).with_upgrades();
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), svc)
+        .with_upgrades();
     if let Err(e) = conn.await {
         tracing::debug!(error = %e, "connection ended");
     }
@@ -226,7 +273,10 @@ pub async fn serve(engine: Arc<Engine>, listeners: Vec<Listen>) -> std::io::Resu
                 }
                 let _ = std::fs::remove_file(&path);
                 let listener = tokio::net::UnixListener::bind(&path)?;
-                std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o660))?;
+                std::fs::set_permissions(
+                    &path,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o660),
+                )?;
                 tracing::info!(path = %path.display(), "API listening on unix socket");
                 let engine = engine.clone();
                 tasks.push(tokio::spawn(async move {
@@ -269,12 +319,24 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(split_version("/v1.45/containers/json"), (Some("1.45"), "/containers/json"));
-        assert_eq!(split_version("/containers/json"), (None, "/containers/json"));
+        assert_eq!(
+            split_version("/v1.45/containers/json"),
+            (Some("1.45"), "/containers/json")
+        );
+        assert_eq!(
+            split_version("/containers/json"),
+            (None, "/containers/json")
+        );
         assert_eq!(split_version("/version"), (None, "/version"));
         assert!(check_version("1.45").is_ok());
-        assert!(check_version("1.99").unwrap_err().message.contains("too new"));
-        assert!(check_version("1.12").unwrap_err().message.contains("too old"));
+        assert!(check_version("1.99")
+            .unwrap_err()
+            .message
+            .contains("too new"));
+        assert!(check_version("1.12")
+            .unwrap_err()
+            .message
+            .contains("too old"));
     }
 
     #[test]
@@ -286,8 +348,14 @@ mod tests {
 
     #[test]
     fn listen_forms() {
-        assert!(matches!(Listen::parse("unix:///run/x.sock"), Ok(Listen::Unix(_))));
-        assert!(matches!(Listen::parse("tcp://127.0.0.1:2375"), Ok(Listen::Tcp(_))));
+        assert!(matches!(
+            Listen::parse("unix:///run/x.sock"),
+            Ok(Listen::Unix(_))
+        ));
+        assert!(matches!(
+            Listen::parse("tcp://127.0.0.1:2375"),
+            Ok(Listen::Tcp(_))
+        ));
         assert!(Listen::parse("fd://").is_err());
     }
 }

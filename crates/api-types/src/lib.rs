@@ -24,7 +24,9 @@ fn strslice<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::E
     })
 }
 
-fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -222,7 +224,10 @@ pub struct ImageRunConfig {
     pub user: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub env: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "strslice")]
     pub entrypoint: Option<Vec<String>>,
@@ -232,11 +237,17 @@ pub struct ImageRunConfig {
     pub volumes: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
-    #[serde(skip_serializing_if = "Labels::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        skip_serializing_if = "Labels::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub labels: Labels,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub on_build: Vec<String>,
 }
 

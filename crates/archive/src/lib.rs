@@ -44,14 +44,19 @@ pub fn decompress<'a>(r: impl Read + 'a) -> Result<Box<dyn Read + 'a>> {
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(br)))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Err(Error::invalid("zstd-compressed layers are not supported yet"))
+        Err(Error::invalid(
+            "zstd-compressed layers are not supported yet",
+        ))
     } else {
         Ok(Box::new(br))
     }
 }
 
 fn invalid(p: &Path, why: &str) -> Error {
-    Error::invalid(format!("invalid layer entry {:?}: {why}", p.display().to_string()))
+    Error::invalid(format!(
+        "invalid layer entry {:?}: {why}",
+        p.display().to_string()
+    ))
 }
 
 /// Normalizes an entry path to a relative path with no `..`.
@@ -75,10 +80,13 @@ fn ensure_parents(root: &Path, rel: &Path) -> Result<()> {
     for c in comps.iter().take(comps.len().saturating_sub(1)) {
         cur.push(c);
         match std::fs::symlink_metadata(&cur) {
-            Ok(m) if m.file_type().is_symlink() => return Err(invalid(rel, "a parent directory is a symlink")),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(invalid(rel, "a parent directory is a symlink"))
+            }
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(invalid(rel, "a parent is not a directory")),
-            Err(_) => std::fs::create_dir(&cur).map_err(|e| Error::io(format!("mkdir {}", cur.display()), e))?,
+            Err(_) => std::fs::create_dir(&cur)
+                .map_err(|e| Error::io(format!("mkdir {}", cur.display()), e))?,
         }
     }
     Ok(())
@@ -88,34 +96,56 @@ fn ensure_parents(root: &Path, rel: &Path) -> Result<()> {
 fn clear(p: &Path, keep_dir: bool) -> Result<()> {
     match std::fs::symlink_metadata(p) {
         Ok(m) if m.is_dir() && keep_dir => Ok(()),
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).map_err(|e| Error::io(format!("remove {}", p.display()), e)),
-        Ok(_) => std::fs::remove_file(p).map_err(|e| Error::io(format!("remove {}", p.display()), e)),
+        Ok(m) if m.is_dir() => {
+            std::fs::remove_dir_all(p).map_err(|e| Error::io(format!("remove {}", p.display()), e))
+        }
+        Ok(_) => {
+            std::fs::remove_file(p).map_err(|e| Error::io(format!("remove {}", p.display()), e))
+        }
         Err(_) => Ok(()),
     }
 }
 
 fn set_opaque(dir: &Path) -> Result<()> {
-    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| invalid(dir, "nul in path"))?;
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .map_err(|_| invalid(dir, "nul in path"))?;
     // SAFETY: valid C strings and a value buffer of the given length.
     let r = unsafe {
-        libc::lsetxattr(c.as_ptr(), c"trusted.overlay.opaque".as_ptr(), b"y".as_ptr().cast(), 1, 0)
+        libc::lsetxattr(
+            c.as_ptr(),
+            c"trusted.overlay.opaque".as_ptr(),
+            b"y".as_ptr().cast(),
+            1,
+            0,
+        )
     };
     if r != 0 {
-        return Err(Error::io(format!("set opaque on {}", dir.display()), std::io::Error::last_os_error()));
+        return Err(Error::io(
+            format!("set opaque on {}", dir.display()),
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }
 
 fn whiteout(p: &Path) -> Result<()> {
     clear(p, false)?;
-    nix::sys::stat::mknod(p, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::empty(), 0)
-        .map_err(|e| Error::io(format!("whiteout {}", p.display()), e.into()))
+    nix::sys::stat::mknod(
+        p,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::empty(),
+        0,
+    )
+    .map_err(|e| Error::io(format!("whiteout {}", p.display()), e.into()))
 }
 
 /// Extracts a layer (tar, optionally gzip-compressed) into `root`, which
 /// must exist. On error `root` may hold a partial layer: the caller removes it.
 pub fn apply_layer(r: impl Read, root: &Path) -> Result<Applied> {
-    let mut hr = HashingReader { inner: decompress(r)?, hasher: Sha256::new() };
+    let mut hr = HashingReader {
+        inner: decompress(r)?,
+        hasher: Sha256::new(),
+    };
     let mut size = 0u64;
     {
         let mut ar = tar::Archive::new(&mut hr);
@@ -124,16 +154,25 @@ pub fn apply_layer(r: impl Read, root: &Path) -> Result<Applied> {
         ar.set_preserve_mtime(true);
         ar.set_unpack_xattrs(true);
         ar.set_overwrite(true);
-        let entries = ar.entries().map_err(|e| Error::invalid(format!("invalid layer: {e}")))?;
+        let entries = ar
+            .entries()
+            .map_err(|e| Error::invalid(format!("invalid layer: {e}")))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| Error::invalid(format!("invalid layer: {e}")))?;
-            let raw = entry.path().map_err(|e| Error::invalid(format!("invalid layer: {e}")))?.into_owned();
+            let raw = entry
+                .path()
+                .map_err(|e| Error::invalid(format!("invalid layer: {e}")))?
+                .into_owned();
             let rel = clean(&raw)?;
             if rel.as_os_str().is_empty() {
                 continue;
             }
             ensure_parents(root, &rel)?;
-            let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let name = rel
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
             let parent = root.join(rel.parent().unwrap_or(Path::new("")));
             if name == OPAQUE {
                 set_opaque(&parent)?;
@@ -159,36 +198,62 @@ pub fn apply_layer(r: impl Read, root: &Path) -> Result<Applied> {
                 let target = root.join(&target_rel);
                 match std::fs::symlink_metadata(&target) {
                     Ok(m) if m.is_file() => {}
-                    _ => return Err(invalid(&rel, "hard link target is not a regular file in the layer")),
+                    _ => {
+                        return Err(invalid(
+                            &rel,
+                            "hard link target is not a regular file in the layer",
+                        ))
+                    }
                 }
-                std::fs::hard_link(&target, &dst).map_err(|e| Error::io(format!("link {}", dst.display()), e))?;
+                std::fs::hard_link(&target, &dst)
+                    .map_err(|e| Error::io(format!("link {}", dst.display()), e))?;
                 continue;
             }
-            if matches!(kind, tar::EntryType::Block | tar::EntryType::Char | tar::EntryType::Fifo) {
+            if matches!(
+                kind,
+                tar::EntryType::Block | tar::EntryType::Char | tar::EntryType::Fifo
+            ) {
                 let mode = entry.header().mode().unwrap_or(0o644) & 0o7777;
                 let (ft, dev) = match kind {
                     tar::EntryType::Block => (nix::sys::stat::SFlag::S_IFBLK, dev_of(&entry)),
                     tar::EntryType::Char => (nix::sys::stat::SFlag::S_IFCHR, dev_of(&entry)),
                     _ => (nix::sys::stat::SFlag::S_IFIFO, 0),
                 };
-                nix::sys::stat::mknod(&dst, ft, nix::sys::stat::Mode::from_bits_truncate(mode), dev)
-                    .map_err(|e| Error::io(format!("mknod {}", dst.display()), e.into()))?;
+                nix::sys::stat::mknod(
+                    &dst,
+                    ft,
+                    nix::sys::stat::Mode::from_bits_truncate(mode),
+                    dev,
+                )
+                .map_err(|e| Error::io(format!("mknod {}", dst.display()), e.into()))?;
                 continue;
             }
             if kind.is_file() {
                 size += entry.header().size().unwrap_or(0);
             }
-            entry.unpack(&dst).map_err(|e| Error::invalid(format!("invalid layer entry {:?}: {e}", rel.display().to_string())))?;
+            entry.unpack(&dst).map_err(|e| {
+                Error::invalid(format!(
+                    "invalid layer entry {:?}: {e}",
+                    rel.display().to_string()
+                ))
+            })?;
         }
     }
     // The tar reader stops at the end-of-archive marker; hash the padding too.
-    std::io::copy(&mut hr, &mut std::io::sink()).map_err(|e| Error::invalid(format!("invalid layer: {e}")))?;
-    Ok(Applied { diff_id: Digest::from_hasher(hr.hasher), size })
+    std::io::copy(&mut hr, &mut std::io::sink())
+        .map_err(|e| Error::invalid(format!("invalid layer: {e}")))?;
+    Ok(Applied {
+        diff_id: Digest::from_hasher(hr.hasher),
+        size,
+    })
 }
 
 fn dev_of<R: Read>(e: &tar::Entry<R>) -> u64 {
     let h = e.header();
-    nix::sys::stat::makedev(h.device_major().ok().flatten().unwrap_or(0) as u64, h.device_minor().ok().flatten().unwrap_or(0) as u64)
+    nix::sys::stat::makedev(
+        h.device_major().ok().flatten().unwrap_or(0) as u64,
+        h.device_minor().ok().flatten().unwrap_or(0) as u64,
+    )
 }
 
 #[cfg(test)]
@@ -228,10 +293,16 @@ mod tests {
 
     #[test]
     fn extracts_and_hashes() {
-        let t = tar_of(&[("bin/", tar::EntryType::Directory, ""), ("bin/x", tar::EntryType::Regular, "hi")]);
+        let t = tar_of(&[
+            ("bin/", tar::EntryType::Directory, ""),
+            ("bin/x", tar::EntryType::Regular, "hi"),
+        ]);
         let d = tempfile::tempdir().unwrap();
         let a = apply_layer(&t[..], d.path()).unwrap();
-        assert_eq!(std::fs::read_to_string(d.path().join("bin/x")).unwrap(), "hi");
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("bin/x")).unwrap(),
+            "hi"
+        );
         assert_eq!(a.diff_id, Digest::of(&t));
         assert_eq!(a.size, 2);
     }
@@ -242,7 +313,12 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &t).unwrap();
         let d = tempfile::tempdir().unwrap();
-        assert_eq!(apply_layer(&gz.finish().unwrap()[..], d.path()).unwrap().diff_id, Digest::of(&t));
+        assert_eq!(
+            apply_layer(&gz.finish().unwrap()[..], d.path())
+                .unwrap()
+                .diff_id,
+            Digest::of(&t)
+        );
     }
 
     #[test]
@@ -252,7 +328,11 @@ mod tests {
             tar_of(&[("../evil", tar::EntryType::Regular, "x")]),
             tar_of(&[("a/../../evil", tar::EntryType::Regular, "x")]),
             tar_of(&[
-                ("link", tar::EntryType::Symlink, outside.path().to_str().unwrap()),
+                (
+                    "link",
+                    tar::EntryType::Symlink,
+                    outside.path().to_str().unwrap(),
+                ),
                 ("link/evil", tar::EntryType::Regular, "x"),
             ]),
             tar_of(&[("h", tar::EntryType::Link, "../../etc/passwd")]),
@@ -261,16 +341,25 @@ mod tests {
             let d = tempfile::tempdir().unwrap();
             let e = apply_layer(&t[..], d.path()).unwrap_err();
             assert_eq!(e.kind, base::ErrorKind::InvalidArgument, "case {i}: {e}");
-            assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none(), "case {i} wrote outside");
+            assert!(
+                std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+                "case {i} wrote outside"
+            );
         }
     }
 
     #[test]
     fn absolute_symlink_target_stays_a_link() {
-        let t = tar_of(&[("etc", tar::EntryType::Symlink, "/etc"), ("x", tar::EntryType::Regular, "1")]);
+        let t = tar_of(&[
+            ("etc", tar::EntryType::Symlink, "/etc"),
+            ("x", tar::EntryType::Regular, "1"),
+        ]);
         let d = tempfile::tempdir().unwrap();
         apply_layer(&t[..], d.path()).unwrap();
-        assert!(std::fs::symlink_metadata(d.path().join("etc")).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(d.path().join("etc"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     #[test]
@@ -287,6 +376,9 @@ mod tests {
             return;
         }
         use std::os::unix::fs::FileTypeExt;
-        assert!(std::fs::symlink_metadata(d.path().join("d/gone")).unwrap().file_type().is_char_device());
+        assert!(std::fs::symlink_metadata(d.path().join("d/gone"))
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
 }

@@ -10,9 +10,9 @@ pub struct Digest(String);
 impl Digest {
     /// Parses `sha256:<64 hex>`.
     pub fn parse(s: &str) -> crate::Result<Digest> {
-        let hex = s
-            .strip_prefix("sha256:")
-            .ok_or_else(|| crate::Error::invalid(format!("invalid digest {s:?}: unsupported algorithm")))?;
+        let hex = s.strip_prefix("sha256:").ok_or_else(|| {
+            crate::Error::invalid(format!("invalid digest {s:?}: unsupported algorithm"))
+        })?;
         if hex.len() != 64 || !crate::id::is_hex_prefix(hex) {
             return Err(crate::Error::invalid(format!("invalid digest {s:?}")));
         }
@@ -62,7 +62,10 @@ mod tests {
     #[test]
     fn parse_and_hash() {
         let d = Digest::of(b"");
-        assert_eq!(d.hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            d.hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert_eq!(Digest::parse(d.as_str()).unwrap(), d);
         assert!(Digest::parse("sha256:xyz").is_err());
         assert!(Digest::parse("md5:00").is_err());
@@ -72,8 +75,11 @@ mod tests {
     fn chain_ids() {
         let a = Digest::of(b"a");
         let b = Digest::of(b"b");
-        assert_eq!(chain_id(&[a.clone()]), Some(a.clone()));
-        assert_eq!(chain_id(&[a.clone(), b.clone()]), Some(Digest::of(format!("{a} {b}").as_bytes())));
+        assert_eq!(chain_id(std::slice::from_ref(&a)), Some(a.clone()));
+        assert_eq!(
+            chain_id(&[a.clone(), b.clone()]),
+            Some(Digest::of(format!("{a} {b}").as_bytes()))
+        );
         assert_eq!(chain_id(&[]), None);
     }
 }

@@ -36,7 +36,10 @@ macro_rules! ctor {
     ($name:ident, $kind:ident) => {
         #[doc = concat!("An error of kind `", stringify!($kind), "`.")]
         pub fn $name(message: impl Into<String>) -> Self {
-            Error { kind: ErrorKind::$kind, message: message.into() }
+            Error {
+                kind: ErrorKind::$kind,
+                message: message.into(),
+            }
         }
     };
 }
@@ -61,12 +64,18 @@ impl Error {
             }
             _ => ErrorKind::Internal,
         };
-        Error { kind, message: format!("{context}: {err}") }
+        Error {
+            kind,
+            message: format!("{context}: {err}"),
+        }
     }
 
     /// Prefixes the message with context, keeping the kind.
     pub fn context(self, context: impl fmt::Display) -> Self {
-        Error { kind: self.kind, message: format!("{context}: {}", self.message) }
+        Error {
+            kind: self.kind,
+            message: format!("{context}: {}", self.message),
+        }
     }
 }
 
@@ -87,7 +96,10 @@ mod tests {
 
     #[test]
     fn io_not_found_keeps_kind() {
-        let e = Error::io("open /x", std::io::Error::from(std::io::ErrorKind::NotFound));
+        let e = Error::io(
+            "open /x",
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert!(e.message.starts_with("open /x: "));
     }

@@ -23,7 +23,9 @@ pub fn valid_name(name: &str) -> bool {
     let b = name.as_bytes();
     b.len() >= 2
         && b[0].is_ascii_alphanumeric()
-        && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 #[cfg(test)]
@@ -40,7 +42,13 @@ mod tests {
 
     #[test]
     fn names() {
-        for (n, ok) in [("web", true), ("a", false), ("_x", false), ("a.b-c_d", true), ("a/b", false)] {
+        for (n, ok) in [
+            ("web", true),
+            ("a", false),
+            ("_x", false),
+            ("a.b-c_d", true),
+            ("a/b", false),
+        ] {
             assert_eq!(valid_name(n), ok, "{n}");
         }
     }

@@ -53,7 +53,8 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 impl Reference {
@@ -69,7 +70,10 @@ impl Reference {
         };
         let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
         let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
+            Some(i) => (
+                &rest[..last_slash + i],
+                Some(rest[last_slash + i + 1..].to_string()),
+            ),
             None => (rest, None),
         };
         if let Some(t) = &tag {
@@ -79,14 +83,25 @@ impl Reference {
         }
         let (domain, path) = match name.split_once('/') {
             Some((first, remainder))
-                if first.contains('.') || first.contains(':') || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) =>
+                if first.contains('.')
+                    || first.contains(':')
+                    || first == "localhost"
+                    || first.chars().any(|c| c.is_ascii_uppercase()) =>
             {
                 (first.to_string(), remainder.to_string())
             }
             _ => (DEFAULT_DOMAIN.to_string(), name.to_string()),
         };
-        let domain = if domain == "index.docker.io" { DEFAULT_DOMAIN.to_string() } else { domain };
-        let path = if domain == DEFAULT_DOMAIN && !path.contains('/') { format!("library/{path}") } else { path };
+        let domain = if domain == "index.docker.io" {
+            DEFAULT_DOMAIN.to_string()
+        } else {
+            domain
+        };
+        let path = if domain == DEFAULT_DOMAIN && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
         if path.chars().any(|c| c.is_ascii_uppercase()) {
             return Err(Error::invalid(format!(
                 "invalid reference format: repository name ({path}) must be lowercase"
@@ -95,7 +110,12 @@ impl Reference {
         if domain.is_empty() || !path.split('/').all(valid_component) {
             return Err(bad(s));
         }
-        Ok(Reference { domain, path, tag, digest })
+        Ok(Reference {
+            domain,
+            path,
+            tag,
+            digest,
+        })
     }
 
     /// Like `parse`, adding the `latest` tag when neither tag nor digest is given.
@@ -115,7 +135,10 @@ impl Reference {
     /// The short repository name Docker shows, e.g. `busybox` or `127.0.0.1:5000/x`.
     pub fn familiar_name(&self) -> String {
         if self.domain == DEFAULT_DOMAIN {
-            self.path.strip_prefix("library/").unwrap_or(&self.path).to_string()
+            self.path
+                .strip_prefix("library/")
+                .unwrap_or(&self.path)
+                .to_string()
         } else {
             self.name()
         }
@@ -157,14 +180,38 @@ mod tests {
     #[test]
     fn normalizes_like_docker() {
         let cases = [
-            ("busybox", "docker.io/library/busybox:latest", "busybox:latest"),
-            ("busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36"),
+            (
+                "busybox",
+                "docker.io/library/busybox:latest",
+                "busybox:latest",
+            ),
+            (
+                "busybox:1.36",
+                "docker.io/library/busybox:1.36",
+                "busybox:1.36",
+            ),
             ("user/app", "docker.io/user/app:latest", "user/app:latest"),
-            ("docker.io/library/busybox", "docker.io/library/busybox:latest", "busybox:latest"),
-            ("index.docker.io/library/busybox", "docker.io/library/busybox:latest", "busybox:latest"),
+            (
+                "docker.io/library/busybox",
+                "docker.io/library/busybox:latest",
+                "busybox:latest",
+            ),
+            (
+                "index.docker.io/library/busybox",
+                "docker.io/library/busybox:latest",
+                "busybox:latest",
+            ),
             ("localhost/x", "localhost/x:latest", "localhost/x:latest"),
-            ("127.0.0.1:5000/a/b:v1", "127.0.0.1:5000/a/b:v1", "127.0.0.1:5000/a/b:v1"),
-            ("localhost:5000/x", "localhost:5000/x:latest", "localhost:5000/x:latest"),
+            (
+                "127.0.0.1:5000/a/b:v1",
+                "127.0.0.1:5000/a/b:v1",
+                "127.0.0.1:5000/a/b:v1",
+            ),
+            (
+                "localhost:5000/x",
+                "localhost:5000/x:latest",
+                "localhost:5000/x:latest",
+            ),
         ];
         for (input, full, familiar) in cases {
             let r = Reference::parse_tagged(input).unwrap();
@@ -179,9 +226,20 @@ mod tests {
         let r = Reference::parse_tagged(&format!("busybox@{d}")).unwrap();
         assert_eq!(r.tag, None);
         assert_eq!(r.digest.unwrap().as_str(), d);
-        for bad in ["", "Busybox", "a//b", "x:", "-x", "a:b c", "busybox@sha256:12"] {
+        for bad in [
+            "",
+            "Busybox",
+            "a//b",
+            "x:",
+            "-x",
+            "a:b c",
+            "busybox@sha256:12",
+        ] {
             assert!(Reference::parse(bad).is_err(), "{bad}");
         }
-        assert!(Reference::parse("Busybox").unwrap_err().message.contains("must be lowercase"));
+        assert!(Reference::parse("Busybox")
+            .unwrap_err()
+            .message
+            .contains("must be lowercase"));
     }
 }

@@ -42,10 +42,19 @@ fn words(s: &str) -> Vec<String> {
 fn pairs(rest: &str) -> Vec<(String, String)> {
     let ws = words(rest);
     if !ws.is_empty() && !ws[0].contains('=') {
-        let (k, v) = rest.trim().split_once(char::is_whitespace).unwrap_or((rest.trim(), ""));
+        let (k, v) = rest
+            .trim()
+            .split_once(char::is_whitespace)
+            .unwrap_or((rest.trim(), ""));
         return vec![(k.to_string(), v.trim().to_string())];
     }
-    ws.into_iter().map(|w| w.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or((w, String::new()))).collect()
+    ws.into_iter()
+        .map(|w| {
+            w.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .unwrap_or((w, String::new()))
+        })
+        .collect()
 }
 
 /// JSON array form or shell form (`/bin/sh -c`).
@@ -69,7 +78,8 @@ pub fn apply(cfg: &mut ImageRunConfig, line: &str) -> Result<()> {
         "ENTRYPOINT" => cfg.entrypoint = Some(command(rest)),
         "ENV" => {
             for (k, v) in pairs(rest) {
-                cfg.env.retain(|e| e.split_once('=').map(|x| x.0) != Some(k.as_str()));
+                cfg.env
+                    .retain(|e| e.split_once('=').map(|x| x.0) != Some(k.as_str()));
                 cfg.env.push(format!("{k}={v}"));
             }
         }
@@ -81,13 +91,21 @@ pub fn apply(cfg: &mut ImageRunConfig, line: &str) -> Result<()> {
         "EXPOSE" => {
             let ports = cfg.exposed_ports.get_or_insert_with(Default::default);
             for p in words(rest) {
-                let p = if p.contains('/') { p } else { format!("{p}/tcp") };
+                let p = if p.contains('/') {
+                    p
+                } else {
+                    format!("{p}/tcp")
+                };
                 ports.insert(p, serde_json::json!({}));
             }
         }
         "VOLUME" => {
             let vols = cfg.volumes.get_or_insert_with(Default::default);
-            let list = if rest.starts_with('[') { serde_json::from_str(rest).unwrap_or_default() } else { words(rest) };
+            let list = if rest.starts_with('[') {
+                serde_json::from_str(rest).unwrap_or_default()
+            } else {
+                words(rest)
+            };
             for v in list {
                 vols.insert(v, serde_json::json!({}));
             }
@@ -96,7 +114,11 @@ pub fn apply(cfg: &mut ImageRunConfig, line: &str) -> Result<()> {
         "WORKDIR" => cfg.working_dir = rest.to_string(),
         "STOPSIGNAL" => cfg.stop_signal = Some(rest.to_string()),
         "ONBUILD" => cfg.on_build.push(rest.to_string()),
-        _ => return Err(Error::invalid(format!("{inst} is not a valid change command"))),
+        _ => {
+            return Err(Error::invalid(format!(
+                "{inst} is not a valid change command"
+            )))
+        }
     }
     Ok(())
 }

@@ -4,7 +4,10 @@
 
 use crate::shim_client::{self, read_frame, write_frame, ShimConn, ShimStart};
 use crate::{images::ImageService, Config};
-use api_types::{ContainerConfig, ContainerCreateRequest, ContainerSummary, ExecConfig, HostConfig, IdResponse, Labels};
+use api_types::{
+    ContainerConfig, ContainerCreateRequest, ContainerSummary, ExecConfig, HostConfig, IdResponse,
+    Labels,
+};
 use base::error::IoContext;
 use base::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -154,22 +157,66 @@ pub fn human_duration(secs: i64) -> String {
 }
 
 fn since(t: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(t).map(|t| chrono::Utc::now().timestamp() - t.timestamp()).unwrap_or(0)
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|t| chrono::Utc::now().timestamp() - t.timestamp())
+        .unwrap_or(0)
 }
 
 const ADJECTIVES: &[&str] = &[
-    "admiring", "brave", "clever", "dazzling", "eager", "focused", "gallant", "happy", "jolly", "keen", "loving",
-    "modest", "nifty", "optimistic", "peaceful", "quirky", "relaxed", "serene", "tender", "upbeat", "vibrant", "wizardly",
+    "admiring",
+    "brave",
+    "clever",
+    "dazzling",
+    "eager",
+    "focused",
+    "gallant",
+    "happy",
+    "jolly",
+    "keen",
+    "loving",
+    "modest",
+    "nifty",
+    "optimistic",
+    "peaceful",
+    "quirky",
+    "relaxed",
+    "serene",
+    "tender",
+    "upbeat",
+    "vibrant",
+    "wizardly",
 ];
 const NAMES: &[&str] = &[
-    "albattani", "babbage", "curie", "darwin", "euclid", "fermi", "galileo", "hopper", "johnson", "kepler",
-    "lovelace", "meitner", "newton", "noether", "pascal", "ritchie", "shannon", "turing", "volta", "wozniak",
+    "albattani",
+    "babbage",
+    "curie",
+    "darwin",
+    "euclid",
+    "fermi",
+    "galileo",
+    "hopper",
+    "johnson",
+    "kepler",
+    "lovelace",
+    "meitner",
+    "newton",
+    "noether",
+    "pascal",
+    "ritchie",
+    "shannon",
+    "turing",
+    "volta",
+    "wozniak",
 ];
 
 fn random_name() -> String {
     let id = base::id::random_id();
     let b = id.as_bytes();
-    format!("{}_{}", ADJECTIVES[b[0] as usize % ADJECTIVES.len()], NAMES[b[1] as usize % NAMES.len()])
+    format!(
+        "{}_{}",
+        ADJECTIVES[b[0] as usize % ADJECTIVES.len()],
+        NAMES[b[1] as usize % NAMES.len()]
+    )
 }
 
 /// Merges `extra` into `base` env, later keys winning.
@@ -184,11 +231,17 @@ fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
 }
 
 fn has_env(env: &[String], key: &str) -> bool {
-    env.iter().any(|e| e.split_once('=').map(|x| x.0) == Some(key))
+    env.iter()
+        .any(|e| e.split_once('=').map(|x| x.0) == Some(key))
 }
 
 impl ContainerService {
-    pub async fn new(cfg: Config, meta: Arc<Metadata>, snaps: Arc<dyn Snapshotter>, images: Arc<ImageService>) -> Result<Arc<Self>> {
+    pub async fn new(
+        cfg: Config,
+        meta: Arc<Metadata>,
+        snaps: Arc<dyn Snapshotter>,
+        images: Arc<ImageService>,
+    ) -> Result<Arc<Self>> {
         let svc = Arc::new(ContainerService {
             cfg,
             meta,
@@ -230,7 +283,11 @@ impl ContainerService {
             let mut running = false;
             if was_running {
                 if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
-                    if conn.call(&Request::State).await.is_ok_and(|r| r.status.as_deref() == Some("running")) {
+                    if conn
+                        .call(&Request::State)
+                        .await
+                        .is_ok_and(|r| r.status.as_deref() == Some("running"))
+                    {
                         running = true;
                     }
                 }
@@ -241,7 +298,11 @@ impl ContainerService {
                 }
             }
             let h = Arc::new(Handle {
-                life: watch::Sender::new(Life { running, exit_code: rec.state.exit_code, ..Default::default() }),
+                life: watch::Sender::new(Life {
+                    running,
+                    exit_code: rec.state.exit_code,
+                    ..Default::default()
+                }),
                 rec: Mutex::new(rec),
                 pending: Mutex::new(Vec::new()),
                 op: tokio::sync::Mutex::new(()),
@@ -285,10 +346,18 @@ impl ContainerService {
             return Ok(h.clone());
         }
         if base::id::is_hex_prefix(name) {
-            let hits: Vec<_> = map.iter().filter(|(id, _)| id.starts_with(name)).map(|(_, h)| h.clone()).collect();
+            let hits: Vec<_> = map
+                .iter()
+                .filter(|(id, _)| id.starts_with(name))
+                .map(|(_, h)| h.clone())
+                .collect();
             match hits.len() {
                 1 => return Ok(hits[0].clone()),
-                n if n > 1 => return Err(Error::invalid(format!("multiple IDs found with provided prefix: {name}"))),
+                n if n > 1 => {
+                    return Err(Error::invalid(format!(
+                        "multiple IDs found with provided prefix: {name}"
+                    )))
+                }
                 _ => {}
             }
         }
@@ -297,27 +366,47 @@ impl ContainerService {
 
     /// `POST /containers/create`.
     pub fn create(&self, name: Option<&str>, req: ContainerCreateRequest) -> Result<IdResponse> {
-        let ContainerCreateRequest { mut config, mut host_config, .. } = req;
+        let ContainerCreateRequest {
+            mut config,
+            mut host_config,
+            ..
+        } = req;
         if config.image.is_empty() {
-            return Err(Error::invalid("config cannot be empty in order to create a container"));
+            return Err(Error::invalid(
+                "config cannot be empty in order to create a container",
+            ));
         }
         crate::spec::validate_host_config(&host_config)?;
-        let image = self.images.resolve(&config.image).map_err(|e| match e.kind {
-            base::ErrorKind::NotFound => Error::not_found(format!(
-                "No such image: {}",
-                base::Reference::parse_tagged(&config.image).map(|r| r.familiar()).unwrap_or(config.image.clone())
-            )),
-            _ => e,
-        })?;
+        let image = self
+            .images
+            .resolve(&config.image)
+            .map_err(|e| match e.kind {
+                base::ErrorKind::NotFound => Error::not_found(format!(
+                    "No such image: {}",
+                    base::Reference::parse_tagged(&config.image)
+                        .map(|r| r.familiar())
+                        .unwrap_or(config.image.clone())
+                )),
+                _ => e,
+            })?;
         let img = &image.config.config;
         let entrypoint_overridden = config.entrypoint.is_some();
-        let entrypoint = config.entrypoint.clone().or_else(|| img.entrypoint.clone()).unwrap_or_default();
+        let entrypoint = config
+            .entrypoint
+            .clone()
+            .or_else(|| img.entrypoint.clone())
+            .unwrap_or_default();
         let cmd = match (&config.cmd, entrypoint_overridden) {
             (Some(c), _) => c.clone(),
             (None, true) => vec![],
             (None, false) => img.cmd.clone().unwrap_or_default(),
         };
-        let argv: Vec<String> = entrypoint.iter().chain(cmd.iter()).filter(|_| true).cloned().collect();
+        let argv: Vec<String> = entrypoint
+            .iter()
+            .chain(cmd.iter())
+            .filter(|_| true)
+            .cloned()
+            .collect();
         if argv.is_empty() || argv[0].is_empty() {
             return Err(Error::invalid("no command specified"));
         }
@@ -349,8 +438,16 @@ impl ContainerService {
         if host_config.runtime.is_empty() {
             host_config.runtime = self.cfg.default_runtime.clone();
         }
-        if !self.cfg.runtimes.iter().any(|(n, _)| *n == host_config.runtime) {
-            return Err(Error::invalid(format!("unknown or invalid runtime name: {}", host_config.runtime)));
+        if !self
+            .cfg
+            .runtimes
+            .iter()
+            .any(|(n, _)| *n == host_config.runtime)
+        {
+            return Err(Error::invalid(format!(
+                "unknown or invalid runtime name: {}",
+                host_config.runtime
+            )));
         }
 
         let _g = self.create_lock.lock().unwrap();
@@ -362,7 +459,13 @@ impl ContainerService {
                         "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
                     )));
                 }
-                if let Some(other) = self.by_id.read().unwrap().values().find(|h| h.rec.lock().unwrap().name == bare) {
+                if let Some(other) = self
+                    .by_id
+                    .read()
+                    .unwrap()
+                    .values()
+                    .find(|h| h.rec.lock().unwrap().name == bare)
+                {
                     return Err(Error::conflict(format!(
                         "Conflict. The container name \"/{bare}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
                         other.id()
@@ -372,12 +475,23 @@ impl ContainerService {
             }
             None => loop {
                 let n = random_name();
-                if !self.by_id.read().unwrap().values().any(|h| h.rec.lock().unwrap().name == n) {
+                if !self
+                    .by_id
+                    .read()
+                    .unwrap()
+                    .values()
+                    .any(|h| h.rec.lock().unwrap().name == n)
+                {
                     break n;
                 }
             },
         };
-        let parent = image.record.top_layer.as_deref().map(base::Digest::parse).transpose()?;
+        let parent = image
+            .record
+            .top_layer
+            .as_deref()
+            .map(base::Digest::parse)
+            .transpose()?;
         self.snaps.prepare(&id, parent.as_ref())?;
         std::fs::create_dir_all(self.container_dir(&id)).ctx("create container dir")?;
         let rec = ContainerRecord {
@@ -413,7 +527,10 @@ impl ContainerService {
             op: tokio::sync::Mutex::new(()),
         });
         self.by_id.write().unwrap().insert(id.clone(), h);
-        Ok(IdResponse { id, warnings: vec![] })
+        Ok(IdResponse {
+            id,
+            warnings: vec![],
+        })
     }
 
     fn write_etc_files(&self, rec: &ContainerRecord) -> Result<()> {
@@ -456,7 +573,12 @@ impl ContainerService {
                 let auto_remove = {
                     let mut r = h.rec.lock().unwrap();
                     r.state.error = msg.clone();
-                    r.state.exit_code = if msg.contains("not found") || msg.contains("no such file") { 127 } else { 128 };
+                    r.state.exit_code = if msg.contains("not found") || msg.contains("no such file")
+                    {
+                        127
+                    } else {
+                        128
+                    };
                     let _ = self.save(&r);
                     r.host_config.auto_remove
                 };
@@ -466,7 +588,10 @@ impl ContainerService {
                 if auto_remove {
                     let _ = self.remove_locked(&h, true);
                 }
-                let kind = if msg.contains("not found") || msg.contains("no such file") || msg.contains("permission denied") {
+                let kind = if msg.contains("not found")
+                    || msg.contains("no such file")
+                    || msg.contains("permission denied")
+                {
                     base::ErrorKind::InvalidArgument
                 } else {
                     base::ErrorKind::Internal
@@ -476,7 +601,11 @@ impl ContainerService {
         }
     }
 
-    async fn start_locked(self: &Arc<Self>, h: &Arc<Handle>, mut rec: ContainerRecord) -> Result<()> {
+    async fn start_locked(
+        self: &Arc<Self>,
+        h: &Arc<Handle>,
+        mut rec: ContainerRecord,
+    ) -> Result<()> {
         let id = rec.id.clone();
         let rootfs = self.rootfs(&id);
         let _ = snapshot::unmount(&rootfs);
@@ -485,7 +614,10 @@ impl ContainerService {
         let user = crate::user::resolve(&rootfs, &rec.config.user)?;
         let mut env = rec.config.env.clone();
         if !has_env(&env, "HOSTNAME") {
-            env.insert(1.min(env.len()), format!("HOSTNAME={}", rec.config.hostname));
+            env.insert(
+                1.min(env.len()),
+                format!("HOSTNAME={}", rec.config.hostname),
+            );
         }
         if rec.config.tty && !has_env(&env, "TERM") {
             env.push("TERM=xterm".into());
@@ -493,8 +625,14 @@ impl ContainerService {
         if !has_env(&env, "HOME") {
             env.push(format!("HOME={}", user.home));
         }
-        let args: Vec<String> = std::iter::once(rec.path.clone()).chain(rec.args.iter().cloned()).collect();
-        let cwd = if rec.config.working_dir.is_empty() { "/".to_string() } else { rec.config.working_dir.clone() };
+        let args: Vec<String> = std::iter::once(rec.path.clone())
+            .chain(rec.args.iter().cloned())
+            .collect();
+        let cwd = if rec.config.working_dir.is_empty() {
+            "/".to_string()
+        } else {
+            rec.config.working_dir.clone()
+        };
         let container_dir = self.container_dir(&id);
         let spec = crate::spec::build(&crate::spec::SpecInput {
             config: &rec.config,
@@ -510,11 +648,19 @@ impl ContainerService {
         })?;
         let bundle = self.bundle(&id);
         std::fs::create_dir_all(&bundle).ctx("create bundle")?;
-        std::fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap_or_default()).ctx("write config.json")?;
+        std::fs::write(
+            bundle.join("config.json"),
+            serde_json::to_vec(&spec).unwrap_or_default(),
+        )
+        .ctx("write config.json")?;
         let shim_dir = self.shim_dir(&id);
         let _ = std::fs::remove_dir_all(&shim_dir);
         let runtime = self.runtime_path(&rec.host_config.runtime)?;
-        let runtime_root = self.cfg.exec_root.join("runtime").join(&rec.host_config.runtime);
+        let runtime_root = self
+            .cfg
+            .exec_root
+            .join("runtime")
+            .join(&rec.host_config.runtime);
         let log_path = self.log_path(&id);
         let pid = shim_client::spawn(ShimStart {
             shim: &self.cfg.shim,
@@ -528,7 +674,10 @@ impl ContainerService {
             stdin: rec.config.open_stdin,
         })
         .await
-        .map_err(|e| Error { kind: e.kind, message: format!("OCI runtime create failed: {}", e.message) })?;
+        .map_err(|e| Error {
+            kind: e.kind,
+            message: format!("OCI runtime create failed: {}", e.message),
+        })?;
 
         // Attach waiting clients and the exit monitor before the process runs.
         let pending: Vec<AttachClient> = h.pending.lock().unwrap().drain(..).collect();
@@ -539,7 +688,10 @@ impl ContainerService {
         send(&mut wait_conn, &Request::Wait).await?;
         if let Err(e) = ShimConn::once(&shim_dir, &Request::Start).await {
             let _ = ShimConn::once(&shim_dir, &Request::Kill { signal: 9 }).await;
-            return Err(Error::internal(format!("OCI runtime start failed: {}", e.message)));
+            return Err(Error::internal(format!(
+                "OCI runtime start failed: {}",
+                e.message
+            )));
         }
         rec.state = StateRecord {
             status: "running".into(),
@@ -566,11 +718,21 @@ impl ContainerService {
                 let mut rec = h.rec.lock().unwrap();
                 self.settle_exit(&mut rec, code);
                 let _ = self.save(&rec);
-                (rec.id.clone(), rec.host_config.auto_remove, rec.state.exit_code)
+                (
+                    rec.id.clone(),
+                    rec.host_config.auto_remove,
+                    rec.state.exit_code,
+                )
             };
             let _ = snapshot::unmount(&self.rootfs(&id));
             let _ = std::fs::remove_dir_all(self.bundle(&id));
-            for e in self.execs.lock().unwrap().values().filter(|e| e.container_id == id) {
+            for e in self
+                .execs
+                .lock()
+                .unwrap()
+                .values()
+                .filter(|e| e.container_id == id)
+            {
                 e.state.lock().unwrap().running = false;
             }
             h.life.send_modify(|l| {
@@ -588,7 +750,11 @@ impl ContainerService {
     }
 
     async fn connect_attach(&self, rec: &ContainerRecord, client: AttachClient) {
-        let req = Request::Attach { stdin: client.stdin, stdout: client.stdout, stderr: client.stderr };
+        let req = Request::Attach {
+            stdin: client.stdin,
+            stdout: client.stdout,
+            stderr: client.stderr,
+        };
         let mut conn = match ShimConn::connect(&self.shim_dir(&rec.id)).await {
             Ok(c) => c,
             Err(_) => return,
@@ -622,7 +788,9 @@ impl ContainerService {
 
     async fn signal(&self, h: &Handle, signal: i32) -> Result<()> {
         let id = h.id();
-        ShimConn::once(&self.shim_dir(&id), &Request::Kill { signal }).await.map(|_| ())
+        ShimConn::once(&self.shim_dir(&id), &Request::Kill { signal })
+            .await
+            .map(|_| ())
     }
 
     async fn wait_exit(&self, h: &Handle, timeout: Option<Duration>) -> bool {
@@ -641,7 +809,12 @@ impl ContainerService {
         self.stop_locked(&h, timeout, signal).await
     }
 
-    async fn stop_locked(&self, h: &Handle, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+    async fn stop_locked(
+        &self,
+        h: &Handle,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<()> {
         if !h.running() {
             return Err(Error::not_modified("container already stopped"));
         }
@@ -665,7 +838,10 @@ impl ContainerService {
         let h = self.find(name)?;
         let sig = crate::signal::parse(signal.filter(|s| !s.is_empty()).unwrap_or("KILL"))?;
         if !h.running() {
-            return Err(Error::conflict(format!("cannot kill container: {name}: container {} is not running", h.id())));
+            return Err(Error::conflict(format!(
+                "cannot kill container: {name}: container {} is not running",
+                h.id()
+            )));
         }
         self.signal(&h, sig).await?;
         if sig == 9 {
@@ -675,7 +851,12 @@ impl ContainerService {
     }
 
     /// `POST /containers/{id}/restart`.
-    pub async fn restart(self: &Arc<Self>, name: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+    pub async fn restart(
+        self: &Arc<Self>,
+        name: &str,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<()> {
         let h = self.find(name)?;
         {
             let _op = h.op.lock().await;
@@ -691,7 +872,11 @@ impl ContainerService {
 
     /// `POST /containers/{id}/wait`: validates now, returns a future of the
     /// exit code that resolves on `condition` (`not-running`, `next-exit`, `removed`).
-    pub fn wait(&self, name: &str, condition: &str) -> Result<impl std::future::Future<Output = i64> + Send + 'static> {
+    pub fn wait(
+        &self,
+        name: &str,
+        condition: &str,
+    ) -> Result<impl std::future::Future<Output = i64> + Send + 'static> {
         let h = self.find(name)?;
         let mut rx = h.life.subscribe();
         let cur = rx.borrow().clone();
@@ -743,7 +928,10 @@ impl ContainerService {
         let _ = std::fs::remove_dir_all(self.shim_dir(&id));
         self.meta.delete(Table::Containers, &id)?;
         self.by_id.write().unwrap().remove(&id);
-        self.execs.lock().unwrap().retain(|_, e| e.container_id != id);
+        self.execs
+            .lock()
+            .unwrap()
+            .retain(|_, e| e.container_id != id);
         h.life.send_modify(|l| l.removed = true);
         Ok(())
     }
@@ -752,9 +940,14 @@ impl ContainerService {
     pub async fn resize(&self, name: &str, height: u16, width: u16) -> Result<()> {
         let h = self.find(name)?;
         if !h.running() {
-            return Err(Error::conflict(format!("container {} is not running", h.id())));
+            return Err(Error::conflict(format!(
+                "container {} is not running",
+                h.id()
+            )));
         }
-        ShimConn::once(&self.shim_dir(&h.id()), &Request::Resize { height, width }).await.map(|_| ())
+        ShimConn::once(&self.shim_dir(&h.id()), &Request::Resize { height, width })
+            .await
+            .map(|_| ())
     }
 
     /// `POST /containers/{id}/rename`.
@@ -762,10 +955,18 @@ impl ContainerService {
         let h = self.find(name)?;
         let bare = new_name.strip_prefix('/').unwrap_or(new_name);
         if !base::id::valid_name(bare) {
-            return Err(Error::invalid(format!("Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+            return Err(Error::invalid(format!(
+                "Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
         }
         let _g = self.create_lock.lock().unwrap();
-        if let Some(o) = self.by_id.read().unwrap().values().find(|o| o.rec.lock().unwrap().name == bare) {
+        if let Some(o) = self
+            .by_id
+            .read()
+            .unwrap()
+            .values()
+            .find(|o| o.rec.lock().unwrap().name == bare)
+        {
             return Err(Error::conflict(format!("Conflict. The container name \"/{bare}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.", o.id())));
         }
         let mut r = h.rec.lock().unwrap();
@@ -775,7 +976,14 @@ impl ContainerService {
 
     /// Ids of containers using an image (for `rmi` and `images`).
     pub fn using_image(&self, image_id: &str) -> Vec<String> {
-        self.by_id.read().unwrap().values().map(|h| h.rec.lock().unwrap()).filter(|r| r.image_id == image_id).map(|r| r.id.clone()).collect()
+        self.by_id
+            .read()
+            .unwrap()
+            .values()
+            .map(|h| h.rec.lock().unwrap())
+            .filter(|r| r.image_id == image_id)
+            .map(|r| r.id.clone())
+            .collect()
     }
 
     /// (total, running, stopped) counts.
@@ -786,8 +994,19 @@ impl ContainerService {
     }
 
     /// `GET /containers/json`.
-    pub fn list(&self, all: bool, limit: Option<usize>, filters: &Filters) -> Result<Vec<ContainerSummary>> {
-        let mut recs: Vec<ContainerRecord> = self.by_id.read().unwrap().values().map(|h| h.rec.lock().unwrap().clone()).collect();
+    pub fn list(
+        &self,
+        all: bool,
+        limit: Option<usize>,
+        filters: &Filters,
+    ) -> Result<Vec<ContainerSummary>> {
+        let mut recs: Vec<ContainerRecord> = self
+            .by_id
+            .read()
+            .unwrap()
+            .values()
+            .map(|h| h.rec.lock().unwrap().clone())
+            .collect();
         recs.sort_by(|a, b| b.created.cmp(&a.created));
         let mut out = Vec::new();
         for r in recs {
@@ -820,7 +1039,12 @@ impl ContainerService {
                 continue;
             }
             if let Some(anc) = filters.get("ancestor") {
-                let ok = anc.iter().any(|a| self.images.resolve(a).is_ok_and(|i| i.record.id == r.image_id) || *a == r.config.image);
+                let ok = anc.iter().any(|a| {
+                    self.images
+                        .resolve(a)
+                        .is_ok_and(|i| i.record.id == r.image_id)
+                        || *a == r.config.image
+                });
                 if !ok {
                     continue;
                 }
@@ -836,18 +1060,27 @@ impl ContainerService {
     fn summary(&self, r: &ContainerRecord) -> ContainerSummary {
         let status = match r.state.status.as_str() {
             "running" => format!("Up {}", human_duration(since(&r.state.started_at))),
-            "exited" => format!("Exited ({}) {} ago", r.state.exit_code, human_duration(since(&r.state.finished_at))),
+            "exited" => format!(
+                "Exited ({}) {} ago",
+                r.state.exit_code,
+                human_duration(since(&r.state.finished_at))
+            ),
             "created" => "Created".into(),
             s => s.to_string(),
         };
-        let command = std::iter::once(r.path.as_str()).chain(r.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
+        let command = std::iter::once(r.path.as_str())
+            .chain(r.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
         ContainerSummary {
             id: r.id.clone(),
             names: vec![format!("/{}", r.name)],
             image: r.config.image.clone(),
             image_id: r.image_id.clone(),
             command,
-            created: chrono::DateTime::parse_from_rfc3339(&r.created).map(|t| t.timestamp()).unwrap_or(0),
+            created: chrono::DateTime::parse_from_rfc3339(&r.created)
+                .map(|t| t.timestamp())
+                .unwrap_or(0),
             ports: vec![],
             labels: r.config.labels.clone(),
             state: r.state.status.clone(),
@@ -864,7 +1097,14 @@ impl ContainerService {
         let r = h.rec.lock().unwrap().clone();
         let running = h.running();
         let dir = self.container_dir(&r.id);
-        let execs: Vec<String> = self.execs.lock().unwrap().values().filter(|e| e.container_id == r.id).map(|e| e.id.clone()).collect();
+        let execs: Vec<String> = self
+            .execs
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|e| e.container_id == r.id)
+            .map(|e| e.id.clone())
+            .collect();
         let upper = self.snaps.upper_dir(&r.id);
         Ok(json!({
             "Id": r.id,
@@ -912,14 +1152,20 @@ impl ContainerService {
     }
 
     /// `GET /containers/{id}/logs`: the container's TTY flag and the stream.
-    pub fn logs(&self, name: &str, o: crate::logs::LogOptions) -> Result<(bool, tokio::sync::mpsc::Receiver<bytes::Bytes>)> {
+    pub fn logs(
+        &self,
+        name: &str,
+        o: crate::logs::LogOptions,
+    ) -> Result<(bool, tokio::sync::mpsc::Receiver<bytes::Bytes>)> {
         let h = self.find(name)?;
         let (id, tty) = {
             let r = h.rec.lock().unwrap();
             (r.id.clone(), r.config.tty)
         };
         if !o.stdout && !o.stderr {
-            return Err(Error::invalid("Bad parameters: you must choose at least one stream"));
+            return Err(Error::invalid(
+                "Bad parameters: you must choose at least one stream",
+            ));
         }
         let (tx, rx) = watch::channel(h.running());
         let mut life = h.life.subscribe();
@@ -948,20 +1194,32 @@ impl ContainerService {
         let exec_id = base::id::random_id();
         self.execs.lock().unwrap().insert(
             exec_id.clone(),
-            Arc::new(Exec { id: exec_id.clone(), container_id: id, config, state: Mutex::new(ExecState::default()) }),
+            Arc::new(Exec {
+                id: exec_id.clone(),
+                container_id: id,
+                config,
+                state: Mutex::new(ExecState::default()),
+            }),
         );
         Ok(exec_id)
     }
 
     fn find_exec(&self, id: &str) -> Result<Arc<Exec>> {
-        self.execs.lock().unwrap().get(id).cloned().ok_or_else(|| Error::not_found(format!("No such exec instance: {id}")))
+        self.execs
+            .lock()
+            .unwrap()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("No such exec instance: {id}")))
     }
 
     /// Checks that an exec can start; returns whether it has a TTY.
     pub fn exec_check(&self, id: &str) -> Result<bool> {
         let e = self.find_exec(id)?;
         if e.state.lock().unwrap().started {
-            return Err(Error::conflict(format!("Error: Exec command {id} has already run")));
+            return Err(Error::conflict(format!(
+                "Error: Exec command {id} has already run"
+            )));
         }
         Ok(e.config.tty)
     }
@@ -973,33 +1231,76 @@ impl ContainerService {
         {
             let mut s = e.state.lock().unwrap();
             if s.started {
-                return Err(Error::conflict(format!("Error: Exec command {exec_id} has already run")));
+                return Err(Error::conflict(format!(
+                    "Error: Exec command {exec_id} has already run"
+                )));
             }
             s.started = true;
         }
         let h = self.find(&e.container_id)?;
         let rec = h.rec.lock().unwrap().clone();
         if !h.running() {
-            return Err(Error::conflict(format!("container {} is not running", rec.id)));
+            return Err(Error::conflict(format!(
+                "container {} is not running",
+                rec.id
+            )));
         }
-        let spec = rec.spec.clone().ok_or_else(|| Error::internal("container has no runtime spec"))?;
+        let spec = rec
+            .spec
+            .clone()
+            .ok_or_else(|| Error::internal("container has no runtime spec"))?;
         let c = &e.config;
-        let user = crate::user::resolve(&self.rootfs(&rec.id), if c.user.is_empty() { &rec.config.user } else { &c.user })?;
-        let mut env = merge_env(spec["process"]["env"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect::<Vec<_>>()).as_deref().unwrap_or(&[]), &c.env);
+        let user = crate::user::resolve(
+            &self.rootfs(&rec.id),
+            if c.user.is_empty() {
+                &rec.config.user
+            } else {
+                &c.user
+            },
+        )?;
+        let mut env = merge_env(
+            spec["process"]["env"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect::<Vec<_>>()
+                })
+                .as_deref()
+                .unwrap_or(&[]),
+            &c.env,
+        );
         if c.tty && !has_env(&env, "TERM") {
             env.push("TERM=xterm".into());
         }
-        let cwd = if c.working_dir.is_empty() { spec["process"]["cwd"].as_str().unwrap_or("/").to_string() } else { c.working_dir.clone() };
+        let cwd = if c.working_dir.is_empty() {
+            spec["process"]["cwd"].as_str().unwrap_or("/").to_string()
+        } else {
+            c.working_dir.clone()
+        };
         let args = c.cmd.clone().unwrap_or_default();
         let process = crate::spec::exec_process(&spec, &args, env, &cwd, user, c.tty);
         let mut conn = ShimConn::connect(&self.shim_dir(&rec.id)).await?;
         let reply = conn
-            .call(&Request::Exec { exec_id: exec_id.to_string(), process, tty: c.tty, stdin: c.attach_stdin })
+            .call(&Request::Exec {
+                exec_id: exec_id.to_string(),
+                process,
+                tty: c.tty,
+                stdin: c.attach_stdin,
+            })
             .await
             .map_err(|err| {
                 e.state.lock().unwrap().exit_code = Some(126);
-                let kind = if err.message.contains("not found") || err.message.contains("no such file") { base::ErrorKind::InvalidArgument } else { err.kind };
-                Error { kind, message: format!("OCI runtime exec failed: {}", err.message) }
+                let kind =
+                    if err.message.contains("not found") || err.message.contains("no such file") {
+                        base::ErrorKind::InvalidArgument
+                    } else {
+                        err.kind
+                    };
+                Error {
+                    kind,
+                    message: format!("OCI runtime exec failed: {}", err.message),
+                }
             })?;
         let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();
         {
@@ -1009,7 +1310,12 @@ impl ContainerService {
             s.control = Some(ctl_tx);
         }
         let tty = c.tty;
-        let client = client.unwrap_or_else(|| AttachClient { io: Box::new(tokio::io::duplex(64).0), stdin: false, stdout: false, stderr: false });
+        let client = client.unwrap_or_else(|| AttachClient {
+            io: Box::new(tokio::io::duplex(64).0),
+            stdin: false,
+            stdout: false,
+            stderr: false,
+        });
         let e2 = e.clone();
         let on_exit = move |code: i64| {
             let mut s = e2.state.lock().unwrap();
@@ -1017,7 +1323,14 @@ impl ContainerService {
             s.running = false;
             s.control = None;
         };
-        pump(conn.stream, client, tty, true, Some((ctl_rx, Box::new(on_exit)))).await;
+        pump(
+            conn.stream,
+            client,
+            tty,
+            true,
+            Some((ctl_rx, Box::new(on_exit))),
+        )
+        .await;
         let mut s = e.state.lock().unwrap();
         if s.exit_code.is_none() {
             s.exit_code = Some(126);
@@ -1068,23 +1381,42 @@ impl ContainerService {
 async fn send(conn: &mut ShimConn, req: &Request) -> Result<()> {
     let mut msg = serde_json::to_vec(req).map_err(|e| Error::internal(e.to_string()))?;
     msg.push(b'\n');
-    conn.stream.write_all(&msg).await.map_err(|e| Error::io("write to shim", e))
+    conn.stream
+        .write_all(&msg)
+        .await
+        .map_err(|e| Error::io("write to shim", e))
 }
 
 async fn recv(conn: &mut ShimConn) -> Result<shim::proto::Reply> {
     let mut line = Vec::new();
     let mut b = [0u8; 1];
-    while conn.stream.read(&mut b).await.map_err(|e| Error::io("read from shim", e))? == 1 && b[0] != b'\n' {
+    while conn
+        .stream
+        .read(&mut b)
+        .await
+        .map_err(|e| Error::io("read from shim", e))?
+        == 1
+        && b[0] != b'\n'
+    {
         line.push(b[0]);
     }
     serde_json::from_slice(&line).map_err(|e| Error::unavailable(format!("shim reply: {e}")))
 }
 
-type ExitHook = (tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>, Box<dyn FnOnce(i64) + Send>);
+type ExitHook = (
+    tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    Box<dyn FnOnce(i64) + Send>,
+);
 
 /// Copies between a client and a shim stream: client bytes become stdin
 /// frames, shim frames become Docker's stream format (raw with a TTY).
-async fn pump(shim: tokio::net::UnixStream, client: AttachClient, tty: bool, stdin_once: bool, exit: Option<ExitHook>) {
+async fn pump(
+    shim: tokio::net::UnixStream,
+    client: AttachClient,
+    tty: bool,
+    stdin_once: bool,
+    exit: Option<ExitHook>,
+) {
     let (mut sr, sw) = shim.into_split();
     let (mut cr, mut cw) = tokio::io::split(client.io);
     let (ctl, on_exit) = match exit {
@@ -1173,14 +1505,26 @@ mod tests {
 
     #[test]
     fn durations_like_go() {
-        for (s, want) in [(0, "Less than a second"), (1, "1 second"), (5, "5 seconds"), (60, "About a minute"), (150, "2 minutes"), (3600, "About an hour"), (7200, "2 hours"), (3 * 86400, "3 days")] {
+        for (s, want) in [
+            (0, "Less than a second"),
+            (1, "1 second"),
+            (5, "5 seconds"),
+            (60, "About a minute"),
+            (150, "2 minutes"),
+            (3600, "About an hour"),
+            (7200, "2 hours"),
+            (3 * 86400, "3 days"),
+        ] {
             assert_eq!(human_duration(s), want, "{s}");
         }
     }
 
     #[test]
     fn env_merge_and_labels() {
-        assert_eq!(merge_env(&["A=1".into(), "B=2".into()], &["A=3".into()]), vec!["B=2", "A=3"]);
+        assert_eq!(
+            merge_env(&["A=1".into(), "B=2".into()], &["A=3".into()]),
+            vec!["B=2", "A=3"]
+        );
         let mut l = Labels::new();
         l.insert("a".into(), "b".into());
         assert!(labels_match(Some(&vec!["a=b".into()]), &l));

@@ -55,14 +55,31 @@ fn now() -> String {
 }
 
 impl ImageService {
-    pub fn new(meta: Arc<Metadata>, content: Arc<ContentStore>, snaps: Arc<dyn Snapshotter>) -> ImageService {
-        ImageService { meta, content, snaps }
+    pub fn new(
+        meta: Arc<Metadata>,
+        content: Arc<ContentStore>,
+        snaps: Arc<dyn Snapshotter>,
+    ) -> ImageService {
+        ImageService {
+            meta,
+            content,
+            snaps,
+        }
     }
 
     /// Imports a root filesystem tarball as a one-layer image (`docker import`).
     /// Blocking: call from a blocking thread.
-    pub fn import(&self, tar: impl Read, reference: Option<&str>, changes: &[String], message: &str) -> Result<String> {
-        let reference = reference.filter(|r| !r.is_empty()).map(Reference::parse_tagged).transpose()?;
+    pub fn import(
+        &self,
+        tar: impl Read,
+        reference: Option<&str>,
+        changes: &[String],
+        message: &str,
+    ) -> Result<String> {
+        let reference = reference
+            .filter(|r| !r.is_empty())
+            .map(Reference::parse_tagged)
+            .transpose()?;
         let mut run = ImageRunConfig::default();
         for c in changes.iter().filter(|c| !c.trim().is_empty()) {
             crate::changes::apply(&mut run, c)?;
@@ -80,7 +97,10 @@ impl ImageService {
             os: "linux".into(),
             variant: None,
             config: run,
-            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![layer.diff_id.to_string()] },
+            rootfs: RootFs {
+                kind: "layers".into(),
+                diff_ids: vec![layer.diff_id.to_string()],
+            },
             history: vec![serde_json::json!({
                 "created": created,
                 "comment": if message.is_empty() { "Imported from -" } else { message },
@@ -107,9 +127,12 @@ impl ImageService {
     }
 
     fn load(&self, id: &str) -> Result<Option<Image>> {
-        let Some(record) = self.meta.get::<ImageRecord>(Table::Images, id)? else { return Ok(None) };
+        let Some(record) = self.meta.get::<ImageRecord>(Table::Images, id)? else {
+            return Ok(None);
+        };
         let blob = self.content.get(&Digest::parse(&record.id)?)?;
-        let config = serde_json::from_slice(&blob).map_err(|e| Error::internal(format!("image config {id}: {e}")))?;
+        let config = serde_json::from_slice(&blob)
+            .map_err(|e| Error::internal(format!("image config {id}: {e}")))?;
         Ok(Some(Image { record, config }))
     }
 
@@ -157,7 +180,11 @@ impl ImageService {
     }
 
     /// `GET /images/json`. `containers` counts containers per image id.
-    pub fn list(&self, filters: &crate::containers::Filters, containers: &dyn Fn(&str) -> i64) -> Result<Vec<ImageSummary>> {
+    pub fn list(
+        &self,
+        filters: &crate::containers::Filters,
+        containers: &dyn Fn(&str) -> i64,
+    ) -> Result<Vec<ImageSummary>> {
         let tags = self.tags_by_image()?;
         let mut out = Vec::new();
         for (id, rec) in self.meta.list::<ImageRecord>(Table::Images)? {
@@ -173,14 +200,19 @@ impl ImageService {
                 }
             }
             if let Some(refs) = filters.get("reference") {
-                if !refs.iter().any(|pat| repo_tags.iter().any(|t| reference_matches(pat, t))) {
+                if !refs
+                    .iter()
+                    .any(|pat| repo_tags.iter().any(|t| reference_matches(pat, t)))
+                {
                     continue;
                 }
             }
             if !crate::containers::labels_match(filters.get("label"), &img.config.config.labels) {
                 continue;
             }
-            let created = chrono::DateTime::parse_from_rfc3339(&rec.created).map(|t| t.timestamp()).unwrap_or(0);
+            let created = chrono::DateTime::parse_from_rfc3339(&rec.created)
+                .map(|t| t.timestamp())
+                .unwrap_or(0);
             out.push(ImageSummary {
                 id: id.clone(),
                 parent_id: String::new(),
@@ -194,7 +226,7 @@ impl ImageService {
                 containers: containers(&id),
             });
         }
-        out.sort_by(|a, b| b.created.cmp(&a.created));
+        out.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(out)
     }
 
@@ -210,7 +242,12 @@ impl ImageService {
             "Env": run.env, "Cmd": run.cmd, "Image": "", "Volumes": run.volumes, "WorkingDir": run.working_dir,
             "Entrypoint": run.entrypoint, "OnBuild": run.on_build, "Labels": run.labels, "StopSignal": run.stop_signal,
         });
-        let upper = img.record.top_layer.as_ref().map(|_| "").unwrap_or_default();
+        let upper = img
+            .record
+            .top_layer
+            .as_ref()
+            .map(|_| "")
+            .unwrap_or_default();
         Ok(serde_json::json!({
             "Id": img.record.id,
             "RepoTags": self.repo_tags(&img.record.id)?,
@@ -234,21 +271,40 @@ impl ImageService {
     /// `POST /images/{name}/tag`.
     pub fn tag(&self, source: &str, repo: &str, tag: &str) -> Result<()> {
         let img = self.resolve(source)?;
-        let target = if tag.is_empty() { repo.to_string() } else { format!("{repo}:{tag}") };
+        let target = if tag.is_empty() {
+            repo.to_string()
+        } else {
+            format!("{repo}:{tag}")
+        };
         let r = Reference::parse_tagged(&target)?;
         if r.digest.is_some() {
-            return Err(Error::invalid("refusing to create a tag with a digest reference"));
+            return Err(Error::invalid(
+                "refusing to create a tag with a digest reference",
+            ));
         }
         self.meta.put(Table::Tags, &r.to_string(), &img.record.id)
     }
 
     /// `DELETE /images/{name}`. `in_use` tells whether a container uses an image id.
-    pub fn remove(&self, name: &str, force: bool, in_use: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Deleted>> {
+    pub fn remove(
+        &self,
+        name: &str,
+        force: bool,
+        in_use: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Vec<Deleted>> {
         let img = self.resolve(name)?;
         let id = img.record.id.clone();
-        let tags: Vec<String> =
-            self.meta.list::<String>(Table::Tags)?.into_iter().filter(|(_, v)| *v == id).map(|(k, _)| k).collect();
-        let by_ref = Reference::parse_tagged(name).ok().map(|r| r.to_string()).filter(|r| tags.contains(r));
+        let tags: Vec<String> = self
+            .meta
+            .list::<String>(Table::Tags)?
+            .into_iter()
+            .filter(|(_, v)| *v == id)
+            .map(|(k, _)| k)
+            .collect();
+        let by_ref = Reference::parse_tagged(name)
+            .ok()
+            .map(|r| r.to_string())
+            .filter(|r| tags.contains(r));
         let mut out = Vec::new();
         // Removing one of several tags only untags.
         if let Some(r) = &by_ref {
@@ -298,13 +354,30 @@ impl ImageService {
 
     /// Removes the image's config blob and the layers no other image uses.
     fn release(&self, img: &Image) -> Result<()> {
-        let others: Vec<ImageRecord> = self.meta.list::<ImageRecord>(Table::Images)?.into_iter().map(|(_, r)| r).collect();
-        let diff_ids: Vec<Digest> = img.config.rootfs.diff_ids.iter().filter_map(|d| Digest::parse(d).ok()).collect();
+        let others: Vec<ImageRecord> = self
+            .meta
+            .list::<ImageRecord>(Table::Images)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        let diff_ids: Vec<Digest> = img
+            .config
+            .rootfs
+            .diff_ids
+            .iter()
+            .filter_map(|d| Digest::parse(d).ok())
+            .collect();
         for n in (1..=diff_ids.len()).rev() {
             let chain = base::digest::chain_id(&diff_ids[..n]).expect("non-empty");
             let shared = others.iter().any(|o| {
                 self.load(&o.id).ok().flatten().is_some_and(|i| {
-                    let d: Vec<Digest> = i.config.rootfs.diff_ids.iter().filter_map(|d| Digest::parse(d).ok()).collect();
+                    let d: Vec<Digest> = i
+                        .config
+                        .rootfs
+                        .diff_ids
+                        .iter()
+                        .filter_map(|d| Digest::parse(d).ok())
+                        .collect();
                     (1..=d.len()).any(|k| base::digest::chain_id(&d[..k]).as_ref() == Some(&chain))
                 })
             });
@@ -326,12 +399,18 @@ fn reference_matches(pattern: &str, tag: &str) -> bool {
     fn glob(p: &[u8], s: &[u8]) -> bool {
         match (p.first(), s.first()) {
             (None, None) => true,
-            (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && glob(p, &s[1..])),
+            (Some(b'*'), _) => {
+                glob(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && glob(p, &s[1..]))
+            }
             (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
             _ => false,
         }
     }
-    let name = tag.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map(|(n, _)| n).unwrap_or(tag);
+    let name = tag
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/'))
+        .map(|(n, _)| n)
+        .unwrap_or(tag);
     glob(pattern.as_bytes(), tag.as_bytes()) || glob(pattern.as_bytes(), name.as_bytes())
 }
 

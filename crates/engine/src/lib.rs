@@ -49,15 +49,31 @@ pub struct Engine {
 impl Engine {
     /// Opens the stores under the data root and builds the services.
     pub async fn new(config: Config) -> Result<Engine> {
-        std::fs::create_dir_all(&config.data_root).ctx(format!("create {}", config.data_root.display()))?;
-        std::fs::create_dir_all(&config.exec_root).ctx(format!("create {}", config.exec_root.display()))?;
-        let meta = Arc::new(store::metadata::Metadata::open(&config.data_root.join("metadata.db"))?);
-        let content = Arc::new(store::content::ContentStore::open(&config.data_root.join("content"))?);
-        let snaps: Arc<dyn store::snapshot::Snapshotter> =
-            Arc::new(store::snapshot::Overlay::open(&config.data_root.join("snapshots"))?);
-        let images = Arc::new(images::ImageService::new(meta.clone(), content, snaps.clone()));
-        let containers = containers::ContainerService::new(config.clone(), meta, snaps, images.clone()).await?;
+        std::fs::create_dir_all(&config.data_root)
+            .ctx(format!("create {}", config.data_root.display()))?;
+        std::fs::create_dir_all(&config.exec_root)
+            .ctx(format!("create {}", config.exec_root.display()))?;
+        let meta = Arc::new(store::metadata::Metadata::open(
+            &config.data_root.join("metadata.db"),
+        )?);
+        let content = Arc::new(store::content::ContentStore::open(
+            &config.data_root.join("content"),
+        )?);
+        let snaps: Arc<dyn store::snapshot::Snapshotter> = Arc::new(
+            store::snapshot::Overlay::open(&config.data_root.join("snapshots"))?,
+        );
+        let images = Arc::new(images::ImageService::new(
+            meta.clone(),
+            content,
+            snaps.clone(),
+        ));
+        let containers =
+            containers::ContainerService::new(config.clone(), meta, snaps, images.clone()).await?;
         let system = system::SystemService::new(config, images.clone(), containers.clone());
-        Ok(Engine { images, containers, system })
+        Ok(Engine {
+            images,
+            containers,
+            system,
+        })
     }
 }

@@ -24,7 +24,11 @@ pub fn parse_time(s: &str) -> Option<f64> {
     if s.is_empty() || s == "0" {
         return None;
     }
-    s.parse::<f64>().ok().or_else(|| chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp() as f64 + t.timestamp_subsec_nanos() as f64 / 1e9))
+    s.parse::<f64>().ok().or_else(|| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp() as f64 + t.timestamp_subsec_nanos() as f64 / 1e9)
+    })
 }
 
 struct Line {
@@ -69,7 +73,12 @@ fn render(l: &Line, o: &LogOptions, tty: bool) -> Option<Bytes> {
 
 /// Streams the log at `path`. With `follow`, keeps reading until
 /// `running` turns false (and the file has no more lines) or the receiver is dropped.
-pub fn stream(path: PathBuf, o: LogOptions, tty: bool, mut running: tokio::sync::watch::Receiver<bool>) -> mpsc::Receiver<Bytes> {
+pub fn stream(
+    path: PathBuf,
+    o: LogOptions,
+    tty: bool,
+    mut running: tokio::sync::watch::Receiver<bool>,
+) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         let mut offset = 0u64;
@@ -137,14 +146,22 @@ mod tests {
         std::fs::write(
             &p,
             concat!(
-                r#"{"log":"a\n","stream":"stdout","time":"2026-01-01T00:00:00Z"}"#, "\n",
-                r#"{"log":"b\n","stream":"stderr","time":"2026-01-01T00:00:01Z"}"#, "\n",
-                r#"{"log":"c\n","stream":"stdout","time":"2026-01-01T00:00:02Z"}"#, "\n",
+                r#"{"log":"a\n","stream":"stdout","time":"2026-01-01T00:00:00Z"}"#,
+                "\n",
+                r#"{"log":"b\n","stream":"stderr","time":"2026-01-01T00:00:01Z"}"#,
+                "\n",
+                r#"{"log":"c\n","stream":"stdout","time":"2026-01-01T00:00:02Z"}"#,
+                "\n",
             ),
         )
         .unwrap();
         let (_tx, rx) = tokio::sync::watch::channel(false);
-        let o = LogOptions { stdout: true, stderr: true, tail: Some(2), ..Default::default() };
+        let o = LogOptions {
+            stdout: true,
+            stderr: true,
+            tail: Some(2),
+            ..Default::default()
+        };
         let mut r = stream(p.clone(), o, false, rx.clone());
         let mut got = Vec::new();
         while let Some(b) = r.recv().await {
@@ -152,7 +169,11 @@ mod tests {
         }
         assert_eq!(got.len(), 2);
         assert_eq!(&got[0][..], &[2, 0, 0, 0, 0, 0, 0, 2, b'b', b'\n']);
-        let o = LogOptions { stdout: true, timestamps: true, ..Default::default() };
+        let o = LogOptions {
+            stdout: true,
+            timestamps: true,
+            ..Default::default()
+        };
         let mut r = stream(p, o, true, rx);
         assert_eq!(&r.recv().await.unwrap()[..], b"2026-01-01T00:00:00Z a\n");
     }

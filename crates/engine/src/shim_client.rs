@@ -23,17 +23,30 @@ pub struct ShimStart<'a> {
 /// container; returns the container's init pid, or the runtime's error.
 pub async fn spawn(s: ShimStart<'_>) -> Result<i32> {
     std::fs::create_dir_all(s.state_dir).map_err(|e| Error::io("create shim state dir", e))?;
-    let stderr = std::fs::File::create(s.state_dir.join("shim.log")).map_err(|e| Error::io("shim log", e))?;
+    let stderr = std::fs::File::create(s.state_dir.join("shim.log"))
+        .map_err(|e| Error::io("shim log", e))?;
     let mut cmd = tokio::process::Command::new(s.shim);
-    cmd.arg("--id").arg(s.id).arg("--bundle").arg(s.bundle).arg("--state-dir").arg(s.state_dir);
-    cmd.arg("--runtime").arg(s.runtime).arg("--runtime-root").arg(s.runtime_root).arg("--log-path").arg(s.log_path);
+    cmd.arg("--id")
+        .arg(s.id)
+        .arg("--bundle")
+        .arg(s.bundle)
+        .arg("--state-dir")
+        .arg(s.state_dir);
+    cmd.arg("--runtime")
+        .arg(s.runtime)
+        .arg("--runtime-root")
+        .arg(s.runtime_root)
+        .arg("--log-path")
+        .arg(s.log_path);
     if s.tty {
         cmd.arg("--tty");
     }
     if s.stdin {
         cmd.arg("--stdin");
     }
-    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(stderr);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr);
     // A new session: the shim must not die with the daemon's process group.
     // SAFETY: setsid is async-signal-safe and touches no memory.
     unsafe {
@@ -43,11 +56,19 @@ pub async fn spawn(s: ShimStart<'_>) -> Result<i32> {
         });
     }
     cmd.kill_on_drop(false);
-    let mut child = cmd.spawn().map_err(|e| Error::internal(format!("start shim {}: {e}", s.shim.display())))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::internal(format!("start shim {}: {e}", s.shim.display())))?;
     let mut out = child.stdout.take().expect("piped");
     let mut line = Vec::new();
     let mut b = [0u8; 1];
-    while out.read(&mut b).await.map_err(|e| Error::io("read shim", e))? == 1 && b[0] != b'\n' {
+    while out
+        .read(&mut b)
+        .await
+        .map_err(|e| Error::io("read shim", e))?
+        == 1
+        && b[0] != b'\n'
+    {
         line.push(b[0]);
     }
     // Tokio reaps the child in the background once the handle is dropped.
@@ -85,11 +106,18 @@ impl ShimConn {
     pub async fn call(&mut self, req: &Request) -> Result<Reply> {
         let mut msg = serde_json::to_vec(req).map_err(|e| Error::internal(e.to_string()))?;
         msg.push(b'\n');
-        self.stream.write_all(&msg).await.map_err(|e| Error::io("write to shim", e))?;
+        self.stream
+            .write_all(&msg)
+            .await
+            .map_err(|e| Error::io("write to shim", e))?;
         let mut line = Vec::new();
         let mut b = [0u8; 1];
         loop {
-            let n = self.stream.read(&mut b).await.map_err(|e| Error::io("read from shim", e))?;
+            let n = self
+                .stream
+                .read(&mut b)
+                .await
+                .map_err(|e| Error::io("read from shim", e))?;
             if n == 0 {
                 return Err(Error::unavailable("shim closed the connection"));
             }
@@ -98,7 +126,8 @@ impl ShimConn {
             }
             line.push(b[0]);
         }
-        let reply: Reply = serde_json::from_slice(&line).map_err(|e| Error::internal(format!("bad shim reply: {e}")))?;
+        let reply: Reply = serde_json::from_slice(&line)
+            .map_err(|e| Error::internal(format!("bad shim reply: {e}")))?;
         match reply.error {
             Some(e) => Err(Error::internal(e)),
             None => Ok(reply),
@@ -112,7 +141,9 @@ impl ShimConn {
 }
 
 /// Reads one frame; `None` at end of stream.
-pub async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+pub async fn read_frame(
+    r: &mut (impl AsyncRead + Unpin),
+) -> std::io::Result<Option<(u8, Vec<u8>)>> {
     let mut h = [0u8; 8];
     match r.read_exact(&mut h).await {
         Ok(_) => {}
@@ -125,7 +156,11 @@ pub async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Opt
     Ok(Some((h[0], p)))
 }
 
-pub async fn write_frame(w: &mut (impl AsyncWrite + Unpin), kind: u8, payload: &[u8]) -> std::io::Result<()> {
+pub async fn write_frame(
+    w: &mut (impl AsyncWrite + Unpin),
+    kind: u8,
+    payload: &[u8],
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(8 + payload.len());
     buf.extend_from_slice(&shim::frame::header(kind, payload.len()));
     buf.extend_from_slice(payload);

@@ -8,26 +8,87 @@ use std::path::Path;
 
 /// Docker's default capability set.
 pub const DEFAULT_CAPS: &[&str] = &[
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
 ];
 
 const ALL_CAPS: &[&str] = &[
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
-    "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 
 const MASKED: &[&str] = &[
-    "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
     "/sys/devices/virtual/powercap",
 ];
-const READONLY: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+const READONLY: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
 
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -43,19 +104,32 @@ pub fn validate_host_config(h: &HostConfig) -> Result<()> {
         return Err(Error::invalid("invalid memory limit"));
     }
     if h.memory_swap > 0 && h.memory > 0 && h.memory_swap < h.memory {
-        return Err(Error::invalid("Minimum memoryswap limit should be larger than memory limit, see usage"));
+        return Err(Error::invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
     }
     if h.nano_cpus < 0 {
         return Err(Error::invalid("invalid CPU value"));
     }
     if h.nano_cpus > 0 && (h.cpu_period > 0 || h.cpu_quota > 0) {
-        return Err(Error::invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set"));
+        return Err(Error::invalid(
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+        ));
     }
-    let ncpu = std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1);
+    let ncpu = std::thread::available_parallelism()
+        .map(|n| n.get() as i64)
+        .unwrap_or(1);
     if h.nano_cpus > ncpu * 1_000_000_000 {
-        return Err(Error::invalid(format!("Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")));
+        return Err(Error::invalid(format!(
+            "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
+        )));
     }
-    for c in h.cap_add.iter().flatten().chain(h.cap_drop.iter().flatten()) {
+    for c in h
+        .cap_add
+        .iter()
+        .flatten()
+        .chain(h.cap_drop.iter().flatten())
+    {
         let norm = normalize_cap(c);
         if norm != "ALL" && !ALL_CAPS.contains(&norm.as_str()) {
             return Err(Error::invalid(format!("invalid capability: {c}")));
@@ -66,16 +140,34 @@ pub fn validate_host_config(h: &HostConfig) -> Result<()> {
 
 fn normalize_cap(c: &str) -> String {
     let up = c.to_ascii_uppercase();
-    if up == "ALL" || up.starts_with("CAP_") { up } else { format!("CAP_{up}") }
+    if up == "ALL" || up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{up}")
+    }
 }
 
 fn capabilities(h: &HostConfig) -> Vec<String> {
     if h.privileged {
         return ALL_CAPS.iter().map(|s| s.to_string()).collect();
     }
-    let add: Vec<String> = h.cap_add.iter().flatten().map(|c| normalize_cap(c)).collect();
-    let drop: Vec<String> = h.cap_drop.iter().flatten().map(|c| normalize_cap(c)).collect();
-    let base: Vec<&str> = if add.iter().any(|c| c == "ALL") { ALL_CAPS.to_vec() } else { DEFAULT_CAPS.to_vec() };
+    let add: Vec<String> = h
+        .cap_add
+        .iter()
+        .flatten()
+        .map(|c| normalize_cap(c))
+        .collect();
+    let drop: Vec<String> = h
+        .cap_drop
+        .iter()
+        .flatten()
+        .map(|c| normalize_cap(c))
+        .collect();
+    let base: Vec<&str> = if add.iter().any(|c| c == "ALL") {
+        ALL_CAPS.to_vec()
+    } else {
+        DEFAULT_CAPS.to_vec()
+    };
     let mut caps: Vec<String> = base.iter().map(|s| s.to_string()).collect();
     for a in add.into_iter().filter(|a| a != "ALL") {
         if !caps.contains(&a) {
@@ -164,10 +256,12 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         return Err(Error::invalid("no command specified"));
     }
     let caps = capabilities(i.host);
-    let shm = if i.host.shm_size > 0 { i.host.shm_size } else { 64 << 20 };
-    let bind = |name: &str, dst: &str| {
-        json!({"destination": dst, "type": "bind", "source": i.container_dir.join(name), "options": ["rbind", "rprivate"]})
+    let shm = if i.host.shm_size > 0 {
+        i.host.shm_size
+    } else {
+        64 << 20
     };
+    let bind = |name: &str, dst: &str| json!({"destination": dst, "type": "bind", "source": i.container_dir.join(name), "options": ["rbind", "rprivate"]});
     let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
@@ -222,7 +316,14 @@ pub fn build(i: &SpecInput) -> Result<Value> {
 }
 
 /// The `process` object of an exec, inheriting the container's spec.
-pub fn exec_process(container_spec: &Value, args: &[String], env: Vec<String>, cwd: &str, user: crate::user::ExecUser, tty: bool) -> Value {
+pub fn exec_process(
+    container_spec: &Value,
+    args: &[String],
+    env: Vec<String>,
+    cwd: &str,
+    user: crate::user::ExecUser,
+    tty: bool,
+) -> Value {
     let mut p = container_spec["process"].clone();
     p["args"] = json!(args);
     p["env"] = json!(env);
@@ -245,7 +346,12 @@ mod tests {
             host: h,
             args,
             env: vec![DEFAULT_PATH.into()],
-            user: crate::user::ExecUser { uid: 0, gid: 0, additional_gids: vec![], home: "/root".into() },
+            user: crate::user::ExecUser {
+                uid: 0,
+                gid: 0,
+                additional_gids: vec![],
+                home: "/root".into(),
+            },
             cwd: "/".into(),
             hostname: "abc".into(),
             rootfs: Path::new("/r"),
@@ -257,7 +363,13 @@ mod tests {
     #[test]
     fn limits_and_caps() {
         let c = ContainerConfig::default();
-        let h = HostConfig { memory: 64 << 20, nano_cpus: 1_500_000_000, pids_limit: Some(10), cap_drop: Some(vec!["net_raw".into()]), ..Default::default() };
+        let h = HostConfig {
+            memory: 64 << 20,
+            nano_cpus: 1_500_000_000,
+            pids_limit: Some(10),
+            cap_drop: Some(vec!["net_raw".into()]),
+            ..Default::default()
+        };
         let args = vec!["true".to_string()];
         let s = build(&input(&c, &h, &args)).unwrap();
         let r = &s["linux"]["resources"];
@@ -272,11 +384,24 @@ mod tests {
 
     #[test]
     fn validation() {
-        let small = HostConfig { memory: 1024, ..Default::default() };
-        assert_eq!(validate_host_config(&small).unwrap_err().message, "Minimum memory limit allowed is 6MB");
-        assert!(validate_host_config(&HostConfig { cap_add: Some(vec!["bogus".into()]), ..Default::default() }).is_err());
+        let small = HostConfig {
+            memory: 1024,
+            ..Default::default()
+        };
+        assert_eq!(
+            validate_host_config(&small).unwrap_err().message,
+            "Minimum memory limit allowed is 6MB"
+        );
+        assert!(validate_host_config(&HostConfig {
+            cap_add: Some(vec!["bogus".into()]),
+            ..Default::default()
+        })
+        .is_err());
         let c = ContainerConfig::default();
         let h = HostConfig::default();
-        assert_eq!(build(&input(&c, &h, &[])).unwrap_err().message, "no command specified");
+        assert_eq!(
+            build(&input(&c, &h, &[])).unwrap_err().message,
+            "no command specified"
+        );
     }
 }

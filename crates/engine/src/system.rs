@@ -18,7 +18,9 @@ pub struct SystemService {
 }
 
 fn kernel() -> String {
-    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn arch() -> &'static str {
@@ -31,18 +33,35 @@ fn arch() -> &'static str {
 
 fn cgroup_version() -> &'static str {
     // A hybrid host (v1 controllers plus an empty v2 tree) counts as v1.
-    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "2" } else { "1" }
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "2"
+    } else {
+        "1"
+    }
 }
 
 impl SystemService {
-    pub fn new(cfg: Config, images: Arc<ImageService>, containers: Arc<ContainerService>) -> SystemService {
+    pub fn new(
+        cfg: Config,
+        images: Arc<ImageService>,
+        containers: Arc<ContainerService>,
+    ) -> SystemService {
         let id_file = cfg.data_root.join("engine-id");
-        let id = std::fs::read_to_string(&id_file).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| {
-            let id = base::id::random_id();
-            let _ = std::fs::write(&id_file, &id);
-            id
-        });
-        SystemService { cfg, images, containers, id }
+        let id = std::fs::read_to_string(&id_file)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                let id = base::id::random_id();
+                let _ = std::fs::write(&id_file, &id);
+                id
+            });
+        SystemService {
+            cfg,
+            images,
+            containers,
+            id,
+        }
     }
 
     /// `GET /version`.
@@ -76,12 +95,22 @@ impl SystemService {
         let (total, running, stopped) = self.containers.counts();
         let mem = std::fs::read_to_string("/proc/meminfo")
             .ok()
-            .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok()))
+            .and_then(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("MemTotal:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok())
+            })
             .unwrap_or(0)
             * 1024;
-        let runtimes: serde_json::Map<String, Value> =
-            self.cfg.runtimes.iter().map(|(n, p)| (n.clone(), json!({"path": p}))).collect();
-        let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+        let runtimes: serde_json::Map<String, Value> = self
+            .cfg
+            .runtimes
+            .iter()
+            .map(|(n, p)| (n.clone(), json!({"path": p})))
+            .collect();
+        let hostname = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
         json!({
             "ID": self.id,
             "Containers": total,

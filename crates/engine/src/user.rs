@@ -16,8 +16,15 @@ pub struct ExecUser {
 /// Resolves `path` inside `root`, following symlinks as if `root` were `/`.
 pub fn resolve_in_root(root: &Path, path: &Path) -> PathBuf {
     let mut parts: Vec<std::ffi::OsString> = Vec::new();
-    let mut todo: Vec<std::ffi::OsString> =
-        path.components().rev().filter_map(|c| match c { Component::Normal(s) => Some(s.to_os_string()), Component::ParentDir => Some("..".into()), _ => None }).collect();
+    let mut todo: Vec<std::ffi::OsString> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
     let mut hops = 0;
     while let Some(c) = todo.pop() {
         if c == ".." {
@@ -67,28 +74,45 @@ pub fn resolve(root: &Path, user: &str) -> Result<ExecUser> {
     let passwd = read_db(root, "/etc/passwd");
     let group = read_db(root, "/etc/group");
     let u = if u.is_empty() { "0" } else { u };
-    let entry = passwd.iter().find(|p| p.len() >= 6 && (p[0] == u || p[2] == u));
+    let entry = passwd
+        .iter()
+        .find(|p| p.len() >= 6 && (p[0] == u || p[2] == u));
     let (uid, mut gid, home, name) = match (entry, u.parse::<u32>()) {
         (Some(p), _) => (
-            p[2].parse().map_err(|_| Error::invalid(format!("bad uid in /etc/passwd for {u}")))?,
+            p[2].parse()
+                .map_err(|_| Error::invalid(format!("bad uid in /etc/passwd for {u}")))?,
             p[3].parse().unwrap_or(0),
             p[5].clone(),
             p[0].clone(),
         ),
         (None, Ok(n)) => (n, 0, "/".to_string(), String::new()),
         (None, Err(_)) => {
-            return Err(Error::invalid(format!("unable to find user {u}: no matching entries in passwd file")));
+            return Err(Error::invalid(format!(
+                "unable to find user {u}: no matching entries in passwd file"
+            )));
         }
     };
     if uid == 0 && entry.is_none() {
-        return Ok(ExecUser { uid, gid: g.and_then(|g| g.parse().ok()).unwrap_or(0), additional_gids: vec![], home: "/root".into() });
+        return Ok(ExecUser {
+            uid,
+            gid: g.and_then(|g| g.parse().ok()).unwrap_or(0),
+            additional_gids: vec![],
+            home: "/root".into(),
+        });
     }
     if let Some(g) = g {
-        gid = match (group.iter().find(|e| e.len() >= 3 && (e[0] == g || e[2] == g)), g.parse::<u32>()) {
+        gid = match (
+            group
+                .iter()
+                .find(|e| e.len() >= 3 && (e[0] == g || e[2] == g)),
+            g.parse::<u32>(),
+        ) {
             (Some(e), _) => e[2].parse().unwrap_or(0),
             (None, Ok(n)) => n,
             (None, Err(_)) => {
-                return Err(Error::invalid(format!("unable to find group {g}: no matching entries in group file")));
+                return Err(Error::invalid(format!(
+                    "unable to find group {g}: no matching entries in group file"
+                )));
             }
         };
     }
@@ -102,7 +126,12 @@ pub fn resolve(root: &Path, user: &str) -> Result<ExecUser> {
             .filter(|x| *x != gid)
             .collect()
     };
-    Ok(ExecUser { uid, gid, additional_gids, home })
+    Ok(ExecUser {
+        uid,
+        gid,
+        additional_gids,
+        home,
+    })
 }
 
 #[cfg(test)]
@@ -113,11 +142,27 @@ mod tests {
     fn users() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("etc")).unwrap();
-        std::fs::write(d.path().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:n:/nonexistent:/bin/false\n").unwrap();
-        std::fs::write(d.path().join("etc/group"), "root:x:0:\nnogroup:x:65534:\nwheel:x:10:nobody\n").unwrap();
+        std::fs::write(
+            d.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:n:/nonexistent:/bin/false\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("etc/group"),
+            "root:x:0:\nnogroup:x:65534:\nwheel:x:10:nobody\n",
+        )
+        .unwrap();
         let r = |u| resolve(d.path(), u);
         assert_eq!(r("").unwrap().home, "/root");
-        assert_eq!(r("nobody").unwrap(), ExecUser { uid: 65534, gid: 65534, additional_gids: vec![10], home: "/nonexistent".into() });
+        assert_eq!(
+            r("nobody").unwrap(),
+            ExecUser {
+                uid: 65534,
+                gid: 65534,
+                additional_gids: vec![10],
+                home: "/nonexistent".into()
+            }
+        );
         assert_eq!(r("1000:1000").unwrap().gid, 1000);
         assert_eq!(r("nobody:wheel").unwrap().gid, 10);
         assert!(r("ghost").is_err());
@@ -128,8 +173,14 @@ mod tests {
     fn symlinks_stay_inside() {
         let d = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/etc", d.path().join("etc")).unwrap();
-        assert_eq!(resolve_in_root(d.path(), Path::new("/etc/passwd")), d.path().join("etc/passwd"));
+        assert_eq!(
+            resolve_in_root(d.path(), Path::new("/etc/passwd")),
+            d.path().join("etc/passwd")
+        );
         std::os::unix::fs::symlink("../../..", d.path().join("up")).unwrap();
-        assert_eq!(resolve_in_root(d.path(), Path::new("/up/x")), d.path().join("x"));
+        assert_eq!(
+            resolve_in_root(d.path(), Path::new("/up/x")),
+            d.path().join("x")
+        );
     }
 }

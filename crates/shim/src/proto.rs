@@ -23,9 +23,18 @@ pub enum Request {
     /// Set the terminal size of the init process.
     Resize { height: u16, width: u16 },
     /// Stream output frames; accept stdin/close/resize frames when `stdin`.
-    Attach { stdin: bool, stdout: bool, stderr: bool },
+    Attach {
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    },
     /// Start an extra process (an OCI `process` object) and stream its I/O.
-    Exec { exec_id: String, process: serde_json::Value, tty: bool, stdin: bool },
+    Exec {
+        exec_id: String,
+        process: serde_json::Value,
+        tty: bool,
+        stdin: bool,
+    },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -43,7 +52,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn err(e: impl ToString) -> Reply {
-        Reply { error: Some(e.to_string()), ..Default::default() }
+        Reply {
+            error: Some(e.to_string()),
+            ..Default::default()
+        }
     }
 }
 

@@ -46,7 +46,9 @@ impl Reaper {
         loop {
             match waitpid(None, None) {
                 Ok(WaitStatus::Exited(pid, code)) => self.reaped(pid.as_raw(), code),
-                Ok(WaitStatus::Signaled(pid, sig, _)) => self.reaped(pid.as_raw(), 128 + sig as i32),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => {
+                    self.reaped(pid.as_raw(), 128 + sig as i32)
+                }
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(_) => thread::sleep(Duration::from_millis(5)),
             }
@@ -118,10 +120,19 @@ fn setup_io(tty: bool, stdin: bool, console_path: &Path) -> std::io::Result<(Chi
         };
         return Ok((child, None));
     }
-    let (in_r, in_w) = if stdin { pipe().map(|(r, w)| (Stdio::from(r), Some(w)))? } else { (Stdio::null(), None) };
+    let (in_r, in_w) = if stdin {
+        pipe().map(|(r, w)| (Stdio::from(r), Some(w)))?
+    } else {
+        (Stdio::null(), None)
+    };
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
-    let child = ChildIo { stdin: in_r, stdout: Stdio::from(out_w), stderr: Stdio::from(err_w), console_socket: None };
+    let child = ChildIo {
+        stdin: in_r,
+        stdout: Stdio::from(out_w),
+        stderr: Stdio::from(err_w),
+        console_socket: None,
+    };
     let io = Io {
         stdin: Mutex::new(in_w),
         master: None,
@@ -138,7 +149,12 @@ fn recv_master(listener: &UnixListener) -> std::io::Result<File> {
     let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
     for c in msg.cmsgs()? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
@@ -147,17 +163,32 @@ fn recv_master(listener: &UnixListener) -> std::io::Result<File> {
             }
         }
     }
-    Err(std::io::Error::other("console socket: no file descriptor received"))
+    Err(std::io::Error::other(
+        "console socket: no file descriptor received",
+    ))
 }
 
 fn master_io(master: File, stdin: bool) -> std::io::Result<Io> {
     let reader = master.try_clone()?;
-    let writer = if stdin { Some(master.try_clone()?) } else { None };
-    Ok(Io { stdin: Mutex::new(writer), master: Some(master), outputs: vec![(frame::STDOUT, reader)] })
+    let writer = if stdin {
+        Some(master.try_clone()?)
+    } else {
+        None
+    };
+    Ok(Io {
+        stdin: Mutex::new(writer),
+        master: Some(master),
+        outputs: vec![(frame::STDOUT, reader)],
+    })
 }
 
 fn resize(master: &File, height: u16, width: u16) {
-    let ws = libc::winsize { ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: height,
+        ws_col: width,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads a winsize struct from a valid pointer.
     unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
 }
@@ -199,7 +230,11 @@ fn now_rfc3339() -> String {
 }
 
 fn log_line(kind: u8, line: &[u8]) -> Vec<u8> {
-    let stream = if kind == frame::STDERR { "stderr" } else { "stdout" };
+    let stream = if kind == frame::STDERR {
+        "stderr"
+    } else {
+        "stdout"
+    };
     let v = serde_json::json!({"log": String::from_utf8_lossy(line), "stream": stream, "time": now_rfc3339()});
     let mut s = serde_json::to_vec(&v).unwrap_or_default();
     s.push(b'\n');
@@ -236,7 +271,10 @@ impl Shim {
         if let Some(root) = &self.opts.runtime_root {
             c.arg("--root").arg(root);
         }
-        c.arg("--log").arg(self.opts.state_dir.join("runtime.log")).arg("--log-format").arg("json");
+        c.arg("--log")
+            .arg(self.opts.state_dir.join("runtime.log"))
+            .arg("--log-format")
+            .arg("json");
         c
     }
 
@@ -244,7 +282,9 @@ impl Shim {
     fn run_runtime(&self, mut cmd: Command) -> Result<(), String> {
         let log = self.opts.state_dir.join("runtime.log");
         let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-        let child = cmd.spawn().map_err(|e| format!("{}: {e}", self.opts.runtime.display()))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("{}: {e}", self.opts.runtime.display()))?;
         let pid = child.id() as i32;
         drop(cmd);
         self.reaper.register(pid);
@@ -252,14 +292,19 @@ impl Shim {
         if code == 0 {
             return Ok(());
         }
-        Err(runtime_error(&log, before).unwrap_or_else(|| format!("runtime exited with status {code}")))
+        Err(runtime_error(&log, before)
+            .unwrap_or_else(|| format!("runtime exited with status {code}")))
     }
 
     fn publish(&self, kind: u8, data: &[u8]) {
         self.log.lock().unwrap().write(kind, data);
         let mut list = self.attachers.lock().unwrap();
         list.retain_mut(|a| {
-            let wanted = if kind == frame::STDERR { a.stderr } else { a.stdout };
+            let wanted = if kind == frame::STDERR {
+                a.stderr
+            } else {
+                a.stdout
+            };
             !wanted || frame::write(&mut a.sock, kind, data).is_ok()
         });
     }
@@ -273,12 +318,18 @@ fn runtime_error(log: &Path, offset: u64) -> Option<String> {
     f.read_to_string(&mut s).ok()?;
     s.lines().rev().find_map(|l| {
         let v: serde_json::Value = serde_json::from_str(l).ok()?;
-        (v["level"] == "error" || v["level"] == "fatal").then(|| v["msg"].as_str().unwrap_or_default().to_string())
+        (v["level"] == "error" || v["level"] == "fatal")
+            .then(|| v["msg"].as_str().unwrap_or_default().to_string())
     })
 }
 
 /// Copies one output of a process to `sink` until EOF, then signals `done`.
-fn pump(kind: u8, mut r: File, sink: impl Fn(u8, &[u8]) + Send + 'static, done: std::sync::mpsc::Sender<()>) {
+fn pump(
+    kind: u8,
+    mut r: File,
+    sink: impl Fn(u8, &[u8]) + Send + 'static,
+    done: std::sync::mpsc::Sender<()>,
+) {
     thread::spawn(move || {
         let mut buf = vec![0u8; 32 * 1024];
         loop {
@@ -294,7 +345,10 @@ fn pump(kind: u8, mut r: File, sink: impl Fn(u8, &[u8]) + Send + 'static, done: 
     });
 }
 
-fn start_pumps(io: &Io, sink: impl Fn(u8, &[u8]) + Send + Clone + 'static) -> std::io::Result<(std::sync::mpsc::Receiver<()>, usize)> {
+fn start_pumps(
+    io: &Io,
+    sink: impl Fn(u8, &[u8]) + Send + Clone + 'static,
+) -> std::io::Result<(std::sync::mpsc::Receiver<()>, usize)> {
     let (tx, rx) = std::sync::mpsc::channel();
     for (kind, r) in &io.outputs {
         pump(*kind, r.try_clone()?, sink.clone(), tx.clone());
@@ -336,7 +390,11 @@ fn feed_stdin(mut conn: UnixStream, io: Arc<Io>) {
                 }
                 frame::RESIZE if payload.len() >= 4 => {
                     if let Some(m) = &io.master {
-                        resize(m, u16::from_be_bytes([payload[0], payload[1]]), u16::from_be_bytes([payload[2], payload[3]]));
+                        resize(
+                            m,
+                            u16::from_be_bytes([payload[0], payload[1]]),
+                            u16::from_be_bytes([payload[2], payload[3]]),
+                        );
                     }
                 }
                 _ => {}
@@ -370,11 +428,21 @@ fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
                 return reply(&mut conn, &Reply::default());
             }
             let mut cmd = shim.runtime();
-            cmd.arg("start").arg(&shim.opts.id).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+            cmd.arg("start")
+                .arg(&shim.opts.id)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
             match shim.run_runtime(cmd) {
                 Ok(()) => {
                     *started = true;
-                    reply(&mut conn, &Reply { pid: Some(*shim.pid.lock().unwrap()), ..Default::default() })
+                    reply(
+                        &mut conn,
+                        &Reply {
+                            pid: Some(*shim.pid.lock().unwrap()),
+                            ..Default::default()
+                        },
+                    )
                 }
                 Err(e) => reply(&mut conn, &Reply::err(e)),
             }
@@ -388,7 +456,12 @@ fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
             };
             reply(
                 &mut conn,
-                &Reply { pid: Some(*shim.pid.lock().unwrap()), exit_code: exit, status: Some(status.into()), ..Default::default() },
+                &Reply {
+                    pid: Some(*shim.pid.lock().unwrap()),
+                    exit_code: exit,
+                    status: Some(status.into()),
+                    ..Default::default()
+                },
             )
         }
         Request::Wait => {
@@ -400,7 +473,13 @@ fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
                 }
                 s.exit
             };
-            reply(&mut conn, &Reply { exit_code: code, ..Default::default() });
+            reply(
+                &mut conn,
+                &Reply {
+                    exit_code: code,
+                    ..Default::default()
+                },
+            );
             *shim.active.lock().unwrap() -= 1;
             shim.init_cv.notify_all();
         }
@@ -416,12 +495,22 @@ fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
             }
         }
         Request::Resize { height, width } => {
-            if let Some(m) = shim.io.lock().unwrap().as_ref().and_then(|io| io.master.as_ref()) {
+            if let Some(m) = shim
+                .io
+                .lock()
+                .unwrap()
+                .as_ref()
+                .and_then(|io| io.master.as_ref())
+            {
                 resize(m, height, width);
             }
             reply(&mut conn, &Reply::default())
         }
-        Request::Attach { stdin, stdout, stderr } => {
+        Request::Attach {
+            stdin,
+            stdout,
+            stderr,
+        } => {
             if shim.init.lock().unwrap().exit.is_some() {
                 return reply(&mut conn, &Reply::err("container is not running"));
             }
@@ -431,26 +520,55 @@ fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
                     feed_stdin(c, io);
                 }
             }
-            shim.attachers.lock().unwrap().push(Attacher { sock: conn, stdout, stderr });
+            shim.attachers.lock().unwrap().push(Attacher {
+                sock: conn,
+                stdout,
+                stderr,
+            });
         }
-        Request::Exec { exec_id, process, tty, stdin } => exec(&shim, conn, &exec_id, process, tty, stdin),
+        Request::Exec {
+            exec_id,
+            process,
+            tty,
+            stdin,
+        } => exec(&shim, conn, &exec_id, process, tty, stdin),
     }
 }
 
-fn exec(shim: &Shim, mut conn: UnixStream, exec_id: &str, process: serde_json::Value, tty: bool, stdin: bool) {
+fn exec(
+    shim: &Shim,
+    mut conn: UnixStream,
+    exec_id: &str,
+    process: serde_json::Value,
+    tty: bool,
+    stdin: bool,
+) {
     let dir = &shim.opts.state_dir;
     let spec = dir.join(format!("exec-{exec_id}.json"));
     let pidfile = dir.join(format!("exec-{exec_id}.pid"));
     let result = (|| -> Result<(i32, Io), String> {
-        std::fs::write(&spec, serde_json::to_vec(&process).unwrap_or_default()).map_err(|e| e.to_string())?;
-        let (child, io) = setup_io(tty, stdin, &dir.join(format!("exec-{}.sock", &exec_id[..12.min(exec_id.len())])))
-            .map_err(|e| format!("exec stdio: {e}"))?;
+        std::fs::write(&spec, serde_json::to_vec(&process).unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        let (child, io) = setup_io(
+            tty,
+            stdin,
+            &dir.join(format!("exec-{}.sock", &exec_id[..12.min(exec_id.len())])),
+        )
+        .map_err(|e| format!("exec stdio: {e}"))?;
         let mut cmd = shim.runtime();
-        cmd.arg("exec").arg("--detach").arg("--process").arg(&spec).arg("--pid-file").arg(&pidfile);
+        cmd.arg("exec")
+            .arg("--detach")
+            .arg("--process")
+            .arg(&spec)
+            .arg("--pid-file")
+            .arg(&pidfile);
         if let Some((p, _)) = &child.console_socket {
             cmd.arg("--console-socket").arg(p);
         }
-        cmd.arg(&shim.opts.id).stdin(child.stdin).stdout(child.stdout).stderr(child.stderr);
+        cmd.arg(&shim.opts.id)
+            .stdin(child.stdin)
+            .stdout(child.stdout)
+            .stderr(child.stderr);
         let console = child.console_socket;
         let master = console.as_ref().map(|(_, l)| {
             let l = l.try_clone().expect("dup listener");
@@ -458,15 +576,24 @@ fn exec(shim: &Shim, mut conn: UnixStream, exec_id: &str, process: serde_json::V
         });
         shim.run_runtime(cmd)?;
         let io = match (master, io) {
-            (Some(h), _) => master_io(h.join().map_err(|_| "console thread")?.map_err(|e| e.to_string())?, stdin)
-                .map_err(|e| e.to_string())?,
+            (Some(h), _) => master_io(
+                h.join()
+                    .map_err(|_| "console thread")?
+                    .map_err(|e| e.to_string())?,
+                stdin,
+            )
+            .map_err(|e| e.to_string())?,
             (None, Some(io)) => io,
             (None, None) => return Err("no stdio".into()),
         };
         if let Some((p, _)) = &console {
             let _ = std::fs::remove_file(p);
         }
-        let pid = std::fs::read_to_string(&pidfile).map_err(|e| e.to_string())?.trim().parse().map_err(|_| "bad pid file")?;
+        let pid = std::fs::read_to_string(&pidfile)
+            .map_err(|e| e.to_string())?
+            .trim()
+            .parse()
+            .map_err(|_| "bad pid file")?;
         Ok((pid, io))
     })();
     let _ = std::fs::remove_file(&spec);
@@ -476,7 +603,13 @@ fn exec(shim: &Shim, mut conn: UnixStream, exec_id: &str, process: serde_json::V
         Err(e) => return reply(&mut conn, &Reply::err(e)),
     };
     shim.reaper.register(pid);
-    reply(&mut conn, &Reply { pid: Some(pid), ..Default::default() });
+    reply(
+        &mut conn,
+        &Reply {
+            pid: Some(pid),
+            ..Default::default()
+        },
+    );
     let io = Arc::new(io);
     if let Ok(c) = conn.try_clone() {
         feed_stdin(c, io.clone());
@@ -505,7 +638,8 @@ pub fn run(opts: Options) -> i32 {
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let ready = |r: &Reply| {
         let mut out = std::io::stdout();
-        let _ = out.write_all(format!("{}\n", serde_json::to_string(r).unwrap_or_default()).as_bytes());
+        let _ =
+            out.write_all(format!("{}\n", serde_json::to_string(r).unwrap_or_default()).as_bytes());
         let _ = out.flush();
         // Nobody reads stdout after this; point it at /dev/null.
         if let Ok(null) = File::options().write(true).open("/dev/null") {
@@ -516,10 +650,17 @@ pub fn run(opts: Options) -> i32 {
         ready(&Reply::err(format!("state dir: {e}")));
         return 1;
     }
-    let log = match File::options().create(true).append(true).open(&opts.log_path) {
+    let log = match File::options()
+        .create(true)
+        .append(true)
+        .open(&opts.log_path)
+    {
         Ok(f) => f,
         Err(e) => {
-            ready(&Reply::err(format!("log file {}: {e}", opts.log_path.display())));
+            ready(&Reply::err(format!(
+                "log file {}: {e}",
+                opts.log_path.display()
+            )));
             return 1;
         }
     };
@@ -529,7 +670,10 @@ pub fn run(opts: Options) -> i32 {
         pid: Mutex::new(0),
         io: Mutex::new(None),
         attachers: Mutex::new(Vec::new()),
-        log: Mutex::new(JsonLog { file: log, partial: Default::default() }),
+        log: Mutex::new(JsonLog {
+            file: log,
+            partial: Default::default(),
+        }),
         started: Mutex::new(false),
         init: Mutex::new(InitState::default()),
         init_cv: Condvar::new(),
@@ -540,14 +684,22 @@ pub fn run(opts: Options) -> i32 {
         thread::spawn(move || s.reaper.run());
     }
     let created = (|| -> Result<(i32, Io), String> {
-        let (child, io) = setup_io(opts.tty, opts.stdin, &opts.state_dir.join("console.sock")).map_err(|e| format!("stdio: {e}"))?;
+        let (child, io) = setup_io(opts.tty, opts.stdin, &opts.state_dir.join("console.sock"))
+            .map_err(|e| format!("stdio: {e}"))?;
         let pidfile = opts.state_dir.join(PID_FILE);
         let mut cmd = shim.runtime();
-        cmd.arg("create").arg("--bundle").arg(&opts.bundle).arg("--pid-file").arg(&pidfile);
+        cmd.arg("create")
+            .arg("--bundle")
+            .arg(&opts.bundle)
+            .arg("--pid-file")
+            .arg(&pidfile);
         if let Some((p, _)) = &child.console_socket {
             cmd.arg("--console-socket").arg(p);
         }
-        cmd.arg(&opts.id).stdin(child.stdin).stdout(child.stdout).stderr(child.stderr);
+        cmd.arg(&opts.id)
+            .stdin(child.stdin)
+            .stdout(child.stdout)
+            .stderr(child.stderr);
         let console = child.console_socket;
         let master = console.as_ref().map(|(_, l)| {
             let l = l.try_clone().expect("dup listener");
@@ -555,8 +707,13 @@ pub fn run(opts: Options) -> i32 {
         });
         shim.run_runtime(cmd)?;
         let io = match (master, io) {
-            (Some(h), _) => master_io(h.join().map_err(|_| "console thread")?.map_err(|e| format!("console: {e}"))?, opts.stdin)
-                .map_err(|e| e.to_string())?,
+            (Some(h), _) => master_io(
+                h.join()
+                    .map_err(|_| "console thread")?
+                    .map_err(|e| format!("console: {e}"))?,
+                opts.stdin,
+            )
+            .map_err(|e| e.to_string())?,
             (None, Some(io)) => io,
             (None, None) => return Err("no stdio".into()),
         };
@@ -587,7 +744,10 @@ pub fn run(opts: Options) -> i32 {
         Ok(l) => l,
         Err(e) => {
             ready(&Reply::err(format!("bind {}: {e}", sock.display())));
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             return 1;
         }
     };
@@ -611,17 +771,29 @@ pub fn run(opts: Options) -> i32 {
             return 1;
         }
     };
-    ready(&Reply { pid: Some(pid), ..Default::default() });
+    ready(&Reply {
+        pid: Some(pid),
+        ..Default::default()
+    });
 
     let code = shim.reaper.wait(pid);
     drain(&rx, n);
     shim.log.lock().unwrap().flush_partial();
     let mut cmd = shim.runtime();
-    cmd.arg("delete").arg("--force").arg(&opts.id).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.arg("delete")
+        .arg("--force")
+        .arg(&opts.id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     if let Err(e) = shim.run_runtime(cmd) {
         eprintln!("berth-shim: runtime delete: {e}");
     }
-    let record = ExitRecord { exit_code: code, finished_at: now_rfc3339(), oom_killed: false };
+    let record = ExitRecord {
+        exit_code: code,
+        finished_at: now_rfc3339(),
+        oom_killed: false,
+    };
     let tmp = opts.state_dir.join(format!("{EXIT_FILE}.tmp"));
     if std::fs::write(&tmp, serde_json::to_vec(&record).unwrap_or_default()).is_ok() {
         let _ = std::fs::rename(&tmp, opts.state_dir.join(EXIT_FILE));
@@ -636,9 +808,12 @@ pub fn run(opts: Options) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut active = shim.active.lock().unwrap();
     while *active > 0 && Instant::now() < deadline {
-        active = shim.init_cv.wait_timeout(active, Duration::from_millis(50)).unwrap().0;
+        active = shim
+            .init_cv
+            .wait_timeout(active, Duration::from_millis(50))
+            .unwrap()
+            .0;
     }
     let _ = std::fs::remove_file(&sock);
     0
 }
-

@@ -43,7 +43,9 @@ impl BlobWriter {
         let got = Digest::from_hasher(std::mem::take(&mut self.hasher));
         if let Some(want) = expected {
             if *want != got {
-                return Err(Error::invalid(format!("digest mismatch: expected {want}, got {got}")));
+                return Err(Error::invalid(format!(
+                    "digest mismatch: expected {want}, got {got}"
+                )));
             }
         }
         let f = self.file.take().expect("writer open");
@@ -70,7 +72,9 @@ impl ContentStore {
         // Leftovers of a crash are never visible; clear them.
         let _ = std::fs::remove_dir_all(&ingest);
         std::fs::create_dir_all(&ingest).ctx("create content store")?;
-        Ok(ContentStore { root: root.to_path_buf() })
+        Ok(ContentStore {
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn path(&self, d: &Digest) -> PathBuf {
@@ -84,7 +88,12 @@ impl ContentStore {
     pub fn writer(&self) -> Result<BlobWriter> {
         let tmp = self.root.join("ingest").join(base::id::random_id());
         let file = File::create(&tmp).ctx("create ingest file")?;
-        Ok(BlobWriter { file: Some(file), tmp, hasher: Sha256::new(), store_blobs: self.root.join("blobs/sha256") })
+        Ok(BlobWriter {
+            file: Some(file),
+            tmp,
+            hasher: Sha256::new(),
+            store_blobs: self.root.join("blobs/sha256"),
+        })
     }
 
     /// Stores `data` and returns its digest.
@@ -107,7 +116,9 @@ impl ContentStore {
 
     pub fn delete(&self, d: &Digest) -> Result<()> {
         match std::fs::remove_file(self.path(d)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(format!("delete blob {d}"), e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("delete blob {d}"), e))
+            }
             _ => Ok(()),
         }
     }
@@ -126,7 +137,10 @@ mod tests {
         let mut w = s.writer().unwrap();
         w.write_all(b"other").unwrap();
         assert!(w.commit(Some(&dg)).is_err());
-        assert_eq!(std::fs::read_dir(d.path().join("ingest")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(d.path().join("ingest")).unwrap().count(),
+            0
+        );
         s.delete(&dg).unwrap();
         assert_eq!(s.get(&dg).unwrap_err().kind, base::ErrorKind::NotFound);
     }

@@ -48,14 +48,19 @@ pub struct Txn {
 impl Txn {
     pub fn put<T: Serialize>(&mut self, t: Table, key: &str, v: &T) -> Result<()> {
         let bytes = serde_json::to_vec(v).map_err(db_err)?;
-        self.txn.open_table(t.def()).map_err(db_err)?.insert(key, bytes.as_slice()).map_err(db_err)?;
+        self.txn
+            .open_table(t.def())
+            .map_err(db_err)?
+            .insert(key, bytes.as_slice())
+            .map_err(db_err)?;
         Ok(())
     }
 
     pub fn get<T: DeserializeOwned>(&self, t: Table, key: &str) -> Result<Option<T>> {
         let table = self.txn.open_table(t.def()).map_err(db_err)?;
         let v = table.get(key).map_err(db_err)?;
-        v.map(|g| serde_json::from_slice(g.value()).map_err(db_err)).transpose()
+        v.map(|g| serde_json::from_slice(g.value()).map_err(db_err))
+            .transpose()
     }
 
     pub fn delete(&mut self, t: Table, key: &str) -> Result<bool> {
@@ -78,7 +83,9 @@ impl Metadata {
 
     /// Runs `f` in one write transaction, committing if it returns Ok.
     pub fn update<R>(&self, f: impl FnOnce(&mut Txn) -> Result<R>) -> Result<R> {
-        let mut txn = Txn { txn: self.db.begin_write().map_err(db_err)? };
+        let mut txn = Txn {
+            txn: self.db.begin_write().map_err(db_err)?,
+        };
         let r = f(&mut txn)?;
         txn.txn.commit().map_err(db_err)?;
         Ok(r)
@@ -96,7 +103,8 @@ impl Metadata {
         let r = self.db.begin_read().map_err(db_err)?;
         let table = r.open_table(t.def()).map_err(db_err)?;
         let v = table.get(key).map_err(db_err)?;
-        v.map(|g| serde_json::from_slice(g.value()).map_err(db_err)).transpose()
+        v.map(|g| serde_json::from_slice(g.value()).map_err(db_err))
+            .transpose()
     }
 
     /// All records of a table, in key order.
@@ -106,7 +114,10 @@ impl Metadata {
         let mut out = Vec::new();
         for item in table.iter().map_err(db_err)? {
             let (k, v) = item.map_err(db_err)?;
-            out.push((k.value().to_string(), serde_json::from_slice(v.value()).map_err(db_err)?));
+            out.push((
+                k.value().to_string(),
+                serde_json::from_slice(v.value()).map_err(db_err)?,
+            ));
         }
         Ok(out)
     }
@@ -127,7 +138,10 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(m.get::<String>(Table::Names, "db").unwrap(), None);
-        assert_eq!(m.list::<String>(Table::Names).unwrap(), vec![("web".to_string(), "id1".to_string())]);
+        assert_eq!(
+            m.list::<String>(Table::Names).unwrap(),
+            vec![("web".to_string(), "id1".to_string())]
+        );
         assert!(m.delete(Table::Names, "web").unwrap());
         drop(m);
         let m = Metadata::open(&d.path().join("meta.db")).unwrap();

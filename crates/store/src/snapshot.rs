@@ -53,7 +53,13 @@ impl Mount {
             nix::mount::MsFlags::empty(),
             Some(data.as_str()),
         )
-        .map_err(|e| Error::internal(format!("mount {} at {}: {e}", self.fstype, target.display())))
+        .map_err(|e| {
+            Error::internal(format!(
+                "mount {} at {}: {e}",
+                self.fstype,
+                target.display()
+            ))
+        })
     }
 }
 
@@ -61,7 +67,10 @@ impl Mount {
 pub fn unmount(target: &Path) -> Result<()> {
     match nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
-        Err(e) => Err(Error::internal(format!("unmount {}: {e}", target.display()))),
+        Err(e) => Err(Error::internal(format!(
+            "unmount {}: {e}",
+            target.display()
+        ))),
     }
 }
 
@@ -80,7 +89,11 @@ pub trait Snapshotter: Send + Sync {
     /// Creates a layer on top of `parent` by running `fill` on an empty
     /// directory; `fill` returns the layer's diff id and size. Atomic: on error
     /// or crash nothing is left.
-    fn commit_layer(&self, parent: Option<&Digest>, fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>) -> Result<Layer>;
+    fn commit_layer(
+        &self,
+        parent: Option<&Digest>,
+        fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>,
+    ) -> Result<Layer>;
     /// Creates the writable snapshot `key` on top of layer `parent`.
     fn prepare(&self, key: &str, parent: Option<&Digest>) -> Result<Mount>;
     /// The mount of an existing writable snapshot.
@@ -107,7 +120,9 @@ impl Overlay {
         }
         let _ = std::fs::remove_dir_all(root.join("tmp"));
         std::fs::create_dir_all(root.join("tmp")).ctx("create snapshot store")?;
-        Ok(Overlay { root: root.to_path_buf() })
+        Ok(Overlay {
+            root: root.to_path_buf(),
+        })
     }
 
     fn layer(&self, chain: &Digest) -> PathBuf {
@@ -150,7 +165,11 @@ impl Snapshotter for Overlay {
         self.layer(chain).exists()
     }
 
-    fn commit_layer(&self, parent: Option<&Digest>, fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>) -> Result<Layer> {
+    fn commit_layer(
+        &self,
+        parent: Option<&Digest>,
+        fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>,
+    ) -> Result<Layer> {
         let tmp = self.root.join("tmp").join(base::id::random_id());
         let result = (|| {
             std::fs::create_dir_all(tmp.join("fs")).ctx("create layer dir")?;
@@ -165,7 +184,11 @@ impl Snapshotter for Overlay {
                 Some(p) => Digest::of(format!("{p} {diff_id}").as_bytes()),
                 None => diff_id.clone(),
             };
-            let layer = Layer { chain_id, diff_id, size };
+            let layer = Layer {
+                chain_id,
+                diff_id,
+                size,
+            };
             if !self.exists(&layer.chain_id) {
                 std::fs::write(tmp.join("size"), size.to_string()).ctx("write layer size")?;
                 std::fs::rename(&tmp, self.layer(&layer.chain_id)).ctx("commit layer")?;
@@ -213,7 +236,10 @@ impl Snapshotter for Overlay {
     }
 
     fn layer_size(&self, chain: &Digest) -> u64 {
-        std::fs::read_to_string(self.layer(chain).join("size")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+        std::fs::read_to_string(self.layer(chain).join("size"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     fn upper_dir(&self, key: &str) -> PathBuf {
@@ -222,14 +248,18 @@ impl Snapshotter for Overlay {
 
     fn remove(&self, key: &str) -> Result<()> {
         match std::fs::remove_dir_all(self.active(key)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(format!("remove snapshot {key}"), e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("remove snapshot {key}"), e))
+            }
             _ => Ok(()),
         }
     }
 
     fn remove_layer(&self, chain: &Digest) -> Result<()> {
         match std::fs::remove_dir_all(self.layer(chain)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(format!("remove layer {chain}"), e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("remove layer {chain}"), e))
+            }
             _ => Ok(()),
         }
     }
@@ -248,14 +278,28 @@ pub(crate) fn test_suite(s: &dyn Snapshotter) {
     assert_eq!(a, Digest::of(b"a"));
     assert!(s.exists(&a));
     // A failing fill leaves nothing.
-    assert!(s.commit_layer(Some(&a), &mut |_| Err(Error::invalid("bad"))).is_err());
-    let lb = s.commit_layer(Some(&a), &mut |_| Ok((Digest::of(b"b"), 0))).unwrap();
+    assert!(s
+        .commit_layer(Some(&a), &mut |_| Err(Error::invalid("bad")))
+        .is_err());
+    let lb = s
+        .commit_layer(Some(&a), &mut |_| Ok((Digest::of(b"b"), 0)))
+        .unwrap();
     let b = lb.chain_id.clone();
-    assert_eq!(Some(b.clone()), base::digest::chain_id(&[Digest::of(b"a"), Digest::of(b"b")]));
+    assert_eq!(
+        Some(b.clone()),
+        base::digest::chain_id(&[Digest::of(b"a"), Digest::of(b"b")])
+    );
     let m = s.prepare("c1", Some(&b)).unwrap();
     assert_eq!(m.fstype, "overlay");
-    assert!(m.options[0].starts_with("lowerdir=") && m.options[0].contains(':'), "{:?}", m.options);
-    assert_eq!(s.prepare("c1", Some(&b)).unwrap_err().kind, base::ErrorKind::Conflict);
+    assert!(
+        m.options[0].starts_with("lowerdir=") && m.options[0].contains(':'),
+        "{:?}",
+        m.options
+    );
+    assert_eq!(
+        s.prepare("c1", Some(&b)).unwrap_err().kind,
+        base::ErrorKind::Conflict
+    );
     assert!(s.prepare("c2", Some(&Digest::of(b"missing"))).is_err());
     s.remove("c1").unwrap();
     assert_eq!(s.mounts("c1").unwrap_err().kind, base::ErrorKind::NotFound);

@@ -14,7 +14,11 @@ pub(crate) async fn container_create(ctx: Ctx, req: Request<Incoming>) -> Result
 
 pub(crate) fn container_list(ctx: Ctx) -> Result<Resp> {
     let limit = ctx.int("limit")?.filter(|l| *l > 0).map(|l| l as usize);
-    Ok(json(&ctx.engine.containers.list(ctx.flag("all"), limit, &ctx.filters()?)?))
+    Ok(json(&ctx.engine.containers.list(
+        ctx.flag("all"),
+        limit,
+        &ctx.filters()?,
+    )?))
 }
 
 pub(crate) fn container_inspect(ctx: Ctx, id: &str) -> Result<Resp> {
@@ -27,7 +31,10 @@ pub(crate) async fn container_start(ctx: Ctx, id: &str) -> Result<Resp> {
 }
 
 pub(crate) async fn container_stop(ctx: Ctx, id: &str) -> Result<Resp> {
-    ctx.engine.containers.stop(id, ctx.int("t")?, ctx.q("signal").filter(|s| !s.is_empty())).await?;
+    ctx.engine
+        .containers
+        .stop(id, ctx.int("t")?, ctx.q("signal").filter(|s| !s.is_empty()))
+        .await?;
     Ok(no_content())
 }
 
@@ -37,20 +44,29 @@ pub(crate) async fn container_kill(ctx: Ctx, id: &str) -> Result<Resp> {
 }
 
 pub(crate) async fn container_restart(ctx: Ctx, id: &str) -> Result<Resp> {
-    ctx.engine.containers.restart(id, ctx.int("t")?, ctx.q("signal").filter(|s| !s.is_empty())).await?;
+    ctx.engine
+        .containers
+        .restart(id, ctx.int("t")?, ctx.q("signal").filter(|s| !s.is_empty()))
+        .await?;
     Ok(no_content())
 }
 
 /// Headers go out at once (clients call wait before start); the body follows at exit.
 pub(crate) fn container_wait(ctx: Ctx, id: &str) -> Result<Resp> {
-    let fut = ctx.engine.containers.wait(id, ctx.q("condition").unwrap_or(""))?;
+    let fut = ctx
+        .engine
+        .containers
+        .wait(id, ctx.q("condition").unwrap_or(""))?;
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     tokio::spawn(async move {
         let code = fut.await;
         let body = serde_json::json!({"StatusCode": code, "Error": null});
         let _ = tx.send(bytes::Bytes::from(format!("{body}\n"))).await;
     });
-    Ok(Response::builder().header("Content-Type", "application/json").body(Body::stream(rx)).expect("valid response"))
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::stream(rx))
+        .expect("valid response"))
 }
 
 pub(crate) async fn container_delete(ctx: Ctx, id: &str) -> Result<Resp> {
@@ -61,7 +77,11 @@ pub(crate) async fn container_delete(ctx: Ctx, id: &str) -> Result<Resp> {
 pub(crate) fn container_logs(ctx: Ctx, id: &str) -> Result<Resp> {
     let tail = match ctx.q("tail") {
         None | Some("") | Some("all") => None,
-        Some(n) => Some(n.parse::<i64>().map_err(|_| Error::invalid(format!("invalid tail value: {n}")))?.max(0) as usize),
+        Some(n) => Some(
+            n.parse::<i64>()
+                .map_err(|_| Error::invalid(format!("invalid tail value: {n}")))?
+                .max(0) as usize,
+        ),
     };
     let o = engine::logs::LogOptions {
         stdout: ctx.flag("stdout"),
@@ -73,8 +93,15 @@ pub(crate) fn container_logs(ctx: Ctx, id: &str) -> Result<Resp> {
         timestamps: ctx.flag("timestamps"),
     };
     let (tty, rx) = ctx.engine.containers.logs(id, o)?;
-    let ct = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
-    Ok(Response::builder().header("Content-Type", ct).body(Body::stream(rx)).expect("valid response"))
+    let ct = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    Ok(Response::builder()
+        .header("Content-Type", ct)
+        .body(Body::stream(rx))
+        .expect("valid response"))
 }
 
 pub(crate) fn container_attach(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
@@ -83,7 +110,18 @@ pub(crate) fn container_attach(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
     let engine = ctx.engine.clone();
     let id = id.to_string();
     hijack(req, tty, move |io| async move {
-        let _ = engine.containers.attach(&id, AttachClient { io, stdin, stdout, stderr }).await;
+        let _ = engine
+            .containers
+            .attach(
+                &id,
+                AttachClient {
+                    io,
+                    stdin,
+                    stdout,
+                    stderr,
+                },
+            )
+            .await;
     })
 }
 
@@ -99,10 +137,14 @@ pub(crate) fn term_size(ctx: &Ctx) -> Result<(u16, u16)> {
 pub(crate) async fn container_resize(ctx: Ctx, id: &str) -> Result<Resp> {
     let (h, w) = term_size(&ctx)?;
     ctx.engine.containers.resize(id, h, w).await?;
-    Ok(Response::builder().body(Body::empty()).expect("valid response"))
+    Ok(Response::builder()
+        .body(Body::empty())
+        .expect("valid response"))
 }
 
 pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
-    ctx.engine.containers.rename(id, ctx.q("name").unwrap_or(""))?;
+    ctx.engine
+        .containers
+        .rename(id, ctx.q("name").unwrap_or(""))?;
     Ok(no_content())
 }

@@ -9,17 +9,24 @@ use hyper::body::Incoming;
 pub(crate) async fn container_exec(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
     let cfg: ExecConfig = read_json(req, false).await?;
     let exec_id = ctx.engine.containers.exec_create(id, cfg)?;
-    Ok(json_status(StatusCode::CREATED, &serde_json::json!({ "Id": exec_id })))
+    Ok(json_status(
+        StatusCode::CREATED,
+        &serde_json::json!({ "Id": exec_id }),
+    ))
 }
 
 pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
     let upgrade = req.headers().contains_key(http::header::UPGRADE);
     let (parts, body) = req.into_parts();
-    let bytes = http_body_util::BodyExt::collect(body).await.map_err(|e| base::Error::invalid(e.to_string()))?.to_bytes();
+    let bytes = http_body_util::BodyExt::collect(body)
+        .await
+        .map_err(|e| base::Error::invalid(e.to_string()))?
+        .to_bytes();
     let cfg: ExecStartConfig = if bytes.is_empty() {
         ExecStartConfig::default()
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| base::Error::invalid(format!("invalid JSON: {e}")))?
+        serde_json::from_slice(&bytes)
+            .map_err(|e| base::Error::invalid(format!("invalid JSON: {e}")))?
     };
     let tty = ctx.engine.containers.exec_check(id)?;
     let engine = ctx.engine.clone();
@@ -28,10 +35,18 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
         tokio::spawn(async move {
             let _ = engine.containers.exec_start(&id, None).await;
         });
-        return Ok(Response::builder().status(StatusCode::OK).body(Body::empty()).expect("valid response"));
+        return Ok(Response::builder()
+            .status(StatusCode::OK)
+            .body(Body::empty())
+            .expect("valid response"));
     }
     hijack(Request::from_parts(parts, ()), tty, move |io| async move {
-        let client = AttachClient { io, stdin: true, stdout: true, stderr: true };
+        let client = AttachClient {
+            io,
+            stdin: true,
+            stdout: true,
+            stderr: true,
+        };
         if let Err(e) = engine.containers.exec_start(&id, Some(client)).await {
             tracing::debug!(error = %e, "exec start failed");
         }
@@ -41,7 +56,10 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
 pub(crate) fn exec_resize(ctx: Ctx, id: &str) -> Result<Resp> {
     let (h, w) = term_size(&ctx)?;
     ctx.engine.containers.exec_resize(id, h, w)?;
-    Ok(Response::builder().status(StatusCode::CREATED).body(Body::empty()).expect("valid response"))
+    Ok(Response::builder()
+        .status(StatusCode::CREATED)
+        .body(Body::empty())
+        .expect("valid response"))
 }
 
 pub(crate) fn exec_inspect(ctx: Ctx, id: &str) -> Result<Resp> {

@@ -12,9 +12,13 @@ pub(crate) async fn image_create(ctx: Ctx, req: Request<Incoming>) -> Result<Res
             "pulling images is not supported by this daemon yet: {image}:{tag}"
         )));
     }
-    let Some(src) = ctx.q("fromSrc") else { return Err(Error::invalid("fromImage or fromSrc is required")) };
+    let Some(src) = ctx.q("fromSrc") else {
+        return Err(Error::invalid("fromImage or fromSrc is required"));
+    };
     if src != "-" {
-        return Err(Error::not_implemented("importing from a URL is not supported; use fromSrc=-"));
+        return Err(Error::not_implemented(
+            "importing from a URL is not supported; use fromSrc=-",
+        ));
     }
     let repo = ctx.q("repo").unwrap_or("").to_string();
     let tag = ctx.q("tag").unwrap_or("").to_string();
@@ -27,11 +31,18 @@ pub(crate) async fn image_create(ctx: Ctx, req: Request<Incoming>) -> Result<Res
     let message = ctx.q("message").unwrap_or("").to_string();
     let reader = BodyReader::new(req);
     let engine = ctx.engine.clone();
-    let id = tokio::task::spawn_blocking(move || engine.images.import(reader, reference.as_deref(), &changes, &message))
-        .await
-        .map_err(|e| Error::internal(e.to_string()))??;
+    let id = tokio::task::spawn_blocking(move || {
+        engine
+            .images
+            .import(reader, reference.as_deref(), &changes, &message)
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))??;
     let line = format!("{}\r\n", serde_json::json!({ "status": id }));
-    Ok(Response::builder().header("Content-Type", "application/json").body(Body::full(line)).expect("valid response"))
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::full(line))
+        .expect("valid response"))
 }
 
 pub(crate) fn image_list(ctx: Ctx) -> Result<Resp> {
@@ -46,9 +57,17 @@ pub(crate) fn image_inspect(ctx: Ctx, name: &str) -> Result<Resp> {
 }
 
 pub(crate) fn image_tag(ctx: Ctx, name: &str) -> Result<Resp> {
-    let repo = ctx.q("repo").filter(|r| !r.is_empty()).ok_or_else(|| Error::invalid("repository name must have at least one component"))?;
-    ctx.engine.images.tag(name, repo, ctx.q("tag").unwrap_or(""))?;
-    Ok(Response::builder().status(http::StatusCode::CREATED).body(Body::empty()).expect("valid response"))
+    let repo = ctx
+        .q("repo")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| Error::invalid("repository name must have at least one component"))?;
+    ctx.engine
+        .images
+        .tag(name, repo, ctx.q("tag").unwrap_or(""))?;
+    Ok(Response::builder()
+        .status(http::StatusCode::CREATED)
+        .body(Body::empty())
+        .expect("valid response"))
 }
 
 pub(crate) fn image_delete(ctx: Ctx, name: &str) -> Result<Resp> {

@@ -44,18 +44,36 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
 
         (&M::POST, ["images", "create"]) => images::image_create(ctx, req).await,
         (&M::GET, ["images", "json"]) => images::image_list(ctx),
-        (&M::GET, ["images", name @ .., "json"]) if !name.is_empty() => images::image_inspect(ctx, &name.join("/")),
-        (&M::POST, ["images", name @ .., "tag"]) if !name.is_empty() => images::image_tag(ctx, &name.join("/")),
-        (&M::DELETE, ["images", name @ ..]) if !name.is_empty() => images::image_delete(ctx, &name.join("/")),
+        (&M::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
+            images::image_inspect(ctx, &name.join("/"))
+        }
+        (&M::POST, ["images", name @ .., "tag"]) if !name.is_empty() => {
+            images::image_tag(ctx, &name.join("/"))
+        }
+        (&M::DELETE, ["images", name @ ..]) if !name.is_empty() => {
+            images::image_delete(ctx, &name.join("/"))
+        }
         _ => Err(Error::not_found("page not found")),
     }
 }
 
 /// Reads a JSON body; an empty body gives `T::default()` when `allow_empty`.
-pub(crate) async fn read_json<T: serde::de::DeserializeOwned + Default>(req: Request<Incoming>, allow_empty: bool) -> Result<T> {
-    let body = req.into_body().collect().await.map_err(|e| Error::invalid(format!("read body: {e}")))?.to_bytes();
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned + Default>(
+    req: Request<Incoming>,
+    allow_empty: bool,
+) -> Result<T> {
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| Error::invalid(format!("read body: {e}")))?
+        .to_bytes();
     if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return if allow_empty { Ok(T::default()) } else { Err(Error::invalid("empty request body")) };
+        return if allow_empty {
+            Ok(T::default())
+        } else {
+            Err(Error::invalid("empty request body"))
+        };
     }
     serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
 }
@@ -67,7 +85,11 @@ where
     F: FnOnce(Box<dyn ClientStream>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let content_type = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    let content_type = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
             Ok(up) => f(Box::new(TokioIo::new(up))).await,
@@ -102,7 +124,10 @@ impl BodyReader {
                 }
             }
         });
-        BodyReader { rx, cur: Bytes::new() }
+        BodyReader {
+            rx,
+            cur: Bytes::new(),
+        }
     }
 }
 

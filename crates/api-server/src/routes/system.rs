@@ -3,7 +3,11 @@ use base::Result;
 use http::{Method, Response};
 
 pub(crate) fn system_ping(m: &Method) -> Result<Resp> {
-    let body = if crate::is_head(m) { Body::empty() } else { Body::full("OK") };
+    let body = if crate::is_head(m) {
+        Body::empty()
+    } else {
+        Body::full("OK")
+    };
     Ok(Response::builder()
         .header("Content-Type", "text/plain; charset=utf-8")
         .header("Cache-Control", "no-cache, no-store, must-revalidate")

@@ -1,0 +1,163 @@
+//! `create`: set up the container and leave its init process waiting for
+//! `start`.
+//!
+//! The init process is forked from this process and inherits our stdin,
+//! stdout and stderr (unless the spec asks for a terminal, in which case the
+//! pty master goes to `--console-socket`). When we exit, it is reparented to
+//! the nearest child subreaper, normally the shim that ran us.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::Container;
+use libcontainer::syscall::syscall::SyscallType;
+use nix::unistd::Pid;
+
+use crate::common::{self, Meta};
+use crate::executor::BerthExecutor;
+use crate::{spec, GlobalOpts};
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Path to the bundle directory (holding config.json).
+    #[arg(long, short = 'b', default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the init process's pid to this file.
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket to send the pty master to when process.terminal is true.
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Use chroot instead of pivot_root.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub no_pivot: bool,
+    /// Accepted for runc compatibility (no session keyring is created).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub no_new_keyring: bool,
+    /// Pass N extra file descriptors (from fd 3 on) to the container.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: i32,
+    /// Container id.
+    pub id: String,
+}
+
+pub fn create(global: &GlobalOpts, args: CreateArgs) -> Result<()> {
+    create_container(
+        global,
+        &CreateOptions {
+            id: &args.id,
+            bundle: &args.bundle,
+            pid_file: args.pid_file.as_deref(),
+            console_socket: args.console_socket.as_deref(),
+            no_pivot: args.no_pivot,
+            preserve_fds: args.preserve_fds,
+        },
+    )
+    .map(|_| ())
+}
+
+pub struct CreateOptions<'a> {
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub console_socket: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub preserve_fds: i32,
+}
+
+/// Creates the container and returns the pid of its init process.
+pub fn create_container(global: &GlobalOpts, opts: &CreateOptions) -> Result<Pid> {
+    let id = opts.id;
+    let root = common::root_dir(global)?;
+    let dir = common::container_dir(&root, id)?;
+    // Resolve every path before libcontainer starts changing directories.
+    let bundle = std::fs::canonicalize(opts.bundle)
+        .with_context(|| format!("bundle {}", opts.bundle.display()))?;
+    let pid_file = opts.pid_file.map(common::absolute).transpose()?;
+    let console_socket = opts.console_socket.map(common::absolute).transpose()?;
+    if opts.preserve_fds < 0 {
+        bail!("--preserve-fds must not be negative");
+    }
+
+    common::ensure_root(&root)?;
+    if dir.exists() {
+        bail!("container with id {id:?} already exists");
+    }
+
+    let shadow_dir = root.join(format!(".{id}.bundle"));
+    let prepared = spec::prepare(&bundle, id, &shadow_dir)?;
+
+    // Relative paths in the spec (mount sources, hooks) are relative to the
+    // bundle, as with runc.
+    std::env::set_current_dir(&bundle)
+        .with_context(|| format!("change directory to {}", bundle.display()))?;
+
+    let built = ContainerBuilder::new(id.to_string(), SyscallType::default())
+        .with_executor(BerthExecutor)
+        .with_root_path(&root)?
+        .with_console_socket(console_socket.as_ref())
+        .with_preserved_fds(opts.preserve_fds)
+        .validate_id()?
+        .as_init(&prepared.bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .with_no_pivot(opts.no_pivot)
+        .build();
+    let mut container = match built {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(shadow) = &prepared.shadow {
+                let _ = std::fs::remove_dir_all(shadow);
+            }
+            return Err(e.into());
+        }
+    };
+
+    match finish(&mut container, &bundle, &prepared, pid_file.as_deref()) {
+        Ok(pid) => Ok(pid),
+        Err(e) => {
+            // Don't leave a half-recorded container behind.
+            let _ = container.delete(true);
+            if let Some(shadow) = &prepared.shadow {
+                let _ = std::fs::remove_dir_all(shadow);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Records what libcontainer does not and writes the pid file.
+fn finish(
+    container: &mut Container,
+    bundle: &Path,
+    prepared: &spec::Prepared,
+    pid_file: Option<&Path>,
+) -> Result<Pid> {
+    if let Some(shadow) = &prepared.shadow {
+        // Keep the adjusted spec with the container's state, where `exec`
+        // reads it from and `delete` removes it.
+        let inside = container.root.join("bundle");
+        std::fs::rename(shadow, &inside)
+            .with_context(|| format!("move {} into the state directory", shadow.display()))?;
+        container.state.bundle = inside;
+        container.save()?;
+    }
+    common::write_meta(
+        &container.root,
+        &Meta {
+            bundle: bundle.to_path_buf(),
+            rootfs: prepared.rootfs.clone(),
+            oci_version: prepared.oci_version.clone(),
+        },
+    )?;
+    let pid = container
+        .pid()
+        .map(|p| Pid::from_raw(p.as_raw()))
+        .context("libcontainer recorded no init pid")?;
+    if let Some(path) = pid_file {
+        common::write_pid_file(path, pid)?;
+    }
+    Ok(pid)
+}

@@ -1,0 +1,103 @@
+//! The workload executor run inside the container's init (or exec) process.
+//!
+//! It replaces libcontainer's default executor to behave like runc: the
+//! program is looked up before the container is reported created, with runc's
+//! error texts (`exec: "foo": executable file not found in $PATH`), and a
+//! missing `PATH` falls back to the usual default instead of being an error.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use libcontainer::oci_spec::runtime::Spec;
+use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+#[derive(Clone)]
+pub struct BerthExecutor;
+
+fn args_of(spec: &Spec) -> Option<&Vec<String>> {
+    spec.process()
+        .as_ref()
+        .and_then(|p| p.args().as_ref())
+        .filter(|a| !a.is_empty())
+}
+
+fn is_executable_file(path: &Path) -> std::io::Result<bool> {
+    let md = std::fs::metadata(path)?;
+    Ok(md.is_file() && md.permissions().mode() & 0o111 != 0)
+}
+
+/// Finds the program as Go's `exec.LookPath` does (runc uses that).
+fn look_path(name: &str, path_var: &str) -> Result<PathBuf, String> {
+    if name.contains('/') {
+        return match is_executable_file(Path::new(name)) {
+            Ok(true) => Ok(PathBuf::from(name)),
+            Ok(false) => Err(format!("exec: {name:?}: permission denied")),
+            Err(e) => Err(format!("exec: {name:?}: stat {name}: {}", io_text(&e))),
+        };
+    }
+    for dir in path_var.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = Path::new(dir).join(name);
+        if let Ok(true) = is_executable_file(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    Err(format!(
+        "exec: {name:?}: executable file not found in $PATH"
+    ))
+}
+
+/// The text of an io error without Rust's " (os error N)" suffix.
+fn io_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}
+
+impl Executor for BerthExecutor {
+    fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
+        let args = args_of(spec).ok_or_else(|| {
+            ExecutorValidationError::ArgValidationError("process args must not be empty".into())
+        })?;
+        let env_path = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.env().as_ref())
+            .and_then(|env| env.iter().rev().find_map(|e| e.strip_prefix("PATH=")))
+            .unwrap_or(DEFAULT_PATH);
+        look_path(&args[0], env_path)
+            .map(|_| ())
+            .map_err(ExecutorValidationError::ArgValidationError)
+    }
+
+    fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
+        let args = args_of(spec).ok_or(ExecutorError::InvalidArg)?;
+        // setup_envs has replaced our environment with the container's by now.
+        let env_path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
+        let program = look_path(&args[0], &env_path).map_err(ExecutorError::Other)?;
+        let program =
+            CString::new(program.as_os_str().as_bytes()).map_err(|_| ExecutorError::InvalidArg)?;
+        let argv = args
+            .iter()
+            .map(|a| CString::new(a.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| ExecutorError::InvalidArg)?;
+        // The Rust runtime ignores SIGPIPE in this process, and an ignored
+        // signal stays ignored across exec: give the program the default.
+        // SAFETY: restoring a default disposition installs no handler.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+        let err = nix::unistd::execv(&program, &argv).unwrap_err();
+        Err(ExecutorError::Other(format!(
+            "exec: {:?}: {}",
+            args[0],
+            err.desc().to_lowercase()
+        )))
+    }
+}

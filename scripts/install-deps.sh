@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages berth needs to build, run and test.
+# Quick when everything is present; apt-get runs only for what is missing.
+set -euo pipefail
+pkgs=(
+  busybox-static   # the local busybox image (no internet)
+  libseccomp-dev   # berth-runtime links libseccomp
+  pkg-config
+  runc             # reference OCI runtime (--runtime runc)
+  docker.io        # dockerd 20.10: the anchor for interop tests and benchmarks
+  iptables         # dockerd needs it even with --iptables=false
+  file
+  curl
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# README command 2 (and CI): install what the tests need, build, lint, and
+# run every unit and integration test. Under CI=true a missing prerequisite
+# fails the run instead of being skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cargo fmt --all --check
+cargo build --workspace --bins
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace 2>&1 | tee /tmp/berth-test-output.$$ 
+status=${PIPESTATUS[0]}
+scripts/check-leaks.sh
+rm -f /tmp/berth-test-output.$$
+exit "$status"
