@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
@@ -24,6 +24,11 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 const CGROUP_PARENT: &str = "berth-test";
+
+/// Fixtures alive in this process. The last one to go removes the shared
+/// `berth-test` parent cgroups (the runtime removes only each container's
+/// own); counting under a lock keeps that from racing a new container.
+static LIVE_FIXTURES: Mutex<usize> = Mutex::new(0);
 
 /// Docker's default capability set.
 const DEFAULT_CAPS: &[&str] = &[
@@ -145,7 +150,7 @@ impl Fixture {
     fn with_config(name: &str, edit: impl FnOnce(&mut Value)) -> Self {
         setup();
         let dir = tempfile::Builder::new()
-            .prefix("berth-rt-")
+            .prefix("berth-trt-")
             .tempdir()
             .expect("tempdir");
         let suffix = dir
@@ -153,7 +158,7 @@ impl Fixture {
             .file_name()
             .unwrap()
             .to_string_lossy()
-            .trim_start_matches("berth-rt-")
+            .trim_start_matches("berth-trt-")
             .to_string();
         let id = format!("{name}-{suffix}");
         let root = dir.path().join("state");
@@ -166,6 +171,7 @@ impl Fixture {
             serde_json::to_vec_pretty(&config).unwrap(),
         )
         .unwrap();
+        *LIVE_FIXTURES.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         Fixture {
             dir,
             id,
@@ -259,6 +265,15 @@ impl Drop for Fixture {
         }
         for dir in cgroup_dirs(&self.cgroup_rel()) {
             let _ = std::fs::remove_dir(dir);
+        }
+        {
+            let mut live = LIVE_FIXTURES.lock().unwrap_or_else(|e| e.into_inner());
+            *live -= 1;
+            if *live == 0 {
+                for dir in cgroup_dirs(CGROUP_PARENT) {
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
         }
         // Container mounts live in the container's mount namespace; nothing
         // should be mounted under the temp dir, but detach anything that is.
@@ -467,6 +482,40 @@ fn exec_detached_and_attached() {
     assert_eq!(out.status.code(), Some(7));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
 
+    // With a terminal: the pty master goes to the console socket.
+    let mut tty_process: Value = serde_json::from_slice(&std::fs::read(&process).unwrap()).unwrap();
+    tty_process["terminal"] = json!(true);
+    tty_process["args"] = json!(["sh", "-c", "test -t 0 && echo exec-tty"]);
+    std::fs::write(&process, tty_process.to_string()).unwrap();
+    let sock = fx.dir.path().join("exec-console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let receiver = std::thread::spawn(move || recv_fd(&listener));
+    let out = fx.run(&[
+        "exec",
+        "--detach",
+        "--process",
+        process.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        &fx.id,
+    ]);
+    assert!(
+        out.status.success(),
+        "exec --tty: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let master = receiver.join().unwrap();
+    let pid = read_pid(&pid_file);
+    let reader = std::thread::spawn(move || read_pty(master));
+    assert_eq!(
+        wait_exit(pid, Duration::from_secs(10)),
+        WaitStatus::Exited(Pid::from_raw(pid), 0)
+    );
+    let text = reader.join().unwrap();
+    assert!(text.contains("exec-tty"), "pty output: {text:?}");
+
     // A missing program is reported.
     let out = fx.run(&["exec", &fx.id, "nosuchbin"]);
     assert!(!out.status.success());
@@ -476,6 +525,43 @@ fn exec_detached_and_attached() {
     wait_exit(init, Duration::from_secs(10));
     fx.run_ok(&["delete", &fx.id]);
     assert!(cgroup_dirs(&fx.cgroup_rel()).is_empty());
+}
+
+#[test]
+fn kill_all_and_delete_of_created_containers() {
+    // A container that is created but never started can be deleted (the
+    // waiting init is killed).
+    let mut fx = Fixture::new("created", &["sleep", "100"]);
+    let (_out, _err, pid) = fx.create();
+    assert!(!cgroup_dirs(&fx.cgroup_rel()).is_empty());
+    fx.run_ok(&["delete", &fx.id]);
+    wait_exit(pid, Duration::from_secs(10));
+    assert!(cgroup_dirs(&fx.cgroup_rel()).is_empty());
+    assert!(!fx.root.join(&fx.id).exists());
+
+    // kill --all reaches processes besides the init; a signal the init
+    // ignores (TERM, for a pid 1 without a handler) leaves it running.
+    let mut fx = Fixture::new("killall", &["sh", "-c", "sleep 100 & sleep 100 & wait"]);
+    let (_out, _err, pid) = fx.create();
+    fx.run_ok(&["start", &fx.id]);
+    fx.run_ok(&["kill", &fx.id, "SIGTERM"]);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(fx.state()["status"], "running");
+    fx.run_ok(&["kill", "--all", &fx.id, "9"]);
+    // Delete before reaping: the init is (or is about to be) our zombie,
+    // which must not keep the cgroup busy.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fx.state()["status"] != "stopped" {
+        assert!(Instant::now() < deadline, "container did not stop");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    fx.run_ok(&["delete", &fx.id]);
+    assert!(cgroup_dirs(&fx.cgroup_rel()).is_empty());
+    let status = wait_exit(pid, Duration::from_secs(10));
+    assert_eq!(
+        status,
+        WaitStatus::Signaled(Pid::from_raw(pid), nix::sys::signal::SIGKILL, false)
+    );
 }
 
 #[test]

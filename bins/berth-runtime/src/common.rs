@@ -171,7 +171,10 @@ pub fn exit_code(status: WaitStatus) -> Option<i32> {
 pub fn reap_children(timeout: std::time::Duration) {
     let deadline = std::time::Instant::now() + timeout;
     loop {
-        match waitpid(Pid::from_raw(-1), Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+        match waitpid(
+            Pid::from_raw(-1),
+            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+        ) {
             Ok(WaitStatus::StillAlive) => {
                 if std::time::Instant::now() >= deadline {
                     return;
@@ -195,18 +198,24 @@ pub const FORWARDED_SIGNALS: &[Signal] = &[
     Signal::SIGWINCH,
 ];
 
-/// Waits for our child `pid`, passing on the signals we receive to it. With
-/// `on_winch`, SIGWINCH calls it instead of being passed on (a terminal proxy
-/// resizes the pty then).
-pub fn wait_forwarding(pid: Pid, on_winch: Option<Box<dyn Fn() + Send>>) -> Result<i32> {
-    // Block the signals in this thread (and so in the thread spawned below)
-    // and take them with sigwait. The container process was forked before
-    // this, so it does not inherit the mask.
+/// Blocks the forwarded signals in the calling thread (and so in threads it
+/// spawns afterwards), so that they can be taken with sigwait instead of
+/// killing us. Call it only after the container's processes were forked:
+/// they would inherit the mask.
+pub fn block_forwarded_signals() -> Result<SigSet> {
     let mut set = SigSet::empty();
     for s in FORWARDED_SIGNALS {
         set.add(*s);
     }
     set.thread_block().context("block signals")?;
+    Ok(set)
+}
+
+/// Waits for our child `pid`, passing on the signals we receive to it. With
+/// `on_winch`, SIGWINCH calls it instead of being passed on (a terminal proxy
+/// resizes the pty then).
+pub fn wait_forwarding(pid: Pid, on_winch: Option<Box<dyn Fn() + Send>>) -> Result<i32> {
+    let set = block_forwarded_signals()?;
     std::thread::spawn(move || loop {
         match set.wait() {
             Ok(Signal::SIGWINCH) if on_winch.is_some() => {

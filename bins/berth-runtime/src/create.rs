@@ -88,13 +88,26 @@ pub fn create_container(global: &GlobalOpts, opts: &CreateOptions) -> Result<Pid
 
     let shadow_dir = root.join(format!(".{id}.bundle"));
     let prepared = spec::prepare(&bundle, id, &shadow_dir)?;
+    // On success the shadow bundle has moved into the container's state
+    // directory by the time this drops; on any failure it goes away.
+    let _shadow_guard = RemoveDirOnDrop(shadow_dir);
+    let terminal_error = match (prepared.terminal, console_socket.is_some()) {
+        (true, false) => {
+            Some("process.terminal is true: --console-socket is required to receive the pty")
+        }
+        (false, true) => Some("--console-socket given but process.terminal is false"),
+        _ => None,
+    };
+    if let Some(msg) = terminal_error {
+        bail!(msg);
+    }
 
     // Relative paths in the spec (mount sources, hooks) are relative to the
     // bundle, as with runc.
     std::env::set_current_dir(&bundle)
         .with_context(|| format!("change directory to {}", bundle.display()))?;
 
-    let built = ContainerBuilder::new(id.to_string(), SyscallType::default())
+    let mut container = ContainerBuilder::new(id.to_string(), SyscallType::default())
         .with_executor(BerthExecutor)
         .with_root_path(&root)?
         .with_console_socket(console_socket.as_ref())
@@ -104,26 +117,24 @@ pub fn create_container(global: &GlobalOpts, opts: &CreateOptions) -> Result<Pid
         .with_systemd(false)
         .with_detach(true)
         .with_no_pivot(opts.no_pivot)
-        .build();
-    let mut container = match built {
-        Ok(c) => c,
-        Err(e) => {
-            if let Some(shadow) = &prepared.shadow {
-                let _ = std::fs::remove_dir_all(shadow);
-            }
-            return Err(e.into());
-        }
-    };
+        .build()?;
 
     match finish(&mut container, &bundle, &prepared, pid_file.as_deref()) {
         Ok(pid) => Ok(pid),
         Err(e) => {
             // Don't leave a half-recorded container behind.
             let _ = container.delete(true);
-            if let Some(shadow) = &prepared.shadow {
-                let _ = std::fs::remove_dir_all(shadow);
-            }
             Err(e)
+        }
+    }
+}
+
+struct RemoveDirOnDrop(PathBuf);
+
+impl Drop for RemoveDirOnDrop {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 }

@@ -103,25 +103,62 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
+/// `--log` and `--log-format` read straight from argv, so that even a usage
+/// error reaches the log file the caller reads errors from.
+fn log_opts_from_argv() -> (Option<PathBuf>, bool) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut log = None;
+    let mut json = false;
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a.as_str(), None),
+        };
+        if flag == "--log" || flag == "--log-format" {
+            let value = inline.or_else(|| {
+                i += 1;
+                args.get(i).cloned()
+            });
+            match (flag, value) {
+                ("--log", Some(v)) => log = Some(PathBuf::from(v)),
+                ("--log-format", Some(v)) => json = v == "json",
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    (log, json)
+}
+
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || matches!(
-                    e.kind(),
-                    ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-                )
-            {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 e.exit();
             }
             let text = e.to_string();
+            // The message is the first paragraph of clap's text.
             let line = text
                 .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid usage")
-                .trim_start_matches("error: ");
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .trim_start_matches("error: ")
+                .to_string();
+            let (log, json) = log_opts_from_argv();
+            if logging::init(log.as_deref(), json, false).is_ok() {
+                logging::error(&line);
+            }
             eprintln!("berth-runtime: {line}");
             std::process::exit(1);
         }

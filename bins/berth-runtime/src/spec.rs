@@ -30,6 +30,8 @@ pub struct Prepared {
     pub rootfs: PathBuf,
     /// `ociVersion` of the spec.
     pub oci_version: String,
+    /// `process.terminal` of the spec.
+    pub terminal: bool,
 }
 
 pub fn default_cgroups_path(id: &str) -> String {
@@ -58,6 +60,10 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let terminal = spec
+        .pointer("/process/terminal")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
 
     let mut changed = false;
     if let Some(linux) = spec.get_mut("linux").and_then(Value::as_object_mut) {
@@ -80,6 +86,7 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
             shadow: None,
             rootfs,
             oci_version,
+            terminal,
         });
     }
 
@@ -97,6 +104,7 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         shadow: Some(shadow_dir.to_path_buf()),
         rootfs,
         oci_version,
+        terminal,
     })
 }
 

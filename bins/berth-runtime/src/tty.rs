@@ -115,6 +115,9 @@ fn copy_winsize(master: RawFd) {
 /// Proxies between our stdio and the pty master until `pid` (our child)
 /// exits; returns its exit code.
 pub fn proxy_and_wait(master: OwnedFd, pid: Pid) -> Result<i32> {
+    // Before spawning the copy threads, so that they don't take the signals
+    // meant for the container process.
+    common::block_forwarded_signals()?;
     copy_winsize(master.as_raw_fd());
     let _raw = RawMode::enter();
 
