@@ -354,7 +354,13 @@ impl Daemon {
             }
         }
         self.stop_daemon();
-        let leaks = self.leaks();
+        // Shims finish the runtime's cleanup just after they report an exit.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut leaks = self.leaks();
+        while !leaks.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            leaks = self.leaks();
+        }
         self.force_cleanup();
         leaks
     }

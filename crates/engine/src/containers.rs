@@ -271,14 +271,27 @@ impl ContainerService {
         self.container_dir(id).join(format!("{id}-json.log"))
     }
 
+    /// Persists a container durably (creation, renames).
     fn save(&self, rec: &ContainerRecord) -> Result<()> {
         self.meta.put(Table::Containers, &rec.id, rec)
+    }
+
+    /// Persists a state transition without an fsync: `recover` rebuilds
+    /// run state from the shims after a crash, so a lost transition is harmless.
+    fn save_state(&self, rec: &ContainerRecord) -> Result<()> {
+        self.meta
+            .update_lazy(|tx| tx.put(Table::Containers, &rec.id, rec))
     }
 
     /// Re-adopts containers whose shim survived a daemon restart and settles
     /// the state of the others.
     async fn recover(self: &Arc<Self>) -> Result<()> {
         for (id, mut rec) in self.meta.list::<ContainerRecord>(Table::Containers)? {
+            if !self.snaps.upper_dir(&id).exists() {
+                // Removed just before a crash; the lazy delete was lost.
+                self.meta.delete(Table::Containers, &id)?;
+                continue;
+            }
             let was_running = rec.state.status == "running";
             let mut running = false;
             if was_running {
@@ -703,7 +716,7 @@ impl ContainerService {
             oom_killed: false,
         };
         rec.spec = Some(spec);
-        self.save(&rec)?;
+        self.save_state(&rec)?;
         *h.rec.lock().unwrap() = rec;
         h.life.send_modify(|l| l.running = true);
         self.clone().monitor(h.clone(), wait_conn);
@@ -717,7 +730,7 @@ impl ContainerService {
             let (id, auto_remove, exit_code) = {
                 let mut rec = h.rec.lock().unwrap();
                 self.settle_exit(&mut rec, code);
-                let _ = self.save(&rec);
+                let _ = self.save_state(&rec);
                 (
                     rec.id.clone(),
                     rec.host_config.auto_remove,
@@ -926,7 +939,10 @@ impl ContainerService {
         let _ = std::fs::remove_dir_all(self.container_dir(&id));
         let _ = std::fs::remove_dir_all(self.bundle(&id));
         let _ = std::fs::remove_dir_all(self.shim_dir(&id));
-        self.meta.delete(Table::Containers, &id)?;
+        // Lazy: a removal lost in a crash is redone by `recover`, which
+        // drops records whose snapshot is gone.
+        self.meta
+            .update_lazy(|tx| tx.delete(Table::Containers, &id))?;
         self.by_id.write().unwrap().remove(&id);
         self.execs
             .lock()

@@ -36,6 +36,8 @@ struct Reaper {
 
 #[derive(Default)]
 struct ReaperState {
+    /// Bumped on every spawn, so the reaping loop never sleeps past a new child.
+    spawns: u64,
     waiting: HashMap<i32, Option<i32>>,
     unclaimed: HashMap<i32, i32>,
 }
@@ -44,13 +46,20 @@ impl Reaper {
     fn run(&self) {
         use nix::sys::wait::{waitpid, WaitStatus};
         loop {
+            let gen = self.state.lock().unwrap().spawns;
             match waitpid(None, None) {
                 Ok(WaitStatus::Exited(pid, code)) => self.reaped(pid.as_raw(), code),
                 Ok(WaitStatus::Signaled(pid, sig, _)) => {
                     self.reaped(pid.as_raw(), 128 + sig as i32)
                 }
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(_) => thread::sleep(Duration::from_millis(5)),
+                // No children right now: sleep until `spawned` says there is one.
+                Err(_) => {
+                    let s = self.state.lock().unwrap();
+                    if s.spawns == gen {
+                        let _ = self.cv.wait_timeout(s, Duration::from_millis(100));
+                    }
+                }
             }
         }
     }
@@ -63,6 +72,12 @@ impl Reaper {
                 s.unclaimed.insert(pid, code);
             }
         }
+        self.cv.notify_all();
+    }
+
+    /// Wakes the reaping loop after a child was started.
+    fn spawned(&self) {
+        self.state.lock().unwrap().spawns += 1;
         self.cv.notify_all();
     }
 
@@ -287,6 +302,7 @@ impl Shim {
             .map_err(|e| format!("{}: {e}", self.opts.runtime.display()))?;
         let pid = child.id() as i32;
         drop(cmd);
+        self.reaper.spawned();
         self.reaper.register(pid);
         let code = self.reaper.wait(pid);
         if code == 0 {
@@ -779,16 +795,6 @@ pub fn run(opts: Options) -> i32 {
     let code = shim.reaper.wait(pid);
     drain(&rx, n);
     shim.log.lock().unwrap().flush_partial();
-    let mut cmd = shim.runtime();
-    cmd.arg("delete")
-        .arg("--force")
-        .arg(&opts.id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Err(e) = shim.run_runtime(cmd) {
-        eprintln!("berth-shim: runtime delete: {e}");
-    }
     let record = ExitRecord {
         exit_code: code,
         finished_at: now_rfc3339(),
@@ -804,6 +810,18 @@ pub fn run(opts: Options) -> i32 {
     }
     shim.init.lock().unwrap().exit = Some(code);
     shim.init_cv.notify_all();
+    // The process is gone; the runtime's cleanup (cgroups, state) need not
+    // hold up the waiters, so it runs after they were told.
+    let mut cmd = shim.runtime();
+    cmd.arg("delete")
+        .arg("--force")
+        .arg(&opts.id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Err(e) = shim.run_runtime(cmd) {
+        eprintln!("berth-shim: runtime delete: {e}");
+    }
     // Let blocked `wait` requests write their replies before we go.
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut active = shim.active.lock().unwrap();

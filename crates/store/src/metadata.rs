@@ -81,11 +81,28 @@ impl Metadata {
         Ok(Metadata { db })
     }
 
-    /// Runs `f` in one write transaction, committing if it returns Ok.
+    /// Runs `f` in one write transaction, committing (durably, with fsync)
+    /// if it returns Ok.
     pub fn update<R>(&self, f: impl FnOnce(&mut Txn) -> Result<R>) -> Result<R> {
+        self.update_with(redb::Durability::Immediate, f)
+    }
+
+    /// Like [`Metadata::update`], but the commit is not flushed to disk: a
+    /// crash may roll it back to the last durable commit (never to a torn
+    /// state). For state the daemon can rebuild at start-up.
+    pub fn update_lazy<R>(&self, f: impl FnOnce(&mut Txn) -> Result<R>) -> Result<R> {
+        self.update_with(redb::Durability::None, f)
+    }
+
+    fn update_with<R>(
+        &self,
+        d: redb::Durability,
+        f: impl FnOnce(&mut Txn) -> Result<R>,
+    ) -> Result<R> {
         let mut txn = Txn {
             txn: self.db.begin_write().map_err(db_err)?,
         };
+        txn.txn.set_durability(d).map_err(db_err)?;
         let r = f(&mut txn)?;
         txn.txn.commit().map_err(db_err)?;
         Ok(r)
@@ -143,6 +160,13 @@ mod tests {
             vec![("web".to_string(), "id1".to_string())]
         );
         assert!(m.delete(Table::Names, "web").unwrap());
+        m.update_lazy(|tx| tx.put(Table::Names, "lazy", &"id3"))
+            .unwrap();
+        assert_eq!(
+            m.get::<String>(Table::Names, "lazy").unwrap().as_deref(),
+            Some("id3")
+        );
+        m.update_lazy(|tx| tx.delete(Table::Names, "lazy")).unwrap();
         drop(m);
         let m = Metadata::open(&d.path().join("meta.db")).unwrap();
         assert!(m.list::<String>(Table::Names).unwrap().is_empty());
