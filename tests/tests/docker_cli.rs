@@ -330,6 +330,26 @@ fn container_is_isolated() {
         "echo $A $(pwd) $(id -u)",
     ]);
     assert_eq!(out.ok().trim(), "1 /tmp 65534");
+    // The default seccomp profile refuses new namespaces; unconfined allows them.
+    let confined = d.docker(&["run", "--rm", "busybox", "unshare", "-U", "true"]);
+    assert_ne!(confined.code, 0, "{confined:?}");
+    let free = d.docker(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "unshare",
+        "-U",
+        "true",
+    ]);
+    assert_eq!(free.code, 0, "{free:?}");
+    // Docker's default capabilities: no CAP_SYS_ADMIN, so mount fails.
+    assert_ne!(
+        d.docker(&["run", "--rm", "busybox", "mount", "-t", "tmpfs", "t", "/mnt"])
+            .code,
+        0
+    );
     d.finish();
 }
 

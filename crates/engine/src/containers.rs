@@ -1242,8 +1242,10 @@ impl ContainerService {
 
     /// `POST /exec/{id}/start`: runs the process; with a client, streams its
     /// I/O until it exits, recording the exit code before the stream closes.
-    pub async fn exec_start(&self, exec_id: &str, client: Option<AttachClient>) -> Result<()> {
-        let e = self.find_exec(exec_id)?;
+    /// Starts an exec's process in its container; returns the shim stream
+    /// that carries its I/O and the pid.
+    async fn exec_launch(&self, e: &Arc<Exec>) -> Result<(ShimConn, i64)> {
+        let exec_id = e.id.as_str();
         {
             let mut s = e.state.lock().unwrap();
             if s.started {
@@ -1306,7 +1308,6 @@ impl ContainerService {
             })
             .await
             .map_err(|err| {
-                e.state.lock().unwrap().exit_code = Some(126);
                 let kind =
                     if err.message.contains("not found") || err.message.contains("no such file") {
                         base::ErrorKind::InvalidArgument
@@ -1318,14 +1319,41 @@ impl ContainerService {
                     message: format!("OCI runtime exec failed: {}", err.message),
                 }
             })?;
+        Ok((conn, reply.pid.unwrap_or(0) as i64))
+    }
+
+    pub async fn exec_start(&self, exec_id: &str, client: Option<AttachClient>) -> Result<()> {
+        let e = self.find_exec(exec_id)?;
+        let conn = match self.exec_launch(&e).await {
+            Ok(c) => c,
+            Err(err) => {
+                {
+                    let mut st = e.state.lock().unwrap();
+                    if !st.running && st.exit_code.is_none() {
+                        st.exit_code = Some(start_failure_code(&err.message, 126));
+                    }
+                }
+                // Docker reports the failure on the attached stream too.
+                if let Some(mut c) = client {
+                    let text = format!("{}\r\n", err.message);
+                    let _ = if e.config.tty {
+                        c.io.write_all(text.as_bytes()).await
+                    } else {
+                        write_frame(&mut c.io, shim::frame::STDOUT, text.as_bytes()).await
+                    };
+                    let _ = c.io.shutdown().await;
+                }
+                return Err(err);
+            }
+        };
+        let tty = e.config.tty;
         let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();
         {
             let mut s = e.state.lock().unwrap();
             s.running = true;
-            s.pid = reply.pid.unwrap_or(0) as i64;
+            s.pid = conn.1;
             s.control = Some(ctl_tx);
         }
-        let tty = c.tty;
         let client = client.unwrap_or_else(|| AttachClient {
             io: Box::new(tokio::io::duplex(64).0),
             stdin: false,
@@ -1340,7 +1368,7 @@ impl ContainerService {
             s.control = None;
         };
         pump(
-            conn.stream,
+            conn.0.stream,
             client,
             tty,
             true,
@@ -1391,6 +1419,18 @@ impl ContainerService {
             "DetachKeys": c.detach_keys,
             "Pid": s.pid,
         }))
+    }
+}
+
+/// The exit code Docker records when a process could not be started:
+/// 127 when the executable is missing, 126 when it cannot be run.
+fn start_failure_code(msg: &str, other: i64) -> i64 {
+    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
+        127
+    } else if msg.contains("permission denied") || msg.contains("is a directory") {
+        126
+    } else {
+        other
     }
 }
 

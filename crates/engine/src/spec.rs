@@ -90,6 +90,91 @@ const READONLY: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
+/// Syscalls the default seccomp profile refuses with EPERM. Docker's profile
+/// is an allowlist; this denylist blocks the same dangerous families
+/// (kernel modules, kexec, namespaces, mounts, keyrings, tracing, clocks,
+/// BPF, perf) while leaving everything else to the capability set.
+const SECCOMP_DENY: &[&str] = &[
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "get_kernel_syms",
+    "init_module",
+    "ioperm",
+    "iopl",
+    "kcmp",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mount",
+    "move_mount",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "open_tree",
+    "move_pages",
+    "nfsservctl",
+    "open_by_handle_at",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "query_module",
+    "quotactl",
+    "reboot",
+    "request_key",
+    "setns",
+    "settimeofday",
+    "swapon",
+    "swapoff",
+    "sysfs",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+];
+
+fn security_opts(h: &HostConfig) -> Vec<String> {
+    h.extra
+        .get("SecurityOpt")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect()
+}
+
+fn no_new_privileges(h: &HostConfig) -> bool {
+    security_opts(h).iter().any(|o| {
+        o == "no-new-privileges" || o == "no-new-privileges:true" || o == "no-new-privileges=true"
+    })
+}
+
+/// The default seccomp profile (none for privileged containers or
+/// `--security-opt seccomp=unconfined`).
+fn seccomp(h: &HostConfig) -> Option<Value> {
+    let unconfined = security_opts(h)
+        .iter()
+        .any(|o| o == "seccomp=unconfined" || o == "seccomp:unconfined");
+    if h.privileged || unconfined {
+        return None;
+    }
+    Some(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        "syscalls": [{"names": SECCOMP_DENY, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    }))
+}
+
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Minimum memory limit Docker allows.
@@ -284,11 +369,15 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         "env": i.env,
         "cwd": i.cwd,
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-        "noNewPrivileges": false,
         "oomScoreAdj": 0,
     });
     if !i.user.additional_gids.is_empty() {
         process["user"]["additionalGids"] = json!(i.user.additional_gids);
+    }
+    // `noNewPrivileges` stays absent unless asked for: libcontainer loads
+    // seccomp before dropping capabilities only when the key is absent.
+    if no_new_privileges(i.host) {
+        process["noNewPrivileges"] = json!(true);
     }
     let mut linux = json!({
         "resources": resources(i.host),
@@ -300,6 +389,9 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     if i.host.privileged {
         linux["maskedPaths"] = json!([]);
         linux["readonlyPaths"] = json!([]);
+    }
+    if let Some(profile) = seccomp(i.host) {
+        linux["seccomp"] = profile;
     }
     let spec = json!({
         "ociVersion": "1.2.0",
@@ -380,6 +472,16 @@ mod tests {
         let caps = s["process"]["capabilities"]["bounding"].as_array().unwrap();
         assert!(!caps.contains(&json!("CAP_NET_RAW")) && caps.contains(&json!("CAP_CHOWN")));
         assert_eq!(s["linux"]["cgroupsPath"], "/berth/abc");
+        assert_eq!(
+            s["linux"]["seccomp"]["syscalls"][0]["action"],
+            "SCMP_ACT_ERRNO"
+        );
+        let mut h = HostConfig::default();
+        h.extra
+            .insert("SecurityOpt".into(), json!(["seccomp=unconfined"]));
+        assert!(build(&input(&c, &h, &args)).unwrap()["linux"]
+            .get("seccomp")
+            .is_none());
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl SystemService {
             "LiveRestoreEnabled": true,
             "Isolation": "",
             "InitBinary": "",
-            "SecurityOptions": ["name=seccomp,profile=unconfined"],
+            "SecurityOptions": ["name=seccomp,profile=builtin"],
             "Warnings": [],
         })
     }

@@ -281,15 +281,23 @@ struct Shim {
 }
 
 impl Shim {
+    /// A runtime command that logs errors where `run_runtime` reads them.
     fn runtime(&self) -> Command {
-        let mut c = Command::new(&self.opts.runtime);
-        if let Some(root) = &self.opts.runtime_root {
-            c.arg("--root").arg(root);
-        }
+        let mut c = self.runtime_unlogged();
         c.arg("--log")
             .arg(self.opts.state_dir.join("runtime.log"))
             .arg("--log-format")
             .arg("json");
+        c
+    }
+
+    /// A runtime command without a log file, for work after the exit was
+    /// reported: the daemon may remove the state directory meanwhile.
+    fn runtime_unlogged(&self) -> Command {
+        let mut c = Command::new(&self.opts.runtime);
+        if let Some(root) = &self.opts.runtime_root {
+            c.arg("--root").arg(root);
+        }
         c
     }
 
@@ -812,7 +820,7 @@ pub fn run(opts: Options) -> i32 {
     shim.init_cv.notify_all();
     // The process is gone; the runtime's cleanup (cgroups, state) need not
     // hold up the waiters, so it runs after they were told.
-    let mut cmd = shim.runtime();
+    let mut cmd = shim.runtime_unlogged();
     cmd.arg("delete")
         .arg("--force")
         .arg(&opts.id)

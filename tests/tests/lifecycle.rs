@@ -1,0 +1,181 @@
+//! Container lifecycle details through the docker CLI: signals, restart,
+//! wait conditions, logs options, exec inspect, ps filters.
+
+use berth_tests::{require, Daemon, DOCKER};
+use std::time::{Duration, Instant};
+
+fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn signals_restart_and_wait() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    // A trap proves which signal arrived; names and numbers both work.
+    let script = "trap 'echo got-usr1' USR1; trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done";
+    d.docker(&["run", "-d", "--name", "sig", "busybox", "sh", "-c", script])
+        .ok();
+    until("ready", || {
+        d.docker(&["logs", "sig"]).stdout.contains("ready")
+    });
+    d.docker(&["kill", "-s", "USR1", "sig"]).ok();
+    until("usr1", || {
+        d.docker(&["logs", "sig"]).stdout.contains("got-usr1")
+    });
+    d.docker(&["kill", "--signal", "15", "sig"]).ok();
+    assert_eq!(d.docker(&["wait", "sig"]).ok().trim(), "9");
+    assert!(d.docker(&["logs", "sig"]).stdout.contains("got-term"));
+    let again = d.docker(&["kill", "sig"]);
+    assert_ne!(again.code, 0);
+    assert!(again.stderr.contains("is not running"), "{again:?}");
+    // restart runs the same command again.
+    d.docker(&["restart", "-t", "1", "sig"]).ok();
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{.State.Status}}", "sig"])
+            .ok()
+            .trim(),
+        "running"
+    );
+    until("second ready", || {
+        d.docker(&["logs", "sig"]).stdout.matches("ready").count() == 2
+    });
+    // stop uses SIGTERM first: the trap exits 9 within the timeout.
+    d.docker(&["stop", "sig"]).ok();
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{.State.ExitCode}}", "sig"])
+            .ok()
+            .trim(),
+        "9"
+    );
+    // --stop-signal is honoured.
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "ss",
+        "--stop-signal",
+        "USR1",
+        "--stop-timeout",
+        "1",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ])
+    .ok();
+    until("ss ready", || {
+        d.docker(&["logs", "ss"]).stdout.contains("ready")
+    });
+    d.docker(&["stop", "ss"]).ok();
+    assert!(d.docker(&["logs", "ss"]).stdout.contains("got-usr1"));
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{.State.ExitCode}}", "ss"])
+            .ok()
+            .trim(),
+        "137"
+    );
+    d.finish();
+}
+
+#[test]
+fn logs_options() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "lg",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo line$i; sleep 0.3; done",
+    ])
+    .ok();
+    // -f follows until the container exits.
+    let follow = d.docker(&["logs", "-f", "lg"]);
+    assert_eq!(follow.ok(), "line1\nline2\nline3\n");
+    assert_eq!(d.docker(&["logs", "--tail", "1", "lg"]).ok(), "line3\n");
+    let ts = d
+        .docker(&["logs", "-t", "--tail", "1", "lg"])
+        .ok()
+        .to_string();
+    assert!(ts.starts_with("20") && ts.ends_with(" line3\n"), "{ts}");
+    assert_eq!(
+        d.docker(&["logs", "--since", "2100-01-01T00:00:00Z", "lg"])
+            .ok(),
+        ""
+    );
+    d.finish();
+}
+
+#[test]
+fn exec_inspect_and_ps_filters() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run", "-d", "--name", "f1", "-l", "tier=web", "busybox", "sleep", "300",
+    ])
+    .ok();
+    d.docker(&["create", "--name", "f2", "-l", "tier=db", "busybox", "true"])
+        .ok();
+    let names = |filter: &str| {
+        let out = d.docker(&["ps", "-a", "--format", "{{.Names}}", "--filter", filter]);
+        let mut v: Vec<String> = out.ok().lines().map(String::from).collect();
+        v.sort();
+        v.join(",")
+    };
+    assert_eq!(names("status=running"), "f1");
+    assert_eq!(names("status=created"), "f2");
+    assert_eq!(names("label=tier=db"), "f2");
+    assert_eq!(names("label=tier"), "f1,f2");
+    assert_eq!(names("name=f"), "f1,f2");
+    assert_eq!(names("ancestor=busybox"), "f1,f2");
+    let id = d
+        .docker(&["inspect", "-f", "{{.Id}}", "f1"])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(names(&format!("id={}", &id[..10])), "f1");
+    // ps without -a lists only running containers; -q prints short ids.
+    assert_eq!(d.docker(&["ps", "-q"]).ok().trim(), &id[..12]);
+    // exec: env, workdir, user; exit code via exec inspect (docker CLI reads it).
+    let out = d.docker(&[
+        "exec",
+        "-e",
+        "X=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "nobody",
+        "f1",
+        "sh",
+        "-c",
+        "echo $X $(pwd) $(id -u)",
+    ]);
+    assert_eq!(out.ok().trim(), "1 /tmp 65534");
+    assert_eq!(
+        d.docker_in(&["exec", "-i", "f1", "cat"], Some(b"piped\n"))
+            .ok(),
+        "piped\n"
+    );
+    let missing = d.docker(&["exec", "f1", "nosuchcmd"]);
+    assert_eq!(missing.code, 127, "{missing:?}");
+    let stopped = d.docker(&["exec", "f2", "true"]);
+    assert_ne!(stopped.code, 0);
+    assert!(stopped.stderr.contains("is not running"), "{stopped:?}");
+    d.docker(&["rename", "f2", "f3"]).ok();
+    assert_eq!(names("label=tier=db"), "f3");
+    d.finish();
+}
