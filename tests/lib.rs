@@ -127,6 +127,181 @@ pub fn run(mut cmd: Command, input: Option<&[u8]>, timeout: Duration) -> Out {
     }
 }
 
+/// One raw HTTP/1.0 request on a unix socket: (status, body). Independent
+/// of every client, so the harness never depends on the code under test.
+pub fn http(sock: &Path, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    use std::io::Read;
+    let mut s = std::os::unix::net::UnixStream::connect(sock)
+        .unwrap_or_else(|e| panic!("connect {}: {e}", sock.display()));
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: berth\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// PATH with the sbin directories, where dockerd finds containerd and runc.
+pub fn sbin_path() -> String {
+    let mut p = std::env::var("PATH").unwrap_or_default();
+    for d in ["/usr/local/sbin", "/usr/sbin", "/sbin"] {
+        if !p.split(':').any(|x| x == d) {
+            p.push(':');
+            p.push_str(d);
+        }
+    }
+    p
+}
+
+/// Unmounts everything mounted under `dir`, deepest first.
+pub fn unmount_under(dir: &Path) {
+    let prefix = dir.display().to_string();
+    let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(|m| m.replace("\\040", " ")))
+        .filter(|m| m.starts_with(&prefix))
+        .collect();
+    mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in mounts {
+        let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// A private dockerd (Debian's docker.io), the reference daemon. Stopped by
+/// PID (SIGTERM, then SIGKILL) and cleaned up on drop.
+pub struct Dockerd {
+    pub dir: PathBuf,
+    pub sock: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl Dockerd {
+    /// Starts dockerd, or returns None (after `require`'s message, or a
+    /// panic under CI) when it is not installed.
+    pub fn start() -> Option<Dockerd> {
+        let found = std::env::split_paths(&sbin_path()).any(|d| d.join("dockerd").is_file());
+        if !found {
+            assert!(!ci(), "dockerd is required under CI but is not installed");
+            eprintln!("SKIP: dockerd is not installed (apt-get install docker.io)");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("berth-td")
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep();
+        let sock = dir.join("docker.sock");
+        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        let child = Command::new("dockerd")
+            .args(["--ip-forward=false", "--iptables=false", "--bridge=none"])
+            .arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"))
+            .arg("--pidfile")
+            .arg(dir.join("pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", sock.display()))
+            .env("PATH", sbin_path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawn dockerd");
+        let mut d = Dockerd {
+            dir,
+            sock,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if std::os::unix::net::UnixStream::connect(&d.sock).is_ok()
+                && http(&d.sock, "GET", "/_ping", b"").0 == 200
+            {
+                break;
+            }
+            if let Some(st) = d.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("dockerd exited ({st}):\n{}", d.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dockerd did not start:\n{}",
+                d.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(d)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.sock.display())
+    }
+
+    /// The real docker CLI pointed at this dockerd.
+    pub fn docker_in(&self, args: &[&str], input: Option<&[u8]>) -> Out {
+        let mut c = Command::new(DOCKER);
+        c.env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.dir.join("docker-config"))
+            .args(args);
+        run(c, input, Duration::from_secs(120))
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Out {
+        self.docker_in(args, None)
+    }
+
+    /// Imports busybox:latest from the host's busybox-static.
+    pub fn import_busybox(&self) {
+        let out = self.docker(&[
+            "import",
+            "-c",
+            "CMD [\"sh\"]",
+            busybox_tar().to_str().unwrap(),
+            "busybox:latest",
+        ]);
+        assert_eq!(out.code, 0, "import into dockerd: {out:?}");
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: signalling the dockerd we started, by PID.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(40);
+            while child.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        unmount_under(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A private berthd instance.
 pub struct Daemon {
     pub dir: PathBuf,
@@ -248,30 +423,8 @@ impl Daemon {
     }
 
     /// One raw HTTP/1.0 request on the daemon's socket: (status, body).
-    /// Independent of every client, so the harness never depends on the code under test's CLI.
     pub fn api(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-        use std::io::Read;
-        let mut s = std::os::unix::net::UnixStream::connect(&self.sock).expect("connect to berthd");
-        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        let head = format!(
-            "{method} {path} HTTP/1.0\r\nHost: berth\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut resp = Vec::new();
-        let _ = s.read_to_end(&mut resp);
-        let text = String::from_utf8_lossy(&resp).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
+        http(&self.sock, method, path, body)
     }
 
     /// berthd's log so far.

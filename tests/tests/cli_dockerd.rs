@@ -9,204 +9,11 @@
 //! is a failure. The `berth` binary must already be built
 //! (`cargo build -p berth`); it is looked up in `../target/debug/berth`.
 
+use berth_tests::Dockerd;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const SBIN_DIRS: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
-
-fn search_path() -> String {
-    let mut dirs: Vec<String> = std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .map(str::to_string)
-        .collect();
-    for d in SBIN_DIRS {
-        if !dirs.iter().any(|x| x == d) {
-            dirs.push(d.to_string());
-        }
-    }
-    dirs.join(":")
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    search_path()
-        .split(':')
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-}
-
-fn skip_or_fail(reason: &str) {
-    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-        panic!("cli_dockerd: cannot run under CI=true: {reason}");
-    }
-    eprintln!("SKIP cli_dockerd: {reason}");
-}
-
-fn berth_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = target.join("debug/berth");
-    assert!(
-        bin.is_file(),
-        "berth binary not found at {} — build it first with `cargo build -p berth`",
-        bin.display()
-    );
-    bin
-}
-
-/// A private dockerd, stopped (SIGTERM, then SIGKILL) and cleaned up on drop.
-struct Dockerd {
-    child: Option<Child>,
-    dir: Option<tempfile::TempDir>,
-    host: String,
-}
-
-impl Dockerd {
-    fn start() -> Dockerd {
-        let dir = tempfile::Builder::new()
-            .prefix("bd")
-            .tempdir_in("/tmp")
-            .expect("create temp dir");
-        let root = dir.path().to_path_buf();
-        let sock = root.join("docker.sock");
-        let log = std::fs::File::create(root.join("dockerd.log")).expect("create log");
-        let child = Command::new(which("dockerd").expect("dockerd"))
-            .args(["--ip-forward=false", "--iptables=false", "--bridge=none"])
-            .arg("--data-root")
-            .arg(root.join("data"))
-            .arg("--exec-root")
-            .arg(root.join("exec"))
-            .arg("--pidfile")
-            .arg(root.join("pid"))
-            .arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .env("PATH", search_path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn dockerd");
-        let mut d = Dockerd {
-            child: Some(child),
-            dir: Some(dir),
-            host: format!("unix://{}", sock.display()),
-        };
-        d.wait_ready();
-        d
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.as_ref().unwrap().path()
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(self.root().join("dockerd.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-
-    fn wait_ready(&mut self) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = api_client::Client::new(&self.host).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("dockerd exited early ({status}); log:\n{}", self.log_tail());
-            }
-            if rt
-                .block_on(async {
-                    tokio::time::timeout(Duration::from_secs(2), client.ping()).await
-                })
-                .is_ok_and(|r| r.is_ok())
-            {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "dockerd did not answer /_ping within 60s; log:\n{}",
-                    self.log_tail()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn unmount_all(root: &Path) {
-        let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-            return;
-        };
-        let prefix = root.to_string_lossy().to_string();
-        let mut points: Vec<String> = info
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .map(unescape_mount)
-            .filter(|p| p.starts_with(&prefix))
-            .collect();
-        // Deepest first.
-        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        for p in points {
-            let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
-        }
-    }
-}
-
-fn unescape_mount(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(40);
-            loop {
-                match child.try_wait() {
-                    Ok(Some(_)) => break,
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(100))
-                    }
-                    _ => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        break;
-                    }
-                }
-            }
-        }
-        if let Some(dir) = self.dir.take() {
-            Self::unmount_all(dir.path());
-            let _ = dir.close();
-        }
-    }
-}
 
 struct Out {
     code: i32,
@@ -226,8 +33,8 @@ impl std::fmt::Debug for Out {
 
 /// Run `berth -H <host> args...` with optional stdin, with a timeout.
 fn berth(d: &Dockerd, args: &[&str], stdin: Option<&[u8]>) -> Out {
-    let mut cmd = Command::new(berth_bin());
-    cmd.arg("-H").arg(&d.host).args(args);
+    let mut cmd = Command::new(berth_tests::bin("berth"));
+    cmd.arg("-H").arg(d.host()).args(args);
     berth_cmd(cmd, stdin, args)
 }
 
@@ -317,27 +124,18 @@ fn busybox_tar(path: &Path, busybox: &Path) {
 
 #[test]
 fn cli_against_dockerd() {
-    let bin = berth_bin();
-    for tool in ["dockerd", "containerd", "runc"] {
-        if which(tool).is_none() {
-            return skip_or_fail(&format!(
-                "{tool} is not installed (apt-get install docker.io)"
-            ));
-        }
-    }
+    let bin = berth_tests::bin("berth");
     let Some(busybox) = ["/bin/busybox", "/usr/bin/busybox"]
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())
     else {
-        return skip_or_fail("busybox is not installed (apt-get install busybox-static)");
+        assert!(!berth_tests::ci(), "busybox-static is required under CI");
+        return eprintln!("SKIP: busybox is not installed (apt-get install busybox-static)");
     };
-    if !nix::unistd::geteuid().is_root() {
-        return skip_or_fail("dockerd needs root");
-    }
     eprintln!("using {}", bin.display());
 
-    let d = Dockerd::start();
+    let Some(d) = Dockerd::start() else { return };
 
     // version: both sections, server via the negotiated (1.41) API.
     let v = ok(&d, &["version"]);
@@ -351,14 +149,14 @@ fn cli_against_dockerd() {
     cmd.arg("version")
         .arg("--format")
         .arg("{{.Server.Version}}")
-        .env("BERTH_HOST", &d.host)
+        .env("BERTH_HOST", d.host())
         .env_remove("DOCKER_HOST");
     let o = berth_cmd(cmd, None, &["version", "--format"]);
     assert_eq!(o.code, 0, "{o:?}");
     assert!(!o.stdout.trim().is_empty(), "{o:?}");
 
     // import the busybox image
-    let tarball = d.root().join("busybox.tar");
+    let tarball = d.dir.join("busybox.tar");
     busybox_tar(&tarball, &busybox);
     let o = ok(&d, &["import", tarball.to_str().unwrap(), "busybox:latest"]);
     assert!(o.stdout.trim().starts_with("sha256:"), "{o:?}");

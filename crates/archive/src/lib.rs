@@ -23,16 +23,20 @@ pub struct Applied {
     pub size: u64,
 }
 
-/// Hashes everything read through it.
-struct HashingReader<R> {
+/// Hashes everything read through it, and copies it to `tee` if set.
+struct HashingReader<'t, R> {
     inner: R,
     hasher: Sha256,
+    tee: Option<&'t mut dyn std::io::Write>,
 }
 
-impl<R: Read> Read for HashingReader<R> {
+impl<R: Read> Read for HashingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        if let Some(t) = self.tee.as_mut() {
+            t.write_all(&buf[..n])?;
+        }
         Ok(n)
     }
 }
@@ -142,9 +146,20 @@ fn whiteout(p: &Path) -> Result<()> {
 /// Extracts a layer (tar, optionally gzip-compressed) into `root`, which
 /// must exist. On error `root` may hold a partial layer: the caller removes it.
 pub fn apply_layer(r: impl Read, root: &Path) -> Result<Applied> {
+    apply_layer_tee(r, root, None)
+}
+
+/// Like [`apply_layer`], also copying the uncompressed tar stream to `tee`
+/// (to keep the layer as a blob while extracting it in one pass).
+pub fn apply_layer_tee(
+    r: impl Read,
+    root: &Path,
+    tee: Option<&mut dyn std::io::Write>,
+) -> Result<Applied> {
     let mut hr = HashingReader {
         inner: decompress(r)?,
         hasher: Sha256::new(),
+        tee,
     };
     let mut size = 0u64;
     {

@@ -98,8 +98,8 @@ struct Handle {
     rec: Mutex<ContainerRecord>,
     life: watch::Sender<Life>,
     pending: Mutex<Vec<AttachClient>>,
-    /// Serializes start, stop and remove.
-    op: tokio::sync::Mutex<()>,
+    /// Serializes start, stop, remove and export.
+    op: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Handle {
@@ -318,7 +318,7 @@ impl ContainerService {
                 }),
                 rec: Mutex::new(rec),
                 pending: Mutex::new(Vec::new()),
-                op: tokio::sync::Mutex::new(()),
+                op: Arc::new(tokio::sync::Mutex::new(())),
             });
             self.by_id.write().unwrap().insert(id.clone(), h.clone());
             if running {
@@ -537,7 +537,7 @@ impl ContainerService {
             rec: Mutex::new(rec),
             life: watch::Sender::new(Life::default()),
             pending: Mutex::new(Vec::new()),
-            op: tokio::sync::Mutex::new(()),
+            op: Arc::new(tokio::sync::Mutex::new(())),
         });
         self.by_id.write().unwrap().insert(id.clone(), h);
         Ok(IdResponse {
@@ -1195,6 +1195,31 @@ impl ContainerService {
             let _ = tx.send(false);
         });
         Ok((tty, crate::logs::stream(self.log_path(&id), o, tty, rx)))
+    }
+
+    /// `GET /containers/{id}/export`: the container's filesystem as a tar stream.
+    pub async fn export(&self, name: &str) -> Result<tokio::sync::mpsc::Receiver<bytes::Bytes>> {
+        let h = self.find(name)?;
+        let id = h.id();
+        let rootfs = self.rootfs(&id);
+        let op = h.op.clone().lock_owned().await;
+        let mounted_here = !h.running();
+        if mounted_here {
+            let _ = snapshot::unmount(&rootfs);
+            self.snaps.mounts(&id)?.mount_at(&rootfs)?;
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::task::spawn_blocking(move || {
+            let w = crate::ChannelWriter::new(tx);
+            if let Err(e) = crate::export_tree(&rootfs, w) {
+                tracing::warn!(container = %id, error = %e, "export failed");
+            }
+            if mounted_here {
+                let _ = snapshot::unmount(&rootfs);
+            }
+            drop(op);
+        });
+        Ok(rx)
     }
 
     /// `POST /containers/{id}/exec`.

@@ -20,7 +20,21 @@ pub struct ImageRecord {
     pub top_layer: Option<String>,
     #[serde(default)]
     pub repo_digests: Vec<String>,
+    /// The stored blob of each layer, in `rootfs.diff_ids` order.
+    #[serde(default)]
+    pub layers: Vec<LayerBlob>,
 }
+
+/// Where a layer's bytes are kept in the content store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerBlob {
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+}
+
+pub const MEDIA_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const MEDIA_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /// A resolved image: its record and parsed config.
 #[derive(Debug, Clone)]
@@ -37,6 +51,8 @@ pub enum Deleted {
 }
 
 pub struct ImageService {
+    /// Scratch space for archives being loaded; cleared at start.
+    tmp: std::path::PathBuf,
     meta: Arc<Metadata>,
     content: Arc<ContentStore>,
     snaps: Arc<dyn Snapshotter>,
@@ -56,15 +72,33 @@ fn now() -> String {
 
 impl ImageService {
     pub fn new(
+        tmp: std::path::PathBuf,
         meta: Arc<Metadata>,
         content: Arc<ContentStore>,
         snaps: Arc<dyn Snapshotter>,
     ) -> ImageService {
+        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::create_dir_all(&tmp);
         ImageService {
+            tmp,
             meta,
             content,
             snaps,
         }
+    }
+
+    /// `POST /images/load`. Blocking.
+    pub fn load_archive(&self, r: impl Read) -> Result<Vec<String>> {
+        let scratch = self.tmp.join(base::id::random_id());
+        std::fs::create_dir_all(&scratch).map_err(|e| Error::io("create scratch dir", e))?;
+        let out = crate::imagetar::load(self, r, &scratch);
+        let _ = std::fs::remove_dir_all(&scratch);
+        out
+    }
+
+    /// `GET /images/get`. Blocking.
+    pub fn save_archive(&self, names: &[String], out: impl std::io::Write) -> Result<()> {
+        crate::imagetar::save(self, names, out)
     }
 
     /// Imports a root filesystem tarball as a one-layer image (`docker import`).
@@ -84,11 +118,7 @@ impl ImageService {
         for c in changes.iter().filter(|c| !c.trim().is_empty()) {
             crate::changes::apply(&mut run, c)?;
         }
-        let mut tar = Some(tar);
-        let layer = self.snaps.commit_layer(None, &mut |dir| {
-            let a = archive::apply_layer(tar.take().expect("one layer"), dir)?;
-            Ok((a.diff_id, a.size))
-        })?;
+        let (layer, blob) = self.apply_layer(None, tar)?;
         let created = now();
         let config = ImageConfigBlob {
             created: Some(created.clone()),
@@ -107,18 +137,68 @@ impl ImageService {
             })],
             comment: None,
         };
-        let blob = serde_json::to_vec(&config).map_err(|e| Error::internal(e.to_string()))?;
-        let id = self.content.put(&blob)?;
+        let bytes = serde_json::to_vec(&config).map_err(|e| Error::internal(e.to_string()))?;
         let record = ImageRecord {
-            id: id.to_string(),
+            id: String::new(),
             created,
             size: layer.size as i64,
             top_layer: Some(layer.chain_id.to_string()),
             repo_digests: vec![],
+            layers: vec![blob],
         };
+        self.register(
+            &bytes,
+            record,
+            reference.iter().collect::<Vec<_>>().as_slice(),
+        )
+    }
+
+    /// Extracts one layer on top of `parent`, keeping its uncompressed tar
+    /// as a content blob (for save and push). Blocking.
+    pub fn apply_layer(
+        &self,
+        parent: Option<&Digest>,
+        r: impl Read,
+    ) -> Result<(store::snapshot::Layer, LayerBlob)> {
+        let mut writer = self.content.writer()?;
+        let mut r = Some(r);
+        let layer = self.snaps.commit_layer(parent, &mut |dir| {
+            let a = archive::apply_layer_tee(r.take().expect("one layer"), dir, Some(&mut writer))?;
+            Ok((a.diff_id, a.size))
+        })?;
+        let digest = writer.commit(Some(&layer.diff_id))?;
+        let size = std::fs::metadata(self.content.path(&digest))
+            .map(|m| m.len() as i64)
+            .unwrap_or(0);
+        Ok((
+            layer,
+            LayerBlob {
+                digest: digest.to_string(),
+                media_type: MEDIA_LAYER_TAR.into(),
+                size,
+            },
+        ))
+    }
+
+    /// Stores an image config blob and its record, and tags it. Returns the id.
+    pub fn register(
+        &self,
+        config: &[u8],
+        mut record: ImageRecord,
+        tags: &[&Reference],
+    ) -> Result<String> {
+        let id = self.content.put(config)?;
+        record.id = id.to_string();
+        if let Some(old) = self.meta.get::<ImageRecord>(Table::Images, id.as_str())? {
+            for d in old.repo_digests {
+                if !record.repo_digests.contains(&d) {
+                    record.repo_digests.push(d);
+                }
+            }
+        }
         self.meta.update(|tx| {
             tx.put(Table::Images, id.as_str(), &record)?;
-            if let Some(r) = &reference {
+            for r in tags {
                 tx.put(Table::Tags, &r.to_string(), &id.to_string())?;
             }
             Ok(())
@@ -126,7 +206,17 @@ impl ImageService {
         Ok(id.to_string())
     }
 
-    fn load(&self, id: &str) -> Result<Option<Image>> {
+    /// The content store (for save, push and load).
+    pub fn content(&self) -> &ContentStore {
+        &self.content
+    }
+
+    /// Whether a committed layer exists.
+    pub fn has_layer(&self, chain: &Digest) -> bool {
+        self.snaps.exists(chain)
+    }
+
+    fn get_by_id(&self, id: &str) -> Result<Option<Image>> {
         let Some(record) = self.meta.get::<ImageRecord>(Table::Images, id)? else {
             return Ok(None);
         };
@@ -141,13 +231,13 @@ impl ImageService {
         let no_such = || Error::not_found(format!("No such image: {name}"));
         let hexpart = name.strip_prefix("sha256:").unwrap_or(name);
         if hexpart.len() == 64 && base::id::is_hex_prefix(hexpart) {
-            if let Some(i) = self.load(&format!("sha256:{hexpart}"))? {
+            if let Some(i) = self.get_by_id(&format!("sha256:{hexpart}"))? {
                 return Ok(i);
             }
         }
         if let Ok(r) = Reference::parse_tagged(name) {
             if let Some(id) = self.meta.get::<String>(Table::Tags, &r.to_string())? {
-                return self.load(&id)?.ok_or_else(no_such);
+                return self.get_by_id(&id)?.ok_or_else(no_such);
             }
         }
         if base::id::is_hex_prefix(hexpart) && hexpart.len() >= 4 {
@@ -159,7 +249,7 @@ impl ImageService {
                 .filter(|k| k[7..].starts_with(hexpart))
                 .collect();
             if ids.len() == 1 {
-                return self.load(&ids[0])?.ok_or_else(no_such);
+                return self.get_by_id(&ids[0])?.ok_or_else(no_such);
             }
         }
         Err(no_such())
@@ -189,7 +279,7 @@ impl ImageService {
         let mut out = Vec::new();
         for (id, rec) in self.meta.list::<ImageRecord>(Table::Images)? {
             let repo_tags = tags.get(&id).cloned().unwrap_or_default();
-            let img = match self.load(&id)? {
+            let img = match self.get_by_id(&id)? {
                 Some(i) => i,
                 None => continue,
             };
@@ -370,7 +460,7 @@ impl ImageService {
         for n in (1..=diff_ids.len()).rev() {
             let chain = base::digest::chain_id(&diff_ids[..n]).expect("non-empty");
             let shared = others.iter().any(|o| {
-                self.load(&o.id).ok().flatten().is_some_and(|i| {
+                self.get_by_id(&o.id).ok().flatten().is_some_and(|i| {
                     let d: Vec<Digest> = i
                         .config
                         .rootfs
@@ -383,6 +473,14 @@ impl ImageService {
             });
             if !shared {
                 self.snaps.remove_layer(&chain)?;
+            }
+        }
+        for l in &img.record.layers {
+            let shared = others
+                .iter()
+                .any(|o| o.layers.iter().any(|x| x.digest == l.digest));
+            if !shared {
+                self.content.delete(&Digest::parse(&l.digest)?)?;
             }
         }
         self.content.delete(&Digest::parse(&img.record.id)?)

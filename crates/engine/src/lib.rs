@@ -10,6 +10,7 @@
 pub mod changes;
 pub mod containers;
 pub mod images;
+pub mod imagetar;
 pub mod logs;
 pub mod shim_client;
 pub mod signal;
@@ -21,6 +22,55 @@ use base::error::IoContext;
 use base::Result;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// A blocking `Write` that sends its bytes into an async channel, for
+/// streaming archives produced on a blocking thread.
+pub struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
+}
+
+impl ChannelWriter {
+    pub fn new(tx: tokio::sync::mpsc::Sender<bytes::Bytes>) -> ChannelWriter {
+        ChannelWriter { tx }
+    }
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .blocking_send(bytes::Bytes::copy_from_slice(buf))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes the tree at `root` as a tar stream (names relative to `root`,
+/// symlinks kept as links, never followed).
+pub fn export_tree(root: &std::path::Path, out: impl std::io::Write) -> std::io::Result<()> {
+    let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(256 * 1024, out));
+    b.follow_symlinks(false);
+    let mut stack = vec![std::path::PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let mut names: Vec<_> = std::fs::read_dir(root.join(&rel))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        names.sort();
+        for n in names {
+            let r = rel.join(&n);
+            let full = root.join(&r);
+            let meta = std::fs::symlink_metadata(&full)?;
+            b.append_path_with_name(&full, &r)?;
+            if meta.is_dir() {
+                stack.push(r);
+            }
+        }
+    }
+    std::io::Write::flush(&mut b.into_inner()?)
+}
 
 /// Engine configuration, from daemon.json and flags.
 #[derive(Debug, Clone)]
@@ -63,6 +113,7 @@ impl Engine {
             store::snapshot::Overlay::open(&config.data_root.join("snapshots"))?,
         );
         let images = Arc::new(images::ImageService::new(
+            config.data_root.join("tmp"),
             meta.clone(),
             content,
             snaps.clone(),

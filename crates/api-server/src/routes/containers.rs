@@ -148,3 +148,11 @@ pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
         .rename(id, ctx.q("name").unwrap_or(""))?;
     Ok(no_content())
 }
+
+pub(crate) async fn container_export(ctx: Ctx, id: &str) -> Result<Resp> {
+    let rx = ctx.engine.containers.export(id).await?;
+    Ok(Response::builder()
+        .header("Content-Type", "application/x-tar")
+        .body(Body::stream(rx))
+        .expect("valid response"))
+}

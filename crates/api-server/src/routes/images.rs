@@ -76,3 +76,55 @@ pub(crate) fn image_delete(ctx: Ctx, name: &str) -> Result<Resp> {
     let out = ctx.engine.images.remove(name, ctx.flag("force"), &in_use)?;
     Ok(json(&out))
 }
+
+/// `GET /images/get?names=...` (docker save of several images).
+pub(crate) fn image_get_all(ctx: Ctx) -> Result<Resp> {
+    let names = ctx.q_all("names");
+    if names.is_empty() {
+        return Err(Error::invalid("no images named"));
+    }
+    save(ctx, names)
+}
+
+/// `GET /images/{name}/get`.
+pub(crate) fn image_get(ctx: Ctx, name: &str) -> Result<Resp> {
+    save(ctx, vec![name.to_string()])
+}
+
+fn save(ctx: Ctx, names: Vec<String>) -> Result<Resp> {
+    for n in &names {
+        ctx.engine.images.resolve(n)?;
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let engine = ctx.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = engine
+            .images
+            .save_archive(&names, engine::ChannelWriter::new(tx))
+        {
+            tracing::warn!(error = %e, "save failed");
+        }
+    });
+    Ok(Response::builder()
+        .header("Content-Type", "application/x-tar")
+        .body(Body::stream(rx))
+        .expect("valid response"))
+}
+
+/// `POST /images/load`.
+pub(crate) async fn image_load(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    let reader = BodyReader::new(req);
+    let engine = ctx.engine.clone();
+    let lines = tokio::task::spawn_blocking(move || engine.images.load_archive(reader))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
+    let mut out = String::new();
+    for l in lines {
+        out.push_str(&serde_json::json!({ "stream": format!("{l}\n") }).to_string());
+        out.push_str("\r\n");
+    }
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::full(out))
+        .expect("valid response"))
+}

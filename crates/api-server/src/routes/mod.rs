@@ -43,6 +43,12 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::GET, ["exec", id, "json"]) => exec::exec_inspect(ctx, id),
 
         (&M::POST, ["images", "create"]) => images::image_create(ctx, req).await,
+        (&M::GET, ["images", "get"]) => images::image_get_all(ctx),
+        (&M::POST, ["images", "load"]) => images::image_load(ctx, req).await,
+        (&M::GET, ["images", name @ .., "get"]) if !name.is_empty() => {
+            images::image_get(ctx, &name.join("/"))
+        }
+        (&M::GET, ["containers", id, "export"]) => containers::container_export(ctx, id).await,
         (&M::GET, ["images", "json"]) => images::image_list(ctx),
         (&M::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             images::image_inspect(ctx, &name.join("/"))

@@ -1,0 +1,242 @@
+//! `save`/`load`/`export` (issue 3): round trips through berthd with the
+//! docker CLI, interop with dockerd in both directions, and hostile archives.
+
+use berth_tests::{require, Daemon, Dockerd, DOCKER};
+
+#[test]
+fn save_load_round_trip_with_the_docker_cli() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let tar = d.dir.join("busybox-saved.tar");
+    d.docker(&["tag", "busybox", "example.com/ns/bb:v1"]).ok();
+    d.docker(&[
+        "save",
+        "-o",
+        tar.to_str().unwrap(),
+        "busybox",
+        "example.com/ns/bb:v1",
+    ])
+    .ok();
+    let id = d
+        .docker(&["image", "inspect", "-f", "{{.Id}}", "busybox"])
+        .ok()
+        .trim()
+        .to_string();
+    d.docker(&["rmi", "busybox", "example.com/ns/bb:v1"]).ok();
+    assert_eq!(d.docker(&["images", "-q"]).ok(), "");
+    let out = d.docker(&["load", "-i", tar.to_str().unwrap()]);
+    assert!(out.ok().contains("Loaded image: busybox:latest"), "{out:?}");
+    assert!(
+        out.stdout.contains("Loaded image: example.com/ns/bb:v1"),
+        "{out:?}"
+    );
+    assert_eq!(
+        d.docker(&["image", "inspect", "-f", "{{.Id}}", "busybox"])
+            .ok()
+            .trim(),
+        id
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "example.com/ns/bb:v1", "echo", "loaded"])
+            .ok(),
+        "loaded\n"
+    );
+    // Piped through stdin as well.
+    let bytes = std::fs::read(&tar).unwrap();
+    d.docker(&["rmi", "example.com/ns/bb:v1"]).ok();
+    assert!(d
+        .docker_in(&["load"], Some(&bytes))
+        .ok()
+        .contains("example.com/ns/bb:v1"));
+    d.finish();
+}
+
+#[test]
+fn export_writes_the_container_filesystem() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "--name",
+        "ex",
+        "busybox",
+        "sh",
+        "-c",
+        "echo data > /made-here",
+    ])
+    .ok();
+    let tar = d.dir.join("export.tar");
+    d.docker(&["export", "-o", tar.to_str().unwrap(), "ex"])
+        .ok();
+    let mut names = Vec::new();
+    let mut ar = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+    for e in ar.entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    assert!(names.iter().any(|n| n == "made-here"), "{names:?}");
+    assert!(names.iter().any(|n| n == "bin/busybox"), "{names:?}");
+    // Export, then import as a new image that has the change.
+    d.docker(&["import", tar.to_str().unwrap(), "exported:v1"])
+        .ok();
+    assert_eq!(
+        d.docker(&["run", "--rm", "exported:v1", "cat", "/made-here"])
+            .ok(),
+        "data\n"
+    );
+    d.docker(&["rm", "ex"]).ok();
+    d.finish();
+}
+
+#[test]
+fn hostile_archives_are_refused_and_leave_nothing() {
+    let d = Daemon::start();
+    let before = d.docker(&["images", "-q"]).stdout;
+    // A layer entry escaping with ../
+    let mut layer = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.as_old_mut().name[..9].copy_from_slice(b"../escape");
+    h.set_cksum();
+    layer.append(&h, &b"x"[..]).unwrap();
+    let layer = layer.into_inner().unwrap();
+    let diff = format!("sha256:{}", sha256_hex(&layer));
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{diff}"]}}}}"#
+    );
+    let archive = |manifest: &str, with_layer: bool| {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        };
+        add("config.json", config.as_bytes());
+        if with_layer {
+            add("layer.tar", &layer);
+        }
+        add("manifest.json", manifest.as_bytes());
+        b.into_inner().unwrap()
+    };
+    let good_manifest =
+        r#"[{"Config":"config.json","RepoTags":["evil:1"],"Layers":["layer.tar"]}]"#;
+    let (s, b) = d.api("POST", "/images/load", &archive(good_manifest, true));
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("escapes"), "{b}");
+    // Paths in manifest.json must not leave the archive either.
+    let (s, b) = d.api(
+        "POST",
+        "/images/load",
+        &archive(
+            r#"[{"Config":"../../../../etc/passwd","RepoTags":[],"Layers":[]}]"#,
+            false,
+        ),
+    );
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = d.api(
+        "POST",
+        "/images/load",
+        b"this is not a tar archive at all, just some bytes that go on and on.......",
+    );
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(d.docker(&["images", "-q"]).stdout, before);
+    // Nothing half-stored: no layer directories beyond busybox's, no scratch left.
+    let layers = std::fs::read_dir(d.dir.join("data/snapshots/layers"))
+        .unwrap()
+        .count();
+    assert_eq!(layers, 1);
+    assert_eq!(
+        std::fs::read_dir(d.dir.join("data/tmp")).unwrap().count(),
+        0
+    );
+    d.finish();
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use std::fmt::Write;
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), data)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    let mut hex = String::new();
+    write!(hex, "{}", s.split_whitespace().next().unwrap()).unwrap();
+    hex
+}
+
+#[test]
+fn images_move_between_berthd_and_dockerd() {
+    if !require(DOCKER) {
+        return;
+    }
+    let Some(dockerd) = Dockerd::start() else {
+        return;
+    };
+    let d = Daemon::start();
+    // berth save → dockerd load
+    let from_berth = d.dir.join("from-berth.tar");
+    d.docker(&["tag", "busybox", "berth-made:v1"]).ok();
+    d.berth(&["save", "-o", from_berth.to_str().unwrap(), "berth-made:v1"])
+        .ok();
+    let out = dockerd.docker(&["load", "-i", from_berth.to_str().unwrap()]);
+    assert!(out.ok().contains("berth-made:v1"), "{out:?}");
+    let ran = dockerd.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "berth-made:v1",
+        "echo",
+        "in-dockerd",
+    ]);
+    assert_eq!(ran.ok(), "in-dockerd\n");
+    // docker save from dockerd → berthd load
+    dockerd.import_busybox();
+    dockerd.docker(&["tag", "busybox", "dockerd-made:v2"]).ok();
+    let from_dockerd = d.dir.join("from-dockerd.tar");
+    dockerd
+        .docker(&[
+            "save",
+            "-o",
+            from_dockerd.to_str().unwrap(),
+            "dockerd-made:v2",
+        ])
+        .ok();
+    let out = d.berth(&["load", "-i", from_dockerd.to_str().unwrap()]);
+    assert!(out.ok().contains("dockerd-made:v2"), "{out:?}");
+    assert_eq!(
+        d.docker(&["run", "--rm", "dockerd-made:v2", "echo", "in-berthd"])
+            .ok(),
+        "in-berthd\n"
+    );
+    let id_there = dockerd
+        .docker(&["image", "inspect", "-f", "{{.Id}}", "dockerd-made:v2"])
+        .ok()
+        .trim()
+        .to_string();
+    let id_here = d
+        .docker(&["image", "inspect", "-f", "{{.Id}}", "dockerd-made:v2"])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(id_here, id_there);
+    d.finish();
+}
