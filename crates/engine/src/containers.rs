@@ -1002,6 +1002,23 @@ impl ContainerService {
             .collect()
     }
 
+    /// Bytes written in a container's writable layer.
+    pub fn size_rw(&self, id: &str) -> i64 {
+        fn walk(p: &std::path::Path) -> i64 {
+            let Ok(rd) = std::fs::read_dir(p) else {
+                return 0;
+            };
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len() as i64,
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(&self.snaps.upper_dir(id))
+    }
+
     /// (total, running, stopped) counts.
     pub fn counts(&self) -> (usize, usize, usize) {
         let map = self.by_id.read().unwrap();

@@ -277,7 +277,30 @@ impl ImageService {
     ) -> Result<Vec<ImageSummary>> {
         let tags = self.tags_by_image()?;
         let mut out = Vec::new();
+        // `before`/`since` name an image; keep those created before/after it.
+        let created_of = |name: &str| -> Result<i64> {
+            let i = self.resolve(name)?;
+            Ok(chrono::DateTime::parse_from_rfc3339(&i.record.created)
+                .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
+                .unwrap_or(0))
+        };
+        let before = filters
+            .get("before")
+            .and_then(|v| v.first())
+            .map(|n| created_of(n))
+            .transpose()?;
+        let since = filters
+            .get("since")
+            .and_then(|v| v.first())
+            .map(|n| created_of(n))
+            .transpose()?;
         for (id, rec) in self.meta.list::<ImageRecord>(Table::Images)? {
+            let nanos = chrono::DateTime::parse_from_rfc3339(&rec.created)
+                .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
+                .unwrap_or(0);
+            if before.is_some_and(|b| nanos >= b) || since.is_some_and(|s| nanos <= s) {
+                continue;
+            }
             let repo_tags = tags.get(&id).cloned().unwrap_or_default();
             let img = match self.get_by_id(&id)? {
                 Some(i) => i,
@@ -318,6 +341,83 @@ impl ImageService {
         }
         out.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(out)
+    }
+
+    /// `GET /images/{name}/history`, newest first.
+    pub fn history(&self, name: &str) -> Result<serde_json::Value> {
+        let img = self.resolve(name)?;
+        let mut sizes = img.record.layers.iter().map(|l| l.size);
+        let mut rows = Vec::new();
+        for h in &img.config.history {
+            let empty = h["empty_layer"].as_bool().unwrap_or(false);
+            let created = h["created"]
+                .as_str()
+                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                .map(|t| t.timestamp())
+                .unwrap_or(0);
+            rows.push(serde_json::json!({
+                "Id": "<missing>",
+                "Created": created,
+                "CreatedBy": h["created_by"].as_str().unwrap_or_default(),
+                "Tags": null,
+                "Size": if empty { 0 } else { sizes.next().unwrap_or(0) },
+                "Comment": h["comment"].as_str().unwrap_or_default(),
+            }));
+        }
+        rows.reverse();
+        if let Some(top) = rows.first_mut() {
+            top["Id"] = serde_json::json!(img.record.id);
+            top["Tags"] = serde_json::json!(self.repo_tags(&img.record.id)?);
+        }
+        Ok(serde_json::Value::Array(rows))
+    }
+
+    /// `POST /images/prune`: removes dangling images (all unused with
+    /// `dangling=false`) that no container uses.
+    pub fn prune(
+        &self,
+        filters: &crate::containers::Filters,
+        in_use: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<serde_json::Value> {
+        let all = filters
+            .get("dangling")
+            .is_some_and(|v| v.iter().any(|x| x == "false" || x == "0"));
+        let tags = self.tags_by_image()?;
+        let mut deleted = Vec::new();
+        let mut reclaimed = 0i64;
+        for (id, rec) in self.meta.list::<ImageRecord>(Table::Images)? {
+            let tagged = tags.get(&id).is_some_and(|t| !t.is_empty());
+            if (tagged && !all) || in_use(&id).is_some() {
+                continue;
+            }
+            if let Some(img) = self.get_by_id(&id)? {
+                if !crate::containers::labels_match(filters.get("label"), &img.config.config.labels)
+                {
+                    continue;
+                }
+            }
+            for d in self.remove(&id, true, in_use)? {
+                deleted.push(serde_json::to_value(&d).unwrap_or_default());
+            }
+            reclaimed += rec.size;
+        }
+        Ok(
+            serde_json::json!({"ImagesDeleted": if deleted.is_empty() { serde_json::Value::Null } else { deleted.into() }, "SpaceReclaimed": reclaimed}),
+        )
+    }
+
+    /// Total size of the stored layers.
+    pub fn layers_size(&self) -> Result<i64> {
+        let mut seen = std::collections::HashSet::new();
+        let mut total = 0;
+        for (_, rec) in self.meta.list::<ImageRecord>(Table::Images)? {
+            if let Some(t) = rec.top_layer {
+                if seen.insert(t) {
+                    total += rec.size;
+                }
+            }
+        }
+        Ok(total)
     }
 
     /// `GET /images/{name}/json`.

@@ -90,6 +90,30 @@ impl SystemService {
         })
     }
 
+    /// `GET /system/df`.
+    pub fn data_usage(&self) -> base::Result<Value> {
+        let containers = self.containers.clone();
+        let count = move |id: &str| containers.using_image(id).len() as i64;
+        let images = self.images.list(&Default::default(), &count)?;
+        let mut list = self.containers.list(true, None, &Default::default())?;
+        let ctrs: Vec<Value> = list
+            .drain(..)
+            .map(|c| {
+                let mut v = serde_json::to_value(&c).unwrap_or_default();
+                v["SizeRw"] = json!(self.containers.size_rw(&c.id));
+                v["SizeRootFs"] = json!(0);
+                v
+            })
+            .collect();
+        Ok(json!({
+            "LayersSize": self.images.layers_size()?,
+            "Images": images,
+            "Containers": ctrs,
+            "Volumes": [],
+            "BuildCache": [],
+        }))
+    }
+
     /// `GET /info`.
     pub fn info(&self) -> Value {
         let (total, running, stopped) = self.containers.counts();

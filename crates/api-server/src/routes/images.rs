@@ -128,3 +128,14 @@ pub(crate) async fn image_load(ctx: Ctx, req: Request<Incoming>) -> Result<Resp>
         .body(Body::full(out))
         .expect("valid response"))
 }
+
+pub(crate) fn image_history(ctx: Ctx, name: &str) -> Result<Resp> {
+    Ok(json(&ctx.engine.images.history(name)?))
+}
+
+pub(crate) fn image_prune(ctx: Ctx) -> Result<Resp> {
+    let filters = ctx.filters()?;
+    let containers = ctx.engine.containers.clone();
+    let in_use = move |id: &str| containers.using_image(id).into_iter().next();
+    Ok(json(&ctx.engine.images.prune(&filters, &in_use)?))
+}

@@ -50,6 +50,11 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         }
         (&M::GET, ["containers", id, "export"]) => containers::container_export(ctx, id).await,
         (&M::GET, ["images", "json"]) => images::image_list(ctx),
+        (&M::POST, ["images", "prune"]) => images::image_prune(ctx),
+        (&M::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
+            images::image_history(ctx, &name.join("/"))
+        }
+        (&M::GET, ["system", "df"]) => system::system_data_usage(ctx),
         (&M::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             images::image_inspect(ctx, &name.join("/"))
         }

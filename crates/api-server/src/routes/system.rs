@@ -25,3 +25,7 @@ pub(crate) fn system_version(ctx: Ctx) -> Result<Resp> {
 pub(crate) fn system_info(ctx: Ctx) -> Result<Resp> {
     Ok(json(&ctx.engine.system.info()))
 }
+
+pub(crate) fn system_data_usage(ctx: Ctx) -> Result<Resp> {
+    Ok(json(&ctx.engine.system.data_usage()?))
+}
