@@ -20,6 +20,8 @@ pub struct FileConfig {
     /// Accepted for compatibility: containers always outlive the daemon.
     #[allow(dead_code)]
     pub live_restore: Option<bool>,
+    pub insecure_registries: Option<Vec<String>>,
+    pub registry_mirrors: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -42,6 +42,12 @@ struct Flags {
     /// Parent cgroup for all containers.
     #[arg(long)]
     cgroup_parent: Option<String>,
+    /// Registries reached over plain HTTP (host[:port] or CIDR); loopback always is.
+    #[arg(long = "insecure-registry")]
+    insecure_registries: Vec<String>,
+    /// Preferred Docker registry mirror (URL).
+    #[arg(long = "registry-mirror")]
+    registry_mirrors: Vec<String>,
 }
 
 fn sibling(name: &str) -> PathBuf {
@@ -132,6 +138,16 @@ fn run() -> anyhow::Result<()> {
             flags.cgroup_parent.is_some(),
             file.cgroup_parent.is_some(),
         ),
+        (
+            "insecure-registries",
+            !flags.insecure_registries.is_empty(),
+            file.insecure_registries.is_some(),
+        ),
+        (
+            "registry-mirrors",
+            !flags.registry_mirrors.is_empty(),
+            file.registry_mirrors.is_some(),
+        ),
     ])
     .map_err(anyhow::Error::msg)?;
 
@@ -208,6 +224,19 @@ fn run() -> anyhow::Result<()> {
             .cgroup_parent
             .or(file.cgroup_parent)
             .unwrap_or_else(|| "/berth".into()),
+        registry: distribution::Config {
+            insecure_registries: if flags.insecure_registries.is_empty() {
+                file.insecure_registries.unwrap_or_default()
+            } else {
+                flags.insecure_registries
+            },
+            registry_mirrors: if flags.registry_mirrors.is_empty() {
+                file.registry_mirrors.unwrap_or_default()
+            } else {
+                flags.registry_mirrors
+            },
+            ..Default::default()
+        },
     };
 
     write_pidfile(&pidfile)?;

@@ -23,6 +23,10 @@ pub struct ImageRecord {
     /// The stored blob of each layer, in `rootfs.diff_ids` order.
     #[serde(default)]
     pub layers: Vec<LayerBlob>,
+    /// Digest of the image manifest this image was pulled with (its bytes
+    /// are in the content store), pushed again unchanged.
+    #[serde(default)]
+    pub manifest: Option<String>,
 }
 
 /// Where a layer's bytes are kept in the content store.
@@ -51,6 +55,8 @@ pub enum Deleted {
 }
 
 pub struct ImageService {
+    /// The registry client (connection pools, token cache), one per daemon.
+    pub(crate) registry: distribution::Client,
     /// Scratch space for archives being loaded; cleared at start.
     tmp: std::path::PathBuf,
     meta: Arc<Metadata>,
@@ -72,6 +78,7 @@ fn now() -> String {
 
 impl ImageService {
     pub fn new(
+        registry: distribution::Client,
         tmp: std::path::PathBuf,
         meta: Arc<Metadata>,
         content: Arc<ContentStore>,
@@ -80,11 +87,48 @@ impl ImageService {
         let _ = std::fs::remove_dir_all(&tmp);
         let _ = std::fs::create_dir_all(&tmp);
         ImageService {
+            registry,
             tmp,
             meta,
             content,
             snaps,
         }
+    }
+
+    /// The snapshotter (for staged layer extraction during pulls).
+    pub(crate) fn snapshots(&self) -> &Arc<dyn Snapshotter> {
+        &self.snaps
+    }
+
+    /// Adds a repo digest (`name@sha256:...`) to an image.
+    pub(crate) fn add_repo_digest(&self, id: &str, repo_digest: &str) -> Result<()> {
+        self.meta.update(|tx| {
+            let Some(mut r) = tx.get::<ImageRecord>(Table::Images, id)? else {
+                return Ok(());
+            };
+            let name = repo_digest.split('@').next().unwrap_or_default();
+            r.repo_digests.retain(|d| d.split('@').next() != Some(name));
+            r.repo_digests.push(repo_digest.to_string());
+            tx.put(Table::Images, id, &r)
+        })
+    }
+
+    /// The image id a tag points at, if any (no id or prefix matching).
+    pub(crate) fn tagged(&self, r: &Reference) -> Result<Option<String>> {
+        self.meta.get::<String>(Table::Tags, &r.to_string())
+    }
+
+    /// The tags (normalized) of repository `name` (`domain/path`) and their image ids.
+    pub(crate) fn tags_in_repo(&self, name: &str) -> Result<Vec<(Reference, String)>> {
+        let mut out = Vec::new();
+        for (k, id) in self.meta.list::<String>(Table::Tags)? {
+            if let Ok(r) = Reference::parse(&k) {
+                if r.name() == name {
+                    out.push((r, id));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `POST /images/load`. Blocking.
@@ -145,6 +189,7 @@ impl ImageService {
             top_layer: Some(layer.chain_id.to_string()),
             repo_digests: vec![],
             layers: vec![blob],
+            manifest: None,
         };
         self.register(
             &bytes,

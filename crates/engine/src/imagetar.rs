@@ -261,6 +261,7 @@ pub fn load(images: &ImageService, r: impl Read, scratch: &Path) -> Result<Vec<S
             top_layer: parent.map(|p| p.to_string()),
             repo_digests: vec![],
             layers: blobs,
+            manifest: None,
         };
         let id = images.register(&config_bytes, record, &tags.iter().collect::<Vec<_>>())?;
         if tags.is_empty() {

@@ -16,6 +16,7 @@ pub mod shim_client;
 pub mod signal;
 pub mod spec;
 pub mod system;
+pub mod transfer;
 pub mod user;
 
 use base::error::IoContext;
@@ -87,6 +88,8 @@ pub struct Config {
     pub shim: PathBuf,
     /// Parent of container cgroups (cgroupsPath is `<parent>/<id>`).
     pub cgroup_parent: String,
+    /// Registry client settings (`insecure-registries`, `registry-mirrors`, certs.d).
+    pub registry: distribution::Config,
 }
 
 /// All services, built in plain order by [`Engine::new`].
@@ -112,7 +115,10 @@ impl Engine {
         let snaps: Arc<dyn store::snapshot::Snapshotter> = Arc::new(
             store::snapshot::Overlay::open(&config.data_root.join("snapshots"))?,
         );
+        let registry =
+            distribution::Client::new(config.registry.clone()).map_err(base::Error::from)?;
         let images = Arc::new(images::ImageService::new(
+            registry,
             config.data_root.join("tmp"),
             meta.clone(),
             content,

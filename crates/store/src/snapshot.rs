@@ -82,6 +82,21 @@ pub struct Layer {
     pub size: u64,
 }
 
+/// A layer extracted but not yet committed.
+#[derive(Debug)]
+pub struct Staged {
+    dir: PathBuf,
+    pub diff_id: Digest,
+    pub size: u64,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // After a commit the directory was renamed away; otherwise clean up.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Stores layers and writable snapshots; returns mounts that show them.
 pub trait Snapshotter: Send + Sync {
     /// Whether the committed layer `chain` exists.
@@ -93,7 +108,16 @@ pub trait Snapshotter: Send + Sync {
         &self,
         parent: Option<&Digest>,
         fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>,
-    ) -> Result<Layer>;
+    ) -> Result<Layer> {
+        let staged = self.stage_layer(fill)?;
+        self.commit_staged(staged, parent)
+    }
+    /// Extracts a layer into a staging area, before its parent is known or
+    /// committed (so the layers of an image can be unpacked in parallel).
+    /// Dropping the result without committing removes it.
+    fn stage_layer(&self, fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>) -> Result<Staged>;
+    /// Commits a staged layer on top of `parent`, which must exist.
+    fn commit_staged(&self, staged: Staged, parent: Option<&Digest>) -> Result<Layer>;
     /// Creates the writable snapshot `key` on top of layer `parent`.
     fn prepare(&self, key: &str, parent: Option<&Digest>) -> Result<Mount>;
     /// The mount of an existing writable snapshot.
@@ -165,38 +189,42 @@ impl Snapshotter for Overlay {
         self.layer(chain).exists()
     }
 
-    fn commit_layer(
-        &self,
-        parent: Option<&Digest>,
-        fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>,
-    ) -> Result<Layer> {
-        let tmp = self.root.join("tmp").join(base::id::random_id());
-        let result = (|| {
-            std::fs::create_dir_all(tmp.join("fs")).ctx("create layer dir")?;
-            if let Some(p) = parent {
-                if !self.exists(p) {
-                    return Err(Error::not_found(format!("parent layer {p} not found")));
-                }
-                std::fs::write(tmp.join("parent"), p.as_str()).ctx("write layer parent")?;
+    fn stage_layer(&self, fill: &mut dyn FnMut(&Path) -> Result<(Digest, u64)>) -> Result<Staged> {
+        let dir = self.root.join("tmp").join(base::id::random_id());
+        let mut staged = Staged {
+            dir,
+            diff_id: Digest::of(b""),
+            size: 0,
+        };
+        std::fs::create_dir_all(staged.dir.join("fs")).ctx("create layer dir")?;
+        let (diff_id, size) = fill(&staged.dir.join("fs"))?;
+        staged.diff_id = diff_id;
+        staged.size = size;
+        Ok(staged)
+    }
+
+    fn commit_staged(&self, staged: Staged, parent: Option<&Digest>) -> Result<Layer> {
+        if let Some(p) = parent {
+            if !self.exists(p) {
+                return Err(Error::not_found(format!("parent layer {p} not found")));
             }
-            let (diff_id, size) = fill(&tmp.join("fs"))?;
-            let chain_id = match parent {
-                Some(p) => Digest::of(format!("{p} {diff_id}").as_bytes()),
-                None => diff_id.clone(),
-            };
-            let layer = Layer {
-                chain_id,
-                diff_id,
-                size,
-            };
-            if !self.exists(&layer.chain_id) {
-                std::fs::write(tmp.join("size"), size.to_string()).ctx("write layer size")?;
-                std::fs::rename(&tmp, self.layer(&layer.chain_id)).ctx("commit layer")?;
-            }
-            Ok(layer)
-        })();
-        let _ = std::fs::remove_dir_all(&tmp);
-        result
+            std::fs::write(staged.dir.join("parent"), p.as_str()).ctx("write layer parent")?;
+        }
+        let chain_id = match parent {
+            Some(p) => Digest::of(format!("{p} {}", staged.diff_id).as_bytes()),
+            None => staged.diff_id.clone(),
+        };
+        let layer = Layer {
+            chain_id,
+            diff_id: staged.diff_id.clone(),
+            size: staged.size,
+        };
+        if !self.exists(&layer.chain_id) {
+            std::fs::write(staged.dir.join("size"), layer.size.to_string())
+                .ctx("write layer size")?;
+            std::fs::rename(&staged.dir, self.layer(&layer.chain_id)).ctx("commit layer")?;
+        }
+        Ok(layer)
     }
 
     fn prepare(&self, key: &str, parent: Option<&Digest>) -> Result<Mount> {
@@ -305,6 +333,17 @@ pub(crate) fn test_suite(s: &dyn Snapshotter) {
     assert_eq!(s.mounts("c1").unwrap_err().kind, base::ErrorKind::NotFound);
     s.remove_layer(&b).unwrap();
     assert!(!s.exists(&b));
+    // Staged layers commit in any order once their parent exists.
+    let top = s.stage_layer(&mut |_| Ok((Digest::of(b"top"), 0))).unwrap();
+    let mid = s.stage_layer(&mut |_| Ok((Digest::of(b"mid"), 0))).unwrap();
+    let dropped = s
+        .stage_layer(&mut |_| Ok((Digest::of(b"gone"), 0)))
+        .unwrap();
+    drop(dropped);
+    let m = s.commit_staged(mid, Some(&a)).unwrap();
+    let t = s.commit_staged(top, Some(&m.chain_id)).unwrap();
+    assert!(s.exists(&t.chain_id));
+    assert!(!s.exists(&Digest::of(b"gone")));
 }
 
 #[cfg(test)]

@@ -4,13 +4,51 @@ use base::{Error, Result};
 use http::{Request, Response};
 use hyper::body::Incoming;
 
+/// `X-Registry-Auth` (base64url JSON), anonymous when absent.
+pub(crate) fn registry_auth<B>(req: &Request<B>) -> Result<distribution::AuthConfig> {
+    let h = req
+        .headers()
+        .get("X-Registry-Auth")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    distribution::AuthConfig::from_header(h)
+        .map_err(|e| Error::invalid(format!("invalid X-Registry-Auth header: {e}")))
+}
+
+/// A streamed JSON progress response fed by `work`; an error after the
+/// stream started becomes Docker's `errorDetail` line.
+fn progress_stream<F>(work: F) -> Resp
+where
+    F: FnOnce(
+        engine::transfer::ProgressTx,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let fut = work(tx.clone());
+    tokio::spawn(async move {
+        if let Err(e) = fut.await {
+            let _ = tx.send(engine::transfer::error_line(&e)).await;
+        }
+    });
+    Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::stream(rx))
+        .expect("valid response")
+}
+
 /// `POST /images/create`: `fromSrc=-` imports the body; `fromImage` pulls.
 pub(crate) async fn image_create(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
     if let Some(image) = ctx.q("fromImage") {
-        let tag = ctx.q("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
-        return Err(Error::not_implemented(format!(
-            "pulling images is not supported by this daemon yet: {image}:{tag}"
-        )));
+        let auth = registry_auth(&req)?;
+        let plan = ctx
+            .engine
+            .images
+            .pull_resolve(image, ctx.q("tag").unwrap_or(""), ctx.q("platform"), &auth)
+            .await?;
+        let images = ctx.engine.images.clone();
+        return Ok(progress_stream(move |tx| {
+            Box::pin(async move { images.pull_run(plan, tx).await.map(|_| ()) })
+        }));
     }
     let Some(src) = ctx.q("fromSrc") else {
         return Err(Error::invalid("fromImage or fromSrc is required"));
@@ -138,4 +176,53 @@ pub(crate) fn image_prune(ctx: Ctx) -> Result<Resp> {
     let containers = ctx.engine.containers.clone();
     let in_use = move |id: &str| containers.using_image(id).into_iter().next();
     Ok(json(&ctx.engine.images.prune(&filters, &in_use)?))
+}
+
+/// `POST /images/{name}/push`.
+pub(crate) fn image_push(ctx: Ctx, req: Request<Incoming>, name: &str) -> Result<Resp> {
+    let auth = registry_auth(&req)?;
+    let tag = ctx.q("tag").unwrap_or("").to_string();
+    let images = ctx.engine.images.clone();
+    let name = name.to_string();
+    // Fail before streaming when there is nothing to push.
+    let probe = if tag.is_empty() {
+        name.clone()
+    } else {
+        format!("{name}:{tag}")
+    };
+    if !tag.is_empty()
+        || base::Reference::parse(&name)
+            .map(|r| r.tag.is_some())
+            .unwrap_or(false)
+    {
+        images
+            .resolve(&probe)
+            .map_err(|_| Error::not_found(format!("tag does not exist: {probe}")))?;
+    }
+    Ok(progress_stream(move |tx| {
+        Box::pin(async move { images.push(&name, &tag, &auth, tx).await })
+    }))
+}
+
+/// `POST /auth`.
+pub(crate) async fn system_auth(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    let body = http_body_util::BodyExt::collect(req.into_body())
+        .await
+        .map_err(|e| Error::invalid(e.to_string()))?
+        .to_bytes();
+    let auth = distribution::AuthConfig::from_json(&body)
+        .map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?;
+    Ok(json(&ctx.engine.images.login(&auth).await?))
+}
+
+/// `GET /distribution/{name}/json`.
+pub(crate) async fn distribution_inspect(
+    ctx: Ctx,
+    req: Request<Incoming>,
+    name: &str,
+) -> Result<Resp> {
+    let auth = registry_auth(&req)?;
+    Ok(json(
+        &ctx.engine.images.distribution_inspect(name, &auth).await?,
+    ))
 }

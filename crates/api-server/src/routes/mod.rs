@@ -48,6 +48,13 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::GET, ["images", name @ .., "get"]) if !name.is_empty() => {
             images::image_get(ctx, &name.join("/"))
         }
+        (&M::POST, ["images", name @ .., "push"]) if !name.is_empty() => {
+            images::image_push(ctx, req, &name.join("/"))
+        }
+        (&M::POST, ["auth"]) => images::system_auth(ctx, req).await,
+        (&M::GET, ["distribution", name @ .., "json"]) if !name.is_empty() => {
+            images::distribution_inspect(ctx, req, &name.join("/")).await
+        }
         (&M::GET, ["containers", id, "export"]) => containers::container_export(ctx, id).await,
         (&M::GET, ["images", "json"]) => images::image_list(ctx),
         (&M::POST, ["images", "prune"]) => images::image_prune(ctx),
