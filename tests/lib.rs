@@ -718,3 +718,150 @@ pub fn core_scenarios(client: Client) {
     );
     assert_eq!(echoed.stdout, "from stdin\n", "{echoed:?}");
 }
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The CNCF registry (Debian's `docker-registry`) on 127.0.0.1, stopped by PID on drop.
+pub struct CncfRegistry {
+    pub dir: PathBuf,
+    pub addr: String,
+    child: Option<std::process::Child>,
+}
+
+impl CncfRegistry {
+    /// Starts it, with htpasswd Basic auth when `creds` is given. None when
+    /// not installed (a panic under CI).
+    pub fn start(creds: Option<(&str, &str)>) -> Option<CncfRegistry> {
+        let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].into_iter().find(|p| Path::new(p).exists());
+        let Some(bin) = bin else {
+            assert!(!ci(), "docker-registry is required under CI but is not installed");
+            eprintln!("SKIP: docker-registry is not installed (apt-get install docker-registry)");
+            return None;
+        };
+        let dir = tempfile::Builder::new().prefix("berth-treg").tempdir_in("/tmp").unwrap().keep();
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            dir.join("data").display()
+        );
+        if let Some((user, pass)) = creds {
+            let out = Command::new("htpasswd").args(["-Bbn", user, pass]).output().expect("htpasswd (apache2-utils)");
+            assert!(out.status.success(), "htpasswd failed");
+            std::fs::write(dir.join("htpasswd"), &out.stdout).unwrap();
+            config.push_str(&format!("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n", dir.join("htpasswd").display()));
+        }
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let mut r = CncfRegistry { dir, addr, child: Some(child) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&r.addr).is_err() {
+            if let Some(st) = r.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("docker-registry exited ({st}): {}", std::fs::read_to_string(r.dir.join("registry.log")).unwrap_or_default());
+            }
+            assert!(Instant::now() < deadline, "docker-registry did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(r)
+    }
+}
+
+impl Drop for CncfRegistry {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs skopeo with plain HTTP to loopback registries; returns its output.
+pub fn skopeo(args: &[&str]) -> Out {
+    let mut c = Command::new("skopeo");
+    c.args(args);
+    run(c, None, Duration::from_secs(120))
+}
+
+/// Writes an OCI image layout at `dir` (tag `tag`) with the given layer
+/// tarballs (uncompressed) for `arch`; returns the manifest digest.
+pub fn write_oci_layout(dir: &Path, tag: &str, layers: &[Vec<u8>], arch: &str) -> String {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |data: &[u8]| -> (String, usize) {
+        let d = sha256_hex(data);
+        std::fs::write(blobs.join(&d), data).unwrap();
+        (format!("sha256:{d}"), data.len())
+    };
+    let diff_ids: Vec<String> = layers.iter().map(|l| format!("sha256:{}", sha256_hex(l))).collect();
+    let config = serde_json::json!({
+        "architecture": arch, "os": "linux", "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    let (cd, cs) = put(config.to_string().as_bytes());
+    let layer_descs: Vec<serde_json::Value> = layers
+        .iter()
+        .map(|l| {
+            let (d, s) = put(l);
+            serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": s})
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+        "layers": layer_descs,
+    });
+    let (md, ms) = put(manifest.to_string().as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
+            "platform": {"architecture": arch, "os": "linux"},
+            "annotations": {"org.opencontainers.image.ref.name": tag}}],
+    });
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    md
+}
+
+/// sha256 of `data` in hex (via sha256sum, to stay independent of the code under test).
+pub fn sha256_hex(data: &[u8]) -> String {
+    let mut c = Command::new("sha256sum");
+    c.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let w = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().unwrap();
+    w.join().unwrap().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+}
+
+/// A tar with one regular file per (path, content), written with raw names
+/// (so hostile names like `../x` can be made).
+pub fn tar_with(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
