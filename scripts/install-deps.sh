@@ -14,6 +14,7 @@ pkgs=(
   apache2-utils    # htpasswd for registry auth tests
   file
   curl
+  openssl          # TLS fixtures (certs.d tests)
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -26,3 +27,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
+# oras (PyPI SDK) for the registry's artifact/referrers test.
+python3 -c 'import oras.client' 2>/dev/null || python3 -m pip install -q oras

@@ -56,6 +56,11 @@ struct Registry {
 
 impl Registry {
     fn start(htpasswd: Option<&str>) -> Registry {
+        Registry::start_with(htpasswd, None)
+    }
+
+    /// With `tls` = (certificate, key), the registry serves HTTPS.
+    fn start_with(htpasswd: Option<&str>, tls: Option<(&Path, &Path)>) -> Registry {
         let dir = tmpdir();
         let port = free_port();
         let mut cfg = format!(
@@ -64,6 +69,14 @@ impl Registry {
              http:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("storage").display()
         );
+        // Under `http:`, so before any other top-level key.
+        if let Some((cert, key)) = tls {
+            cfg.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
         if let Some(h) = htpasswd {
             let path = dir.path().join("htpasswd");
             std::fs::write(&path, h).unwrap();
@@ -787,6 +800,100 @@ async fn basic_auth_with_htpasswd() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// HTTPS with a private CA from `certs.d`, through a Docker Hub mirror (a
+/// loopback registry name would be plain HTTP, a mirror URL says https).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_mirror_trusted_through_certs_d() {
+    if !tools(&["openssl"]) {
+        return;
+    }
+    let pki = tmpdir();
+    let p = pki.path();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509", "-days", "1", "-subj", "/CN=berth-test-ca"];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.crt"]);
+    openssl(p, &ca);
+    let mut csr = vec!["req", "-subj", "/CN=127.0.0.1"];
+    csr.extend(ec);
+    csr.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(p, &csr);
+    std::fs::write(
+        p.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        p,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.crt",
+        ],
+    );
+    let reg = Registry::start_with(None, Some((&p.join("server.crt"), &p.join("server.key"))));
+    let host = reg.host();
+    let img = image("amd64", "mirror", 1);
+    seed(&host, "library/busybox", "latest", &[&img], None, &[]);
+
+    let certs = tmpdir();
+    std::fs::create_dir(certs.path().join(&host)).unwrap();
+    std::fs::copy(p.join("ca.crt"), certs.path().join(&host).join("ca.crt")).unwrap();
+    let c = Client::new(Config {
+        registry_mirrors: vec![format!("https://{host}")],
+        certs_dir: Some(certs.path().to_path_buf()),
+        ..Config::default()
+    })
+    .unwrap();
+    let hub = self::repo(&c, "busybox", &AuthConfig::default());
+    assert_eq!(
+        hub.pull_endpoints()[0].url.as_str(),
+        format!("https://{host}/")
+    );
+    let r = hub
+        .resolve("latest", &Platform::parse("linux/amd64").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.digest(), &img.manifest.desc.digest);
+    let s = hub
+        .fetch_blob(&img.layers[0].desc, &Progress::none())
+        .await
+        .unwrap();
+    assert_eq!(collect(s).await.unwrap(), img.layers[0].data);
 }
 
 // ---- against fake servers ---------------------------------------------------

@@ -420,10 +420,11 @@ impl AuthCache {
                     }
                 }
                 let t = fetch_token(http, host, &ch, scopes, cred, false).await?;
-                self.tokens
-                    .lock()
-                    .expect("auth cache lock")
-                    .insert(key, (t.header.clone(), t.expires));
+                let mut tokens = self.tokens.lock().expect("auth cache lock");
+                // Drop expired tokens so a long-running daemon's cache stays small.
+                let now = Instant::now();
+                tokens.retain(|_, (_, exp)| *exp > now);
+                tokens.insert(key, (t.header.clone(), t.expires));
                 Ok(Some(t.header))
             }
             _ => Ok(None),

@@ -33,7 +33,7 @@ pub enum Status {
     Pushed,
     /// "Layer already exists": the registry has it.
     LayerAlreadyExists,
-    /// "Mounted from <repository>": cross-repository mount.
+    /// `Mounted from <repository>`: cross-repository mount.
     MountedFrom(String),
 }
 
