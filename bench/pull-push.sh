@@ -14,7 +14,7 @@ cg=/$(basename "$tmp" | tr -d .)
 pids=()
 cleanup() {
   set +e
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in "${pids[@]}" $(cat "$tmp"/*/pid 2>/dev/null); do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   for m in $(awk -v t="$tmp" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r); do umount -l "$m"; done
   for h in /sys/fs/cgroup/*/; do rmdir "$h${cg#/}"/* "$h${cg#/}" 2>/dev/null; done
   rm -rf "$tmp"
@@ -26,14 +26,13 @@ start_registry() { # name -> prints addr
   mkdir -p "$tmp/$name"
   printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$tmp/$name/data" "$port" > "$tmp/$name/config.yml"
   docker-registry serve "$tmp/$name/config.yml" >"$tmp/$name/log" 2>&1 &
-  pids+=($!)
+  echo $! > "$tmp/$name/pid"   # runs in a subshell: cleanup reads the pid files
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
   echo "127.0.0.1:$port"
 }
 wait_sock() { for _ in $(seq 1 300); do curl -sf --unix-socket "$1" http://x/_ping >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 
 SRC=$(start_registry src)
-DST=$(start_registry dst)
 
 # The image: 5 layers of random bytes, one file each, as an OCI layout.
 python3 - "$tmp/layout" "$MB" <<'PY'
@@ -92,12 +91,16 @@ pull_times() {
     t0=$(now); DOCKER_HOST=$host $docker pull -q "$IMG" >/dev/null; echo $(( $(now) - t0 ))
   done | median
 }
+# Each push goes to a fresh registry, so no run can skip or mount what an
+# earlier one uploaded.
 push_times() {
   local host=$1 tag=$2 i t0
   for i in $(seq 1 "$N"); do
+    local DST; DST=$(start_registry "dst-$tag$i")
     local dst=$DST/$tag$i/big:v1
     DOCKER_HOST=$host $docker tag "$IMG" "$dst"
     t0=$(now); DOCKER_HOST=$host $docker push -q "$dst" >/dev/null; echo $(( $(now) - t0 ))
+    kill "$(cat "$tmp/dst-$tag$i/pid")"
   done | median
 }
 skopeo_pull() {
@@ -108,8 +111,10 @@ skopeo_pull() {
 }
 skopeo_push() {
   for i in $(seq 1 "$N"); do
+    local DST; DST=$(start_registry "dst-skopeo$i")
     t0=$(now)
     skopeo copy -q --dest-tls-verify=false "dir:$tmp/sk" "docker://$DST/skopeo$i/big:v1" >/dev/null; echo $(( $(now) - t0 ))
+    kill "$(cat "$tmp/dst-skopeo$i/pid")"
   done | median
 }
 
