@@ -319,6 +319,8 @@ pub struct DaemonOpts {
     pub runtime: Option<String>,
     /// Skip importing busybox.
     pub no_image: bool,
+    /// daemon.json contents (default `{}`).
+    pub config: Option<String>,
 }
 
 impl Daemon {
@@ -340,7 +342,7 @@ impl Daemon {
             .runtime
             .or_else(|| std::env::var("BERTH_TEST_RUNTIME").ok())
             .unwrap_or_else(|| "berth-runtime".into());
-        std::fs::write(dir.join("daemon.json"), "{}").unwrap();
+        std::fs::write(dir.join("daemon.json"), o.config.as_deref().unwrap_or("{}")).unwrap();
         let mut d = Daemon {
             dir,
             sock,

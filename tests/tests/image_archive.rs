@@ -108,7 +108,7 @@ fn hostile_archives_are_refused_and_leave_nothing() {
     h.set_cksum();
     layer.append(&h, &b"x"[..]).unwrap();
     let layer = layer.into_inner().unwrap();
-    let diff = format!("sha256:{}", sha256_hex(&layer));
+    let diff = format!("sha256:{}", berth_tests::sha256_hex(&layer));
     let config = format!(
         r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{diff}"]}}}}"#
     );
@@ -163,23 +163,6 @@ fn hostile_archives_are_refused_and_leave_nothing() {
         0
     );
     d.finish();
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    use std::fmt::Write;
-    let out = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            std::io::Write::write_all(c.stdin.as_mut().unwrap(), data)?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    let s = String::from_utf8_lossy(&out.stdout);
-    let mut hex = String::new();
-    write!(hex, "{}", s.split_whitespace().next().unwrap()).unwrap();
-    hex
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! pull/push/images/rmi, Basic auth through `docker login`, multi-arch
 //! platform selection, and hostile layers that must leave no trace.
 
-use berth_tests::{require, skopeo, tar_with, write_oci_layout, CncfRegistry, Daemon, DOCKER};
+use berth_tests::{require, skopeo, tar_with, write_oci_layout, CncfRegistry, Daemon, DaemonOpts, DOCKER};
 
 fn prerequisites() -> bool {
     require(DOCKER) && require("skopeo")
@@ -218,4 +218,42 @@ fn flate2_like_gzip(data: &[u8]) -> Vec<u8> {
     let out = child.wait_with_output().unwrap();
     w.join().unwrap().unwrap();
     out.stdout
+}
+
+#[test]
+fn whiteouts_hide_lower_layers() {
+    if !prerequisites() {
+        return;
+    }
+    let Some(reg) = CncfRegistry::start(None) else { return };
+    let d = Daemon::start();
+    let lower = tar_with(&[("etc/gone", b"1"), ("dir/old", b"2"), ("keep", b"3\n")]);
+    let upper = tar_with(&[("etc/.wh.gone", b""), ("dir/.wh..wh..opq", b""), ("dir/new", b"4")]);
+    let layout = d.dir.join("wh");
+    write_oci_layout(&layout, "v1", &[busybox_layer(), lower, upper], "amd64");
+    let name = format!("{}/wh/img:v1", reg.addr);
+    skopeo_push(&layout, "v1", &name);
+    d.docker(&["pull", &name]).ok();
+    let out = d.docker(&["run", "--rm", &name, "sh", "-c", "test ! -e /etc/gone && ls /dir && cat /keep"]);
+    assert_eq!(out.ok(), "new\n3\n");
+    d.finish();
+}
+
+#[test]
+fn registry_mirror_serves_docker_hub_names() {
+    if !prerequisites() {
+        return;
+    }
+    let Some(reg) = CncfRegistry::start(None) else { return };
+    let layout = reg.dir.join("mirror-layout");
+    write_oci_layout(&layout, "1", &[busybox_layer()], "amd64");
+    skopeo_push(&layout, "1", &format!("{}/library/mirrored:1", reg.addr));
+    let config = format!(r#"{{"registry-mirrors": ["http://{}"]}}"#, reg.addr);
+    let d = Daemon::start_with(DaemonOpts { config: Some(config), ..Default::default() });
+    let out = d.docker(&["pull", "mirrored:1"]);
+    assert!(out.ok().contains("Status: Downloaded newer image for mirrored:1"), "{out:?}");
+    assert_eq!(d.docker(&["run", "--rm", "mirrored:1", "echo", "from-mirror"]).ok(), "from-mirror\n");
+    let digests = d.docker(&["image", "inspect", "-f", "{{index .RepoDigests 0}}", "mirrored:1"]);
+    assert!(digests.ok().starts_with("mirrored@sha256:"), "{digests:?}");
+    d.finish();
 }

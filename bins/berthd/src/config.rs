@@ -45,6 +45,8 @@ pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
         "runtimes",
         "cgroup-parent",
         "live-restore",
+        "insecure-registries",
+        "registry-mirrors",
     ];
     if let Some(obj) = v.as_object() {
         let unknown: Vec<&str> = obj
@@ -91,6 +93,8 @@ mod tests {
             e.contains("don't match any configuration option: bogus"),
             "{e}"
         );
+        let m = parse_file("/x.json", r#"{"registry-mirrors":["http://127.0.0.1:5000"],"insecure-registries":["10.0.0.0/8"]}"#).unwrap();
+        assert_eq!(m.registry_mirrors.unwrap().len(), 1);
         let c = parse_file(
             "/x.json",
             r#"{"data-root":"/d","runtimes":{"runc":{"path":"/usr/sbin/runc"}}}"#,

@@ -41,16 +41,16 @@ impl<R: Read> Read for HashingReader<'_, R> {
     }
 }
 
-/// Opens `r` as a plain or gzip-compressed tar stream.
+/// Opens `r` as a plain, gzip- or zstd-compressed tar stream (by magic number).
 pub fn decompress<'a>(r: impl Read + 'a) -> Result<Box<dyn Read + 'a>> {
     let mut br = BufReader::with_capacity(256 * 1024, r);
     let head = br.fill_buf().map_err(|e| Error::io("read layer", e))?;
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(br)))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Err(Error::invalid(
-            "zstd-compressed layers are not supported yet",
-        ))
+        let d = zstd::stream::read::Decoder::with_buffer(br)
+            .map_err(|e| Error::invalid(format!("invalid zstd layer: {e}")))?;
+        Ok(Box::new(d))
     } else {
         Ok(Box::new(br))
     }
@@ -334,6 +334,18 @@ mod tests {
                 .diff_id,
             Digest::of(&t)
         );
+    }
+
+    #[test]
+    fn zstd_layers_hash_uncompressed() {
+        let t = tar_of(&[("z", tar::EntryType::Regular, "zz")]);
+        let z = zstd::encode_all(&t[..], 3).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(
+            apply_layer(&z[..], d.path()).unwrap().diff_id,
+            Digest::of(&t)
+        );
+        assert_eq!(std::fs::read_to_string(d.path().join("z")).unwrap(), "zz");
     }
 
     #[test]
