@@ -637,7 +637,9 @@ impl Daemon {
             }
             let _ = std::fs::remove_dir(&p);
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::env::var_os("BERTH_KEEP_TEST_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -723,7 +725,11 @@ pub fn core_scenarios(client: Client) {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The CNCF registry (Debian's `docker-registry`) on 127.0.0.1, stopped by PID on drop.
@@ -737,13 +743,22 @@ impl CncfRegistry {
     /// Starts it, with htpasswd Basic auth when `creds` is given. None when
     /// not installed (a panic under CI).
     pub fn start(creds: Option<(&str, &str)>) -> Option<CncfRegistry> {
-        let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].into_iter().find(|p| Path::new(p).exists());
+        let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
+            .into_iter()
+            .find(|p| Path::new(p).exists());
         let Some(bin) = bin else {
-            assert!(!ci(), "docker-registry is required under CI but is not installed");
+            assert!(
+                !ci(),
+                "docker-registry is required under CI but is not installed"
+            );
             eprintln!("SKIP: docker-registry is not installed (apt-get install docker-registry)");
             return None;
         };
-        let dir = tempfile::Builder::new().prefix("berth-treg").tempdir_in("/tmp").unwrap().keep();
+        let dir = tempfile::Builder::new()
+            .prefix("berth-treg")
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep();
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut config = format!(
@@ -751,10 +766,16 @@ impl CncfRegistry {
             dir.join("data").display()
         );
         if let Some((user, pass)) = creds {
-            let out = Command::new("htpasswd").args(["-Bbn", user, pass]).output().expect("htpasswd (apache2-utils)");
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, pass])
+                .output()
+                .expect("htpasswd (apache2-utils)");
             assert!(out.status.success(), "htpasswd failed");
             std::fs::write(dir.join("htpasswd"), &out.stdout).unwrap();
-            config.push_str(&format!("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n", dir.join("htpasswd").display()));
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
+                dir.join("htpasswd").display()
+            ));
         }
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("registry.log")).unwrap();
@@ -766,11 +787,18 @@ impl CncfRegistry {
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let mut r = CncfRegistry { dir, addr, child: Some(child) };
+        let mut r = CncfRegistry {
+            dir,
+            addr,
+            child: Some(child),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(&r.addr).is_err() {
             if let Some(st) = r.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("docker-registry exited ({st}): {}", std::fs::read_to_string(r.dir.join("registry.log")).unwrap_or_default());
+                panic!(
+                    "docker-registry exited ({st}): {}",
+                    std::fs::read_to_string(r.dir.join("registry.log")).unwrap_or_default()
+                );
             }
             assert!(Instant::now() < deadline, "docker-registry did not start");
             std::thread::sleep(Duration::from_millis(50));
@@ -806,7 +834,10 @@ pub fn write_oci_layout(dir: &Path, tag: &str, layers: &[Vec<u8>], arch: &str) -
         std::fs::write(blobs.join(&d), data).unwrap();
         (format!("sha256:{d}"), data.len())
     };
-    let diff_ids: Vec<String> = layers.iter().map(|l| format!("sha256:{}", sha256_hex(l))).collect();
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("sha256:{}", sha256_hex(l)))
+        .collect();
     let config = serde_json::json!({
         "architecture": arch, "os": "linux", "config": {"Cmd": ["sh"]},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
@@ -846,7 +877,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
     let w = std::thread::spawn(move || stdin.write_all(&data));
     let out = child.wait_with_output().unwrap();
     w.join().unwrap().unwrap();
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// A tar with one regular file per (path, content), written with raw names

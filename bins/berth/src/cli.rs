@@ -25,6 +25,9 @@ pub struct Cli {
     /// Print version information and quit
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+    /// Location of client config files
+    #[arg(long = "config", global = true, value_name = "string")]
+    pub config: Option<String>,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
 }
@@ -71,6 +74,20 @@ pub enum Cmd {
     Rmi(RmiArgs),
     /// Download an image from a registry
     Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Authenticate to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
     /// Rename a container
     Rename(RenameArgs),
     /// Pause all processes within one or more containers
@@ -124,6 +141,8 @@ pub enum ContainerCmd {
     Pause(NamesArgs),
     /// Unpause all processes within one or more containers
     Unpause(NamesArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -142,12 +161,24 @@ pub enum ImageCmd {
     Import(ImportArgs),
     /// Display detailed information on one or more images
     Inspect(InspectArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Remove unused images
+    Prune(ImagePruneArgs),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum SystemCmd {
     /// Display system-wide information
     Info(InfoArgs),
+    /// Show docker disk usage
+    Df(DfArgs),
 }
 
 #[derive(Args, Debug)]
@@ -542,10 +573,135 @@ pub struct PullArgs {
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
     /// Set platform if server is multi-platform capable
-    #[arg(long = "platform", value_name = "string")]
+    #[arg(
+        long = "platform",
+        value_name = "string",
+        env = "DOCKER_DEFAULT_PLATFORM",
+        hide_env = true
+    )]
     pub platform: Option<String>,
+    /// Skip image verification (deprecated)
+    #[arg(long = "disable-content-trust", hide = true, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub disable_content_trust: Option<String>,
     #[arg(value_name = "NAME[:TAG|@DIGEST]")]
     pub image: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// Push all tags of an image to the repository
+    #[arg(short = 'a', long = "all-tags")]
+    pub all_tags: bool,
+    /// Suppress verbose output
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Push a platform-specific manifest as a single-platform image to the registry
+    #[arg(long = "platform", value_name = "string")]
+    pub platform: Option<String>,
+    /// Skip image verification (deprecated)
+    #[arg(long = "disable-content-trust", hide = true, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub disable_content_trust: Option<String>,
+    #[arg(value_name = "NAME[:TAG]")]
+    pub image: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SaveArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short = 'o', long = "output", value_name = "string")]
+    pub output: Option<String>,
+    /// Save only the given platform(s) (comma-separated "os[/arch[/variant]]")
+    #[arg(long = "platform", value_name = "stringSlice", value_delimiter = ',')]
+    pub platform: Vec<String>,
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// Read from tar archive file, instead of STDIN
+    #[arg(short = 'i', long = "input", value_name = "string")]
+    pub input: Option<String>,
+    /// Suppress the load output
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Load only the given platform(s) (comma-separated "os[/arch[/variant]]")
+    #[arg(long = "platform", value_name = "stringSlice", value_delimiter = ',')]
+    pub platform: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short = 'o', long = "output", value_name = "string")]
+    pub output: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Print sizes and dates in human readable format
+    #[arg(long = "human", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub human: bool,
+    /// Only show image IDs
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Format output using a custom template
+    #[arg(long = "format", value_name = "string")]
+    pub format: Option<String>,
+    /// Show history for the given platform ("os[/arch[/variant]]")
+    #[arg(long = "platform", value_name = "string")]
+    pub platform: Option<String>,
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ImagePruneArgs {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DfArgs {
+    /// Show detailed information on space usage
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// Format output using a custom template
+    #[arg(long = "format", value_name = "string")]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Username
+    #[arg(short = 'u', long = "username", value_name = "string")]
+    pub username: Option<String>,
+    /// Password or Personal Access Token (PAT)
+    #[arg(short = 'p', long = "password", value_name = "string")]
+    pub password: Option<String>,
+    /// Take the Password or Personal Access Token (PAT) from stdin
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogoutArgs {
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
 }
 
 #[derive(Args, Debug)]

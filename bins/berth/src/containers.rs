@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::cli::*;
 use crate::fmtutil::{self, go_quote};
 use crate::stream::{self, ResizeTarget};
-use crate::{images, tty, CmdResult, Failure};
+use crate::{tty, CmdResult, Failure};
 
 // ------------------------------------------------------------------ helpers
 
@@ -305,8 +305,14 @@ async fn create_container(
     if !matches!(pull, "always" | "missing" | "never") {
         return Err(run_error(cmd, &format!("invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\""), 125));
     }
+    let pull_target = if o.quiet {
+        crate::progress::Target::Discard
+    } else {
+        crate::progress::Target::Stderr
+    };
     if pull == "always" {
-        images::pull_image(client, &reference, o.platform.as_deref(), true, o.quiet)
+        let named = crate::refs::Named::parse(&image).map_err(|e| run_error(cmd, &e, 125))?;
+        crate::transfer::pull_image(client, &named, false, o.platform.as_deref(), pull_target)
             .await
             .map_err(|e| run_error(cmd, &e, 125))?;
     }
@@ -322,9 +328,17 @@ async fn create_container(
                     "Unable to find image '{}' locally",
                     reference.familiar_tagged()
                 );
-                images::pull_image(client, &reference, o.platform.as_deref(), true, o.quiet)
-                    .await
-                    .map_err(|e| run_error(cmd, &e, 125))?;
+                let named =
+                    crate::refs::Named::parse(&image).map_err(|e| run_error(cmd, &e, 125))?;
+                crate::transfer::pull_image(
+                    client,
+                    &named,
+                    false,
+                    o.platform.as_deref(),
+                    pull_target,
+                )
+                .await
+                .map_err(|e| run_error(cmd, &e, 125))?;
                 attempt += 1;
             }
             Err(e) => return Err(run_error(cmd, &e.to_string(), 125)),

@@ -176,6 +176,24 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
     Ok((size * mul) as i64)
 }
 
+/// An I/O error as Go prints a syscall error ("no such file or directory").
+pub fn go_io_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            // SAFETY: strerror returns a valid NUL-terminated string for any errno.
+            let msg = unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) }
+                .to_string_lossy()
+                .into_owned();
+            let mut c = msg.chars();
+            match c.next() {
+                Some(first) => first.to_lowercase().chain(c).collect(),
+                None => msg,
+            }
+        }
+        None => e.to_string(),
+    }
+}
+
 /// Go's `strconv.Quote`.
 pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -219,6 +237,24 @@ pub fn ellipsis(s: &str, max: usize) -> String {
 pub fn truncate_id(id: &str) -> String {
     let id = id.split_once(':').map(|(_, h)| h).unwrap_or(id);
     id.chars().take(12).collect()
+}
+
+/// Go's `time.RFC3339` layout for a unix timestamp, in local time
+/// (`2006-01-02T15:04:05Z` in UTC, else with the offset).
+pub fn rfc3339_local(unix: i64) -> String {
+    use chrono::{Local, TimeZone};
+    match Local.timestamp_opt(unix, 0).single() {
+        Some(t) => {
+            let off = t.format("%:z").to_string();
+            let off = if off == "+00:00" {
+                "Z".to_string()
+            } else {
+                off
+            };
+            format!("{}{off}", t.format("%Y-%m-%dT%H:%M:%S"))
+        }
+        None => unix.to_string(),
+    }
 }
 
 /// Go's `time.Time.String()` for a unix timestamp, in local time.

@@ -1,4 +1,4 @@
-//! Image commands: images, pull, import, tag, rmi.
+//! Image commands: images, import, tag, rmi, history, prune.
 
 use api_client::{Body, Client, HttpMethod as Method};
 use serde_json::{json, Map, Value};
@@ -8,123 +8,6 @@ use crate::containers::{parse_filters, render_format};
 use crate::fmtutil;
 use crate::refs::Reference;
 use crate::{CmdResult, Failure};
-
-/// Print one JSON progress message the way docker does on a non-terminal.
-/// Returns Err(message) for error messages.
-fn display_message(m: &Value, out: &mut String) -> Result<(), String> {
-    if let Some(e) = m
-        .get("errorDetail")
-        .and_then(|d| d.get("message"))
-        .and_then(|s| s.as_str())
-    {
-        return Err(e.to_string());
-    }
-    if let Some(e) = m.get("error").and_then(|s| s.as_str()) {
-        return Err(e.to_string());
-    }
-    let has_progress = m
-        .get("progress")
-        .and_then(|p| p.as_str())
-        .is_some_and(|p| !p.is_empty())
-        || m.get("progressDetail")
-            .and_then(|p| p.as_object())
-            .is_some_and(|o| !o.is_empty());
-    if has_progress {
-        return Ok(());
-    }
-    if let Some(s) = m.get("stream").and_then(|s| s.as_str()) {
-        out.push_str(s);
-        return Ok(());
-    }
-    if let Some(id) = m
-        .get("id")
-        .and_then(|s| s.as_str())
-        .filter(|s| !s.is_empty())
-    {
-        out.push_str(id);
-        out.push_str(": ");
-    }
-    let status = m.get("status").and_then(|s| s.as_str()).unwrap_or("");
-    if status.is_empty() && m.get("id").is_none() {
-        return Ok(());
-    }
-    out.push_str(status);
-    out.push('\n');
-    Ok(())
-}
-
-/// Consume a JSON-message stream (pull/import progress), printing status lines
-/// to stderr (`to_stderr`) or stdout unless `quiet`.
-async fn consume_progress(
-    mut resp: api_client::Response,
-    to_stderr: bool,
-    quiet: bool,
-) -> Result<Vec<Value>, String> {
-    let mut all = Vec::new();
-    loop {
-        let m: Option<Value> = resp.next_json().await.map_err(|e| e.to_string())?;
-        let Some(m) = m else { break };
-        let mut text = String::new();
-        display_message(&m, &mut text)?;
-        if !quiet && !text.is_empty() {
-            if to_stderr {
-                eprint!("{text}");
-            } else {
-                print!("{text}");
-                use std::io::Write;
-                let _ = std::io::stdout().flush();
-            }
-        }
-        all.push(m);
-    }
-    Ok(all)
-}
-
-/// Pull `r` (used by `pull` and by `run`/`create` for missing images).
-pub async fn pull_image(
-    client: &Client,
-    r: &Reference,
-    platform: Option<&str>,
-    to_stderr: bool,
-    quiet: bool,
-) -> Result<(), String> {
-    let tag = r.tag_or_digest();
-    let mut q: Vec<(&str, &str)> = vec![("fromImage", &r.name), ("tag", &tag)];
-    if let Some(p) = platform {
-        q.push(("platform", p));
-    }
-    let resp = client
-        .stream(Method::POST, "/images/create", &q, Body::empty())
-        .await
-        .map_err(|e| e.to_string())?;
-    consume_progress(resp, to_stderr, quiet).await.map(|_| ())
-}
-
-pub async fn pull(client: &Client, a: PullArgs) -> CmdResult {
-    let r = Reference::parse(&a.image);
-    if r.tag.is_none() && r.digest.is_none() && !a.all_tags && !a.quiet {
-        println!("Using default tag: latest");
-    }
-    if a.all_tags {
-        let mut q: Vec<(&str, &str)> = vec![("fromImage", &r.name)];
-        if let Some(p) = &a.platform {
-            q.push(("platform", p));
-        }
-        let resp = client
-            .stream(Method::POST, "/images/create", &q, Body::empty())
-            .await?;
-        consume_progress(resp, false, a.quiet)
-            .await
-            .map_err(|e| Failure::new(1, e))?;
-        println!("{}", crate::refs::full_name(&r.name));
-        return Ok(0);
-    }
-    pull_image(client, &r, a.platform.as_deref(), false, a.quiet)
-        .await
-        .map_err(|e| Failure::new(1, e))?;
-    println!("{}", r.full());
-    Ok(0)
-}
 
 pub async fn import(client: &Client, a: ImportArgs) -> CmdResult {
     let mut q: Vec<(String, String)> = Vec::new();
@@ -165,7 +48,7 @@ pub async fn import(client: &Client, a: ImportArgs) -> CmdResult {
     let resp = client
         .stream(Method::POST, "/images/create", &qref, body)
         .await?;
-    consume_progress(resp, false, false)
+    crate::progress::consume(resp, crate::progress::Target::Stdout)
         .await
         .map_err(|e| Failure::new(1, e))?;
     Ok(0)
@@ -223,66 +106,69 @@ pub async fn rmi(client: &Client, a: RmiArgs) -> CmdResult {
     Ok(if failed { 1 } else { 0 })
 }
 
-fn image_rows(img: &Value, trunc: bool) -> Vec<Value> {
+/// docker's image formatter context for one row of `images` / `system df -v`.
+pub fn image_context(img: &Value, repo: &str, tag: &str, digest: &str, trunc: bool) -> Value {
     let id = img["Id"].as_str().unwrap_or("");
     let created = img["Created"].as_i64().unwrap_or(0);
     let size = img["Size"].as_i64().unwrap_or(0);
     let virt = img["VirtualSize"].as_i64().unwrap_or(size);
     let shared = img["SharedSize"].as_i64().unwrap_or(-1);
     let containers = img["Containers"].as_i64().unwrap_or(-1);
-    let base = |repo: &str, tag: &str, digest: &str| -> Value {
-        let mut m = Map::new();
-        m.insert(
-            "Containers".into(),
-            json!(if containers < 0 {
-                "N/A".to_string()
-            } else {
-                containers.to_string()
-            }),
-        );
-        m.insert("CreatedAt".into(), json!(fmtutil::go_time_string(created)));
-        m.insert("CreatedSince".into(), json!(fmtutil::since_unix(created)));
-        m.insert("Digest".into(), json!(digest));
-        m.insert(
-            "ID".into(),
-            json!(if trunc {
-                fmtutil::truncate_id(id)
-            } else {
-                id.to_string()
-            }),
-        );
-        m.insert("Repository".into(), json!(repo));
-        m.insert(
-            "SharedSize".into(),
-            json!(if shared < 0 {
-                "N/A".to_string()
-            } else {
-                fmtutil::human_size_prec(shared as f64, 3)
-            }),
-        );
-        m.insert(
-            "Size".into(),
-            json!(fmtutil::human_size_prec(size as f64, 3)),
-        );
-        m.insert("Tag".into(), json!(tag));
-        m.insert(
-            "UniqueSize".into(),
-            json!(if shared < 0 {
-                "N/A".to_string()
-            } else {
-                fmtutil::human_size_prec((size - shared) as f64, 3)
-            }),
-        );
-        m.insert(
-            "VirtualSize".into(),
-            json!(fmtutil::human_size(virt as f64)),
-        );
-        m.insert(
-            crate::template::hidden_key(crate::template::ESCAPE_HTML),
-            Value::Bool(true),
-        );
-        Value::Object(m)
-    };
+    let mut m = Map::new();
+    m.insert(
+        "Containers".into(),
+        json!(if containers < 0 {
+            "N/A".to_string()
+        } else {
+            containers.to_string()
+        }),
+    );
+    m.insert("CreatedAt".into(), json!(fmtutil::go_time_string(created)));
+    m.insert("CreatedSince".into(), json!(fmtutil::since_unix(created)));
+    m.insert("Digest".into(), json!(digest));
+    m.insert(
+        "ID".into(),
+        json!(if trunc {
+            fmtutil::truncate_id(id)
+        } else {
+            id.to_string()
+        }),
+    );
+    m.insert("Repository".into(), json!(repo));
+    m.insert(
+        "SharedSize".into(),
+        json!(if shared < 0 {
+            "N/A".to_string()
+        } else {
+            fmtutil::human_size(shared as f64)
+        }),
+    );
+    m.insert(
+        "Size".into(),
+        json!(fmtutil::human_size_prec(size as f64, 3)),
+    );
+    m.insert("Tag".into(), json!(tag));
+    m.insert(
+        "UniqueSize".into(),
+        json!(if shared < 0 || size < 0 {
+            "N/A".to_string()
+        } else {
+            fmtutil::human_size((size - shared) as f64)
+        }),
+    );
+    m.insert(
+        "VirtualSize".into(),
+        json!(fmtutil::human_size(virt as f64)),
+    );
+    m.insert(
+        crate::template::hidden_key(crate::template::ESCAPE_HTML),
+        Value::Bool(true),
+    );
+    Value::Object(m)
+}
+
+fn image_rows(img: &Value, trunc: bool) -> Vec<Value> {
+    let base = |repo: &str, tag: &str, digest: &str| image_context(img, repo, tag, digest, trunc);
     let tags: Vec<&str> = img["RepoTags"]
         .as_array()
         .into_iter()
@@ -365,6 +251,208 @@ pub async fn images(client: &Client, a: ImagesArgs) -> CmdResult {
     Ok(0)
 }
 
+// ------------------------------------------------------------------ history
+
+fn history_headers() -> Value {
+    json!({
+        "ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+        "CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT",
+    })
+}
+
+/// docker's history formatter context for one layer.
+fn history_row(h: &Value, trunc: bool, human: bool) -> Value {
+    let id = h["Id"].as_str().unwrap_or("");
+    let created = h["Created"].as_i64().unwrap_or(0);
+    let size = h["Size"].as_i64().unwrap_or(0);
+    let created_at = fmtutil::rfc3339_local(created);
+    // Dates before 2000 are shown as N/A (docker's `epoch`).
+    let created_since = if !human {
+        created_at.clone()
+    } else if created <= 946_684_800 {
+        "N/A".to_string()
+    } else {
+        fmtutil::since_unix(created)
+    };
+    let created_by = h["CreatedBy"].as_str().unwrap_or("").replace('\t', " ");
+    let mut m = Map::new();
+    m.insert("Comment".into(), json!(h["Comment"].as_str().unwrap_or("")));
+    m.insert("CreatedAt".into(), json!(created_at));
+    m.insert(
+        "CreatedBy".into(),
+        json!(if trunc {
+            fmtutil::ellipsis(&created_by, 45)
+        } else {
+            created_by
+        }),
+    );
+    m.insert("CreatedSince".into(), json!(created_since));
+    m.insert(
+        "ID".into(),
+        json!(if trunc {
+            fmtutil::truncate_id(id)
+        } else {
+            id.to_string()
+        }),
+    );
+    m.insert(
+        "Size".into(),
+        json!(if human {
+            fmtutil::human_size_prec(size as f64, 3)
+        } else {
+            size.to_string()
+        }),
+    );
+    m.insert(
+        crate::template::hidden_key(crate::template::ESCAPE_HTML),
+        Value::Bool(true),
+    );
+    Value::Object(m)
+}
+
+pub async fn history(client: &Client, a: HistoryArgs) -> CmdResult {
+    let mut q: Vec<(&str, String)> = Vec::new();
+    if let Some(p) = a.platform.as_deref().filter(|p| !p.is_empty()) {
+        let p = crate::transfer::parse_platform(p)
+            .map_err(|e| Failure::new(1, format!("invalid platform: {e}")))?;
+        let v = client.api_version().await?;
+        if api_client::compare_versions(&v, "1.48") == std::cmp::Ordering::Less {
+            return Err(Failure::new(1, format!("\"platform\" requires API version 1.48, but the Docker daemon API version is {v}")));
+        }
+        q.push(("platform", p.to_string()));
+    }
+    let qref: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let items: Vec<Value> = client
+        .get_json(&format!("/images/{}/history", a.image), &qref)
+        .await?;
+    let format = match a.format.as_deref() {
+        None | Some("") | Some("table") => {
+            if a.quiet {
+                "{{.ID}}"
+            } else if !a.human {
+                "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+            } else {
+                "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+            }
+        }
+        Some(f) => f,
+    };
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|h| history_row(h, !a.no_trunc, a.human))
+        .collect();
+    print!("{}", render_format(format, &rows, &history_headers())?);
+    Ok(0)
+}
+
+// ------------------------------------------------------------------ prune
+
+/// docker's confirmation prompt: `message [y/N] ` on stdout, one line from
+/// stdin, true only for "y"/"Y".
+pub fn confirm(message: &str) -> bool {
+    use std::io::{BufRead, Write};
+    print!("{message} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    line.trim().eq_ignore_ascii_case("y")
+}
+
+/// Prune filters: the `--filter` flags, `dangling`, then the config file's
+/// `pruneFilters` merged the way docker's `command.PruneFilters` does.
+fn prune_filters(
+    flags: &[String],
+    all: bool,
+    config: &[String],
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, Failure> {
+    let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let add = |map: &mut std::collections::BTreeMap<String, Vec<String>>, k: &str, v: &str| {
+        let e = map.entry(k.to_string()).or_default();
+        if !e.iter().any(|x| x == v) {
+            e.push(v.to_string());
+        }
+    };
+    for f in flags {
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            Failure::new(
+                125,
+                format!("invalid argument \"{f}\" for \"--filter\" flag: bad format of filter (expected name=value)"),
+            )
+        })?;
+        add(&mut map, &k.trim().to_lowercase(), v.trim());
+    }
+    add(&mut map, "dangling", if all { "false" } else { "true" });
+    for f in config {
+        let Some((k, v)) = f.split_once('=') else {
+            continue;
+        };
+        // docker skips a config label filter unless the opposite flag filter
+        // is present with a different value (filters.ExactMatch semantics).
+        let skip = |opposite: &str| match map.get(opposite) {
+            None => true,
+            Some(vals) if vals.is_empty() => true,
+            Some(vals) => vals.iter().any(|x| x == v),
+        };
+        match k {
+            "label" if skip("label!") => continue,
+            "label!" if skip("label") => continue,
+            _ => add(&mut map, k, v),
+        }
+    }
+    Ok(map)
+}
+
+/// The `Deleted Images:` report of an image prune, and the space reclaimed.
+fn prune_report(report: &Value) -> (String, u64) {
+    let deleted = report["ImagesDeleted"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if deleted.is_empty() {
+        return (String::new(), 0);
+    }
+    let mut out = String::from("Deleted Images:\n");
+    for d in &deleted {
+        match d["Untagged"].as_str().filter(|u| !u.is_empty()) {
+            Some(u) => out.push_str(&format!("untagged: {u}\n")),
+            None => out.push_str(&format!(
+                "deleted: {}\n",
+                d["Deleted"].as_str().unwrap_or("")
+            )),
+        }
+    }
+    (out, report["SpaceReclaimed"].as_u64().unwrap_or(0))
+}
+
+pub async fn prune(client: &Client, a: ImagePruneArgs) -> CmdResult {
+    let cfg = crate::auth::ConfigFile::load();
+    let filters = prune_filters(&a.filter, a.all, &cfg.prune_filters())?;
+    let warning = if a.all {
+        "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?"
+    } else {
+        "WARNING! This will remove all dangling images.\nAre you sure you want to continue?"
+    };
+    if !a.force && !confirm(warning) {
+        // docker treats a cancelled prune as success, silently.
+        return Ok(0);
+    }
+    let filters = serde_json::to_string(&filters).unwrap_or_default();
+    let report: Value = client
+        .post_json("/images/prune", &[("filters", &filters)], None)
+        .await?;
+    let (out, reclaimed) = prune_report(&report);
+    if !out.is_empty() {
+        println!("{out}");
+    }
+    println!(
+        "Total reclaimed space: {}",
+        fmtutil::human_size(reclaimed as f64)
+    );
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,31 +478,71 @@ mod tests {
     }
 
     #[test]
-    fn progress_messages() {
-        let mut out = String::new();
-        display_message(
-            &json!({"status": "Pulling from library/busybox", "id": "latest"}),
-            &mut out,
+    fn history_table() {
+        let items = json!([
+            {"Id": "sha256:c09c5047069c61b4ad8016c5a2934354575d4d4921ba3ce85895148e558c9756", "Created": 946684800, "CreatedBy": "/bin/sh -c #(nop) ADD file:1fd8d7f9f6557cafc7\tin / with a long tail", "Size": 1984234, "Comment": "Imported from -"},
+            {"Id": "<missing>", "Created": 946684800, "CreatedBy": "", "Size": 0, "Comment": ""}
+        ]);
+        let rows: Vec<Value> = items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| history_row(h, true, true))
+            .collect();
+        let out = render_format(
+            "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+            &rows,
+            &history_headers(),
         )
         .unwrap();
-        display_message(&json!({"status": "Downloading", "id": "abc", "progress": "[=>  ]", "progressDetail": {"current": 1}}), &mut out).unwrap();
-        display_message(
-            &json!({"status": "Pull complete", "id": "abc", "progressDetail": {}}),
-            &mut out,
-        )
-        .unwrap();
-        display_message(&json!({"status": "sha256:123"}), &mut out).unwrap();
         assert_eq!(
             out,
-            "latest: Pulling from library/busybox\nabc: Pull complete\nsha256:123\n"
+            "IMAGE          CREATED   CREATED BY                                      SIZE      COMMENT\n\
+             c09c5047069c   N/A       /bin/sh -c #(nop) ADD file:1fd8d7f9f6557cafc…   1.98MB    Imported from -\n\
+             <missing>      N/A                                                       0B        \n"
         );
+        let raw = history_row(&items[0], false, false);
+        assert_eq!(raw["Size"], "1984234");
+        assert_eq!(raw["ID"], items[0]["Id"]);
+        let json = render_format("json", &rows[..1], &history_headers()).unwrap();
+        assert!(
+            json.starts_with(r#"{"Comment":"Imported from -","CreatedAt":"#),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn prune_output_and_filters() {
+        let (out, space) = prune_report(&json!({
+            "ImagesDeleted": [{"Untagged": "dang:1"}, {"Deleted": "sha256:e811"}],
+            "SpaceReclaimed": 1984234
+        }));
         assert_eq!(
-            display_message(
-                &json!({"errorDetail": {"message": "boom"}, "error": "boom"}),
-                &mut out
-            )
-            .unwrap_err(),
-            "boom"
+            out,
+            "Deleted Images:\nuntagged: dang:1\ndeleted: sha256:e811\n"
         );
+        assert_eq!(fmtutil::human_size(space as f64), "1.984MB");
+        assert_eq!(
+            prune_report(&json!({"ImagesDeleted": null, "SpaceReclaimed": 5})),
+            (String::new(), 0)
+        );
+        let f = prune_filters(
+            &["until=24h".into(), "Label=a".into()],
+            false,
+            &["until=1h".into(), "label=b".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"dangling":["true"],"label":["a"],"until":["24h","1h"]}"#
+        );
+        let f = prune_filters(&[], true, &[]).unwrap();
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"dangling":["false"]}"#
+        );
+        let e = prune_filters(&["bad".into()], false, &[]).unwrap_err();
+        assert_eq!(e.code, 125);
+        assert_eq!(e.msg, "invalid argument \"bad\" for \"--filter\" flag: bad format of filter (expected name=value)");
     }
 }

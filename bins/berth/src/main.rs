@@ -1,13 +1,17 @@
 //! `berth`: Docker-compatible command-line client for berthd (or dockerd).
 
+mod auth;
 mod cli;
 mod containers;
 mod fmtutil;
 mod images;
+mod login;
+mod progress;
 mod refs;
 mod stream;
 mod system;
 mod template;
+mod transfer;
 mod tty;
 
 use std::io::Write;
@@ -64,7 +68,7 @@ fn subcommand_name(args: &[String]) -> String {
     // First non-flag argument after global options, for help hints.
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
-        if a == "-H" || a == "--host" || a == "--log-level" {
+        if a == "-H" || a == "--host" || a == "--log-level" || a == "--config" {
             it.next();
             continue;
         }
@@ -148,6 +152,10 @@ fn main() {
         return;
     };
 
+    if let Some(dir) = cli.config.as_deref().filter(|d| !d.is_empty()) {
+        // Read by `auth::config_dir`, like docker's `--config`. Still single-threaded here.
+        std::env::set_var("DOCKER_CONFIG", dir);
+    }
     let host = cli.host.clone().unwrap_or_else(Client::host_from_env);
     let client = match Client::new(&host) {
         Ok(c) => c,
@@ -223,6 +231,17 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::Images(a) | Cmd::Image(ImageCmd::Ls(a)) => i::images(&client, a).await,
         Cmd::Tag(a) | Cmd::Image(ImageCmd::Tag(a)) => i::tag(&client, a).await,
         Cmd::Rmi(a) | Cmd::Image(ImageCmd::Rm(a)) => i::rmi(&client, a).await,
-        Cmd::Pull(a) | Cmd::Image(ImageCmd::Pull(a)) => i::pull(&client, a).await,
+        Cmd::Pull(a) | Cmd::Image(ImageCmd::Pull(a)) => transfer::pull(&client, a).await,
+        Cmd::Push(a) | Cmd::Image(ImageCmd::Push(a)) => transfer::push(&client, a).await,
+        Cmd::Save(a) | Cmd::Image(ImageCmd::Save(a)) => transfer::save(&client, a).await,
+        Cmd::Load(a) | Cmd::Image(ImageCmd::Load(a)) => transfer::load(&client, a).await,
+        Cmd::Export(a) | Cmd::Container(ContainerCmd::Export(a)) => {
+            transfer::export(&client, a).await
+        }
+        Cmd::History(a) | Cmd::Image(ImageCmd::History(a)) => i::history(&client, a).await,
+        Cmd::Image(ImageCmd::Prune(a)) => i::prune(&client, a).await,
+        Cmd::System(SystemCmd::Df(a)) => system::df(&client, a).await,
+        Cmd::Login(a) => login::login(&client, a).await,
+        Cmd::Logout(a) => login::logout(a),
     }
 }

@@ -239,3 +239,360 @@ fn ansic_time(t: &str) -> String {
         Err(_) => t.to_string(),
     }
 }
+
+// ------------------------------------------------------------------ system df
+
+/// One row of the `system df` summary (docker's disk usage contexts).
+fn df_row(
+    kind: &str,
+    total: usize,
+    active: usize,
+    size: i64,
+    reclaimable: i64,
+    pct: bool,
+) -> Value {
+    let hs = |n: i64| fmtutil::human_size(n as f64);
+    let reclaim = if pct && size > 0 {
+        format!("{} ({}%)", hs(reclaimable), reclaimable * 100 / size)
+    } else {
+        hs(reclaimable)
+    };
+    let mut m = serde_json::Map::new();
+    m.insert("Active".into(), json!(active.to_string()));
+    m.insert("Reclaimable".into(), json!(reclaim));
+    m.insert("Size".into(), json!(hs(size)));
+    m.insert("TotalCount".into(), json!(total.to_string()));
+    m.insert("Type".into(), json!(kind));
+    m.insert(
+        crate::template::hidden_key(crate::template::ESCAPE_HTML),
+        Value::Bool(true),
+    );
+    Value::Object(m)
+}
+
+fn list<'a>(du: &'a Value, key: &str) -> Vec<&'a Value> {
+    du[key].as_array().into_iter().flatten().collect()
+}
+
+fn int(v: &Value, key: &str) -> i64 {
+    v[key].as_i64().unwrap_or(0)
+}
+
+/// The four summary rows, computed as docker 28 does from `GET /system/df`.
+fn df_summary(du: &Value) -> Vec<Value> {
+    let images = list(du, "Images");
+    let layers = int(du, "LayersSize");
+    let used: i64 = images
+        .iter()
+        .filter(|i| int(i, "Containers") != 0)
+        .filter(|i| int(i, "Size") != -1 && int(i, "SharedSize") != -1)
+        .map(|i| int(i, "Size") - int(i, "SharedSize"))
+        .sum();
+    let active_images = images.iter().filter(|i| int(i, "Containers") > 0).count();
+
+    let containers = list(du, "Containers");
+    let is_active = |c: &Value| {
+        matches!(
+            c["State"].as_str().unwrap_or(""),
+            "running" | "paused" | "restarting"
+        )
+    };
+    let c_size: i64 = containers.iter().map(|c| int(c, "SizeRw")).sum();
+    let c_reclaim: i64 = containers
+        .iter()
+        .filter(|c| !is_active(c))
+        .map(|c| int(c, "SizeRw"))
+        .sum();
+
+    let volumes = list(du, "Volumes");
+    let usage = |v: &Value, k: &str| v["UsageData"][k].as_i64().unwrap_or(-1);
+    let v_size: i64 = volumes
+        .iter()
+        .filter(|v| usage(v, "Size") != -1)
+        .map(|v| usage(v, "Size"))
+        .sum();
+    let v_reclaim: i64 = volumes
+        .iter()
+        .filter(|v| usage(v, "Size") != -1 && usage(v, "RefCount") == 0)
+        .map(|v| usage(v, "Size"))
+        .sum();
+
+    let cache = list(du, "BuildCache");
+    let b = |v: &Value, k: &str| v[k].as_bool().unwrap_or(false);
+    let builder: i64 = cache
+        .iter()
+        .filter(|c| !b(c, "Shared"))
+        .map(|c| int(c, "Size"))
+        .sum();
+    let in_use: i64 = cache
+        .iter()
+        .filter(|c| b(c, "InUse") && !b(c, "Shared"))
+        .map(|c| int(c, "Size"))
+        .sum();
+    vec![
+        df_row(
+            "Images",
+            images.len(),
+            active_images,
+            layers,
+            layers - used,
+            true,
+        ),
+        df_row(
+            "Containers",
+            containers.len(),
+            containers.iter().filter(|c| is_active(c)).count(),
+            c_size,
+            c_reclaim,
+            true,
+        ),
+        df_row(
+            "Local Volumes",
+            volumes.len(),
+            volumes.iter().filter(|v| usage(v, "RefCount") > 0).count(),
+            v_size,
+            v_reclaim,
+            true,
+        ),
+        df_row(
+            "Build Cache",
+            cache.len(),
+            cache.iter().filter(|c| b(c, "InUse")).count(),
+            builder,
+            builder - in_use,
+            false,
+        ),
+    ]
+}
+
+/// Rows of the verbose view: images, containers, volumes, build cache.
+fn df_verbose_rows(du: &Value, trunc: bool) -> [Vec<Value>; 4] {
+    let images = list(du, "Images")
+        .into_iter()
+        .filter_map(|i| {
+            let first = i["RepoTags"]
+                .as_array()
+                .and_then(|t| t.first())
+                .and_then(Value::as_str);
+            let dangling = matches!(first, None | Some("<none>:<none>"));
+            let (mut repo, mut tag) = ("<none>".to_string(), "<none>".to_string());
+            if let (false, Some(t)) = (dangling, first) {
+                // docker skips images whose first tag does not parse.
+                let n = crate::refs::Named::parse(t).ok()?;
+                if let Some(t) = n.tag.clone() {
+                    repo = n.familiar_name();
+                    tag = t;
+                }
+            }
+            Some(crate::images::image_context(i, &repo, &tag, "", trunc))
+        })
+        .collect();
+    let containers = list(du, "Containers")
+        .into_iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c["SizeRootFs"] = json!(0);
+            crate::containers::ps_context(&c, trunc)
+        })
+        .collect();
+    let volumes = list(du, "Volumes")
+        .into_iter()
+        .map(|v| {
+            let usage = |k: &str| match v["UsageData"].get(k).and_then(Value::as_i64) {
+                Some(n) if k == "Size" => fmtutil::human_size(n as f64),
+                Some(n) => n.to_string(),
+                None => "N/A".into(),
+            };
+            json!({"Links": usage("RefCount"), "Name": v["Name"].as_str().unwrap_or(""), "Size": usage("Size")})
+        })
+        .collect();
+    let cache = list(du, "BuildCache")
+        .into_iter()
+        .map(|c| {
+            let id = c["ID"].as_str().unwrap_or("");
+            let mut id = if trunc {
+                fmtutil::truncate_id(id)
+            } else {
+                id.to_string()
+            };
+            if c["InUse"].as_bool() == Some(true) {
+                id.push('*');
+            }
+            let since = |k: &str| {
+                c[k].as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| fmtutil::since_unix(t.timestamp()))
+                    .unwrap_or_default()
+            };
+            json!({
+                "CacheType": c["Type"].as_str().unwrap_or(""),
+                "CreatedSince": since("CreatedAt"),
+                "ID": id,
+                "LastUsedSince": since("LastUsedAt"),
+                "Shared": c["Shared"].as_bool().unwrap_or(false).to_string(),
+                "Size": fmtutil::human_size_prec(int(c, "Size") as f64, 3),
+                "UsageCount": int(c, "UsageCount").to_string(),
+            })
+        })
+        .collect();
+    [images, containers, volumes, cache]
+}
+
+const DF_IMAGES: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}";
+const DF_CONTAINERS: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}";
+const DF_VOLUMES: &str = "table {{.Name}}\t{{.Links}}\t{{.Size}}";
+const DF_CACHE: &str = "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}";
+
+fn df_headers() -> Value {
+    json!({
+        "Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE",
+        "Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED",
+        "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "Containers": "CONTAINERS",
+    })
+}
+
+/// `system df` output for a `GET /system/df` response.
+fn df_render(du: &Value, verbose: bool, format: Option<&str>) -> Result<String, Failure> {
+    use crate::containers::render_format;
+    let format = format.filter(|f| !f.is_empty()).unwrap_or("table");
+    if !verbose {
+        let format = match format {
+            "table" => "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+            "raw" => "type: {{.Type}}\ntotal: {{.TotalCount}}\nactive: {{.Active}}\nsize: {{.Size}}\nreclaimable: {{.Reclaimable}}\n",
+            f => f,
+        };
+        return render_format(format, &df_summary(du), &df_headers());
+    }
+    let [images, containers, volumes, cache] =
+        df_verbose_rows(du, format == "table" || format.starts_with("table"));
+    if format != "table" {
+        // A custom template sees all four lists at once, rendered once.
+        let tmpl = if format == "json" {
+            "{{json .}}"
+        } else {
+            format
+        };
+        let tmpl = tmpl.replace("\\t", "\t").replace("\\n", "\n");
+        let mut data = json!({"Images": images, "Containers": containers, "Volumes": volumes, "BuildCache": cache});
+        data[crate::template::hidden_key(crate::template::ESCAPE_HTML)] = Value::Bool(true);
+        return crate::template::render(tmpl.trim(), &data).map_err(|e| Failure::new(1, e));
+    }
+    let ps_h = json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "LocalVolumes": "LOCAL VOLUMES",
+        "Size": "SIZE", "RunningFor": "CREATED", "Status": "STATUS", "Names": "NAMES",
+    });
+    let vol_h = json!({"Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"});
+    let cache_h = json!({
+        "ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED",
+        "LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED",
+    });
+    let builder: i64 = list(du, "BuildCache")
+        .iter()
+        .filter(|c| c["Shared"].as_bool() != Some(true))
+        .map(|c| int(c, "Size"))
+        .sum();
+    let mut out = String::from("Images space usage:\n\n");
+    out.push_str(&render_format(DF_IMAGES, &images, &df_headers())?);
+    out.push_str("\nContainers space usage:\n\n");
+    out.push_str(&render_format(DF_CONTAINERS, &containers, &ps_h)?);
+    out.push_str("\nLocal Volumes space usage:\n\n");
+    out.push_str(&render_format(DF_VOLUMES, &volumes, &vol_h)?);
+    out.push_str(&format!(
+        "\nBuild cache usage: {}\n\n",
+        fmtutil::human_size(builder as f64)
+    ));
+    out.push_str(&render_format(DF_CACHE, &cache, &cache_h)?);
+    Ok(out)
+}
+
+pub async fn df(client: &Client, a: crate::cli::DfArgs) -> CmdResult {
+    let du: Value = client.get_json("/system/df", &[]).await?;
+    print!("{}", df_render(&du, a.verbose, a.format.as_deref())?);
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GET /system/df` from dockerd 20.10 with busybox and one created container.
+    fn sample() -> Value {
+        json!({
+            "LayersSize": 1984234,
+            "Images": [{"Containers": 1, "Created": 1700000000, "Id": "sha256:c09c5047069c61b4ad8016c5a2934354575d4d4921ba3ce85895148e558c9756",
+                "Labels": null, "ParentId": "", "RepoDigests": ["127.0.0.1:15000/x/y@sha256:1e9a"], "RepoTags": ["127.0.0.1:15000/x/y:v1", "busybox:latest"],
+                "SharedSize": 0, "Size": 1984234, "VirtualSize": 1984234}],
+            "Containers": [{"Id": "e710d3415aa2dadea502d683798532e4574d6d133eacac006febbee0a2f7f5f0", "Names": ["/c1"], "Image": "busybox",
+                "Command": "sh", "Created": 1700000000, "State": "created", "Status": "Created", "SizeRw": 0, "SizeRootFs": 1984234, "Mounts": []}],
+            "Volumes": [],
+            "BuildCache": []
+        })
+    }
+
+    #[test]
+    fn df_summary_table() {
+        let out = df_render(&sample(), false, None).unwrap();
+        assert_eq!(
+            out,
+            "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\n\
+             Images          1         1         1.984MB   0B (0%)\n\
+             Containers      1         0         0B        0B\n\
+             Local Volumes   0         0         0B        0B\n\
+             Build Cache     0         0         0B        0B\n"
+        );
+        let json = df_render(&sample(), false, Some("{{json .}}")).unwrap();
+        assert_eq!(
+            json.lines().next().unwrap(),
+            r#"{"Active":"1","Reclaimable":"0B (0%)","Size":"1.984MB","TotalCount":"1","Type":"Images"}"#
+        );
+        // An unused image is reclaimable.
+        let mut du = sample();
+        du["Images"][0]["Containers"] = json!(0);
+        let rows = df_summary(&du);
+        assert_eq!(rows[0]["Reclaimable"], "1.984MB (100%)");
+        assert_eq!(rows[0]["Active"], "0");
+    }
+
+    #[test]
+    fn df_verbose_tables() {
+        let out = df_render(&sample(), true, None).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "Images space usage:");
+        assert!(
+            lines[2].starts_with("REPOSITORY            TAG       IMAGE ID       CREATED"),
+            "{out}"
+        );
+        assert!(
+            lines[2].ends_with("SIZE      SHARED SIZE   UNIQUE SIZE   CONTAINERS"),
+            "{out}"
+        );
+        assert!(
+            lines[3].starts_with("127.0.0.1:15000/x/y   v1        c09c5047069c   "),
+            "{out}"
+        );
+        assert!(
+            lines[3].ends_with("1.98MB    0B            1.984MB       1"),
+            "{out}"
+        );
+        assert_eq!(lines[5], "Containers space usage:");
+        assert!(
+            lines[7].starts_with(
+                "CONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE      CREATED"
+            ),
+            "{out}"
+        );
+        assert!(
+            lines[8].starts_with("e710d3415aa2   busybox   \"sh\"      0               0B        "),
+            "{out}"
+        );
+        assert!(lines[8].ends_with("Created   c1"), "{out}");
+        assert_eq!(lines[10], "Local Volumes space usage:");
+        assert_eq!(lines[12], "VOLUME NAME   LINKS     SIZE");
+        assert_eq!(lines[14], "Build cache usage: 0B");
+        assert_eq!(
+            lines[16],
+            "CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED"
+        );
+        assert_eq!(lines.len(), 17);
+    }
+}

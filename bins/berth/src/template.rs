@@ -579,7 +579,12 @@ fn call(name: &str, args: &[Value]) -> Result<Value, String> {
     Ok(match name {
         "json" => {
             need(1)?;
-            let escape = args[0].get(hidden_key(ESCAPE_HTML)).is_some();
+            // A list of marked contexts (e.g. `system df -v`'s `.Images`) escapes too.
+            let marked = |v: &Value| v.get(hidden_key(ESCAPE_HTML)).is_some();
+            let escape = marked(&args[0])
+                || args[0]
+                    .as_array()
+                    .is_some_and(|a| a.first().is_some_and(marked));
             let v = strip_no_value(&args[0]);
             let mut out = serde_json::to_string(&v).map_err(|e| e.to_string())?;
             if escape {

@@ -196,7 +196,7 @@ impl Client {
     /// `GET /_ping` (unversioned). Succeeds if the daemon answered at all.
     pub async fn ping(&self) -> Result<Ping> {
         let resp = self
-            .send(Method::GET, "/_ping".to_string(), Body::empty())
+            .send(Method::GET, "/_ping".to_string(), &[], Body::empty())
             .await?;
         let h = |n: &str| resp.header(n).map(str::to_string);
         let ping = Ping {
@@ -241,7 +241,13 @@ impl Client {
         Ok(url)
     }
 
-    async fn send(&self, method: Method, target: String, body: Body) -> Result<Response> {
+    async fn send(
+        &self,
+        method: Method,
+        target: String,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Result<Response> {
         let conn = conn::Conn::connect(&self.inner.host, &self.inner.host_str).await?;
         let proto = |e: &dyn std::fmt::Display| Error::Protocol {
             host: self.inner.host_str.clone(),
@@ -261,6 +267,9 @@ impl Client {
         if let Some(ct) = &body.content_type {
             builder = builder.header(http::header::CONTENT_TYPE, ct.as_str());
         }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         let req = builder.body(body).map_err(|e| proto(&e))?;
         let resp = sender.send_request(req).await.map_err(|e| proto(&e))?;
         Ok(Response::new(resp))
@@ -275,8 +284,22 @@ impl Client {
         query: &[(&str, &str)],
         body: Body,
     ) -> Result<Response> {
+        self.request_with_headers(method, path, query, &[], body)
+            .await
+    }
+
+    /// Like [`Client::request`], with extra request headers (e.g.
+    /// `X-Registry-Auth` for pull/push).
+    pub async fn request_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Result<Response> {
         let target = self.url(path, query).await?;
-        let resp = self.send(method, target, body).await?;
+        let resp = self.send(method, target, headers, body).await?;
         let status = resp.status();
         if status >= 400 {
             let body = resp.bytes().await.unwrap_or_default();
@@ -295,6 +318,20 @@ impl Client {
         body: Body,
     ) -> Result<Response> {
         self.request(method, path, query, body).await
+    }
+
+    /// Like [`Client::stream`], with extra request headers (e.g.
+    /// `X-Registry-Auth` for `POST /images/create` and `/images/{name}/push`).
+    pub async fn stream_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Result<Response> {
+        self.request_with_headers(method, path, query, headers, body)
+            .await
     }
 
     /// `GET path?query`, decoding the JSON body.
@@ -482,6 +519,18 @@ mod tests {
                             "404 Not Found",
                             "{\"message\":\"No such container: nope\"}".into(),
                         )
+                    } else if line.starts_with("POST /v1.41/images/127.0.0.1:5000/x/y/push?tag=v1 ")
+                    {
+                        // Echo the auth header, to check it was sent.
+                        let auth = text
+                            .lines()
+                            .find_map(|l| {
+                                l.split_once(':')
+                                    .filter(|(k, _)| k.eq_ignore_ascii_case("x-registry-auth"))
+                                    .map(|(_, v)| v.trim().to_string())
+                            })
+                            .unwrap_or_default();
+                        ("200 OK", format!("{{\"auth\":\"{auth}\"}}"))
                     } else if line.starts_with("GET /v1.41/events ") {
                         ("200 OK", "{\"a\":1}\r\n{\"a\":2}\n\n{\"a\":3}".into())
                     } else {
@@ -533,6 +582,18 @@ mod tests {
             got.push(v["a"].as_i64().unwrap());
         }
         assert_eq!(got, vec![1, 2, 3]);
+        let mut s = c
+            .stream_with_headers(
+                Method::POST,
+                "/images/127.0.0.1:5000/x/y/push",
+                &[("tag", "v1")],
+                &[("X-Registry-Auth", "e30=")],
+                Body::empty(),
+            )
+            .await
+            .unwrap();
+        let v: serde_json::Value = s.next_json().await.unwrap().unwrap();
+        assert_eq!(v["auth"], "e30=");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -286,7 +286,17 @@ impl ContainerService {
     /// Re-adopts containers whose shim survived a daemon restart and settles
     /// the state of the others.
     async fn recover(self: &Arc<Self>) -> Result<()> {
-        for (id, mut rec) in self.meta.list::<ContainerRecord>(Table::Containers)? {
+        let records = self.meta.list::<ContainerRecord>(Table::Containers)?;
+        // Snapshots whose container record is gone (removed just before a
+        // crash, files not yet cleaned): remove them now.
+        for key in self.snaps.keys() {
+            if !records.iter().any(|(id, _)| *id == key) {
+                let _ = snapshot::unmount(&self.rootfs(&key));
+                let _ = self.snaps.remove(&key);
+                let _ = std::fs::remove_dir_all(self.container_dir(&key));
+            }
+        }
+        for (id, mut rec) in records {
             if !self.snaps.upper_dir(&id).exists() {
                 // Removed just before a crash; the lazy delete was lost.
                 self.meta.delete(Table::Containers, &id)?;
@@ -737,8 +747,6 @@ impl ContainerService {
                     rec.state.exit_code,
                 )
             };
-            let _ = snapshot::unmount(&self.rootfs(&id));
-            let _ = std::fs::remove_dir_all(self.bundle(&id));
             for e in self
                 .execs
                 .lock()
@@ -748,16 +756,25 @@ impl ContainerService {
             {
                 e.state.lock().unwrap().running = false;
             }
+            // Waiters learn of the exit first; unmounting follows, under the
+            // op lock so that a new start waits for it.
             h.life.send_modify(|l| {
                 l.running = false;
                 l.exits += 1;
                 l.exit_code = exit_code;
             });
+            let _op = h.op.lock().await;
             if auto_remove {
-                let _op = h.op.lock().await;
                 if let Err(e) = self.remove_locked(&h, true) {
                     tracing::warn!(container = %id, error = %e, "auto-remove failed");
                 }
+            } else {
+                let (rootfs, bundle) = (self.rootfs(&id), self.bundle(&id));
+                let _ = tokio::task::spawn_blocking(move || {
+                    let _ = snapshot::unmount(&rootfs);
+                    let _ = std::fs::remove_dir_all(bundle);
+                })
+                .await;
             }
         });
     }
@@ -934,11 +951,6 @@ impl ContainerService {
         if !self.by_id.read().unwrap().contains_key(&id) {
             return Ok(());
         }
-        snapshot::unmount(&self.rootfs(&id))?;
-        self.snaps.remove(&id)?;
-        let _ = std::fs::remove_dir_all(self.container_dir(&id));
-        let _ = std::fs::remove_dir_all(self.bundle(&id));
-        let _ = std::fs::remove_dir_all(self.shim_dir(&id));
         // Lazy: a removal lost in a crash is redone by `recover`, which
         // drops records whose snapshot is gone.
         self.meta
@@ -949,6 +961,25 @@ impl ContainerService {
             .unwrap()
             .retain(|_, e| e.container_id != id);
         h.life.send_modify(|l| l.removed = true);
+        // The container is gone from the API; its files go in the background
+        // (and `recover` removes snapshots left without a record).
+        let dirs = [
+            self.container_dir(&id),
+            self.bundle(&id),
+            self.shim_dir(&id),
+        ];
+        let (rootfs, snaps) = (self.rootfs(&id), self.snaps.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = snapshot::unmount(&rootfs) {
+                tracing::warn!(container = %id, error = %e, "unmount after remove");
+            }
+            if let Err(e) = snaps.remove(&id) {
+                tracing::warn!(container = %id, error = %e, "remove snapshot");
+            }
+            for d in dirs {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        });
         Ok(())
     }
 

@@ -428,9 +428,7 @@ impl ImageService {
         }
         let _ = out.send(line(json!({"status": format!("The push refers to repository [{}]", repo_ref.familiar_name())}))).await;
         for (r, id) in targets {
-            if let Err(e) = self.push_one(&r, &id, auth, &out).await {
-                return Err(e);
-            }
+            self.push_one(&r, &id, auth, &out).await?;
         }
         Ok(())
     }

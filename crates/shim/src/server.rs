@@ -26,8 +26,11 @@ pub struct Options {
     pub stdin: bool,
 }
 
-/// Reaps every child (we are a subreaper) and hands exit codes to whoever
-/// registered the pid, even when the child died before it was registered.
+/// Reaps every child (we are a subreaper) and reports exits to watchers.
+///
+/// A watcher is registered *before* the process it cares about is started
+/// and sees only exits reaped after that, so a reused pid (pid_max can be
+/// small) is never confused with an earlier process of the same number.
 #[derive(Default)]
 struct Reaper {
     state: Mutex<ReaperState>,
@@ -38,8 +41,38 @@ struct Reaper {
 struct ReaperState {
     /// Bumped on every spawn, so the reaping loop never sleeps past a new child.
     spawns: u64,
-    waiting: HashMap<i32, Option<i32>>,
-    unclaimed: HashMap<i32, i32>,
+    next: u64,
+    /// Watcher id → exits (pid, code) reaped since it was registered.
+    watches: HashMap<u64, Vec<(i32, i32)>>,
+}
+
+/// A registered interest in exits; unregistered on drop.
+struct Watch<'a> {
+    reaper: &'a Reaper,
+    id: u64,
+}
+
+impl Watch<'_> {
+    /// Waits for `pid` (started after this watch was made) to exit.
+    fn wait(&self, pid: i32) -> i32 {
+        let mut s = self.reaper.state.lock().unwrap();
+        loop {
+            if let Some(&(_, code)) = s
+                .watches
+                .get(&self.id)
+                .and_then(|v| v.iter().find(|(p, _)| *p == pid))
+            {
+                return code;
+            }
+            s = self.reaper.cv.wait(s).unwrap();
+        }
+    }
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        self.reaper.state.lock().unwrap().watches.remove(&self.id);
+    }
 }
 
 impl Reaper {
@@ -66,37 +99,25 @@ impl Reaper {
 
     fn reaped(&self, pid: i32, code: i32) {
         let mut s = self.state.lock().unwrap();
-        match s.waiting.get_mut(&pid) {
-            Some(slot) => *slot = Some(code),
-            None => {
-                s.unclaimed.insert(pid, code);
-            }
+        for v in s.watches.values_mut() {
+            v.push((pid, code));
         }
         self.cv.notify_all();
+    }
+
+    /// Starts watching exits; call before starting the process to wait for.
+    fn watch(&self) -> Watch<'_> {
+        let mut s = self.state.lock().unwrap();
+        s.next += 1;
+        let id = s.next;
+        s.watches.insert(id, Vec::new());
+        Watch { reaper: self, id }
     }
 
     /// Wakes the reaping loop after a child was started.
     fn spawned(&self) {
         self.state.lock().unwrap().spawns += 1;
         self.cv.notify_all();
-    }
-
-    fn register(&self, pid: i32) {
-        let mut s = self.state.lock().unwrap();
-        let done = s.unclaimed.remove(&pid);
-        s.waiting.insert(pid, done);
-    }
-
-    fn wait(&self, pid: i32) -> i32 {
-        let mut s = self.state.lock().unwrap();
-        loop {
-            if let Some(Some(code)) = s.waiting.get(&pid) {
-                let code = *code;
-                s.waiting.remove(&pid);
-                return code;
-            }
-            s = self.cv.wait(s).unwrap();
-        }
     }
 }
 
@@ -305,14 +326,14 @@ impl Shim {
     fn run_runtime(&self, mut cmd: Command) -> Result<(), String> {
         let log = self.opts.state_dir.join("runtime.log");
         let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        let watch = self.reaper.watch();
         let child = cmd
             .spawn()
             .map_err(|e| format!("{}: {e}", self.opts.runtime.display()))?;
         let pid = child.id() as i32;
         drop(cmd);
         self.reaper.spawned();
-        self.reaper.register(pid);
-        let code = self.reaper.wait(pid);
+        let code = watch.wait(pid);
         if code == 0 {
             return Ok(());
         }
@@ -568,6 +589,8 @@ fn exec(
     stdin: bool,
 ) {
     let dir = &shim.opts.state_dir;
+    // Before the runtime starts the process, so its exit cannot be missed.
+    let watch = shim.reaper.watch();
     let spec = dir.join(format!("exec-{exec_id}.json"));
     let pidfile = dir.join(format!("exec-{exec_id}.pid"));
     let result = (|| -> Result<(i32, Io), String> {
@@ -626,7 +649,6 @@ fn exec(
         Ok(v) => v,
         Err(e) => return reply(&mut conn, &Reply::err(e)),
     };
-    shim.reaper.register(pid);
     reply(
         &mut conn,
         &Reply {
@@ -649,7 +671,7 @@ fn exec(
         Ok(v) => v,
         Err(_) => return,
     };
-    let code = shim.reaper.wait(pid);
+    let code = watch.wait(pid);
     drain(&rx, n);
     let _ = frame::write(&mut *out.lock().unwrap(), frame::EXIT, &code.to_be_bytes());
     let _ = conn.shutdown(std::net::Shutdown::Both);
@@ -707,6 +729,8 @@ pub fn run(opts: Options) -> i32 {
         let s = shim.clone();
         thread::spawn(move || s.reaper.run());
     }
+    // Watch exits from before `create`, so the init's exit is never missed.
+    let init_watch = shim.reaper.watch();
     let created = (|| -> Result<(i32, Io), String> {
         let (child, io) = setup_io(opts.tty, opts.stdin, &opts.state_dir.join("console.sock"))
             .map_err(|e| format!("stdio: {e}"))?;
@@ -758,7 +782,6 @@ pub fn run(opts: Options) -> i32 {
             return 1;
         }
     };
-    shim.reaper.register(pid);
     *shim.pid.lock().unwrap() = pid;
     let io = Arc::new(io);
     *shim.io.lock().unwrap() = Some(io.clone());
@@ -800,7 +823,7 @@ pub fn run(opts: Options) -> i32 {
         ..Default::default()
     });
 
-    let code = shim.reaper.wait(pid);
+    let code = init_watch.wait(pid);
     drain(&rx, n);
     shim.log.lock().unwrap().flush_partial();
     let record = ExitRecord {

@@ -126,6 +126,8 @@ pub trait Snapshotter: Send + Sync {
     fn layer_size(&self, chain: &Digest) -> u64;
     /// The directory holding the writable layer of `key`.
     fn upper_dir(&self, key: &str) -> PathBuf;
+    /// The keys of all writable snapshots.
+    fn keys(&self) -> Vec<String>;
     /// Removes a writable snapshot; it must not be mounted.
     fn remove(&self, key: &str) -> Result<()>;
     /// Removes a committed layer.
@@ -274,6 +276,15 @@ impl Snapshotter for Overlay {
         self.active(key).join("upper")
     }
 
+    fn keys(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.join("active"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
     fn remove(&self, key: &str) -> Result<()> {
         match std::fs::remove_dir_all(self.active(key)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -329,7 +340,9 @@ pub(crate) fn test_suite(s: &dyn Snapshotter) {
         base::ErrorKind::Conflict
     );
     assert!(s.prepare("c2", Some(&Digest::of(b"missing"))).is_err());
+    assert_eq!(s.keys(), vec!["c1".to_string()]);
     s.remove("c1").unwrap();
+    assert!(s.keys().is_empty());
     assert_eq!(s.mounts("c1").unwrap_err().kind, base::ErrorKind::NotFound);
     s.remove_layer(&b).unwrap();
     assert!(!s.exists(&b));
