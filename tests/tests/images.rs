@@ -15,7 +15,8 @@ fn history_prune_df_and_filters() {
     // A second image, imported later; before/since filters order them.
     let tar = berth_tests::busybox_tar().to_str().unwrap().to_string();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    d.docker(&["import", "-c", "LABEL stage=second", &tar, "second:v1"]).ok();
+    d.docker(&["import", "-c", "LABEL stage=second", &tar, "second:v1"])
+        .ok();
     let names = |args: &[&str]| {
         let mut a = vec!["images", "--format", "{{.Repository}}:{{.Tag}}"];
         a.extend_from_slice(args);
@@ -26,20 +27,33 @@ fn history_prune_df_and_filters() {
     assert_eq!(names(&["--filter", "label=stage=second"]), "second:v1");
     assert_eq!(names(&["--filter", "reference=busy*"]), "busybox:latest");
     // The same layer content is stored once.
-    let layers = std::fs::read_dir(d.dir.join("data/snapshots/layers")).unwrap().count();
+    let layers = std::fs::read_dir(d.dir.join("data/snapshots/layers"))
+        .unwrap()
+        .count();
     assert_eq!(layers, 1);
     // rmi refuses an image a container uses; prune keeps it too.
-    d.docker(&["create", "--name", "keep", "second:v1", "true"]).ok();
+    d.docker(&["create", "--name", "keep", "second:v1", "true"])
+        .ok();
     let refused = d.docker(&["rmi", "second:v1"]);
     assert_eq!(refused.code, 1);
-    assert!(refused.stderr.contains("must force") || refused.stderr.contains("is using"), "{refused:?}");
+    assert!(
+        refused.stderr.contains("must force") || refused.stderr.contains("is using"),
+        "{refused:?}"
+    );
     let df = d.docker(&["system", "df"]);
     assert!(df.ok().contains("Images          2"), "{df:?}");
     d.docker(&["rm", "keep"]).ok();
     // Untag second:v1 by deleting its only tag through its id would delete it; instead make it dangling.
-    let id = d.docker(&["image", "inspect", "-f", "{{.Id}}", "second:v1"]).ok().trim().to_string();
+    let id = d
+        .docker(&["image", "inspect", "-f", "{{.Id}}", "second:v1"])
+        .ok()
+        .trim()
+        .to_string();
     d.docker(&["tag", "second:v1", "other:v1"]).ok();
-    assert!(d.docker(&["rmi", "second:v1"]).ok().contains("Untagged: second:v1"));
+    assert!(d
+        .docker(&["rmi", "second:v1"])
+        .ok()
+        .contains("Untagged: second:v1"));
     d.docker(&["rmi", "other:v1"]).ok();
     assert_eq!(d.docker(&["image", "inspect", &id]).code, 1);
     let pruned = d.docker(&["image", "prune", "-a", "-f"]);

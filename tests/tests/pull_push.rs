@@ -3,7 +3,9 @@
 //! pull/push/images/rmi, Basic auth through `docker login`, multi-arch
 //! platform selection, and hostile layers that must leave no trace.
 
-use berth_tests::{require, skopeo, tar_with, write_oci_layout, CncfRegistry, Daemon, DaemonOpts, DOCKER};
+use berth_tests::{
+    require, skopeo, tar_with, write_oci_layout, CncfRegistry, Daemon, DaemonOpts, DOCKER,
+};
 
 fn prerequisites() -> bool {
     require(DOCKER) && require("skopeo")
@@ -11,7 +13,13 @@ fn prerequisites() -> bool {
 
 /// Pushes an OCI layout to the registry with skopeo.
 fn skopeo_push(layout: &std::path::Path, tag: &str, dest: &str) {
-    let out = skopeo(&["copy", "--all", "--dest-tls-verify=false", &format!("oci:{}:{tag}", layout.display()), &format!("docker://{dest}")]);
+    let out = skopeo(&[
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:{tag}", layout.display()),
+        &format!("docker://{dest}"),
+    ]);
     assert_eq!(out.code, 0, "skopeo copy: {out:?}");
 }
 
@@ -24,14 +32,20 @@ fn pull_and_push_against_the_cncf_registry() {
     if !prerequisites() {
         return;
     }
-    let Some(reg) = CncfRegistry::start(None) else { return };
+    let Some(reg) = CncfRegistry::start(None) else {
+        return;
+    };
     let d = Daemon::start();
     let layout = d.dir.join("layout");
     let extra = tar_with(&[("etc/extra", b"second layer\n")]);
     write_oci_layout(&layout, "v1", &[busybox_layer(), extra], "amd64");
     let name = format!("{}/team/app", reg.addr);
     skopeo_push(&layout, "v1", &format!("{name}:v1"));
-    let inspect = skopeo(&["inspect", "--tls-verify=false", &format!("docker://{name}:v1")]);
+    let inspect = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{name}:v1"),
+    ]);
     let remote: serde_json::Value = serde_json::from_str(inspect.ok()).unwrap();
     let remote_digest = remote["Digest"].as_str().unwrap().to_string();
 
@@ -40,36 +54,91 @@ fn pull_and_push_against_the_cncf_registry() {
     let out = pull.ok();
     assert!(out.contains("Pull complete"), "{out}");
     assert!(out.contains(&format!("Digest: {remote_digest}")), "{out}");
-    assert!(out.contains(&format!("Status: Downloaded newer image for {name}:v1")), "{out}");
-    let digests = d.docker(&["image", "inspect", "-f", "{{json .RepoDigests}}", &format!("{name}:v1")]);
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {name}:v1")),
+        "{out}"
+    );
+    let digests = d.docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{json .RepoDigests}}",
+        &format!("{name}:v1"),
+    ]);
     assert_eq!(digests.ok().trim(), format!("[\"{name}@{remote_digest}\"]"));
-    assert_eq!(d.docker(&["run", "--rm", &format!("{name}:v1"), "cat", "/etc/extra"]).ok(), "second layer\n");
+    assert_eq!(
+        d.docker(&["run", "--rm", &format!("{name}:v1"), "cat", "/etc/extra"])
+            .ok(),
+        "second layer\n"
+    );
     // Pulling again finds everything present.
-    assert!(d.docker(&["pull", &format!("{name}:v1")]).ok().contains("Image is up to date"));
+    assert!(d
+        .docker(&["pull", &format!("{name}:v1")])
+        .ok()
+        .contains("Image is up to date"));
 
     // docker push through berthd; skopeo reads it back identically.
     let pushed = format!("{}/other/copy:v2", reg.addr);
     d.docker(&["tag", &format!("{name}:v1"), &pushed]).ok();
     let push = d.docker(&["push", &pushed]);
-    assert!(push.ok().contains(&format!("The push refers to repository [{}/other/copy]", reg.addr)), "{push:?}");
+    assert!(
+        push.ok().contains(&format!(
+            "The push refers to repository [{}/other/copy]",
+            reg.addr
+        )),
+        "{push:?}"
+    );
     assert!(push.stdout.contains("v2: digest: sha256:"), "{push:?}");
-    let back = skopeo(&["inspect", "--tls-verify=false", &format!("docker://{pushed}")]);
+    let back = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{pushed}"),
+    ]);
     let back: serde_json::Value = serde_json::from_str(back.ok()).unwrap();
-    assert_eq!(back["Digest"].as_str().unwrap(), remote_digest, "the pulled manifest is pushed unchanged");
+    assert_eq!(
+        back["Digest"].as_str().unwrap(),
+        remote_digest,
+        "the pulled manifest is pushed unchanged"
+    );
     assert_eq!(back["Layers"], remote["Layers"]);
     let out_dir = d.dir.join("copied");
-    let copy = skopeo(&["copy", "--src-tls-verify=false", &format!("docker://{pushed}"), &format!("oci:{}:x", out_dir.display())]);
+    let copy = skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{pushed}"),
+        &format!("oci:{}:x", out_dir.display()),
+    ]);
     assert_eq!(copy.code, 0, "{copy:?}");
 
     // An imported image (no manifest yet) pushes with a generated manifest.
     let imported = format!("{}/imported/bb:latest", reg.addr);
     d.docker(&["tag", "busybox", &imported]).ok();
-    assert!(d.docker(&["push", &imported]).ok().contains("latest: digest: sha256:"));
-    let dgst = d.docker(&["image", "inspect", "-f", "{{index .RepoDigests 0}}", &imported]).ok().trim().to_string();
-    assert!(dgst.starts_with(&format!("{}/imported/bb@sha256:", reg.addr)), "{dgst}");
+    assert!(d
+        .docker(&["push", &imported])
+        .ok()
+        .contains("latest: digest: sha256:"));
+    let dgst = d
+        .docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{index .RepoDigests 0}}",
+            &imported,
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(
+        dgst.starts_with(&format!("{}/imported/bb@sha256:", reg.addr)),
+        "{dgst}"
+    );
     d.docker(&["rmi", &imported, "busybox"]).ok();
     d.docker(&["pull", &imported]).ok();
-    assert_eq!(d.docker(&["run", "--rm", &imported, "echo", "round-trip"]).ok(), "round-trip\n");
+    assert_eq!(
+        d.docker(&["run", "--rm", &imported, "echo", "round-trip"])
+            .ok(),
+        "round-trip\n"
+    );
 
     // Errors: unknown tag is a 404-style message, nothing streamed.
     let missing = d.docker(&["pull", &format!("{name}:nope")]);
@@ -83,7 +152,9 @@ fn platform_selection_from_an_index() {
     if !prerequisites() {
         return;
     }
-    let Some(reg) = CncfRegistry::start(None) else { return };
+    let Some(reg) = CncfRegistry::start(None) else {
+        return;
+    };
     let d = Daemon::start();
     let amd = d.dir.join("amd");
     let arm = d.dir.join("arm");
@@ -94,10 +165,15 @@ fn platform_selection_from_an_index() {
     std::fs::create_dir_all(merged.join("blobs/sha256")).unwrap();
     let mut manifests = Vec::new();
     for src in [&amd, &arm] {
-        for b in std::fs::read_dir(src.join("blobs/sha256")).unwrap().flatten() {
+        for b in std::fs::read_dir(src.join("blobs/sha256"))
+            .unwrap()
+            .flatten()
+        {
             std::fs::copy(b.path(), merged.join("blobs/sha256").join(b.file_name())).unwrap();
         }
-        let idx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(src.join("index.json")).unwrap()).unwrap();
+        let idx: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(src.join("index.json")).unwrap())
+                .unwrap();
         manifests.push(idx["manifests"][0].clone());
     }
     for m in manifests.iter_mut() {
@@ -106,20 +182,38 @@ fn platform_selection_from_an_index() {
     let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
     let index_bytes = index.to_string();
     let index_digest = berth_tests::sha256_hex(index_bytes.as_bytes());
-    std::fs::write(merged.join("blobs/sha256").join(&index_digest), &index_bytes).unwrap();
+    std::fs::write(
+        merged.join("blobs/sha256").join(&index_digest),
+        &index_bytes,
+    )
+    .unwrap();
     let top = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
         "digest": format!("sha256:{index_digest}"), "size": index_bytes.len(), "annotations": {"org.opencontainers.image.ref.name": "multi"}}]});
     std::fs::write(merged.join("index.json"), top.to_string()).unwrap();
-    std::fs::write(merged.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        merged.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
     let name = format!("{}/multi/arch:1", reg.addr);
     skopeo_push(&merged, "multi", &name);
 
-    d.docker(&["pull", "--platform", "linux/arm64/v8", &name]).ok();
+    d.docker(&["pull", "--platform", "linux/arm64/v8", &name])
+        .ok();
     let arch = d.docker(&["image", "inspect", "-f", "{{.Architecture}}", &name]);
     assert_eq!(arch.ok().trim(), "arm64");
     d.docker(&["pull", &name]).ok();
-    assert_eq!(d.docker(&["image", "inspect", "-f", "{{.Architecture}}", &name]).ok().trim(), "amd64");
-    assert_eq!(d.docker(&["run", "--rm", &name, "cat", "/arch"]).code, 127, "no shell in this image");
+    assert_eq!(
+        d.docker(&["image", "inspect", "-f", "{{.Architecture}}", &name])
+            .ok()
+            .trim(),
+        "amd64"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", &name, "cat", "/arch"]).code,
+        127,
+        "no shell in this image"
+    );
     let none = d.docker(&["pull", "--platform", "linux/s390x", &name]);
     assert_ne!(none.code, 0);
     assert!(none.stderr.contains("s390x"), "{none:?}");
@@ -131,19 +225,30 @@ fn basic_auth_through_docker_login() {
     if !prerequisites() || !require("htpasswd") {
         return;
     }
-    let Some(reg) = CncfRegistry::start(Some(("tester", "s3cret"))) else { return };
+    let Some(reg) = CncfRegistry::start(Some(("tester", "s3cret"))) else {
+        return;
+    };
     let d = Daemon::start();
     let name = format!("{}/private/bb:1", reg.addr);
     d.docker(&["tag", "busybox", &name]).ok();
     let denied = d.docker(&["push", &name]);
     assert_ne!(denied.code, 0, "{denied:?}");
-    assert!(denied.stderr.to_lowercase().contains("unauthorized"), "{denied:?}");
+    assert!(
+        denied.stderr.to_lowercase().contains("unauthorized"),
+        "{denied:?}"
+    );
     let bad = d.docker(&["login", "-u", "tester", "-p", "wrong", &reg.addr]);
     assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(bad.stderr.to_lowercase().contains("unauthorized"), "{bad:?}");
+    assert!(
+        bad.stderr.to_lowercase().contains("unauthorized"),
+        "{bad:?}"
+    );
     let good = d.docker(&["login", "-u", "tester", "-p", "s3cret", &reg.addr]);
     assert!(good.ok().contains("Login Succeeded"), "{good:?}");
-    assert!(d.docker(&["push", &name]).ok().contains("1: digest: sha256:"));
+    assert!(d
+        .docker(&["push", &name])
+        .ok()
+        .contains("1: digest: sha256:"));
     d.docker(&["rmi", &name]).ok();
     d.docker(&["pull", &name]).ok();
     d.finish();
@@ -154,10 +259,16 @@ fn hostile_layers_are_rejected_and_leave_no_trace() {
     if !prerequisites() {
         return;
     }
-    let Some(reg) = CncfRegistry::start(None) else { return };
+    let Some(reg) = CncfRegistry::start(None) else {
+        return;
+    };
     let d = Daemon::start();
-    let layers_before = std::fs::read_dir(d.dir.join("data/snapshots/layers")).unwrap().count();
-    let blobs_before = std::fs::read_dir(d.dir.join("data/content/blobs/sha256")).unwrap().count();
+    let layers_before = std::fs::read_dir(d.dir.join("data/snapshots/layers"))
+        .unwrap()
+        .count();
+    let blobs_before = std::fs::read_dir(d.dir.join("data/content/blobs/sha256"))
+        .unwrap()
+        .count();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("traversal", tar_with(&[("../../escaped", b"x")])),
         ("absolute-via-symlink", {
@@ -192,14 +303,43 @@ fn hostile_layers_are_rejected_and_leave_no_trace() {
         skopeo_push(&layout, "v1", &name);
         let out = d.docker(&["pull", &name]);
         assert_ne!(out.code, 0, "{label}: {out:?}");
-        assert!(out.stderr.contains("invalid") || out.stderr.contains("unexpected") || out.stderr.contains("layer"), "{label}: {out:?}");
-        assert_eq!(d.docker(&["image", "inspect", &name]).code, 1, "{label}: image must not exist");
+        assert!(
+            out.stderr.contains("invalid")
+                || out.stderr.contains("unexpected")
+                || out.stderr.contains("layer"),
+            "{label}: {out:?}"
+        );
+        assert_eq!(
+            d.docker(&["image", "inspect", &name]).code,
+            1,
+            "{label}: image must not exist"
+        );
     }
     assert!(!std::path::Path::new("/tmp/evil-berth-escape").exists());
-    assert_eq!(std::fs::read_dir(d.dir.join("data/snapshots/layers")).unwrap().count(), layers_before);
-    assert_eq!(std::fs::read_dir(d.dir.join("data/content/blobs/sha256")).unwrap().count(), blobs_before);
-    assert_eq!(std::fs::read_dir(d.dir.join("data/snapshots/tmp")).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(d.dir.join("data/content/ingest")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(d.dir.join("data/snapshots/layers"))
+            .unwrap()
+            .count(),
+        layers_before
+    );
+    assert_eq!(
+        std::fs::read_dir(d.dir.join("data/content/blobs/sha256"))
+            .unwrap()
+            .count(),
+        blobs_before
+    );
+    assert_eq!(
+        std::fs::read_dir(d.dir.join("data/snapshots/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(d.dir.join("data/content/ingest"))
+            .unwrap()
+            .count(),
+        0
+    );
     d.finish();
 }
 
@@ -225,16 +365,29 @@ fn whiteouts_hide_lower_layers() {
     if !prerequisites() {
         return;
     }
-    let Some(reg) = CncfRegistry::start(None) else { return };
+    let Some(reg) = CncfRegistry::start(None) else {
+        return;
+    };
     let d = Daemon::start();
     let lower = tar_with(&[("etc/gone", b"1"), ("dir/old", b"2"), ("keep", b"3\n")]);
-    let upper = tar_with(&[("etc/.wh.gone", b""), ("dir/.wh..wh..opq", b""), ("dir/new", b"4")]);
+    let upper = tar_with(&[
+        ("etc/.wh.gone", b""),
+        ("dir/.wh..wh..opq", b""),
+        ("dir/new", b"4"),
+    ]);
     let layout = d.dir.join("wh");
     write_oci_layout(&layout, "v1", &[busybox_layer(), lower, upper], "amd64");
     let name = format!("{}/wh/img:v1", reg.addr);
     skopeo_push(&layout, "v1", &name);
     d.docker(&["pull", &name]).ok();
-    let out = d.docker(&["run", "--rm", &name, "sh", "-c", "test ! -e /etc/gone && ls /dir && cat /keep"]);
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        &name,
+        "sh",
+        "-c",
+        "test ! -e /etc/gone && ls /dir && cat /keep",
+    ]);
     assert_eq!(out.ok(), "new\n3\n");
     d.finish();
 }
@@ -244,16 +397,35 @@ fn registry_mirror_serves_docker_hub_names() {
     if !prerequisites() {
         return;
     }
-    let Some(reg) = CncfRegistry::start(None) else { return };
+    let Some(reg) = CncfRegistry::start(None) else {
+        return;
+    };
     let layout = reg.dir.join("mirror-layout");
     write_oci_layout(&layout, "1", &[busybox_layer()], "amd64");
     skopeo_push(&layout, "1", &format!("{}/library/mirrored:1", reg.addr));
     let config = format!(r#"{{"registry-mirrors": ["http://{}"]}}"#, reg.addr);
-    let d = Daemon::start_with(DaemonOpts { config: Some(config), ..Default::default() });
+    let d = Daemon::start_with(DaemonOpts {
+        config: Some(config),
+        ..Default::default()
+    });
     let out = d.docker(&["pull", "mirrored:1"]);
-    assert!(out.ok().contains("Status: Downloaded newer image for mirrored:1"), "{out:?}");
-    assert_eq!(d.docker(&["run", "--rm", "mirrored:1", "echo", "from-mirror"]).ok(), "from-mirror\n");
-    let digests = d.docker(&["image", "inspect", "-f", "{{index .RepoDigests 0}}", "mirrored:1"]);
+    assert!(
+        out.ok()
+            .contains("Status: Downloaded newer image for mirrored:1"),
+        "{out:?}"
+    );
+    assert_eq!(
+        d.docker(&["run", "--rm", "mirrored:1", "echo", "from-mirror"])
+            .ok(),
+        "from-mirror\n"
+    );
+    let digests = d.docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .RepoDigests 0}}",
+        "mirrored:1",
+    ]);
     assert!(digests.ok().starts_with("mirrored@sha256:"), "{digests:?}");
     d.finish();
 }
