@@ -454,7 +454,30 @@ fn reply(conn: &mut UnixStream, r: &Reply) {
     let _ = conn.write_all(&s);
 }
 
-fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
+/// Counts a request in flight; the shim does not exit while one is
+/// (a `start` reply must not be lost when the process exits at once).
+struct InFlight<'a>(&'a Shim);
+
+impl<'a> InFlight<'a> {
+    fn new(shim: &'a Shim) -> InFlight<'a> {
+        *shim.active.lock().unwrap() += 1;
+        InFlight(shim)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        *self.0.active.lock().unwrap() -= 1;
+        self.0.init_cv.notify_all();
+    }
+}
+
+fn handle(shim: Arc<Shim>, conn: UnixStream) {
+    let _in_flight = InFlight::new(&shim);
+    handle_request(&shim, conn);
+}
+
+fn handle_request(shim: &Arc<Shim>, mut conn: UnixStream) {
     let mut line = String::new();
     {
         let mut r = BufReader::new(&conn);
@@ -510,7 +533,6 @@ fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
             )
         }
         Request::Wait => {
-            *shim.active.lock().unwrap() += 1;
             let code = {
                 let mut s = shim.init.lock().unwrap();
                 while s.exit.is_none() {
@@ -525,8 +547,6 @@ fn handle(shim: Arc<Shim>, mut conn: UnixStream) {
                     ..Default::default()
                 },
             );
-            *shim.active.lock().unwrap() -= 1;
-            shim.init_cv.notify_all();
         }
         Request::Kill { signal } => {
             let pid = *shim.pid.lock().unwrap();
@@ -841,27 +861,37 @@ pub fn run(opts: Options) -> i32 {
     }
     shim.init.lock().unwrap().exit = Some(code);
     shim.init_cv.notify_all();
-    // The process is gone; the runtime's cleanup (cgroups, state) need not
-    // hold up the waiters, so it runs after they were told.
-    let mut cmd = shim.runtime_unlogged();
-    cmd.arg("delete")
-        .arg("--force")
-        .arg(&opts.id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Err(e) = shim.run_runtime(cmd) {
-        eprintln!("berth-shim: runtime delete: {e}");
+    // Let requests in flight (a `start` whose process exited at once,
+    // blocked `wait`s) reply before the runtime's cleanup.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    {
+        let mut active = shim.active.lock().unwrap();
+        while *active > 0 && Instant::now() < deadline {
+            active = shim
+                .init_cv
+                .wait_timeout(active, Duration::from_millis(50))
+                .unwrap()
+                .0;
+        }
     }
-    // Let blocked `wait` requests write their replies before we go.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let mut active = shim.active.lock().unwrap();
-    while *active > 0 && Instant::now() < deadline {
-        active = shim
-            .init_cv
-            .wait_timeout(active, Duration::from_millis(50))
-            .unwrap()
-            .0;
+    // The process is gone; the runtime's cleanup (cgroups, state) need not
+    // hold up the waiters, so it runs after they were told. Retried: a cgroup
+    // can stay busy for a moment while the kernel reaps the last tasks.
+    for attempt in 0..5 {
+        let mut cmd = shim.runtime_unlogged();
+        cmd.arg("delete")
+            .arg("--force")
+            .arg(&opts.id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match shim.run_runtime(cmd) {
+            Ok(()) => break,
+            Err(e) => {
+                eprintln!("berth-shim: runtime delete (attempt {}): {e}", attempt + 1);
+                thread::sleep(Duration::from_millis(50 << attempt));
+            }
+        }
     }
     let _ = std::fs::remove_file(&sock);
     0
