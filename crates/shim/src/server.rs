@@ -596,7 +596,7 @@ fn handle_request(shim: &Arc<Shim>, mut conn: UnixStream) {
             process,
             tty,
             stdin,
-        } => exec(&shim, conn, &exec_id, process, tty, stdin),
+        } => exec(shim, conn, &exec_id, process, tty, stdin),
     }
 }
 
