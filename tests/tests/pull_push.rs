@@ -251,6 +251,26 @@ fn basic_auth_through_docker_login() {
         .contains("1: digest: sha256:"));
     d.docker(&["rmi", &name]).ok();
     d.docker(&["pull", &name]).ok();
+    // The same with berth: a wrong password is a clear 401, then login, push, logout.
+    let bname = format!("{}/private/berth:2", reg.addr);
+    d.berth(&["tag", "busybox", &bname]).ok();
+    let bad = d.berth(&["login", "-u", "tester", "-p", "nope", &reg.addr]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(
+        bad.stderr.contains("401") || bad.stderr.to_lowercase().contains("unauthorized"),
+        "{bad:?}"
+    );
+    assert!(d
+        .berth(&["login", "-u", "tester", "-p", "s3cret", &reg.addr])
+        .ok()
+        .contains("Login Succeeded"));
+    assert!(d
+        .berth(&["push", &bname])
+        .ok()
+        .contains("2: digest: sha256:"));
+    d.berth(&["logout", &reg.addr]).ok();
+    let anon = d.berth(&["push", &bname]);
+    assert_ne!(anon.code, 0, "{anon:?}");
     d.finish();
 }
 
@@ -315,6 +335,44 @@ fn hostile_layers_are_rejected_and_leave_no_trace() {
             "{label}: image must not exist"
         );
     }
+    // A blob whose bytes no longer match its digest (corrupted in the
+    // registry's storage, same length).
+    let layout = d.dir.join("bad-digest");
+    let noise: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let layer = tar_with(&[("payload", &noise)]);
+    write_oci_layout(&layout, "v1", &[layer], "amd64");
+    let name = format!("{}/bad/digest:v1", reg.addr);
+    skopeo_push(&layout, "v1", &name);
+    // The layer as the registry stores it (skopeo may have compressed it).
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{name}"),
+    ]);
+    let manifest: serde_json::Value = serde_json::from_str(raw.ok()).unwrap();
+    let layer_hex = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let stored = reg.dir.join(format!(
+        "data/docker/registry/v2/blobs/sha256/{}/{layer_hex}/data",
+        &layer_hex[..2]
+    ));
+    let mut corrupted = std::fs::read(&stored).unwrap();
+    let n = corrupted.len();
+    corrupted[n / 2] ^= 0xff;
+    std::fs::write(&stored, corrupted).unwrap();
+    let out = d.docker(&["pull", &name]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("digest") || out.stderr.contains("invalid"),
+        "{out:?}"
+    );
+    assert_eq!(d.docker(&["image", "inspect", &name]).code, 1);
     assert!(!std::path::Path::new("/tmp/evil-berth-escape").exists());
     assert_eq!(
         std::fs::read_dir(d.dir.join("data/snapshots/layers"))
