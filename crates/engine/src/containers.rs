@@ -271,9 +271,16 @@ impl ContainerService {
         self.container_dir(id).join(format!("{id}-json.log"))
     }
 
-    /// Persists a container durably (creation, renames).
+    /// Persists a container durably (renames, start errors).
     fn save(&self, rec: &ContainerRecord) -> Result<()> {
         self.meta.put(Table::Containers, &rec.id, rec)
+    }
+
+    /// Persists a new container with a group commit: durable a moment after
+    /// the reply, with one fsync shared by concurrent creates.
+    fn save_new(&self, rec: &ContainerRecord) -> Result<()> {
+        self.meta
+            .update_grouped(|tx| tx.put(Table::Containers, &rec.id, rec))
     }
 
     /// Persists a state transition without an fsync: `recover` rebuilds
@@ -538,7 +545,7 @@ impl ContainerService {
             restart_count: 0,
             spec: None,
         };
-        if let Err(e) = self.save(&rec) {
+        if let Err(e) = self.save_new(&rec) {
             let _ = self.snaps.remove(&id);
             let _ = std::fs::remove_dir_all(self.container_dir(&id));
             return Err(e);

@@ -37,7 +37,9 @@ fn db_err(e: impl std::fmt::Display) -> Error {
 }
 
 pub struct Metadata {
-    db: redb::Database,
+    db: std::sync::Arc<redb::Database>,
+    /// Set when a grouped commit awaits its fsync; the flusher thread clears it.
+    flush: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
 }
 
 /// A write transaction: everything in it commits together or not at all.
@@ -78,7 +80,26 @@ impl Metadata {
             txn.open_table(t.def()).map_err(db_err)?;
         }
         txn.commit().map_err(db_err)?;
-        Ok(Metadata { db })
+        let db = std::sync::Arc::new(db);
+        let flush = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let (weak, f) = (std::sync::Arc::downgrade(&db), flush.clone());
+        std::thread::Builder::new()
+            .name("metadata-flush".into())
+            .spawn(move || flusher(weak, f))
+            .map_err(|e| Error::internal(format!("start metadata flusher: {e}")))?;
+        Ok(Metadata { db, flush })
+    }
+
+    /// Like [`Metadata::update`], but returns before the fsync: the commit
+    /// is made durable by a background flush a moment later, shared by all
+    /// grouped commits in between (group commit). A crash in that window
+    /// rolls back to the last durable commit, never to a torn state.
+    pub fn update_grouped<R>(&self, f: impl FnOnce(&mut Txn) -> Result<R>) -> Result<R> {
+        let r = self.update_lazy(f)?;
+        let (flag, cv) = &*self.flush;
+        *flag.lock().unwrap() = true;
+        cv.notify_one();
+        Ok(r)
     }
 
     /// Runs `f` in one write transaction, committing (durably, with fsync)
@@ -140,6 +161,38 @@ impl Metadata {
     }
 }
 
+/// Makes grouped commits durable: one empty immediate commit flushes every
+/// non-durable commit before it. Ends when the database is dropped.
+fn flusher(
+    db: std::sync::Weak<redb::Database>,
+    flush: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+) {
+    let (flag, cv) = &*flush;
+    loop {
+        {
+            let mut pending = flag.lock().unwrap();
+            while !*pending {
+                let (p, t) = cv
+                    .wait_timeout(pending, std::time::Duration::from_millis(500))
+                    .unwrap();
+                pending = p;
+                if t.timed_out() && db.strong_count() == 0 {
+                    return;
+                }
+            }
+            *pending = false;
+        }
+        let Some(db) = db.upgrade() else { return };
+        let result = db
+            .begin_write()
+            .map_err(|e| e.to_string())
+            .and_then(|t| t.commit().map_err(|e| e.to_string()));
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "metadata flush failed");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +220,14 @@ mod tests {
             Some("id3")
         );
         m.update_lazy(|tx| tx.delete(Table::Names, "lazy")).unwrap();
+        m.update_grouped(|tx| tx.put(Table::Names, "grouped", &"id4"))
+            .unwrap();
+        // The flusher makes it durable shortly.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        m.update_grouped(|tx| tx.delete(Table::Names, "grouped"))
+            .unwrap();
         drop(m);
+        std::thread::sleep(std::time::Duration::from_millis(100));
         let m = Metadata::open(&d.path().join("meta.db")).unwrap();
         assert!(m.list::<String>(Table::Names).unwrap().is_empty());
     }
