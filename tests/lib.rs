@@ -754,13 +754,25 @@ impl CncfRegistry {
             eprintln!("SKIP: docker-registry is not installed (apt-get install docker-registry)");
             return None;
         };
+        // A free port can be taken by another test before the registry binds
+        // it: retry with another one.
+        for _ in 0..5 {
+            let r = CncfRegistry::spawn(bin, creds);
+            if let Some(r) = r {
+                return Some(r);
+            }
+        }
+        panic!("docker-registry: no free port after 5 tries");
+    }
+
+    /// One attempt on a fresh port; None when the port was taken meanwhile.
+    fn spawn(bin: &str, creds: Option<(&str, &str)>) -> Option<CncfRegistry> {
         let dir = tempfile::Builder::new()
             .prefix("berth-treg")
             .tempdir_in("/tmp")
             .unwrap()
             .keep();
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = format!("127.0.0.1:{}", free_port());
         let mut config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
             dir.join("data").display()
@@ -795,10 +807,12 @@ impl CncfRegistry {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(&r.addr).is_err() {
             if let Some(st) = r.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "docker-registry exited ({st}): {}",
-                    std::fs::read_to_string(r.dir.join("registry.log")).unwrap_or_default()
+                let log = std::fs::read_to_string(r.dir.join("registry.log")).unwrap_or_default();
+                assert!(
+                    log.contains("address already in use"),
+                    "docker-registry exited ({st}): {log}"
                 );
+                return None;
             }
             assert!(Instant::now() < deadline, "docker-registry did not start");
             std::thread::sleep(Duration::from_millis(50));
