@@ -280,6 +280,12 @@ fn container_is_isolated() {
     // The hostname is the container's.
     let host = d.docker(&["run", "--rm", "--hostname", "boxy", "busybox", "hostname"]);
     assert_eq!(host.ok().trim(), "boxy");
+    // Its own network namespace, with loopback up (as Docker's --network none).
+    let lo = d.docker(&["run", "--rm", "busybox", "ip", "addr", "show", "lo"]);
+    assert!(
+        lo.ok().contains("inet 127.0.0.1/8") && lo.stdout.contains(",UP"),
+        "{lo:?}"
+    );
     // The rootfs is the image's, not the host's.
     assert_eq!(
         d.docker(&["run", "--rm", "busybox", "ls", "/etc/debian_version"])

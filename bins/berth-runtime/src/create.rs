@@ -167,6 +167,7 @@ fn finish(
         .pid()
         .map(|p| Pid::from_raw(p.as_raw()))
         .context("libcontainer recorded no init pid")?;
+    crate::network::bring_up_loopback(pid)?;
     if let Some(path) = pid_file {
         common::write_pid_file(path, pid)?;
     }

@@ -13,6 +13,7 @@ mod executor;
 mod kill;
 mod list;
 mod logging;
+mod network;
 mod run;
 mod spec;
 mod start;
