@@ -821,6 +821,54 @@ impl CncfRegistry {
     }
 }
 
+impl CncfRegistry {
+    /// One HTTP/1.0 request to the registry: (status, head, body).
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+    ) -> Option<(u16, String, String)> {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(&self.addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {}\r\n", self.addr);
+        for h in headers {
+            req.push_str(h);
+            req.push_str("\r\n");
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).ok()?;
+        let mut resp = Vec::new();
+        let _ = s.read_to_end(&mut resp);
+        let text = String::from_utf8_lossy(&resp).into_owned();
+        let status = text.split(' ').nth(1)?.parse().ok()?;
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        Some((status, head.to_string(), body.to_string()))
+    }
+
+    /// The registry's digest for a manifest (`Docker-Content-Digest`);
+    /// `auth` is base64 `user:pass`.
+    pub fn manifest_digest(&self, repo: &str, tag: &str, auth: Option<&str>) -> String {
+        let mut headers = vec!["Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json".to_string()];
+        if let Some(a) = auth {
+            headers.push(format!("Authorization: Basic {a}"));
+        }
+        let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let (status, head, body) = self
+            .http("HEAD", &format!("/v2/{repo}/manifests/{tag}"), &refs)
+            .expect("registry answers");
+        assert_eq!(status, 200, "HEAD manifest: {head}{body}");
+        head.lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("docker-content-digest"))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .expect("Docker-Content-Digest header")
+    }
+}
+
 impl Drop for CncfRegistry {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {

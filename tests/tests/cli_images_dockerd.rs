@@ -7,13 +7,11 @@
 //! real docker CLI's. Skips with a message when dockerd, docker-registry or
 //! htpasswd is missing, except under `CI=true`, where that fails.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use berth_tests::{Dockerd, Out};
+use berth_tests::{CncfRegistry, Dockerd, Out};
 
 const TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -40,183 +38,6 @@ impl Drop for TempDir {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
-}
-
-/// A CNCF registry (`docker-registry serve`) on 127.0.0.1, optionally with
-/// htpasswd Basic auth (user `user`, password `pass`). Killed by PID on drop.
-struct Registry {
-    dir: TempDir,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Registry {
-    /// Starts a registry, or returns None (after a SKIP message; a failure
-    /// under CI) when the tools are missing.
-    fn start(htpasswd: bool) -> Option<Registry> {
-        if !berth_tests::require("docker-registry") {
-            return None;
-        }
-        if htpasswd && !berth_tests::require("htpasswd") {
-            return None;
-        }
-        let mut dir = TempDir::new();
-        let mut auth = String::new();
-        if htpasswd {
-            let o = Command::new("htpasswd")
-                .args(["-Bbn", "user", "pass"])
-                .output()
-                .expect("run htpasswd");
-            assert!(o.status.success(), "htpasswd: {o:?}");
-            let file = dir.path().join("htpasswd");
-            std::fs::write(&file, &o.stdout).unwrap();
-            auth = format!(
-                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
-                file.display()
-            );
-        }
-        // A free port can be taken by someone else before the registry binds
-        // it: retry with another one.
-        for _ in 0..5 {
-            let port = free_port();
-            let config = dir.path().join("config.yml");
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
-                    dir.path().join("data").display()
-                ),
-            )
-            .unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let child = Command::new("docker-registry")
-                .arg("serve")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("spawn docker-registry");
-            let mut r = Registry {
-                dir,
-                port,
-                child: Some(child),
-            };
-            if r.wait_ready() {
-                return Some(r);
-            }
-            let log = r.log();
-            r.stop();
-            assert!(
-                log.contains("address already in use"),
-                "docker-registry did not start:\n{log}"
-            );
-            dir = r.take_dir();
-        }
-        panic!("docker-registry: no free port after 5 tries");
-    }
-
-    /// Take the directory back from a registry that did not start.
-    fn take_dir(mut self) -> TempDir {
-        self.stop();
-        std::mem::replace(&mut self.dir, TempDir(PathBuf::new()))
-    }
-
-    /// Wait until the registry answers `GET /v2/`; false if it exited.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                eprintln!("docker-registry exited: {st}");
-                return false;
-            }
-            if let Some((status, _, _)) = self.http("GET", "/v2/", &[]) {
-                if status == 200 || status == 401 {
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("docker-registry did not answer:\n{}", self.log());
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// One HTTP/1.0 request: (status, headers, body).
-    fn http(&self, method: &str, path: &str, headers: &[&str]) -> Option<(u16, String, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {}\r\n", self.addr());
-        for h in headers {
-            req.push_str(h);
-            req.push_str("\r\n");
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes()).ok()?;
-        let mut resp = Vec::new();
-        let _ = s.read_to_end(&mut resp);
-        let text = String::from_utf8_lossy(&resp).into_owned();
-        let status = text.split(' ').nth(1)?.parse().ok()?;
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        Some((status, head.to_string(), body.to_string()))
-    }
-
-    /// The registry's digest for a manifest (`Docker-Content-Digest`).
-    fn manifest_digest(&self, repo: &str, tag: &str, auth: Option<&str>) -> String {
-        let mut headers = vec!["Accept: application/vnd.docker.distribution.manifest.v2+json"];
-        let basic;
-        if let Some(a) = auth {
-            basic = format!("Authorization: Basic {a}");
-            headers.push(&basic);
-        }
-        let (status, head, body) = self
-            .http("HEAD", &format!("/v2/{repo}/manifests/{tag}"), &headers)
-            .expect("registry answers");
-        assert_eq!(status, 200, "HEAD manifest: {head}{body}");
-        head.lines()
-            .find_map(|l| {
-                l.split_once(':')
-                    .filter(|(k, _)| k.eq_ignore_ascii_case("docker-content-digest"))
-                    .map(|(_, v)| v.trim().to_string())
-            })
-            .expect("Docker-Content-Digest header")
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: signalling the registry process we started, by PID.
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while child.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `berth -H <dockerd>` with a private `DOCKER_CONFIG`.
@@ -340,14 +161,14 @@ fn pushed_digest(out: &str, tag: &str) -> String {
 
 #[test]
 fn push_pull_run_via_registry() {
-    let Some(reg) = Registry::start(false) else {
+    let Some(reg) = CncfRegistry::start(None) else {
         return;
     };
     let Some(d) = Dockerd::start() else { return };
     d.import_busybox();
     let cfg = TempDir::new();
     let cli = Cli::new(&d, cfg.path());
-    let image = format!("{}/berth/bb:v1", reg.addr());
+    let image = format!("{}/berth/bb:v1", reg.addr.clone());
 
     cli.ok(&["tag", "busybox", &image]);
     let o = cli.berth(&["push", &image]);
@@ -355,7 +176,10 @@ fn push_pull_run_via_registry() {
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert_eq!(
         lines[0],
-        format!("The push refers to repository [{}/berth/bb]", reg.addr()),
+        format!(
+            "The push refers to repository [{}/berth/bb]",
+            reg.addr.clone()
+        ),
         "{o:?}"
     );
     assert!(lines.iter().any(|l| l.ends_with(": Pushed")), "{o:?}");
@@ -375,7 +199,7 @@ fn push_pull_run_via_registry() {
         cli.ok(&["image", "push", "-q", &image]),
         format!("{image}\n")
     );
-    let o = cli.berth(&["push", &format!("{}/berth/bb", reg.addr())]);
+    let o = cli.berth(&["push", &format!("{}/berth/bb", reg.addr.clone())]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stdout.starts_with("Using default tag: latest\n"), "{o:?}");
     let o = cli.berth(&["push", "-a", &image]);
@@ -435,7 +259,7 @@ fn push_pull_run_via_registry() {
     }
     same_output(&cli, &["pull", &image]);
     assert_eq!(cli.ok(&["pull", "-q", &image]), format!("{image}\n"));
-    let o = cli.berth(&["pull", &format!("{}/berth/nope:v1", reg.addr())]);
+    let o = cli.berth(&["pull", &format!("{}/berth/nope:v1", reg.addr.clone())]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(
         o.stderr.starts_with("Error response from daemon: "),
@@ -581,7 +405,10 @@ fn save_load_export() {
 
 #[test]
 fn login_push_logout_with_htpasswd() {
-    let Some(reg) = Registry::start(true) else {
+    if !berth_tests::require("htpasswd") {
+        return;
+    }
+    let Some(reg) = CncfRegistry::start(Some(("user", "pass"))) else {
         return;
     };
     let Some(d) = Dockerd::start() else { return };
@@ -590,7 +417,7 @@ fn login_push_logout_with_htpasswd() {
     let cfg_dir = tmp.path().join("config");
     let cli = Cli::new(&d, &cfg_dir);
     let cfg_file = cfg_dir.join("config.json");
-    let server = reg.addr();
+    let server = reg.addr.clone();
     let image = format!("{server}/private/bb:v1");
     cli.ok(&["tag", "busybox", &image]);
 
