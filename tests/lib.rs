@@ -52,23 +52,34 @@ pub fn require(program: &str) -> bool {
 /// The real docker CLI.
 pub const DOCKER: &str = "/usr/local/bin/docker";
 
-/// A busybox rootfs tarball, built once per test process.
+/// A busybox rootfs tarball, built once (in the target directory, shared by
+/// all test processes; written under a temporary name, then renamed).
 pub fn busybox_tar() -> &'static Path {
     static TAR: OnceLock<PathBuf> = OnceLock::new();
     TAR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("berth-test-busybox-{}", std::process::id()));
+        let dir = bin_dir().join("../tmp");
         std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("busybox.tar");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-tar.sh");
-        let st = Command::new("bash")
-            .arg(&script)
-            .arg(&out)
-            .status()
-            .expect("run busybox-tar.sh");
-        assert!(
-            st.success(),
-            "busybox-tar.sh failed (is busybox-static installed?)"
-        );
+        let out = dir.join("berth-busybox.tar");
+        let fresh = |p: &Path| {
+            let (Ok(t), Ok(b)) = (std::fs::metadata(p), std::fs::metadata("/bin/busybox")) else {
+                return false;
+            };
+            t.modified().ok() >= b.modified().ok()
+        };
+        if !fresh(&out) {
+            let tmp = dir.join(format!("berth-busybox.tar.{}", std::process::id()));
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-tar.sh");
+            let st = Command::new("bash")
+                .arg(&script)
+                .arg(&tmp)
+                .status()
+                .expect("run busybox-tar.sh");
+            assert!(
+                st.success(),
+                "busybox-tar.sh failed (is busybox-static installed?)"
+            );
+            std::fs::rename(&tmp, &out).unwrap();
+        }
         out
     })
 }
