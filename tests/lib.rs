@@ -754,6 +754,20 @@ impl CncfRegistry {
     /// Starts it, with htpasswd Basic auth when `creds` is given. None when
     /// not installed (a panic under CI).
     pub fn start(creds: Option<(&str, &str)>) -> Option<CncfRegistry> {
+        let htpasswd = creds.map(|(user, pass)| {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, pass])
+                .output()
+                .expect("htpasswd (apache2-utils)");
+            assert!(out.status.success(), "htpasswd failed");
+            String::from_utf8(out.stdout).unwrap()
+        });
+        CncfRegistry::start_with(htpasswd.as_deref(), None)
+    }
+
+    /// Starts it with an htpasswd file's contents for Basic auth, and with
+    /// `tls` = (certificate, key) serving HTTPS.
+    pub fn start_with(htpasswd: Option<&str>, tls: Option<(&Path, &Path)>) -> Option<CncfRegistry> {
         let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
             .into_iter()
             .find(|p| Path::new(p).exists());
@@ -768,8 +782,7 @@ impl CncfRegistry {
         // A free port can be taken by another test before the registry binds
         // it: retry with another one.
         for _ in 0..5 {
-            let r = CncfRegistry::spawn(bin, creds);
-            if let Some(r) = r {
+            if let Some(r) = CncfRegistry::spawn(bin, htpasswd, tls) {
                 return Some(r);
             }
         }
@@ -777,7 +790,11 @@ impl CncfRegistry {
     }
 
     /// One attempt on a fresh port; None when the port was taken meanwhile.
-    fn spawn(bin: &str, creds: Option<(&str, &str)>) -> Option<CncfRegistry> {
+    fn spawn(
+        bin: &str,
+        htpasswd: Option<&str>,
+        tls: Option<(&Path, &Path)>,
+    ) -> Option<CncfRegistry> {
         let dir = tempfile::Builder::new()
             .prefix("berth-treg")
             .tempdir_in("/tmp")
@@ -785,16 +802,19 @@ impl CncfRegistry {
             .keep();
         let addr = format!("127.0.0.1:{}", free_port());
         let mut config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
             dir.join("data").display()
         );
-        if let Some((user, pass)) = creds {
-            let out = Command::new("htpasswd")
-                .args(["-Bbn", user, pass])
-                .output()
-                .expect("htpasswd (apache2-utils)");
-            assert!(out.status.success(), "htpasswd failed");
-            std::fs::write(dir.join("htpasswd"), &out.stdout).unwrap();
+        // Under `http:`, so before any other top-level key.
+        if let Some((cert, key)) = tls {
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        if let Some(h) = htpasswd {
+            std::fs::write(dir.join("htpasswd"), h).unwrap();
             config.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
                 dir.join("htpasswd").display()

@@ -8,6 +8,7 @@
 //! `htpasswd` a test is skipped, except under `CI=true` where it fails.
 
 use base::{Digest, ErrorKind, Reference};
+use berth_tests::{free_port, CncfRegistry};
 use bytes::Bytes;
 use distribution::{
     manifest_reference, media_type, AuthConfig, Client, Config, Descriptor, Event, Platform,
@@ -18,10 +19,9 @@ use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn tmpdir() -> tempfile::TempDir {
@@ -29,14 +29,6 @@ fn tmpdir() -> tempfile::TempDir {
         .prefix("berth-dist")
         .tempdir_in("/tmp")
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Whether the registry, skopeo and `extra` tools are installed (fails under CI).
@@ -47,84 +39,17 @@ fn tools(extra: &[&str]) -> bool {
         .all(|t| berth_tests::require(t))
 }
 
-/// A CNCF registry process with its own storage; killed by PID on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
+/// The shared CNCF registry harness; `tools` checked that it is installed.
+struct Registry;
 
 impl Registry {
-    fn start(htpasswd: Option<&str>) -> Registry {
+    fn start(htpasswd: Option<&str>) -> CncfRegistry {
         Registry::start_with(htpasswd, None)
     }
 
     /// With `tls` = (certificate, key), the registry serves HTTPS.
-    fn start_with(htpasswd: Option<&str>, tls: Option<(&Path, &Path)>) -> Registry {
-        let dir = tmpdir();
-        let port = free_port();
-        let mut cfg = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
-             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("storage").display()
-        );
-        // Under `http:`, so before any other top-level key.
-        if let Some((cert, key)) = tls {
-            cfg.push_str(&format!(
-                "  tls:\n    certificate: {}\n    key: {}\n",
-                cert.display(),
-                key.display()
-            ));
-        }
-        if let Some(h) = htpasswd {
-            let path = dir.path().join("htpasswd");
-            std::fs::write(&path, h).unwrap();
-            cfg.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
-                path.display()
-            ));
-        }
-        let cfg_path = dir.path().join("config.yml");
-        std::fs::write(&cfg_path, cfg).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&cfg_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start docker-registry");
-        let mut reg = Registry { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(st)) = reg.child.try_wait() {
-                panic!("docker-registry exited with {st}: {}", reg.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "registry did not start: {}",
-                reg.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        reg
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start_with(htpasswd: Option<&str>, tls: Option<(&Path, &Path)>) -> CncfRegistry {
+        CncfRegistry::start_with(htpasswd, tls).expect("docker-registry is installed")
     }
 }
 
@@ -361,10 +286,10 @@ async fn pull_image_seeded_by_skopeo() {
     }
     let reg = Registry::start(None);
     let img = image("amd64", "pull", 3);
-    seed(&reg.host(), "seed/app", "v1", &[&img], None, &[]);
+    seed(&reg.addr.clone(), "seed/app", "v1", &[&img], None, &[]);
 
     let c = client();
-    let reference = Reference::parse(&format!("{}/seed/app:v1", reg.host())).unwrap();
+    let reference = Reference::parse(&format!("{}/seed/app:v1", reg.addr.clone())).unwrap();
     let repo = c.repository(&reference, &AuthConfig::default()).unwrap();
     let r = repo
         .resolve(
@@ -444,12 +369,12 @@ async fn pull_image_seeded_by_skopeo() {
         e.to_string(),
         format!(
             "manifest for {}/seed/app:nope not found: manifest unknown: manifest unknown",
-            reg.host()
+            reg.addr.clone()
         )
     );
     let other = self::repo(
         &c,
-        &format!("{}/no/such", reg.host()),
+        &format!("{}/no/such", reg.addr.clone()),
         &AuthConfig::default(),
     );
     let e = other.get_manifest("latest").await.unwrap_err();
@@ -468,7 +393,7 @@ async fn push_then_read_back_with_skopeo() {
         return;
     }
     let reg = Registry::start(None);
-    let host = reg.host();
+    let host = reg.addr.clone();
     let base_img = image("amd64", "base", 2);
     seed(&host, "seed/app", "v1", &[&base_img], None, &[]);
 
@@ -624,7 +549,7 @@ async fn multi_arch_index_resolves_per_platform() {
         return;
     }
     let reg = Registry::start(None);
-    let host = reg.host();
+    let host = reg.addr.clone();
     let amd = image("amd64", "amd", 2);
     let arm = image("arm64", "arm", 2);
     let index = index_of(&[&amd, &arm]);
@@ -717,7 +642,7 @@ async fn basic_auth_with_htpasswd() {
         .unwrap();
     assert!(out.status.success());
     let reg = Registry::start(Some(&String::from_utf8(out.stdout).unwrap()));
-    let host = reg.host();
+    let host = reg.addr.clone();
     let img = image("amd64", "auth", 2);
     seed(
         &host,
@@ -866,7 +791,7 @@ async fn https_mirror_trusted_through_certs_d() {
         ],
     );
     let reg = Registry::start_with(None, Some((&p.join("server.crt"), &p.join("server.key"))));
-    let host = reg.host();
+    let host = reg.addr.clone();
     let img = image("amd64", "mirror", 1);
     seed(&host, "library/busybox", "latest", &[&img], None, &[]);
 
