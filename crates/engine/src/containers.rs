@@ -340,7 +340,7 @@ impl ContainerService {
             self.by_id.write().unwrap().insert(id.clone(), h.clone());
             if running {
                 if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
-                    if send(&mut conn, &Request::Wait).await.is_ok() {
+                    if conn.send(&Request::Wait).await.is_ok() {
                         self.clone().monitor(h, conn);
                     }
                 }
@@ -715,7 +715,7 @@ impl ContainerService {
             self.connect_attach(&rec, client).await;
         }
         let mut wait_conn = ShimConn::connect(&shim_dir).await?;
-        send(&mut wait_conn, &Request::Wait).await?;
+        wait_conn.send(&Request::Wait).await?;
         if let Err(e) = ShimConn::once(&shim_dir, &Request::Start).await {
             let _ = ShimConn::once(&shim_dir, &Request::Kill { signal: 9 }).await;
             return Err(Error::internal(format!(
@@ -743,7 +743,7 @@ impl ContainerService {
     /// Waits for the container's exit on `conn` (a sent `Wait`) and settles its state.
     fn monitor(self: Arc<Self>, h: Arc<Handle>, mut conn: ShimConn) {
         tokio::spawn(async move {
-            let code = recv(&mut conn).await.ok().and_then(|r| r.exit_code);
+            let code = conn.recv().await.ok().and_then(|r| r.exit_code);
             let (id, auto_remove, exit_code) = {
                 let mut rec = h.rec.lock().unwrap();
                 self.settle_exit(&mut rec, code);
@@ -1512,31 +1512,6 @@ fn start_failure_code(msg: &str, other: i64) -> i64 {
     } else {
         other
     }
-}
-
-async fn send(conn: &mut ShimConn, req: &Request) -> Result<()> {
-    let mut msg = serde_json::to_vec(req).map_err(|e| Error::internal(e.to_string()))?;
-    msg.push(b'\n');
-    conn.stream
-        .write_all(&msg)
-        .await
-        .map_err(|e| Error::io("write to shim", e))
-}
-
-async fn recv(conn: &mut ShimConn) -> Result<shim::proto::Reply> {
-    let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    while conn
-        .stream
-        .read(&mut b)
-        .await
-        .map_err(|e| Error::io("read from shim", e))?
-        == 1
-        && b[0] != b'\n'
-    {
-        line.push(b[0]);
-    }
-    serde_json::from_slice(&line).map_err(|e| Error::unavailable(format!("shim reply: {e}")))
 }
 
 type ExitHook = (

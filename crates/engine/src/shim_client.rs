@@ -60,17 +60,10 @@ pub async fn spawn(s: ShimStart<'_>) -> Result<i32> {
         .spawn()
         .map_err(|e| Error::internal(format!("start shim {}: {e}", s.shim.display())))?;
     let mut out = child.stdout.take().expect("piped");
-    let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    while out
-        .read(&mut b)
+    let line = read_line(&mut out)
         .await
         .map_err(|e| Error::io("read shim", e))?
-        == 1
-        && b[0] != b'\n'
-    {
-        line.push(b[0]);
-    }
+        .unwrap_or_default();
     // Tokio reaps the child in the background once the handle is dropped.
     drop(child);
     let ready: Reply = serde_json::from_slice(&line).map_err(|_| {
@@ -101,33 +94,30 @@ impl ShimConn {
         Ok(ShimConn { stream })
     }
 
-    /// Sends a request and reads its one-line reply, leaving any frames that
-    /// follow unread.
-    pub async fn call(&mut self, req: &Request) -> Result<Reply> {
+    /// Sends one request line.
+    pub async fn send(&mut self, req: &Request) -> Result<()> {
         let mut msg = serde_json::to_vec(req).map_err(|e| Error::internal(e.to_string()))?;
         msg.push(b'\n');
         self.stream
             .write_all(&msg)
             .await
-            .map_err(|e| Error::io("write to shim", e))?;
-        let mut line = Vec::new();
-        let mut b = [0u8; 1];
-        loop {
-            let n = self
-                .stream
-                .read(&mut b)
-                .await
-                .map_err(|e| Error::io("read from shim", e))?;
-            if n == 0 {
-                return Err(Error::unavailable("shim closed the connection"));
-            }
-            if b[0] == b'\n' {
-                break;
-            }
-            line.push(b[0]);
-        }
-        let reply: Reply = serde_json::from_slice(&line)
-            .map_err(|e| Error::internal(format!("bad shim reply: {e}")))?;
+            .map_err(|e| Error::io("write to shim", e))
+    }
+
+    /// Reads one reply line as it is (its `error` field unchecked).
+    pub async fn recv(&mut self) -> Result<Reply> {
+        let line = read_line(&mut self.stream)
+            .await
+            .map_err(|e| Error::io("read from shim", e))?
+            .ok_or_else(|| Error::unavailable("shim closed the connection"))?;
+        serde_json::from_slice(&line).map_err(|e| Error::internal(format!("bad shim reply: {e}")))
+    }
+
+    /// Sends a request and reads its one-line reply, leaving any frames that
+    /// follow unread; a reply carrying an error becomes that error.
+    pub async fn call(&mut self, req: &Request) -> Result<Reply> {
+        self.send(req).await?;
+        let reply = self.recv().await?;
         match reply.error {
             Some(e) => Err(Error::internal(e)),
             None => Ok(reply),
@@ -137,6 +127,22 @@ impl ShimConn {
     /// One request on a fresh connection.
     pub async fn once(state_dir: &Path, req: &Request) -> Result<Reply> {
         ShimConn::connect(state_dir).await?.call(req).await
+    }
+}
+
+/// Reads one `\n`-terminated line byte by byte, so that whatever follows
+/// it (frames) stays unread; `None` when the stream ends first.
+async fn read_line(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        if r.read(&mut b).await? == 0 {
+            return Ok(None);
+        }
+        if b[0] == b'\n' {
+            return Ok(Some(line));
+        }
+        line.push(b[0]);
     }
 }
 
