@@ -165,12 +165,21 @@ impl fmt::Display for Digest {
 
 /// The chain id of a layer stack, as the OCI image spec defines it.
 pub fn chain_id(diff_ids: &[Digest]) -> Option<Digest> {
-    let mut it = diff_ids.iter();
-    let mut chain = it.next()?.clone();
-    for d in it {
-        chain = Digest::of(format!("{chain} {d}").as_bytes());
+    chain_ids(diff_ids).pop()
+}
+
+/// The chain ids of every prefix of a layer stack (layer `i`'s snapshot
+/// key is `chain_ids(..)[i]`), computed in one pass.
+pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
+    for d in diff_ids {
+        let next = match out.last() {
+            Some(prev) => Digest::of(format!("{prev} {d}").as_bytes()),
+            None => d.clone(),
+        };
+        out.push(next);
     }
-    Some(chain)
+    out
 }
 
 #[cfg(test)]
@@ -221,5 +230,9 @@ mod tests {
             Some(Digest::of(format!("{a} {b}").as_bytes()))
         );
         assert_eq!(chain_id(&[]), None);
+        assert_eq!(
+            super::chain_ids(&[a.clone(), b.clone()]),
+            vec![a.clone(), chain_id(&[a.clone(), b.clone()]).unwrap()]
+        );
     }
 }

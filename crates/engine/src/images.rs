@@ -595,29 +595,19 @@ impl ImageService {
             .into_iter()
             .map(|(_, r)| r)
             .collect();
-        let diff_ids: Vec<Digest> = img
-            .config
-            .rootfs
-            .diff_ids
+        // Layers other images still use, each config read once.
+        let mut in_use = std::collections::HashSet::new();
+        for o in &others {
+            if let Some(i) = self.get_by_id(&o.id)? {
+                in_use.extend(base::digest::chain_ids(&diff_ids_of(&i.config)));
+            }
+        }
+        for chain in base::digest::chain_ids(&diff_ids_of(&img.config))
             .iter()
-            .filter_map(|d| Digest::parse(d).ok())
-            .collect();
-        for n in (1..=diff_ids.len()).rev() {
-            let chain = base::digest::chain_id(&diff_ids[..n]).expect("non-empty");
-            let shared = others.iter().any(|o| {
-                self.get_by_id(&o.id).ok().flatten().is_some_and(|i| {
-                    let d: Vec<Digest> = i
-                        .config
-                        .rootfs
-                        .diff_ids
-                        .iter()
-                        .filter_map(|d| Digest::parse(d).ok())
-                        .collect();
-                    (1..=d.len()).any(|k| base::digest::chain_id(&d[..k]).as_ref() == Some(&chain))
-                })
-            });
-            if !shared {
-                self.snaps.remove_layer(&chain)?;
+            .rev()
+        {
+            if !in_use.contains(chain) {
+                self.snaps.remove_layer(chain)?;
             }
         }
         for l in &img.record.layers {
@@ -635,6 +625,15 @@ impl ImageService {
     pub fn count(&self) -> Result<usize> {
         Ok(self.meta.list::<ImageRecord>(Table::Images)?.len())
     }
+}
+
+/// The diff ids of an image config, skipping malformed entries.
+fn diff_ids_of(c: &ImageConfigBlob) -> Vec<Digest> {
+    c.rootfs
+        .diff_ids
+        .iter()
+        .filter_map(|d| Digest::parse(d).ok())
+        .collect()
 }
 
 /// Docker's `reference` filter: a glob on the familiar name, with or without tag.

@@ -225,8 +225,9 @@ impl ImageService {
         let progress = progress_to(out.clone());
         // Which layers are missing?
         let mut todo = Vec::new();
+        let chains = base::digest::chain_ids(&diff_ids);
         for (i, desc) in layers.iter().enumerate() {
-            let chain = base::digest::chain_id(&diff_ids[..=i]).expect("non-empty");
+            let chain = chains[i].clone();
             if self.has_layer(&chain) && self.content().exists(&desc.digest) {
                 progress.emit(&desc.digest, Status::AlreadyExists, 0, desc.size);
             } else {
@@ -275,7 +276,7 @@ impl ImageService {
         let mut blobs = Vec::new();
         let mut size = 0i64;
         for (i, desc) in layers.iter().enumerate() {
-            let chain = base::digest::chain_id(&diff_ids[..=i]).expect("non-empty");
+            let chain = chains[i].clone();
             if let Some(s) = staged.remove(&i) {
                 if s.diff_id != diff_ids[i] {
                     return Err(Error::invalid(format!(
