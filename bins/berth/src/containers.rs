@@ -30,6 +30,21 @@ fn flag_error(cmd: &str, value: &str, flag: &str, err: &str) -> Failure {
     )
 }
 
+/// Parses an integer flag value, failing with Go's strconv wording as docker does.
+fn int_flag(cmd: &str, value: &str, flag: &str) -> Result<i64, Failure> {
+    value.parse().map_err(|_| {
+        flag_error(
+            cmd,
+            value,
+            flag,
+            &format!(
+                "strconv.ParseInt: parsing {}: invalid syntax",
+                go_quote(value)
+            ),
+        )
+    })
+}
+
 /// Exit status for a failed container start, like docker's runStartContainerErr.
 fn start_error_code(msg: &str) -> i32 {
     if msg.contains("executable file not found")
@@ -176,38 +191,19 @@ fn build_config(cmd: &str, o: &ContainerOpts, detach: bool) -> Result<(Value, St
         host.insert("NanoCpus".into(), json!((v * 1e9).round() as i64));
     }
     if let Some(c) = &o.cpu_shares {
-        let v: i64 = c.parse().map_err(|_| {
-            flag_error(
-                cmd,
-                c,
-                "-c, --cpu-shares",
-                &format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(c)),
-            )
-        })?;
-        host.insert("CpuShares".into(), json!(v));
+        host.insert(
+            "CpuShares".into(),
+            json!(int_flag(cmd, c, "-c, --cpu-shares")?),
+        );
     }
     if let Some(p) = &o.pids_limit {
-        let v: i64 = p.parse().map_err(|_| {
-            flag_error(
-                cmd,
-                p,
-                "--pids-limit",
-                &format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(p)),
-            )
-        })?;
-        host.insert("PidsLimit".into(), json!(v));
+        host.insert("PidsLimit".into(), json!(int_flag(cmd, p, "--pids-limit")?));
     }
-    let stop_timeout = match &o.stop_timeout {
-        Some(t) => Some(t.parse::<i64>().map_err(|_| {
-            flag_error(
-                cmd,
-                t,
-                "--stop-timeout",
-                &format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(t)),
-            )
-        })?),
-        None => None,
-    };
+    let stop_timeout = o
+        .stop_timeout
+        .as_deref()
+        .map(|t| int_flag(cmd, t, "--stop-timeout"))
+        .transpose()?;
     if o.rm {
         host.insert("AutoRemove".into(), json!(true));
     }
