@@ -7,18 +7,27 @@
 # skopeo's own CPU work (hashing, files) is most of those times on 2 cores,
 # so each run also times the same 6 layers with curl in parallel (raw
 # server throughput: POST+PATCH+PUT uploads, GET downloads to /dev/null).
+# The pull is also timed against an ideal server: nginx serving the image's
+# files as static files with sendfile, no registry logic at all. What skopeo
+# needs against it is the client's own floor, so CNCF pull / ideal pull is
+# the best pull ratio any registry could reach with this client here.
 #   bench/registry.sh [RUNS]   (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 LAYERS=6
 LAYER_MB=33
-for t in skopeo docker-registry python3; do
+if ! command -v nginx >/dev/null; then
+  echo "installing nginx-light (the ideal static server)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
+fi
+for t in skopeo docker-registry python3 nginx; do
   command -v "$t" >/dev/null || { echo "bench/registry.sh: $t is required" >&2; exit 1; }
 done
 cargo build --release -q -p berth-registry
 BIN=$PWD/target/release/berth-registry
 WORK=$(mktemp -d /tmp/berth-reg-bench.XXXXXX)
+chmod 755 "$WORK"  # the ideal server's workers read it as www-data
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -56,13 +65,22 @@ echo "image: $LAYERS layers, $(du -sm "$WORK/img" | cut -f1) MB"
 LAYER_FILES=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(" ".join(l["digest"][7:] for l in m["layers"]))' \
   "$WORK/img/blobs/sha256/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"][7:])' "$WORK/img/index.json")")
 
+# The ideal server's tree: the image's files under the paths a registry
+# client asks for (hard links, no copies).
+MANIFEST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$WORK/img/index.json")
+STATIC=$WORK/static/v2/bench/img
+mkdir -p "$STATIC/manifests" "$STATIC/blobs" "$WORK/nginx"
+echo '{}' >"$WORK/static/v2/index.json"
+ln "$WORK/img/blobs/sha256/${MANIFEST#sha256:}" "$STATIC/manifests/latest"
+for f in "$WORK"/img/blobs/sha256/*; do ln "$f" "$STATIC/blobs/sha256:${f##*/}"; done
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
   for _ in $(seq 1 200); do
     curl -sf "http://127.0.0.1:$1/v2/" >/dev/null 2>&1 && return 0
     sleep 0.05
   done
-  echo "registry on port $1 did not start" >&2; exit 1
+  echo "registry on port $1 did not start" >&2; cat "$WORK"/nginx/stderr "$WORK"/nginx/error.log >&2 2>/dev/null; exit 1
 }
 now() { date +%s%N; }
 
@@ -87,6 +105,55 @@ http:
 YML
   docker-registry serve "$WORK/cncf.yml" >/dev/null 2>"$WORK/cncf.log" &
   PIDS+=($!); SERVER=$!
+}
+
+start_ideal() {  # $1 (unused), $2 port
+  cat >"$WORK/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/pid;
+error_log $WORK/nginx/error.log error;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen 127.0.0.1:$2;
+    root $WORK/static;
+    add_header Docker-Distribution-API-Version registry/2.0 always;
+    location = /v2/ { default_type application/json; try_files /v2/index.json =404; }
+    location /v2/bench/img/manifests/ {
+      types { } default_type application/vnd.oci.image.manifest.v1+json;
+      add_header Docker-Content-Digest $MANIFEST;
+      add_header Docker-Distribution-API-Version registry/2.0;
+    }
+    location /v2/bench/img/blobs/ { types { } default_type application/octet-stream; }
+  }
+}
+CONF
+  nginx -c "$WORK/nginx.conf" 2>"$WORK/nginx/stderr" &
+  PIDS+=($!); SERVER=$!
+}
+
+run_ideal() {  # $1 run number; appends the pull seconds to $WORK/ideal
+  local port out t0 t1
+  port=$(free_port)
+  start_ideal "" "$port"
+  wait_port "$port"
+  out="$WORK/pull-ideal-$1"
+  t0=$(now)
+  skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$port/bench/img:latest" "oci:$out:latest" >/dev/null
+  t1=$(now)
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  rm -rf "$out"
+  echo $(( (t1 - t0) / 1000000 )) >>"$WORK/ideal"
+  printf '%-6s run %d:                     pull %5d ms (nginx sendfile, static files)\n' ideal "$1" $(( (t1 - t0) / 1000000 ))
 }
 
 run_one() {  # $1 kind, $2 run number; appends "push pull" seconds to $WORK/$1
@@ -133,9 +200,10 @@ run_one() {  # $1 kind, $2 run number; appends "push pull" seconds to $WORK/$1
 for i in $(seq 1 "$RUNS"); do
   # Alternate the order so neither side always runs on a warmer machine.
   if (( i % 2 )); then run_one berth "$i"; run_one cncf "$i"; else run_one cncf "$i"; run_one berth "$i"; fi
+  run_ideal "$i"
 done
 
-python3 - "$WORK/berth" "$WORK/cncf" "$(du -sm "$WORK/img" | cut -f1)" <<'PY'
+python3 - "$WORK/berth" "$WORK/cncf" "$(du -sm "$WORK/img" | cut -f1)" "$WORK/ideal" <<'PY'
 import statistics, sys
 def load(p):
     rows = [[float(x) / 1000 for x in l.split()] for l in open(p)]
@@ -147,4 +215,8 @@ for name, r in (("berth-registry", b), ("cncf registry", c)):
     print(f"  {name:14}" + "".join(f"{x:>{w}.3f}s" for x, w in zip(r, (11, 11, 9, 9))))
 print(f"  ratio (cncf / berth): skopeo push {c[0]/b[0]:.2f}x  pull {c[1]/b[1]:.2f}x"
       f" | curl up {c[2]/b[2]:.2f}x  down {c[3]/b[3]:.2f}x")
+ideal = statistics.median(float(l) / 1000 for l in open(sys.argv[4]))
+print(f"  ideal static server (nginx sendfile) skopeo pull {ideal:.3f}s: the client's floor;"
+      f" best pull ratio any registry could reach here: {c[1]/ideal:.2f}x"
+      f" (berth-registry / ideal: {b[1]/ideal:.2f})")
 PY

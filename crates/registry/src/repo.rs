@@ -95,8 +95,8 @@ pub struct BlobRead {
     pub body: ByteStream,
 }
 
-/// What a hash-and-write batch hands back: the hasher, the writer, the
-/// bytes it took and how writing went.
+/// What the hash-and-write task hands back: the hasher, the writer, the
+/// bytes it wrote and how writing went.
 type BatchDone = (
     Hasher,
     Box<dyn FileWriter>,
@@ -370,21 +370,43 @@ impl Registry {
     /// Appends a body to an upload. The bytes received are kept even when the
     /// body breaks off, so the client can ask where it stands and go on.
     ///
-    /// Hashing and writing run one batch behind the network: while batch N
-    /// is hashed and written by a separate task, batch N+1 is received.
+    /// Hashing and writing run in their own task, fed through a bounded
+    /// queue: the network runs up to `QUEUE` batches ahead of the disk, so
+    /// a write that waits (a journal commit, a background fsync) does not
+    /// stop the socket from being read.
     async fn append<S, E>(&self, name: &str, id: &str, up: &mut Upload, mut body: S) -> Result<()>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
         /// Bytes handed to the hash-and-write task at a time.
-        const BATCH: usize = 2 << 20;
+        const BATCH: usize = 1 << 20;
+        /// Batches that may wait for that task.
+        const QUEUE: usize = 8;
         if up.writer.is_none() {
             up.writer = Some(self.driver.writer(&paths::upload_data(name, id)).await?);
         }
+        let mut hasher = std::mem::replace(&mut up.hasher, Algorithm::Sha256.hasher());
+        let mut writer = up.writer.take().expect("writer present between appends");
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(QUEUE);
+        let task = tokio::spawn(async move {
+            let mut n = 0u64;
+            while let Some(chunks) = rx.recv().await {
+                for c in &chunks {
+                    hasher.update(c);
+                }
+                for c in chunks {
+                    let len = c.len() as u64;
+                    if let Err(e) = writer.write(c).await {
+                        return (hasher, writer, n, Err(e));
+                    }
+                    n += len;
+                }
+            }
+            (hasher, writer, n, Ok(()))
+        });
         let mut batch: Vec<Bytes> = Vec::new();
         let mut batch_len = 0usize;
-        let mut inflight: Option<tokio::task::JoinHandle<BatchDone>> = None;
         let mut res = Ok(());
         loop {
             let end = match body.next().await {
@@ -400,34 +422,18 @@ impl Registry {
                 }
             };
             if batch_len >= BATCH || (end && batch_len > 0) {
-                if let Some(h) = inflight.take() {
-                    self.reclaim(id, up, h.await).await?;
+                batch_len = 0;
+                if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                    // The task stopped on a storage error; it is reported below.
+                    break;
                 }
-                let mut hasher = std::mem::replace(&mut up.hasher, Algorithm::Sha256.hasher());
-                let mut writer = up.writer.take().expect("writer present between batches");
-                let chunks = std::mem::take(&mut batch);
-                let n = std::mem::take(&mut batch_len) as u64;
-                inflight = Some(tokio::spawn(async move {
-                    for c in &chunks {
-                        hasher.update(c);
-                    }
-                    let mut r = Ok(());
-                    for c in chunks {
-                        if let Err(e) = writer.write(c).await {
-                            r = Err(e);
-                            break;
-                        }
-                    }
-                    (hasher, writer, n, r)
-                }));
             }
             if end {
                 break;
             }
         }
-        if let Some(h) = inflight.take() {
-            self.reclaim(id, up, h.await).await?;
-        }
+        drop(tx);
+        self.reclaim(id, up, task.await).await?;
         let flushed = up
             .writer
             .as_mut()
@@ -442,7 +448,7 @@ impl Registry {
         res
     }
 
-    /// Takes back hasher and writer from a finished batch.
+    /// Takes back hasher and writer from the finished hash-and-write task.
     async fn reclaim(
         &self,
         id: &str,
@@ -573,8 +579,14 @@ impl Registry {
             self.driver.rename(&data, &dst).await?;
         }
         self.link(&paths::layer_link(name, digest), digest).await?;
-        if let Err(e) = self.driver.delete(&paths::upload_dir(name, id)).await {
-            tracing::warn!(repo = name, upload = id, error = %e, "removing finished upload");
+        match self.driver.delete(&paths::upload_dir(name, id)).await {
+            // A driver whose directories exist only while they hold a file
+            // (in memory) has nothing left once the data moved.
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                tracing::warn!(repo = name, upload = id, error = %e, "removing finished upload")
+            }
         }
         tracing::debug!(repo = name, upload = id, %digest, size, "blob committed");
         Ok(BlobInfo {

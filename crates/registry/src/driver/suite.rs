@@ -78,6 +78,23 @@ async fn writers(d: &dyn StorageDriver) {
     assert!(all.starts_with(b"hello xxx"));
     assert!(all.ends_with(b"xx world!"));
     d.delete("w").await.unwrap();
+
+    // A long upload in small chunks (the filesystem driver makes it durable
+    // in the background as it goes): every byte lands, in order.
+    let mut w = d.writer("w/long/data").await.unwrap();
+    let mut expect = Vec::new();
+    for i in 0..48u32 {
+        let chunk: Vec<u8> = (0..256 * 1024u32)
+            .map(|j| ((i * 7 + j) % 253) as u8)
+            .collect();
+        expect.extend_from_slice(&chunk);
+        w.write(Bytes::from(chunk)).await.unwrap();
+    }
+    w.commit().await.unwrap();
+    assert_eq!(w.size(), expect.len() as u64);
+    drop(w);
+    assert_eq!(read_all(d, "w/long/data", 0, None).await, expect);
+    d.delete("w").await.unwrap();
 }
 
 async fn streaming(d: &dyn StorageDriver) {
