@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Fails when the test suite left berth test resources behind: mounts under
-# /tmp/berth-t*, cgroups named berth-t*, or berth processes on those paths.
+# /tmp/berth-t* or /tmp/berth-reg*, cgroups named berth-t*, or berth
+# processes on those paths.
 set -uo pipefail
 left=0
-m=$(awk '$5 ~ "^/tmp/berth-t" {print $5}' /proc/self/mountinfo)
+m=$(awk '$5 ~ "^/tmp/berth-(t|reg)" {print $5}' /proc/self/mountinfo)
 [ -n "$m" ] && { echo "leaked mounts:"; echo "$m"; left=1; }
 c=$(find /sys/fs/cgroup -maxdepth 2 -type d -name 'berth-t*' 2>/dev/null)
 [ -n "$c" ] && { echo "leaked cgroups:"; echo "$c"; left=1; }
-p=$(ps -eo pid,args | grep -E '/tmp/berth-t' | grep -v -E 'grep|check-leaks' || true)
+p=$(ps -eo pid,args | grep -E '/tmp/berth-(t|reg)' | grep -v -E 'grep|check-leaks' || true)
 [ -n "$p" ] && { echo "leaked processes:"; echo "$p"; left=1; }
 [ $left -eq 0 ] && echo "no leaked test resources"
 exit $left

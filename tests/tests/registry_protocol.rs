@@ -1,7 +1,8 @@
 //! berth-registry over raw HTTP: the spec's negative cases with their
 //! status and error code, the push/pull endpoints' headers, content
 //! discovery, deletion, the token flow with a client that follows the
-//! challenge, and crash safety (kill -9 during a chunked upload).
+//! challenge, and crash safety (kill -9 during a chunked upload, a full
+//! disk).
 //!
 //! Needs only `target/debug/berth-registry`.
 
@@ -657,4 +658,65 @@ fn kill9_during_chunked_upload_then_restart() {
         .status,
         200
     );
+}
+
+#[test]
+fn full_disk_fails_the_upload_and_loses_nothing() {
+    let reg = Reg::start_on_tmpfs(16);
+    let layers = vec![random(100_000), random(50_000)];
+    let earlier = push_image(&reg, "full/app", "v1", &layers);
+    // A 24 MiB blob in 1 MiB chunks cannot fit in 16 MiB: some chunk gets
+    // a 500 in the spec's error form, naming the cause.
+    let big = random(24 << 20);
+    let d = sha256(&big);
+    let post = reg.req("POST", "/v2/full/app/blobs/uploads/", &[], b"");
+    let loc = post.header("location").unwrap().to_string();
+    let mut failed = None;
+    for (i, chunk) in big.chunks(1 << 20).enumerate() {
+        let start = i << 20;
+        let range = format!("{start}-{}", start + chunk.len() - 1);
+        let r = reg.req("PATCH", &loc, &[("Content-Range", &range)], chunk);
+        if r.status != 202 {
+            failed = Some(r);
+            break;
+        }
+    }
+    let r = failed.expect("a 24 MiB upload fit in a 16 MiB disk");
+    assert_eq!((r.status, r.code().as_str()), (500, "UNKNOWN"), "{r:?}");
+    let msg = r.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(msg.contains("No space left on device"), "{msg}");
+    // The failed upload is gone, space and all; nothing partial is visible.
+    let st = reg.req("GET", &loc, &[], b"");
+    assert_eq!(
+        (st.status, st.code().as_str()),
+        (404, "BLOB_UPLOAD_UNKNOWN")
+    );
+    let uploads = reg.root().join("repositories/full/app/_uploads");
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "upload data left behind: {left:?}");
+    assert_eq!(
+        reg.req("HEAD", &format!("/v2/full/app/blobs/{d}"), &[], b"")
+            .status,
+        404
+    );
+    // What was committed before is intact.
+    let m = reg.req("GET", "/v2/full/app/manifests/v1", &[], b"");
+    assert_eq!(
+        (m.status, m.header("docker-content-digest")),
+        (200, Some(earlier.as_str()))
+    );
+    for l in &layers {
+        let r = reg.req("GET", &format!("/v2/full/app/blobs/{}", sha256(l)), &[], b"");
+        assert_eq!(&r.body, l);
+    }
+    // The registry goes on serving, and a push that fits succeeds.
+    let fits = random(8 << 20);
+    push_blob(&reg, "full/app", &fits, &[]);
+    let r = reg.req("GET", &format!("/v2/full/app/blobs/{}", sha256(&fits)), &[], b"");
+    assert_eq!((r.status, r.body == fits), (200, true));
 }

@@ -441,7 +441,7 @@ impl Registry {
             .flush()
             .await;
         if let Err(e) = flushed {
-            self.forget_upload(id, up);
+            self.abandon_upload(id, up).await;
             return Err(e.into());
         }
         up.last_used = Instant::now();
@@ -458,26 +458,33 @@ impl Registry {
         let (hasher, writer, n, r) = match done {
             Ok(d) => d,
             Err(e) => {
-                self.forget_upload(id, up);
+                self.abandon_upload(id, up).await;
                 return Err(Error::Internal(format!("upload writer task: {e}")));
             }
         };
         up.hasher = hasher;
         up.writer = Some(writer);
         if let Err(e) = r {
-            self.forget_upload(id, up);
+            self.abandon_upload(id, up).await;
             return Err(e.into());
         }
         up.size += n;
         Ok(())
     }
 
-    /// Drops an upload's in-memory state after a storage failure (the file
-    /// and the hash may disagree); the next request rebuilds it from storage.
-    fn forget_upload(&self, id: &str, up: &mut Upload) {
+    /// Gives up an upload after a storage failure: its state and its files
+    /// go (the file and the hash may disagree, and on a full disk the space
+    /// is needed back). Committed blobs are untouched; the client starts the
+    /// upload again and is told `BLOB_UPLOAD_UNKNOWN` if it asks for this one.
+    async fn abandon_upload(&self, id: &str, up: &mut Upload) {
         up.writer = None;
         up.finished = true;
         self.uploads_map().remove(id);
+        if let Err(e) = self.driver.delete(&paths::upload_dir(&up.repo, id)).await {
+            if !e.is_not_found() {
+                tracing::warn!(repo = %up.repo, upload = id, error = %e, "removing a failed upload");
+            }
+        }
     }
 
     /// Appends a chunk (`PATCH`); `start` is where the client says it begins.

@@ -34,6 +34,8 @@ pub struct Reg {
     pub addr: String,
     config: Option<PathBuf>,
     child: Option<Child>,
+    /// The root is a tmpfs of this test's (unmounted on drop).
+    tmpfs_root: bool,
 }
 
 impl Reg {
@@ -44,6 +46,16 @@ impl Reg {
 
     /// Starts a registry with a TOML configuration.
     pub fn start_with(config: Option<&str>) -> Reg {
+        Reg::start_opts(config, None)
+    }
+
+    /// Starts a registry whose root is a tmpfs of `mib` MiB: a disk that
+    /// fills up.
+    pub fn start_on_tmpfs(mib: u64) -> Reg {
+        Reg::start_opts(None, Some(mib))
+    }
+
+    fn start_opts(config: Option<&str>, tmpfs_mib: Option<u64>) -> Reg {
         let dir = tempdir();
         let config = config.map(|c| {
             let p = dir.path().join("config.toml");
@@ -55,7 +67,20 @@ impl Reg {
             addr: String::new(),
             config,
             child: None,
+            tmpfs_root: false,
         };
+        if let Some(mib) = tmpfs_mib {
+            std::fs::create_dir(r.root()).unwrap();
+            nix::mount::mount(
+                Some("berth-reg-full"),
+                &r.root(),
+                Some("tmpfs"),
+                nix::mount::MsFlags::empty(),
+                Some(format!("size={mib}m").as_str()),
+            )
+            .expect("mount a tmpfs root");
+            r.tmpfs_root = true;
+        }
         r.spawn();
         r
     }
@@ -132,6 +157,9 @@ impl Reg {
 impl Drop for Reg {
     fn drop(&mut self) {
         self.kill9();
+        if self.tmpfs_root {
+            let _ = nix::mount::umount2(&self.root(), nix::mount::MntFlags::MNT_DETACH);
+        }
     }
 }
 
