@@ -321,6 +321,8 @@ pub struct Daemon {
     runtime: String,
     pid: i32,
     finished: bool,
+    /// The data root is a tmpfs of this test's (see `DaemonOpts::data_tmpfs_mib`).
+    data_tmpfs: bool,
 }
 
 /// Options for [`Daemon::start_with`].
@@ -332,6 +334,8 @@ pub struct DaemonOpts {
     pub no_image: bool,
     /// daemon.json contents (default `{}`).
     pub config: Option<String>,
+    /// Put the data root on a tmpfs of this many MiB: a disk that fills up.
+    pub data_tmpfs_mib: Option<u64>,
 }
 
 impl Daemon {
@@ -354,6 +358,18 @@ impl Daemon {
             .or_else(|| std::env::var("BERTH_TEST_RUNTIME").ok())
             .unwrap_or_else(|| "berth-runtime".into());
         std::fs::write(dir.join("daemon.json"), o.config.as_deref().unwrap_or("{}")).unwrap();
+        if let Some(mib) = o.data_tmpfs_mib {
+            let data = dir.join("data");
+            std::fs::create_dir(&data).unwrap();
+            nix::mount::mount(
+                Some("berth-t-full"),
+                &data,
+                Some("tmpfs"),
+                nix::mount::MsFlags::empty(),
+                Some(format!("size={mib}m").as_str()),
+            )
+            .expect("mount a tmpfs data root");
+        }
         let mut d = Daemon {
             dir,
             sock,
@@ -361,6 +377,7 @@ impl Daemon {
             runtime,
             pid: 0,
             finished: false,
+            data_tmpfs: o.data_tmpfs_mib.is_some(),
         };
         d.spawn();
         if !o.no_image {
@@ -542,7 +559,17 @@ impl Daemon {
         );
     }
 
+    /// Mounts under the test's directory, but for a tmpfs data root of the
+    /// test's own (removed by `force_cleanup` with the rest).
     fn our_mounts(&self) -> Vec<String> {
+        let data = self.dir.join("data").display().to_string();
+        self.all_mounts()
+            .into_iter()
+            .filter(|m| !(self.data_tmpfs && *m == data))
+            .collect()
+    }
+
+    fn all_mounts(&self) -> Vec<String> {
         let dir = self.dir.display().to_string();
         std::fs::read_to_string("/proc/self/mountinfo")
             .unwrap_or_default()
@@ -632,7 +659,7 @@ impl Daemon {
                     .status();
             }
         }
-        let mut mounts = self.our_mounts();
+        let mut mounts = self.all_mounts();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
         for m in mounts {
             let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);

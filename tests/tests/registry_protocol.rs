@@ -711,12 +711,22 @@ fn full_disk_fails_the_upload_and_loses_nothing() {
         (200, Some(earlier.as_str()))
     );
     for l in &layers {
-        let r = reg.req("GET", &format!("/v2/full/app/blobs/{}", sha256(l)), &[], b"");
+        let r = reg.req(
+            "GET",
+            &format!("/v2/full/app/blobs/{}", sha256(l)),
+            &[],
+            b"",
+        );
         assert_eq!(&r.body, l);
     }
     // The registry goes on serving, and a push that fits succeeds.
     let fits = random(8 << 20);
     push_blob(&reg, "full/app", &fits, &[]);
-    let r = reg.req("GET", &format!("/v2/full/app/blobs/{}", sha256(&fits)), &[], b"");
+    let r = reg.req(
+        "GET",
+        &format!("/v2/full/app/blobs/{}", sha256(&fits)),
+        &[],
+        b"",
+    );
     assert_eq!((r.status, r.body == fits), (200, true));
 }

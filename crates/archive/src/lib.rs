@@ -6,6 +6,7 @@
 //! whiteouts (`.wh.NAME`, `.wh..wh..opq`) become overlayfs whiteouts (a 0/0
 //! character device, the `trusted.overlay.opaque` xattr).
 
+use base::error::host_failure;
 use base::{Digest, Error, Result};
 use sha2::{Digest as _, Sha256};
 use std::io::{BufRead, BufReader, Read};
@@ -53,6 +54,16 @@ pub fn decompress<'a>(r: impl Read + 'a) -> Result<Box<dyn Read + 'a>> {
         Ok(Box::new(d))
     } else {
         Ok(Box::new(br))
+    }
+}
+
+/// A failure while reading a layer: the layer's fault, unless the host's
+/// (a write behind the read, such as the tee into the content store, hit a
+/// full disk).
+fn layer_read_error(e: std::io::Error) -> Error {
+    match host_failure(&e) {
+        Some(why) => Error::internal(format!("writing layer: {why}")),
+        None => Error::invalid(format!("invalid layer: {e}")),
     }
 }
 
@@ -169,15 +180,10 @@ pub fn apply_layer_tee(
         ar.set_preserve_mtime(true);
         ar.set_unpack_xattrs(true);
         ar.set_overwrite(true);
-        let entries = ar
-            .entries()
-            .map_err(|e| Error::invalid(format!("invalid layer: {e}")))?;
+        let entries = ar.entries().map_err(layer_read_error)?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| Error::invalid(format!("invalid layer: {e}")))?;
-            let raw = entry
-                .path()
-                .map_err(|e| Error::invalid(format!("invalid layer: {e}")))?
-                .into_owned();
+            let mut entry = entry.map_err(layer_read_error)?;
+            let raw = entry.path().map_err(layer_read_error)?.into_owned();
             let rel = clean(&raw)?;
             if rel.as_os_str().is_empty() {
                 continue;
@@ -206,7 +212,7 @@ pub fn apply_layer_tee(
             if kind.is_hard_link() {
                 let link = entry
                     .link_name()
-                    .map_err(|e| Error::invalid(format!("invalid layer: {e}")))?
+                    .map_err(layer_read_error)?
                     .ok_or_else(|| invalid(&rel, "hard link without target"))?;
                 let target_rel = clean(&link)?;
                 ensure_parents(root, &target_rel)?;
@@ -246,17 +252,14 @@ pub fn apply_layer_tee(
             if kind.is_file() {
                 size += entry.header().size().unwrap_or(0);
             }
-            entry.unpack(&dst).map_err(|e| {
-                Error::invalid(format!(
-                    "invalid layer entry {:?}: {e}",
-                    rel.display().to_string()
-                ))
+            entry.unpack(&dst).map_err(|e| match host_failure(&e) {
+                Some(why) => Error::internal(format!("write {}: {why}", dst.display())),
+                None => invalid(&rel, &e.to_string()),
             })?;
         }
     }
     // The tar reader stops at the end-of-archive marker; hash the padding too.
-    std::io::copy(&mut hr, &mut std::io::sink())
-        .map_err(|e| Error::invalid(format!("invalid layer: {e}")))?;
+    std::io::copy(&mut hr, &mut std::io::sink()).map_err(layer_read_error)?;
     Ok(Applied {
         diff_id: Digest::from_hasher(hr.hasher),
         size,

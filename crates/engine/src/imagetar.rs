@@ -4,7 +4,7 @@
 
 use crate::images::{ImageRecord, ImageService, LayerBlob, MEDIA_LAYER_TAR};
 use api_types::ImageConfigBlob;
-use base::{Digest, Error, Reference, Result};
+use base::{Digest, Error, ErrorKind, Reference, Result};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -196,8 +196,11 @@ fn entries(dir: &Path) -> Result<Vec<Entry>> {
 /// lines (`Loaded image: ...`). Blocking. `scratch` is an empty directory
 /// the archive is unpacked into (safely) and which the caller removes.
 pub fn load(images: &ImageService, r: impl Read, scratch: &Path) -> Result<Vec<String>> {
-    archive::apply_layer(r, scratch)
-        .map_err(|e| Error::invalid(format!("invalid archive: {}", e.message)))?;
+    archive::apply_layer(r, scratch).map_err(|e| match e.kind {
+        ErrorKind::InvalidArgument => Error::invalid(format!("invalid archive: {}", e.message)),
+        // The host's trouble (a full disk), not the archive's.
+        _ => e.context("loading archive"),
+    })?;
     let mut lines = Vec::new();
     for e in entries(scratch)? {
         let cfg_path = crate::user::resolve_in_root(scratch, Path::new(&e.config));
