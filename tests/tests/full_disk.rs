@@ -61,7 +61,7 @@ fn a_full_data_root_fails_cleanly_and_loses_nothing() {
 
     // A pull that does not fit.
     let layout = d.dir.join("layout");
-    write_oci_layout(&layout, "v1", &[big.clone()], "amd64");
+    write_oci_layout(&layout, "v1", std::slice::from_ref(&big), "amd64");
     let name = format!("{}/full/big:v1", reg.addr);
     let out = skopeo(&[
         "copy",
