@@ -424,6 +424,21 @@ impl Daemon {
         self.wait_ready();
     }
 
+    /// Kills the daemon with SIGKILL (no shutdown of any kind), waits for it
+    /// to be gone, and starts it again on the same roots.
+    pub fn kill9_and_restart(&mut self) {
+        // SAFETY: signalling the daemon we started, by PID.
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Path::new(&format!("/proc/{}", self.pid)).exists()
+            && !self.is_zombie()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.spawn();
+    }
+
     /// Stops and starts the daemon on the same roots.
     pub fn restart(&mut self) {
         self.stop_daemon();

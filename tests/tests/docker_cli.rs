@@ -473,3 +473,54 @@ fn containers_survive_a_daemon_restart() {
     );
     d.finish();
 }
+
+#[test]
+fn a_killed_daemon_loses_nothing() {
+    if !docker_ok() {
+        return;
+    }
+    let mut d = Daemon::start();
+    d.docker(&["run", "-d", "--name", "keeper", "busybox", "sleep", "300"])
+        .ok();
+    d.docker(&["create", "--name", "fresh", "busybox", "true"])
+        .ok();
+    d.docker(&["run", "--name", "gone", "busybox", "true"]).ok();
+    d.docker(&["rm", "gone"]).ok();
+    d.docker(&["tag", "busybox", "mine:v1"]).ok();
+    // Last before the kill: a container's whole life, ending in an exit.
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "done",
+        "busybox",
+        "sh",
+        "-c",
+        "echo bye; exit 3",
+    ]);
+    assert_eq!((out.code, out.stdout.trim()), (3, "bye"), "{out:?}");
+    // kill -9 right away: no shutdown, no flush of anything.
+    d.kill9_and_restart();
+    let ps = d.docker(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    let mut lines: Vec<&str> = ps.ok().lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        vec!["done exited", "fresh created", "keeper running"],
+        "{}",
+        d.log()
+    );
+    let state = d.docker(&["inspect", "-f", "{{.State.ExitCode}}", "done"]);
+    assert_eq!(state.ok().trim(), "3");
+    assert_eq!(d.docker(&["logs", "done"]).ok().trim(), "bye");
+    let images = d.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let mut names: Vec<&str> = images.ok().lines().collect();
+    names.sort();
+    assert_eq!(names, vec!["busybox:latest", "mine:v1"]);
+    // Everything still works: the re-adopted container, and new ones.
+    d.docker(&["exec", "keeper", "true"]).ok();
+    d.docker(&["stop", "-t", "1", "keeper"]).ok();
+    d.docker(&["start", "-a", "fresh"]).ok();
+    let out = d.docker(&["run", "--rm", "busybox", "echo", "after"]);
+    assert_eq!(out.ok().trim(), "after");
+    d.finish();
+}

@@ -69,11 +69,7 @@ fn which(name: &str) -> Option<PathBuf> {
 fn write_pidfile(path: &Path) -> anyhow::Result<()> {
     if let Ok(old) = std::fs::read_to_string(path) {
         if let Ok(pid) = old.trim().parse::<i32>() {
-            // SAFETY: kill with signal 0 only checks for existence.
-            if pid > 0
-                && unsafe { libc::kill(pid, 0) } == 0
-                && Path::new(&format!("/proc/{pid}")).exists()
-            {
+            if pid > 0 && pid != std::process::id() as i32 && is_live_daemon(pid) {
                 bail!(
                     "pid file found, ensure berthd is not running or delete {}",
                     path.display()
@@ -86,6 +82,23 @@ fn write_pidfile(path: &Path) -> anyhow::Result<()> {
     }
     std::fs::write(path, std::process::id().to_string())
         .with_context(|| format!("write {}", path.display()))
+}
+
+/// Whether `pid` is a live process of the same program as this one. A pid
+/// file left by a killed daemon may name a zombie not yet reaped, or by now
+/// an unrelated process that reused the pid: neither holds the data root.
+fn is_live_daemon(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) state ...": comm may hold spaces and parentheses.
+    let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+        return false;
+    };
+    let comm = &stat[open + 1..close];
+    let state = stat[close + 1..].split_whitespace().next().unwrap_or("");
+    let ours = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
+    !matches!(state, "Z" | "X") && comm == ours.trim_end()
 }
 
 fn main() {
@@ -264,4 +277,41 @@ fn run() -> anyhow::Result<()> {
     // Don't wait for lingering connection tasks (e.g. followers of logs).
     rt.shutdown_timeout(std::time::Duration::from_millis(100));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_live_daemon;
+    use std::process::{Command, Stdio};
+
+    fn wait_zombie(pid: u32) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+        {
+            assert!(std::time::Instant::now() < deadline, "child never exited");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn only_a_live_process_of_this_program_holds_the_pidfile() {
+        assert!(is_live_daemon(std::process::id() as i32));
+        assert!(!is_live_daemon(i32::MAX));
+        // Another program.
+        let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+        assert!(!is_live_daemon(other.id() as i32));
+        other.kill().unwrap();
+        other.wait().unwrap();
+        // This very program, exited but not yet reaped (a zombie).
+        let mut same = Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_zombie(same.id());
+        assert!(!is_live_daemon(same.id() as i32));
+        same.wait().unwrap();
+    }
 }

@@ -744,16 +744,29 @@ impl ContainerService {
     fn monitor(self: Arc<Self>, h: Arc<Handle>, mut conn: ShimConn) {
         tokio::spawn(async move {
             let code = conn.recv().await.ok().and_then(|r| r.exit_code);
-            let (id, auto_remove, exit_code) = {
+            let settled = {
                 let mut rec = h.rec.lock().unwrap();
                 self.settle_exit(&mut rec, code);
-                let _ = self.save_state(&rec);
-                (
-                    rec.id.clone(),
-                    rec.host_config.auto_remove,
-                    rec.state.exit_code,
-                )
+                rec.clone()
             };
+            let (id, auto_remove, exit_code) = (
+                settled.id.clone(),
+                settled.host_config.auto_remove,
+                settled.state.exit_code,
+            );
+            // The exit is durable before anyone hears of it: the shim's exit
+            // record is gone once settled, and a lazy commit would roll back
+            // if the daemon were killed. (An auto-removed container is about
+            // to go anyway.)
+            if auto_remove {
+                let _ = self.save_state(&settled);
+            } else {
+                let svc = self.clone();
+                let saved = tokio::task::spawn_blocking(move || svc.save(&settled)).await;
+                if let Ok(Err(e)) = saved {
+                    tracing::warn!(container = %id, error = %e, "recording the exit");
+                }
+            }
             for e in self
                 .execs
                 .lock()
