@@ -439,6 +439,23 @@ impl Daemon {
         self.spawn();
     }
 
+    /// Entries in the data root's layer, blob, staged-snapshot and ingest
+    /// directories: what a failed or cut pull or load must leave unchanged.
+    pub fn store_counts(&self) -> [usize; 4] {
+        let data = self.dir.join("data");
+        let entries = |p: &str| {
+            std::fs::read_dir(data.join(p))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+        [
+            entries("snapshots/layers"),
+            entries("content/blobs/sha256"),
+            entries("snapshots/tmp"),
+            entries("content/ingest"),
+        ]
+    }
+
     /// Stops and starts the daemon on the same roots.
     pub fn restart(&mut self) {
         self.stop_daemon();
@@ -702,6 +719,20 @@ impl Drop for Daemon {
             self.shutdown();
         }
     }
+}
+
+/// Incompressible bytes (xorshift), so that no layer shrinks in transit.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(n);
+    out
 }
 
 /// A unique, short name for test resources.

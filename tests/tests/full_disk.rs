@@ -6,36 +6,6 @@
 use berth_tests::{
     require, skopeo, tar_with, write_oci_layout, CncfRegistry, Daemon, DaemonOpts, DOCKER,
 };
-use std::path::Path;
-
-/// Incompressible bytes (xorshift), so no layer shrinks in transit.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(n + 8);
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
-
-fn entries(p: &Path) -> usize {
-    std::fs::read_dir(p).map(|d| d.count()).unwrap_or(0)
-}
-
-/// Layers, blobs, staged snapshots and ingests in the data root.
-fn store_counts(d: &Daemon) -> [usize; 4] {
-    let data = d.dir.join("data");
-    [
-        entries(&data.join("snapshots/layers")),
-        entries(&data.join("content/blobs/sha256")),
-        entries(&data.join("snapshots/tmp")),
-        entries(&data.join("content/ingest")),
-    ]
-}
 
 /// Says the disk is full, and does not blame the input for it.
 fn no_space(text: &str) -> bool {
@@ -56,8 +26,8 @@ fn a_full_data_root_fails_cleanly_and_loses_nothing() {
         data_tmpfs_mib: Some(40),
         ..Default::default()
     });
-    let before = store_counts(&d);
-    let big = tar_with(&[("big.bin", &noise(48 << 20, 7))]);
+    let before = d.store_counts();
+    let big = tar_with(&[("big.bin", &berth_tests::noise(48 << 20, 7))]);
 
     // A pull that does not fit.
     let layout = d.dir.join("layout");
@@ -74,7 +44,7 @@ fn a_full_data_root_fails_cleanly_and_loses_nothing() {
     assert_ne!(out.code, 0, "{out:?}");
     assert!(no_space(&out.stderr), "pull: {out:?}");
     assert_eq!(d.docker(&["image", "inspect", &name]).code, 1);
-    assert_eq!(store_counts(&d), before, "pull left something behind");
+    assert_eq!(d.store_counts(), before, "pull left something behind");
 
     // A load that does not fit (the same image as an OCI layout tarball).
     let mut tb = tar::Builder::new(Vec::new());
@@ -85,7 +55,7 @@ fn a_full_data_root_fails_cleanly_and_loses_nothing() {
     let out = d.docker(&["load", "-i", archive.to_str().unwrap()]);
     assert_ne!(out.code, 0, "{out:?}");
     assert!(no_space(&out.stderr), "load: {out:?}");
-    assert_eq!(store_counts(&d), before, "load left something behind");
+    assert_eq!(d.store_counts(), before, "load left something behind");
     std::fs::remove_file(&archive).unwrap();
 
     // A container that fills the disk gets ENOSPC itself; the daemon records
@@ -126,6 +96,6 @@ fn a_full_data_root_fails_cleanly_and_loses_nothing() {
         "dd if=/dev/zero of=/fill bs=1M count=16 2>/dev/null && echo fits",
     ]);
     assert_eq!(out.ok().trim(), "fits");
-    assert_eq!(store_counts(&d), before);
+    assert_eq!(d.store_counts(), before);
     d.finish();
 }

@@ -487,3 +487,67 @@ fn registry_mirror_serves_docker_hub_names() {
     assert!(digests.ok().starts_with("mirrored@sha256:"), "{digests:?}");
     d.finish();
 }
+
+#[test]
+fn a_pull_cut_by_kill9_leaves_nothing_partial_and_can_be_redone() {
+    if !prerequisites() {
+        return;
+    }
+    let Some(reg) = CncfRegistry::start(None) else {
+        return;
+    };
+    let mut d = Daemon::start();
+    let mut layers = vec![busybox_layer()];
+    for i in 1..=3u64 {
+        let name = format!("blob{i}");
+        layers.push(tar_with(&[(&name, &berth_tests::noise(32 << 20, i))]));
+    }
+    let layout = d.dir.join("big-layout");
+    write_oci_layout(&layout, "v1", &layers, "amd64");
+    drop(layers);
+    let name = format!("{}/crash/big:v1", reg.addr);
+    skopeo_push(&layout, "v1", &name);
+    std::fs::remove_dir_all(&layout).unwrap();
+    let before = d.store_counts();
+
+    // kill -9 while the layers stream in.
+    let mut pull = d
+        .docker_cmd()
+        .args(["pull", &name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ingest = d.dir.join("data/content/ingest");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut caught = false;
+    while std::time::Instant::now() < deadline {
+        let written: u64 = std::fs::read_dir(&ingest)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        if written > 8 << 20 {
+            caught = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    d.kill9_and_restart();
+    let _ = pull.wait();
+    eprintln!("pull cut mid-way: {caught}");
+    if caught {
+        // Cut mid-way: no image, and nothing partial anywhere.
+        assert_eq!(d.docker(&["image", "inspect", &name]).code, 1);
+        assert_eq!(d.store_counts(), before, "the cut pull left something");
+    }
+    // What was there is intact, and the pull can simply be done again.
+    let out = d.docker(&["run", "--rm", "busybox", "echo", "intact"]);
+    assert_eq!(out.ok().trim(), "intact");
+    d.docker(&["pull", &name]).ok();
+    let out = d.docker(&["run", "--rm", &name, "sh", "-c", "wc -c < /blob3"]);
+    assert_eq!(out.ok().trim(), (32u64 << 20).to_string());
+    d.finish();
+}
