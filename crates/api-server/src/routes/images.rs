@@ -70,9 +70,12 @@ pub(crate) async fn image_create(ctx: Ctx, req: Request<Incoming>) -> Result<Res
     let reader = BodyReader::new(req);
     let engine = ctx.engine.clone();
     let id = tokio::task::spawn_blocking(move || {
-        engine
+        let mut reader = reader;
+        let r = engine
             .images
-            .import(reader, reference.as_deref(), &changes, &message)
+            .import(&mut reader, reference.as_deref(), &changes, &message);
+        reader.drain();
+        r
     })
     .await
     .map_err(|e| Error::internal(e.to_string()))??;
@@ -153,9 +156,14 @@ fn save(ctx: Ctx, names: Vec<String>) -> Result<Resp> {
 pub(crate) async fn image_load(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
     let reader = BodyReader::new(req);
     let engine = ctx.engine.clone();
-    let lines = tokio::task::spawn_blocking(move || engine.images.load_archive(reader))
-        .await
-        .map_err(|e| Error::internal(e.to_string()))??;
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        let r = engine.images.load_archive(&mut reader);
+        reader.drain();
+        r
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))??;
     let mut out = String::new();
     for l in lines {
         out.push_str(&serde_json::json!({ "stream": format!("{l}\n") }).to_string());

@@ -147,6 +147,15 @@ impl BodyReader {
             cur: Bytes::new(),
         }
     }
+
+    /// Reads and drops whatever the client still sends. Called once the
+    /// engine is done, above all when it failed early (a full disk, a bad
+    /// entry): a client still writing its upload would otherwise see a
+    /// broken pipe instead of the error response. Blocking.
+    pub(crate) fn drain(mut self) {
+        self.cur = Bytes::new();
+        while self.rx.blocking_recv().is_some() {}
+    }
 }
 
 impl std::io::Read for BodyReader {
