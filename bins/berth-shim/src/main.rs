@@ -25,6 +25,11 @@ struct Args {
 }
 
 fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().is_some_and(|c| c.starts_with("archive-")) {
+        // docker cp: one chrooted archive operation, then exit.
+        std::process::exit(shim::archive::main(&argv));
+    }
     let a = Args::parse();
     std::process::exit(shim::server::run(shim::server::Options {
         id: a.id,

@@ -2,6 +2,10 @@
 //! inspect, logs, attach and exec. Each running container is supervised by
 //! its own shim process; this service only talks to shims.
 
+mod copy;
+pub use copy::{CopyLease, PutOptions, TarStream};
+pub use shim::archive::PathStat;
+
 use crate::shim_client::{self, read_frame, write_frame, ShimConn, ShimStart};
 use crate::{images::ImageService, Config};
 use api_types::{

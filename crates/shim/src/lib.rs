@@ -11,6 +11,7 @@
 //! **Architecture Invariant:** the shim never links the runtime library; it
 //! only executes a runtime binary, so `runc` can replace `berth-runtime`.
 
+pub mod archive;
 pub mod frame;
 pub mod proto;
 pub mod server;

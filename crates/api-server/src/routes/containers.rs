@@ -149,6 +149,79 @@ pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
     Ok(no_content())
 }
 
+/// The `path` of a `docker cp` request.
+fn archive_path(ctx: &Ctx) -> Result<String> {
+    match ctx.q("path") {
+        Some(p) if !p.is_empty() => Ok(p.to_string()),
+        _ => Err(Error::invalid("Path cannot be empty")),
+    }
+}
+
+/// `X-Docker-Container-Path-Stat`: the stat as base64 JSON.
+fn path_stat_header(st: &engine::containers::PathStat) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(st).unwrap_or_default())
+}
+
+/// `HEAD /containers/{id}/archive`.
+pub(crate) async fn container_archive_info(ctx: Ctx, id: &str) -> Result<Resp> {
+    let path = archive_path(&ctx)?;
+    let lease = ctx.engine.containers.copy_lease(id, false).await?;
+    let st = tokio::task::spawn_blocking(move || lease.stat(&path))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
+    Ok(Response::builder()
+        .header("X-Docker-Container-Path-Stat", path_stat_header(&st))
+        .body(Body::empty())
+        .expect("valid response"))
+}
+
+/// `GET /containers/{id}/archive`.
+pub(crate) async fn container_archive(ctx: Ctx, id: &str) -> Result<Resp> {
+    let path = archive_path(&ctx)?;
+    let lease = ctx.engine.containers.copy_lease(id, false).await?;
+    let (st, tar) = tokio::task::spawn_blocking(move || lease.get(&path))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = tar.copy_to(engine::ChannelWriter::new(tx)) {
+            tracing::warn!(error = %e, "copy from container failed");
+        }
+    });
+    Ok(Response::builder()
+        .header("Content-Type", "application/x-tar")
+        .header("X-Docker-Container-Path-Stat", path_stat_header(&st))
+        .body(Body::stream(rx))
+        .expect("valid response"))
+}
+
+/// `PUT /containers/{id}/archive`.
+pub(crate) async fn put_container_archive(
+    ctx: Ctx,
+    req: Request<Incoming>,
+    id: &str,
+) -> Result<Resp> {
+    let path = archive_path(&ctx)?;
+    let opts = engine::containers::PutOptions {
+        no_overwrite_dir_non_dir: ctx.flag("noOverwriteDirNonDir"),
+        copy_uid_gid: ctx.flag("copyUIDGID"),
+    };
+    let lease = ctx.engine.containers.copy_lease(id, true).await?;
+    let reader = super::BodyReader::new(req);
+    tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        let r = lease.put(&path, &mut reader, opts);
+        reader.drain();
+        r
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))??;
+    Ok(Response::builder()
+        .body(Body::empty())
+        .expect("valid response"))
+}
+
 pub(crate) async fn container_export(ctx: Ctx, id: &str) -> Result<Resp> {
     let rx = ctx.engine.containers.export(id).await?;
     Ok(Response::builder()

@@ -56,6 +56,13 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
             images::distribution_inspect(ctx, req, &name.join("/")).await
         }
         (&M::GET, ["containers", id, "export"]) => containers::container_export(ctx, id).await,
+        (&M::HEAD, ["containers", id, "archive"]) => {
+            containers::container_archive_info(ctx, id).await
+        }
+        (&M::GET, ["containers", id, "archive"]) => containers::container_archive(ctx, id).await,
+        (&M::PUT, ["containers", id, "archive"]) => {
+            containers::put_container_archive(ctx, req, id).await
+        }
         (&M::GET, ["images", "json"]) => images::image_list(ctx),
         (&M::POST, ["images", "prune"]) => images::image_prune(ctx),
         (&M::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
