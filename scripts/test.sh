@@ -8,7 +8,7 @@ scripts/install-deps.sh
 cargo fmt --all --check
 cargo build --workspace --bins
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace 2>&1 | tee /tmp/berth-test-output.$$ 
+cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/berth-test-output.$$
 status=${PIPESTATUS[0]}
 scripts/check-leaks.sh
 rm -f /tmp/berth-test-output.$$

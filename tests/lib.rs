@@ -430,10 +430,9 @@ impl Daemon {
         // SAFETY: signalling the daemon we started, by PID.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Path::new(&format!("/proc/{}", self.pid)).exists()
-            && !self.is_zombie()
-            && Instant::now() < deadline
-        {
+        // Gone means reaped: a killed process's leader can show as a zombie
+        // while its other threads (one in an fsync, say) still hold its files.
+        while Path::new(&format!("/proc/{}", self.pid)).exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
         self.spawn();

@@ -130,10 +130,24 @@ impl Txn<'_> {
 
 impl Metadata {
     pub fn open(path: &Path) -> Result<Metadata> {
+        // A daemon killed a moment ago may still hold the file's lock while
+        // its last threads exit (one in an fsync, say): wait a little.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let db = loop {
+            match redb::Database::create(path) {
+                Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(Error::internal(format!("metadata database: {e}"))),
+                Ok(db) => break db,
+            }
+        };
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
-            db: RwLock::new(None),
-            broken: AtomicBool::new(true),
+            db: RwLock::new(Some(db)),
+            broken: AtomicBool::new(false),
         });
         {
             let g = inner.db()?;
