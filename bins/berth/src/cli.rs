@@ -82,6 +82,8 @@ pub enum Cmd {
     Load(LoadArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
     /// Show the history of an image
     History(HistoryArgs),
     /// Authenticate to a registry
@@ -143,6 +145,8 @@ pub enum ContainerCmd {
     Unpause(NamesArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -637,6 +641,23 @@ pub struct ExportArgs {
     pub output: Option<String>,
     #[arg(value_name = "CONTAINER")]
     pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information)
+    #[arg(short = 'a', long = "archive")]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH
+    #[arg(short = 'L', long = "follow-link")]
+    pub follow_link: bool,
+    /// Suppress progress output during copy
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    #[arg(value_name = "CONTAINER:SRC_PATH|SRC_PATH|-")]
+    pub src: String,
+    #[arg(value_name = "CONTAINER:DEST_PATH|DEST_PATH|-")]
+    pub dst: String,
 }
 
 #[derive(Args, Debug)]

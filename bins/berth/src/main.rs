@@ -3,6 +3,7 @@
 mod auth;
 mod cli;
 mod containers;
+mod copy;
 mod fmtutil;
 mod images;
 mod login;
@@ -238,6 +239,7 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::Export(a) | Cmd::Container(ContainerCmd::Export(a)) => {
             transfer::export(&client, a).await
         }
+        Cmd::Cp(a) | Cmd::Container(ContainerCmd::Cp(a)) => copy::cp(&client, a).await,
         Cmd::History(a) | Cmd::Image(ImageCmd::History(a)) => i::history(&client, a).await,
         Cmd::Image(ImageCmd::Prune(a)) => i::prune(&client, a).await,
         Cmd::System(SystemCmd::Df(a)) => system::df(&client, a).await,

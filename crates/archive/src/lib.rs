@@ -154,6 +154,42 @@ fn whiteout(p: &Path) -> Result<()> {
     .map_err(|e| Error::io(format!("whiteout {}", p.display()), e.into()))
 }
 
+/// Appends what is below the directory `dir` to `b`, named `prefix/...`:
+/// depth first, names sorted, symlinks kept as symlinks, sockets skipped
+/// (a tar cannot hold them; Docker skips them too). Entries that vanish
+/// while walking are skipped.
+pub fn append_tree<W: std::io::Write>(
+    b: &mut tar::Builder<W>,
+    dir: &Path,
+    prefix: &Path,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    b.follow_symlinks(false);
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let mut names: Vec<_> = std::fs::read_dir(dir.join(&rel))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        names.sort();
+        for n in names {
+            let r = rel.join(&n);
+            let full = dir.join(&r);
+            let Ok(meta) = std::fs::symlink_metadata(&full) else {
+                continue;
+            };
+            if meta.file_type().is_socket() {
+                continue;
+            }
+            b.append_path_with_name(&full, prefix.join(&r))?;
+            if meta.is_dir() {
+                stack.push(r);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Extracts a layer (tar, optionally gzip-compressed) into `root`, which
 /// must exist. On error `root` may hold a partial layer: the caller removes it.
 pub fn apply_layer(r: impl Read, root: &Path) -> Result<Applied> {

@@ -52,24 +52,7 @@ impl std::io::Write for ChannelWriter {
 /// symlinks kept as links, never followed).
 pub fn export_tree(root: &std::path::Path, out: impl std::io::Write) -> std::io::Result<()> {
     let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(256 * 1024, out));
-    b.follow_symlinks(false);
-    let mut stack = vec![std::path::PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let mut names: Vec<_> = std::fs::read_dir(root.join(&rel))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for n in names {
-            let r = rel.join(&n);
-            let full = root.join(&r);
-            let meta = std::fs::symlink_metadata(&full)?;
-            b.append_path_with_name(&full, &r)?;
-            if meta.is_dir() {
-                stack.push(r);
-            }
-        }
-    }
+    archive::append_tree(&mut b, root, std::path::Path::new(""))?;
     std::io::Write::flush(&mut b.into_inner()?)
 }
 

@@ -156,30 +156,7 @@ fn get(args: &[String]) -> Result<(), Fail> {
     let io = |e: std::io::Error| Fail(1, format!("archiving {path}: {e}"));
     if m.is_dir() {
         b.append_dir(&base, &top).map_err(io)?;
-        // Depth-first, sorted, without following symlinks.
-        let mut stack = vec![PathBuf::new()];
-        while let Some(rel) = stack.pop() {
-            let mut names: Vec<_> = std::fs::read_dir(top.join(&rel))
-                .map_err(io)?
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name())
-                .collect();
-            names.sort();
-            for n in names {
-                let r = rel.join(&n);
-                let full = top.join(&r);
-                let Ok(meta) = std::fs::symlink_metadata(&full) else {
-                    continue; // removed meanwhile
-                };
-                if meta.file_type().is_socket() {
-                    continue; // tar cannot hold sockets; Docker skips them too
-                }
-                b.append_path_with_name(&full, base.join(&r)).map_err(io)?;
-                if meta.is_dir() {
-                    stack.push(r);
-                }
-            }
-        }
+        archive::append_tree(&mut b, &top, &base).map_err(io)?;
     } else {
         b.append_path_with_name(&top, &base).map_err(io)?;
     }

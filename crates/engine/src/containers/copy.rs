@@ -26,6 +26,8 @@ pub struct PutOptions {
 
 /// A container's root filesystem, mounted and held for one copy.
 pub struct CopyLease {
+    /// The container as the client named it (for Docker's messages).
+    name: String,
     shim: PathBuf,
     rootfs: PathBuf,
     mounted_here: bool,
@@ -41,9 +43,12 @@ impl Drop for CopyLease {
 }
 
 /// The shim's failure, as an API error: its exit code gives the kind, its
-/// stderr the message.
-fn shim_failure(code: Option<i32>, stderr: &str) -> Error {
-    let msg = stderr.trim().to_string();
+/// stderr the message (the shim's "... in container" gets the name).
+fn shim_failure(code: Option<i32>, stderr: &str, name: &str) -> Error {
+    let mut msg = stderr.trim().to_string();
+    if msg.ends_with(" in container") {
+        msg = format!("{msg} {name}");
+    }
     match code {
         Some(NOT_FOUND) => Error::not_found(msg),
         Some(INVALID) => Error::invalid(msg),
@@ -91,7 +96,7 @@ impl CopyLease {
                 let status = child
                     .wait()
                     .map_err(|e| Error::io("berth-shim archive-get", e))?;
-                Err(shim_failure(status.code(), &err))
+                Err(shim_failure(status.code(), &err, &self.name))
             }
         }
     }
@@ -112,7 +117,7 @@ impl CopyLease {
             TarStream {
                 child,
                 out,
-                _lease: self,
+                lease: self,
             },
         ))
     }
@@ -147,7 +152,7 @@ impl CopyLease {
         if status.success() {
             Ok(())
         } else {
-            Err(shim_failure(status.code(), &err))
+            Err(shim_failure(status.code(), &err, &self.name))
         }
     }
 }
@@ -156,7 +161,7 @@ impl CopyLease {
 pub struct TarStream {
     child: Child,
     out: BufReader<std::process::ChildStdout>,
-    _lease: CopyLease,
+    lease: CopyLease,
 }
 
 impl TarStream {
@@ -171,7 +176,7 @@ impl TarStream {
         copied.map_err(|e| Error::io("streaming the archive", e))?;
         match status {
             Ok(s) if s.success() => Ok(()),
-            Ok(s) => Err(shim_failure(s.code(), &err)),
+            Ok(s) => Err(shim_failure(s.code(), &err, &self.lease.name)),
             Err(e) => Err(Error::io("berth-shim archive-get", e)),
         }
     }
@@ -194,6 +199,7 @@ impl ContainerService {
             self.snaps.mounts(&id)?.mount_at(&rootfs)?;
         }
         Ok(CopyLease {
+            name: name.trim_start_matches('/').to_string(),
             shim: self.cfg.shim.clone(),
             rootfs,
             mounted_here,
