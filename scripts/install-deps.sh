@@ -14,6 +14,7 @@ pkgs=(
   apache2-utils    # htpasswd for registry auth tests
   file
   curl
+  procps          # ps, for docker top
   openssl          # TLS fixtures (certs.d tests)
 )
 missing=()

@@ -179,3 +179,64 @@ fn exec_inspect_and_ps_filters() {
     assert_eq!(names("label=tier=db"), "f3");
     d.finish();
 }
+
+#[test]
+fn top_and_diff_through_the_docker_cli() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "watched",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /tmp/newdir && touch /tmp/newdir/f && echo x >> /etc/passwd && rm /etc/group && touch /ready && exec sleep 300",
+    ])
+    .ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while d.docker(&["exec", "watched", "test", "-e", "/ready"]).code != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container never got ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // top: the host's ps, only the container's processes.
+    let top = d.docker(&["top", "watched"]);
+    let lines: Vec<&str> = top.ok().lines().collect();
+    assert!(
+        lines[0].contains("PID") && lines[0].contains("CMD"),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].ends_with("sleep 300"), "{lines:?}");
+    let top = d.docker(&["top", "watched", "-o", "pid,comm"]);
+    let lines: Vec<&str> = top.ok().lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].trim_end().ends_with("sleep"), "{lines:?}");
+    // diff: what the writable layer changed, in Docker's order and letters.
+    let diff = d.docker(&["diff", "watched"]);
+    assert_eq!(
+        diff.ok().lines().collect::<Vec<_>>(),
+        vec![
+            "C /etc",
+            "D /etc/group",
+            "C /etc/passwd",
+            "A /ready",
+            "C /tmp",
+            "A /tmp/newdir",
+            "A /tmp/newdir/f",
+        ]
+    );
+    d.docker(&["stop", "-t", "1", "watched"]).ok();
+    let out = d.docker(&["top", "watched"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("is not running"), "{out:?}");
+    // diff works on a stopped container too.
+    assert!(d.docker(&["diff", "watched"]).ok().contains("A /ready"));
+    d.finish();
+}

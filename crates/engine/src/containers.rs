@@ -3,7 +3,9 @@
 //! its own shim process; this service only talks to shims.
 
 mod copy;
+mod inspect_fs;
 pub use copy::{CopyLease, PutOptions, TarStream};
+pub use inspect_fs::{Change, Top};
 pub use shim::archive::PathStat;
 
 use crate::shim_client::{self, read_frame, write_frame, ShimConn, ShimStart};

@@ -180,6 +180,10 @@ pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/u
 /// Minimum memory limit Docker allows.
 pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
+/// Files of the container directory bind-mounted over the rootfs; the
+/// runtime creates their mountpoints, empty, in the writable layer.
+pub const BIND_MOUNTPOINTS: [&str; 3] = ["/etc/resolv.conf", "/etc/hostname", "/etc/hosts"];
+
 /// Validates the resource settings of a host config as dockerd does at create.
 pub fn validate_host_config(h: &HostConfig) -> Result<()> {
     if h.memory != 0 && h.memory < MIN_MEMORY {

@@ -149,6 +149,25 @@ pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
     Ok(no_content())
 }
 
+/// `GET /containers/{id}/top`.
+pub(crate) async fn container_top(ctx: Ctx, id: &str) -> Result<Resp> {
+    let ps_args = ctx.q("ps_args").unwrap_or("").to_string();
+    let (engine, id) = (ctx.engine.clone(), id.to_string());
+    let top = tokio::task::spawn_blocking(move || engine.containers.top(&id, &ps_args))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
+    Ok(json(&top))
+}
+
+/// `GET /containers/{id}/changes`.
+pub(crate) async fn container_changes(ctx: Ctx, id: &str) -> Result<Resp> {
+    let (engine, id) = (ctx.engine.clone(), id.to_string());
+    let changes = tokio::task::spawn_blocking(move || engine.containers.changes(&id))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
+    Ok(json(&changes))
+}
+
 /// The `path` of a `docker cp` request.
 fn archive_path(ctx: &Ctx) -> Result<String> {
     match ctx.q("path") {
