@@ -237,6 +237,18 @@ fn cli_against_dockerd() {
 
     let o = ok(&d, &["exec", &name, "cat", "/etc/hostname"]);
     assert_eq!(o.stdout.trim(), &id[..12], "{o:?}");
+
+    // top and diff, formatted as the docker CLI does.
+    let o = ok(&d, &["top", &name]);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("UID") && lines[0].contains("PID"),
+        "{o:?}"
+    );
+    assert!(lines.iter().any(|l| l.ends_with("sleep 300")), "{o:?}");
+    ok(&d, &["exec", &name, "sh", "-c", ": > /made-by-test"]);
+    let o = ok(&d, &["diff", &name]);
+    assert!(o.stdout.lines().any(|l| l == "A /made-by-test"), "{o:?}");
     let o = berth(&d, &["exec", &name, "sh", "-c", "exit 7"], None);
     assert_eq!(o.code, 7, "{o:?}");
     let o = berth(&d, &["exec", "-i", &name, "cat"], Some(b"via exec\n"));

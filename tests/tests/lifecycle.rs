@@ -232,6 +232,11 @@ fn top_and_diff_through_the_docker_cli() {
             "A /tmp/newdir/f",
         ]
     );
+    // berth prints the same.
+    assert_eq!(d.berth(&["diff", "watched"]).ok(), diff.ok());
+    let (ours, theirs) = (d.berth(&["top", "watched"]), d.docker(&["top", "watched"]));
+    assert_eq!(ours.ok().lines().next(), theirs.ok().lines().next());
+    assert_eq!(ours.ok().lines().count(), theirs.ok().lines().count());
     d.docker(&["stop", "-t", "1", "watched"]).ok();
     let out = d.docker(&["top", "watched"]);
     assert_ne!(out.code, 0);

@@ -92,6 +92,10 @@ pub enum Cmd {
     Logout(LogoutArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
     /// Pause all processes within one or more containers
     Pause(NamesArgs),
     /// Unpause all processes within one or more containers
@@ -139,6 +143,10 @@ pub enum ContainerCmd {
     Attach(AttachArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
     /// Pause all processes within one or more containers
     Pause(NamesArgs),
     /// Unpause all processes within one or more containers
@@ -723,6 +731,25 @@ pub struct LoginArgs {
 pub struct LogoutArgs {
     #[arg(value_name = "SERVER")]
     pub server: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Options for ps (default -ef)
+    #[arg(
+        value_name = "ps OPTIONS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
 }
 
 #[derive(Args, Debug)]

@@ -773,6 +773,51 @@ pub async fn wait(client: &Client, a: NamesArgs) -> CmdResult {
     .await
 }
 
+/// `docker top`: the container's processes as the host's ps shows them.
+pub async fn top(client: &Client, a: TopArgs) -> CmdResult {
+    let ps_args = a.ps_args.join(" ");
+    let mut q = Vec::new();
+    if !ps_args.is_empty() {
+        q.push(("ps_args", ps_args.as_str()));
+    }
+    let v: Value = client
+        .get_json(&format!("/containers/{}/top", a.container), &q)
+        .await?;
+    let cells = |row: &Value| -> String {
+        row.as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c.as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\t")
+    };
+    let mut text = cells(&v["Titles"]);
+    text.push('\n');
+    for p in v["Processes"].as_array().into_iter().flatten() {
+        text.push_str(&cells(p));
+        text.push('\n');
+    }
+    print!("{}", fmtutil::TabWriter::new(20, 3).format(&text));
+    Ok(0)
+}
+
+/// `docker diff`: `C`, `A` or `D` and the path, one change a line.
+pub async fn diff(client: &Client, a: DiffArgs) -> CmdResult {
+    let v: Value = client
+        .get_json(&format!("/containers/{}/changes", a.container), &[])
+        .await?;
+    for c in v.as_array().into_iter().flatten() {
+        let kind = match c["Kind"].as_u64() {
+            Some(0) => "C",
+            Some(1) => "A",
+            Some(2) => "D",
+            _ => "?",
+        };
+        println!("{kind} {}", c["Path"].as_str().unwrap_or_default());
+    }
+    Ok(0)
+}
+
 pub async fn rename(client: &Client, a: RenameArgs) -> CmdResult {
     let new = a.new_name.trim();
     if new.is_empty() || a.container.trim().is_empty() {
