@@ -154,6 +154,16 @@ fn whiteout(p: &Path) -> Result<()> {
     .map_err(|e| Error::io(format!("whiteout {}", p.display()), e.into()))
 }
 
+/// The names in a directory, sorted (the order of Go's `filepath.Walk`).
+pub fn sorted_names(dir: &Path) -> std::io::Result<Vec<std::ffi::OsString>> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// Appends what is below the directory `dir` to `b`, named `prefix/...`:
 /// depth first, names sorted, symlinks kept as symlinks, sockets skipped
 /// (a tar cannot hold them; Docker skips them too). Entries that vanish
@@ -167,12 +177,7 @@ pub fn append_tree<W: std::io::Write>(
     b.follow_symlinks(false);
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
-        let mut names: Vec<_> = std::fs::read_dir(dir.join(&rel))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for n in names {
+        for n in sorted_names(&dir.join(&rel))? {
             let r = rel.join(&n);
             let full = dir.join(&r);
             let Ok(meta) = std::fs::symlink_metadata(&full) else {

@@ -134,12 +134,7 @@ impl Walk<'_> {
     /// Visits `rel`'s entries in name order, each directory's contents right
     /// after its own entry (Go's `filepath.Walk` order).
     fn dir(&mut self, rel: &Path) -> std::io::Result<()> {
-        let mut names: Vec<_> = std::fs::read_dir(self.upper.join(rel))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for n in names {
+        for n in archive::sorted_names(&self.upper.join(rel))? {
             let r = rel.join(&n);
             let Ok(m) = std::fs::symlink_metadata(self.upper.join(&r)) else {
                 continue;
