@@ -245,3 +245,50 @@ fn top_and_diff_through_the_docker_cli() {
     assert!(d.docker(&["diff", "watched"]).ok().contains("A /ready"));
     d.finish();
 }
+
+#[test]
+fn container_prune_keeps_running_and_filtered_containers() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let p1 = d.docker(&["run", "-d", "--name", "p1", "busybox", "true"]);
+    let p1 = p1.ok().trim().to_string();
+    d.docker(&[
+        "run", "--name", "p2", "--label", "keep=1", "busybox", "true",
+    ])
+    .ok();
+    d.docker(&["run", "-d", "--name", "p3", "busybox", "sleep", "300"])
+        .ok();
+    d.docker(&["wait", "p1"]).ok();
+    // Created within the last hour: `until=1h` keeps everything.
+    let out = d.docker(&["container", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(out.ok(), "Total reclaimed space: 0B\n");
+    let out = d.docker(&["container", "prune", "-f", "--filter", "label!=keep"]);
+    assert_eq!(
+        out.ok(),
+        format!("Deleted Containers:\n{p1}\n\nTotal reclaimed space: 0B\n")
+    );
+    let names = |d: &Daemon| {
+        let mut v: Vec<String> = d
+            .docker(&["ps", "-a", "--format", "{{.Names}}"])
+            .ok()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&d), vec!["p2", "p3"]);
+    // berth prints the same report; the running container stays.
+    let out = d.berth(&["container", "prune", "-f"]);
+    assert!(out.ok().starts_with("Deleted Containers:\n"), "{out:?}");
+    assert_eq!(names(&d), vec!["p3"]);
+    let (status, body) = d.api(
+        "POST",
+        "/containers/prune?filters=%7B%22nope%22%3A%5B%22x%22%5D%7D",
+        b"",
+    );
+    assert_eq!(status, 400, "{body}");
+    d.finish();
+}

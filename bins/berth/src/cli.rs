@@ -155,6 +155,8 @@ pub enum ContainerCmd {
     Export(ExportArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(CpArgs),
+    /// Remove all stopped containers
+    Prune(ContainerPruneArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -731,6 +733,16 @@ pub struct LoginArgs {
 pub struct LogoutArgs {
     #[arg(value_name = "SERVER")]
     pub server: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ContainerPruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
 }
 
 #[derive(Args, Debug)]

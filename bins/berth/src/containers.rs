@@ -773,6 +773,50 @@ pub async fn wait(client: &Client, a: NamesArgs) -> CmdResult {
     .await
 }
 
+/// `docker container prune`.
+pub async fn prune(client: &Client, a: ContainerPruneArgs) -> CmdResult {
+    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &a.filter {
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            Failure::new(
+                125,
+                format!("invalid argument \"{f}\" for \"--filter\" flag: bad format of filter (expected name=value)"),
+            )
+        })?;
+        filters
+            .entry(k.trim().to_lowercase())
+            .or_default()
+            .push(v.trim().to_string());
+    }
+    if !a.force
+        && !crate::images::confirm(
+            "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?",
+        )
+    {
+        return Ok(0);
+    }
+    let filters = serde_json::to_string(&filters).unwrap_or_default();
+    let report: Value = client
+        .post_json("/containers/prune", &[("filters", &filters)], None)
+        .await?;
+    let deleted = report["ContainersDeleted"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !deleted.is_empty() {
+        println!("Deleted Containers:");
+        for d in &deleted {
+            println!("{}", d.as_str().unwrap_or_default());
+        }
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        fmtutil::human_size(report["SpaceReclaimed"].as_f64().unwrap_or(0.0))
+    );
+    Ok(0)
+}
+
 /// `docker top`: the container's processes as the host's ps shows them.
 pub async fn top(client: &Client, a: TopArgs) -> CmdResult {
     let ps_args = a.ps_args.join(" ");

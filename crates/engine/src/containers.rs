@@ -43,6 +43,44 @@ pub fn labels_match(want: Option<&Vec<String>>, labels: &Labels) -> bool {
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
+/// A prune `until`: a timestamp (unix seconds or RFC 3339) or a Go duration
+/// before now (`24h`, `1h30m`, `90s`). Unix seconds.
+pub fn parse_until(s: &str) -> Option<f64> {
+    if let Some(t) = crate::logs::parse_time(s) {
+        return Some(t);
+    }
+    let mut secs = 0f64;
+    let mut num = String::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        num.clear();
+        num.push_str(&rest[..digits]);
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mult = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        secs += num.parse::<f64>().ok()? * mult;
+        rest = &rest[unit_len..];
+    }
+    let now = chrono::Utc::now();
+    Some(now.timestamp() as f64 + now.timestamp_subsec_nanos() as f64 / 1e9 - secs)
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
@@ -972,6 +1010,54 @@ impl ContainerService {
         self.remove_locked(&h, force)
     }
 
+    /// `POST /containers/prune`: removes every container that is not
+    /// running and matches the filters (`label`, `label!`, `until`).
+    pub async fn prune(&self, filters: &Filters) -> Result<Value> {
+        let until = match filters.get("until").and_then(|v| v.last()) {
+            Some(u) => Some(parse_until(u).ok_or_else(|| {
+                Error::invalid(format!("failed to parse value {u:?} of filter \"until\""))
+            })?),
+            None => None,
+        };
+        for k in filters.keys() {
+            if !matches!(k.as_str(), "label" | "label!" | "until") {
+                return Err(Error::invalid(format!("invalid filter '{k}'")));
+            }
+        }
+        let candidates: Vec<String> = {
+            let map = self.by_id.read().unwrap();
+            map.values()
+                .filter(|h| !h.running())
+                .filter_map(|h| {
+                    let r = h.rec.lock().unwrap();
+                    let labels = &r.config.labels;
+                    let created = crate::logs::parse_time(&r.created).unwrap_or(0.0);
+                    let keep = !labels_match(filters.get("label"), labels)
+                        || filters.get("label!").is_some_and(|not| {
+                            not.iter()
+                                .any(|f| labels_match(Some(&vec![f.clone()]), labels))
+                        })
+                        || until.is_some_and(|u| created >= u);
+                    (!keep).then(|| r.id.clone())
+                })
+                .collect()
+        };
+        let mut deleted = Vec::new();
+        let mut reclaimed = 0i64;
+        for id in candidates {
+            let size = self.size_rw(&id);
+            // A container started meanwhile is kept (remove refuses it).
+            if self.remove(&id, false).await.is_ok() {
+                deleted.push(id);
+                reclaimed += size;
+            }
+        }
+        Ok(json!({
+            "ContainersDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
+            "SpaceReclaimed": reclaimed,
+        }))
+    }
+
     fn remove_locked(&self, h: &Handle, _force: bool) -> Result<()> {
         let id = h.id();
         if !self.by_id.read().unwrap().contains_key(&id) {
@@ -1632,6 +1718,17 @@ async fn pump(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_until_takes_timestamps_and_durations() {
+        assert_eq!(parse_until("1700000000"), Some(1_700_000_000.0));
+        assert_eq!(parse_until("2023-11-14T22:13:20Z"), Some(1_700_000_000.0));
+        let now = chrono::Utc::now().timestamp() as f64;
+        let h = parse_until("1h30m").unwrap();
+        assert!((now - 5400.0 - h).abs() < 5.0, "{h}");
+        assert!(parse_until("10x").is_none());
+        assert!(parse_until("h").is_none());
+    }
 
     #[test]
     fn durations_like_go() {

@@ -149,6 +149,12 @@ pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
     Ok(no_content())
 }
 
+/// `POST /containers/prune`.
+pub(crate) async fn container_prune(ctx: Ctx) -> Result<Resp> {
+    let filters = ctx.filters()?;
+    Ok(json(&ctx.engine.containers.prune(&filters).await?))
+}
+
 /// `GET /containers/{id}/top`.
 pub(crate) async fn container_top(ctx: Ctx, id: &str) -> Result<Resp> {
     let ps_args = ctx.q("ps_args").unwrap_or("").to_string();

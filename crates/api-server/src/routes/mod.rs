@@ -26,6 +26,7 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
 
         (&M::POST, ["containers", "create"]) => containers::container_create(ctx, req).await,
         (&M::GET, ["containers", "json"]) => containers::container_list(ctx),
+        (&M::POST, ["containers", "prune"]) => containers::container_prune(ctx).await,
         (&M::GET, ["containers", id, "json"]) => containers::container_inspect(ctx, id),
         (&M::POST, ["containers", id, "start"]) => containers::container_start(ctx, id).await,
         (&M::POST, ["containers", id, "stop"]) => containers::container_stop(ctx, id).await,
