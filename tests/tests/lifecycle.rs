@@ -292,3 +292,47 @@ fn container_prune_keeps_running_and_filtered_containers() {
     assert_eq!(status, 400, "{body}");
     d.finish();
 }
+
+#[test]
+fn stats_through_the_docker_cli() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run", "-d", "--name", "measured", "-m", "64m", "busybox", "sleep", "300",
+    ])
+    .ok();
+    let out = d.docker(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}}|{{.PIDs}}|{{.MemUsage}}|{{.CPUPerc}}",
+        "measured",
+    ]);
+    let line = out.ok().trim().to_string();
+    let f: Vec<&str> = line.split('|').collect();
+    assert_eq!(f.len(), 4, "{line}");
+    assert_eq!(f[0], "measured");
+    assert_eq!(f[1], "1", "one process: {line}");
+    assert!(f[2].ends_with("/ 64MiB"), "the memory limit: {line}");
+    assert!(!f[2].starts_with("0B"), "some memory in use: {line}");
+    assert!(f[3].ends_with('%'), "{line}");
+    // The raw API: one-shot, and a stream that goes on.
+    let (status, body) = d.api(
+        "GET",
+        "/containers/measured/stats?stream=false&one-shot=true",
+        b"",
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["name"], "/measured");
+    assert!(
+        v["cpu_stats"]["system_cpu_usage"].as_u64().unwrap_or(0) > 0,
+        "{v}"
+    );
+    assert_eq!(v["memory_stats"]["limit"], 64 << 20);
+    let (status, _) = d.api("GET", "/containers/nosuch/stats?stream=false", b"");
+    assert_eq!(status, 404);
+    d.finish();
+}

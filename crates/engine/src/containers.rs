@@ -4,6 +4,7 @@
 
 mod copy;
 mod inspect_fs;
+pub mod stats;
 pub use copy::{CopyLease, PutOptions, TarStream};
 pub use inspect_fs::{Change, Top};
 pub use shim::archive::PathStat;

@@ -155,6 +155,64 @@ pub(crate) async fn container_prune(ctx: Ctx) -> Result<Resp> {
     Ok(json(&ctx.engine.containers.prune(&filters).await?))
 }
 
+/// `GET /containers/{id}/stats`: one object (`stream=false`, two samples a
+/// second apart so `precpu_stats` is filled; `one-shot` takes one), or one
+/// a second until the container stops or the client goes.
+pub(crate) async fn container_stats(ctx: Ctx, id: &str) -> Result<Resp> {
+    use engine::containers::stats::as_previous;
+    let stream = ctx.q("stream").is_none() || ctx.flag("stream");
+    let one_shot = ctx.flag("one-shot");
+    if stream && one_shot {
+        return Err(Error::invalid("cannot have stream=true and one-shot=true"));
+    }
+    let (engine, id) = (ctx.engine.clone(), id.to_string());
+    let sample = {
+        let (engine, id) = (engine.clone(), id.clone());
+        move |pre| {
+            let (engine, id) = (engine.clone(), id.clone());
+            async move {
+                tokio::task::spawn_blocking(move || engine.containers.stats_sample(&id, pre))
+                    .await
+                    .map_err(|e| Error::internal(e.to_string()))?
+            }
+        }
+    };
+    let first = sample(None).await?;
+    if !stream {
+        let out = if one_shot || !engine.containers.is_running(&id)? {
+            first
+        } else {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            sample(Some(as_previous(&first)?)).await?
+        };
+        return Ok(json(&out));
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut cur = first;
+        loop {
+            let mut line = serde_json::to_vec(&cur).unwrap_or_default();
+            line.push(b'\n');
+            if tx.send(bytes::Bytes::from(line)).await.is_err() {
+                return; // the client went away
+            }
+            if !engine.containers.is_running(&id).unwrap_or(false) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let Ok(pre) = as_previous(&cur) else { return };
+            match sample(Some(pre)).await {
+                Ok(next) => cur = next,
+                Err(_) => return,
+            }
+        }
+    });
+    Ok(Response::builder()
+        .header("Content-Type", "application/json")
+        .body(Body::stream(rx))
+        .expect("valid response"))
+}
+
 /// `GET /containers/{id}/top`.
 pub(crate) async fn container_top(ctx: Ctx, id: &str) -> Result<Resp> {
     let ps_args = ctx.q("ps_args").unwrap_or("").to_string();

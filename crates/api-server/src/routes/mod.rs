@@ -58,6 +58,7 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         }
         (&M::GET, ["containers", id, "export"]) => containers::container_export(ctx, id).await,
         (&M::GET, ["containers", id, "top"]) => containers::container_top(ctx, id).await,
+        (&M::GET, ["containers", id, "stats"]) => containers::container_stats(ctx, id).await,
         (&M::GET, ["containers", id, "changes"]) => containers::container_changes(ctx, id).await,
         (&M::HEAD, ["containers", id, "archive"]) => {
             containers::container_archive_info(ctx, id).await
