@@ -318,6 +318,20 @@ fn stats_through_the_docker_cli() {
     assert!(f[2].ends_with("/ 64MiB"), "the memory limit: {line}");
     assert!(!f[2].starts_with("0B"), "some memory in use: {line}");
     assert!(f[3].ends_with('%'), "{line}");
+    // berth: the same table header as docker, and the same figures.
+    let theirs = d.docker(&["stats", "--no-stream", "measured"]);
+    let ours = d.berth(&["stats", "--no-stream", "measured"]);
+    assert_eq!(ours.ok().lines().next(), theirs.ok().lines().next());
+    let ours = d.berth(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}}|{{.PIDs}}|{{.MemUsage}}|{{.CPUPerc}}",
+        "measured",
+    ]);
+    let g: Vec<String> = ours.ok().trim().split('|').map(str::to_string).collect();
+    assert_eq!((g[0].as_str(), g[1].as_str()), ("measured", "1"), "{g:?}");
+    assert!(g[2].ends_with("/ 64MiB") && g[3].ends_with('%'), "{g:?}");
     // The raw API: one-shot, and a stream that goes on.
     let (status, body) = d.api(
         "GET",

@@ -817,6 +817,116 @@ pub async fn prune(client: &Client, a: ContainerPruneArgs) -> CmdResult {
     Ok(0)
 }
 
+/// One row of `docker stats`, from two samples of a container (the docker
+/// CLI's arithmetic: CPU % from the cpu and system deltas times the CPUs,
+/// memory without the inactive file cache).
+fn stats_row(pre: &Value, cur: &Value, no_trunc: bool) -> Value {
+    let u = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let cpu = &cur["cpu_stats"];
+    let cpu_delta =
+        u(&cpu["cpu_usage"]["total_usage"]) - u(&pre["cpu_stats"]["cpu_usage"]["total_usage"]);
+    let sys_delta = u(&cpu["system_cpu_usage"]) - u(&pre["cpu_stats"]["system_cpu_usage"]);
+    let cpus = match u(&cpu["online_cpus"]) {
+        0.0 => cpu["cpu_usage"]["percpu_usage"]
+            .as_array()
+            .map_or(1.0, |a| a.len().max(1) as f64),
+        n => n,
+    };
+    let cpu_pct = if cpu_delta > 0.0 && sys_delta > 0.0 {
+        cpu_delta / sys_delta * cpus * 100.0
+    } else {
+        0.0
+    };
+    let mem = &cur["memory_stats"];
+    let stats = &mem["stats"];
+    let cache = ["total_inactive_file", "inactive_file"]
+        .iter()
+        .map(|k| u(&stats[*k]))
+        .find(|v| *v > 0.0)
+        .unwrap_or(0.0);
+    let usage = (u(&mem["usage"]) - cache).max(0.0);
+    let limit = u(&mem["limit"]);
+    let mem_pct = if limit > 0.0 {
+        usage / limit * 100.0
+    } else {
+        0.0
+    };
+    let id = cur["id"].as_str().unwrap_or_default();
+    let id = if no_trunc {
+        id
+    } else {
+        &id[..id.len().min(12)]
+    };
+    json!({
+        "ID": id,
+        "Container": id,
+        "Name": cur["name"].as_str().unwrap_or_default().trim_start_matches('/'),
+        "CPUPerc": format!("{cpu_pct:.2}%"),
+        "MemUsage": format!("{} / {}", fmtutil::bytes_size(usage), fmtutil::bytes_size(limit)),
+        "MemPerc": format!("{mem_pct:.2}%"),
+        "NetIO": "0B / 0B",
+        "BlockIO": "0B / 0B",
+        "PIDs": cur["pids_stats"]["current"].as_u64().unwrap_or(0).to_string(),
+    })
+}
+
+/// `docker stats`: a table of the containers' resource use, refreshed every
+/// second (or once, with `--no-stream`).
+pub async fn stats(client: &Client, a: StatsArgs) -> CmdResult {
+    let names: Vec<String> = if a.containers.is_empty() {
+        let q: Vec<(&str, &str)> = if a.all { vec![("all", "1")] } else { vec![] };
+        let list: Vec<Value> = client.get_json("/containers/json", &q).await?;
+        list.iter()
+            .filter_map(|c| c["Id"].as_str().map(str::to_string))
+            .collect()
+    } else {
+        a.containers.clone()
+    };
+    let one = |name: String| async move {
+        client
+            .get_json::<Value>(
+                &format!("/containers/{name}/stats"),
+                &[("stream", "false"), ("one-shot", "true")],
+            )
+            .await
+    };
+    let headers = json!({
+        "ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
+        "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O",
+        "BlockIO": "BLOCK I/O", "PIDs": "PIDS",
+    });
+    let format = a.format.clone().unwrap_or_else(|| {
+        "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}".into()
+    });
+    let mut pre: Vec<Value> = Vec::new();
+    for n in &names {
+        pre.push(one(n.clone()).await?);
+    }
+    // Bounded by the user: the stream goes on until interrupted.
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut rows = Vec::new();
+        let mut cur = Vec::new();
+        for (n, p) in names.iter().zip(&pre) {
+            let s = one(n.clone()).await?;
+            rows.push(stats_row(p, &s, a.no_trunc));
+            cur.push(s);
+        }
+        let out = render_format(&format, &rows, &headers)?;
+        if a.no_stream {
+            print!("{out}");
+            return Ok(0);
+        }
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            print!("\x1b[2J\x1b[H");
+        }
+        print!("{out}");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        pre = cur;
+    }
+}
+
 /// `docker top`: the container's processes as the host's ps shows them.
 pub async fn top(client: &Client, a: TopArgs) -> CmdResult {
     let ps_args = a.ps_args.join(" ");
