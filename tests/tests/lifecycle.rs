@@ -350,3 +350,82 @@ fn stats_through_the_docker_cli() {
     assert_eq!(status, 404);
     d.finish();
 }
+
+#[test]
+fn pause_and_unpause_freeze_the_container() {
+    if !require(DOCKER) {
+        return;
+    }
+    let mut d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "frozen",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done",
+    ])
+    .ok();
+    let upper = d
+        .docker(&["inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", "frozen"])
+        .ok()
+        .trim()
+        .to_string();
+    let count = || {
+        std::fs::read_to_string(format!("{upper}/count"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let changes = |wait_ms: u64| {
+        let a = count();
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        a != count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !changes(200) {
+        assert!(Instant::now() < deadline, "the counter never ran");
+    }
+    d.docker(&["pause", "frozen"]).ok();
+    assert!(!changes(400), "a paused container went on counting");
+    let state = d.docker(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.Running}} {{.State.Paused}}",
+        "frozen",
+    ]);
+    assert_eq!(state.ok().trim(), "paused true true");
+    let ps = d.docker(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.ok().trim().ends_with("(Paused)"), "{ps:?}");
+    let ps = d.docker(&["ps", "-q", "--filter", "status=paused"]);
+    assert_eq!(ps.ok().lines().count(), 1);
+    let out = d.docker(&["exec", "frozen", "true"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("is paused"), "{out:?}");
+    let out = d.docker(&["pause", "frozen"]);
+    assert!(out.stderr.contains("is already paused"), "{out:?}");
+    // A daemon restart finds it still paused.
+    d.restart();
+    let state = d.docker(&["inspect", "-f", "{{.State.Status}}", "frozen"]);
+    assert_eq!(state.ok().trim(), "paused");
+    assert!(!changes(300));
+    // berth unpauses it, and it counts again.
+    d.berth(&["unpause", "frozen"]).ok();
+    assert!(changes(400), "an unpaused container stayed frozen");
+    d.docker(&["exec", "frozen", "true"]).ok();
+    let out = d.docker(&["unpause", "frozen"]);
+    assert!(out.stderr.contains("is not paused"), "{out:?}");
+    // A paused container still stops.
+    d.berth(&["pause", "frozen"]).ok();
+    d.docker(&["stop", "-t", "1", "frozen"]).ok();
+    let state = d.docker(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.Paused}}",
+        "frozen",
+    ]);
+    assert_eq!(state.ok().trim(), "exited false");
+    d.finish();
+}

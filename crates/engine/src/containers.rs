@@ -3,6 +3,7 @@
 //! its own shim process; this service only talks to shims.
 
 mod copy;
+mod freeze;
 mod inspect_fs;
 pub mod stats;
 pub use copy::{CopyLease, PutOptions, TarStream};
@@ -122,6 +123,8 @@ pub struct ContainerRecord {
 #[derive(Debug, Clone, Default)]
 struct Life {
     running: bool,
+    /// Frozen by `docker pause` (still running).
+    paused: bool,
     exits: u64,
     exit_code: i64,
     removed: bool,
@@ -354,14 +357,14 @@ impl ContainerService {
                 self.meta.delete(Table::Containers, &id)?;
                 continue;
             }
-            let was_running = rec.state.status == "running";
+            let was_running = matches!(rec.state.status.as_str(), "running" | "paused");
             let mut running = false;
             if was_running {
                 if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
                     if conn
                         .call(&Request::State)
                         .await
-                        .is_ok_and(|r| r.status.as_deref() == Some("running"))
+                        .is_ok_and(|r| matches!(r.status.as_deref(), Some("running" | "paused")))
                     {
                         running = true;
                     }
@@ -372,9 +375,19 @@ impl ContainerService {
                     self.save(&rec)?;
                 }
             }
+            // Paused while the daemon was away (or before it stopped)?
+            let paused = running && freeze::is_frozen(&self.cgroups_path(&id));
+            if running {
+                let status = if paused { "paused" } else { "running" };
+                if rec.state.status != status {
+                    rec.state.status = status.into();
+                    let _ = self.save_state(&rec);
+                }
+            }
             let h = Arc::new(Handle {
                 life: watch::Sender::new(Life {
                     running,
+                    paused,
                     exit_code: rec.state.exit_code,
                     ..Default::default()
                 }),
@@ -825,6 +838,7 @@ impl ContainerService {
             // op lock so that a new start waits for it.
             h.life.send_modify(|l| {
                 l.running = false;
+                l.paused = false;
                 l.exits += 1;
                 l.exit_code = exit_code;
             });
@@ -920,6 +934,8 @@ impl ContainerService {
         let sig = crate::signal::parse(signal.or(stop_signal.as_deref()).unwrap_or("SIGTERM"))?;
         let t = timeout.or(stop_timeout).unwrap_or(10);
         let _ = self.signal(h, sig).await;
+        // A paused container handles the signal once thawed.
+        let _ = self.thaw(h).await;
         let limit = (t >= 0).then(|| Duration::from_secs(t as u64));
         if !self.wait_exit(h, limit).await {
             let _ = self.signal(h, 9).await;
@@ -940,6 +956,8 @@ impl ContainerService {
         }
         self.signal(&h, sig).await?;
         if sig == 9 {
+            // As Docker: a paused container is thawed so the kill lands.
+            let _ = self.thaw(&h).await;
             self.wait_exit(&h, Some(Duration::from_secs(10))).await;
         }
         Ok(())
@@ -1004,6 +1022,7 @@ impl ContainerService {
                 )));
             }
             let _ = self.signal(&h, 9).await;
+            let _ = self.thaw(&h).await;
             if !self.wait_exit(&h, Some(Duration::from_secs(30))).await {
                 return Err(Error::internal("could not kill running container"));
             }
@@ -1187,14 +1206,15 @@ impl ContainerService {
         recs.sort_by(|a, b| b.created.cmp(&a.created));
         let mut out = Vec::new();
         for r in recs {
-            if !all && r.state.status != "running" && limit.is_none() && filters.is_empty() {
+            let up = matches!(r.state.status.as_str(), "running" | "paused");
+            if !all && !up && limit.is_none() && filters.is_empty() {
                 continue;
             }
             if let Some(s) = filters.get("status") {
                 if !s.contains(&r.state.status) {
                     continue;
                 }
-            } else if !all && limit.is_none() && r.state.status != "running" {
+            } else if !all && limit.is_none() && !up {
                 continue;
             }
             if let Some(n) = filters.get("name") {
@@ -1237,6 +1257,7 @@ impl ContainerService {
     fn summary(&self, r: &ContainerRecord) -> ContainerSummary {
         let status = match r.state.status.as_str() {
             "running" => format!("Up {}", human_duration(since(&r.state.started_at))),
+            "paused" => format!("Up {} (Paused)", human_duration(since(&r.state.started_at))),
             "exited" => format!(
                 "Exited ({}) {} ago",
                 r.state.exit_code,
@@ -1291,7 +1312,7 @@ impl ContainerService {
             "State": api_types::ContainerState {
                 status: r.state.status.clone(),
                 running,
-                paused: false,
+                paused: h.life.borrow().paused,
                 restarting: false,
                 oom_killed: r.state.oom_killed,
                 dead: false,
@@ -1389,6 +1410,11 @@ impl ContainerService {
         let id = h.id();
         if !h.running() {
             return Err(Error::conflict(format!("container {id} is not running")));
+        }
+        if h.life.borrow().paused {
+            return Err(Error::conflict(format!(
+                "Container {id} is paused, unpause the container before exec"
+            )));
         }
         if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
             return Err(Error::invalid("No exec command specified"));

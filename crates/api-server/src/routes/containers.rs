@@ -149,6 +149,18 @@ pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
     Ok(no_content())
 }
 
+/// `POST /containers/{id}/pause`.
+pub(crate) async fn container_pause(ctx: Ctx, id: &str) -> Result<Resp> {
+    ctx.engine.containers.pause(id).await?;
+    Ok(no_content())
+}
+
+/// `POST /containers/{id}/unpause`.
+pub(crate) async fn container_unpause(ctx: Ctx, id: &str) -> Result<Resp> {
+    ctx.engine.containers.unpause(id).await?;
+    Ok(no_content())
+}
+
 /// `POST /containers/prune`.
 pub(crate) async fn container_prune(ctx: Ctx) -> Result<Resp> {
     let filters = ctx.filters()?;
