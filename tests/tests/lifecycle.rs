@@ -429,3 +429,90 @@ fn pause_and_unpause_freeze_the_container() {
     assert_eq!(state.ok().trim(), "exited false");
     d.finish();
 }
+
+#[test]
+fn events_through_the_docker_cli() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let unix = |delta: i64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        (now + delta).to_string()
+    };
+    let since = unix(-1);
+    d.docker(&["run", "--name", "ev", "-l", "tier=x", "busybox", "true"])
+        .ok();
+    d.docker(&["tag", "busybox", "evtag:v1"]).ok();
+    d.docker(&["rm", "ev"]).ok();
+    d.docker(&["rmi", "evtag:v1"]).ok();
+    let until = unix(1);
+    let events = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+        ];
+        args.extend_from_slice(extra);
+        d.docker(&args).ok().lines().map(str::to_string).collect()
+    };
+    let all = events(&[]);
+    let want = [
+        "container create ev",
+        "container start ev",
+        "container die ev",
+        "image tag evtag:v1",
+        "container destroy ev",
+        "image untag evtag:v1",
+    ];
+    let mut at = 0;
+    for line in &all {
+        if at < want.len() && line == want[at] {
+            at += 1;
+        }
+    }
+    assert_eq!(at, want.len(), "missing or out of order: {all:#?}");
+    assert!(events(&["--filter", "type=image"])
+        .iter()
+        .all(|l| l.starts_with("image ")));
+    assert_eq!(events(&["--filter", "label=tier=x"]).len(), 4);
+    assert!(events(&["--filter", "container=nosuch"]).is_empty());
+    // Following: an event arrives while `docker events` runs.
+    let mut follow = d.docker_cmd();
+    follow
+        .args([
+            "events",
+            "--filter",
+            "container=live",
+            "--format",
+            "{{.Action}}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = follow.spawn().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    d.docker(&["run", "--rm", "--name", "live", "busybox", "true"])
+        .ok();
+    let got = rx.recv_timeout(Duration::from_secs(10));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(got.as_deref(), Ok("create"));
+    d.finish();
+}

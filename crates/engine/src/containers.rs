@@ -608,6 +608,7 @@ impl ContainerService {
             let _ = std::fs::remove_dir_all(self.container_dir(&id));
             return Err(e);
         }
+        self.event(&rec, "create", &[]);
         let h = Arc::new(Handle {
             rec: Mutex::new(rec),
             life: watch::Sender::new(Life::default()),
@@ -792,6 +793,7 @@ impl ContainerService {
         };
         rec.spec = Some(spec);
         self.save_state(&rec)?;
+        self.event(&rec, "start", &[]);
         *h.rec.lock().unwrap() = rec;
         h.life.send_modify(|l| l.running = true);
         self.clone().monitor(h.clone(), wait_conn);
@@ -812,6 +814,7 @@ impl ContainerService {
                 settled.host_config.auto_remove,
                 settled.state.exit_code,
             );
+            self.event(&settled, "die", &[("exitCode", exit_code.to_string())]);
             // The exit is durable before anyone hears of it: the shim's exit
             // record is gone once settled, and a lazy commit would roll back
             // if the daemon were killed. (An auto-removed container is about
@@ -897,9 +900,10 @@ impl ContainerService {
 
     async fn signal(&self, h: &Handle, signal: i32) -> Result<()> {
         let id = h.id();
-        ShimConn::once(&self.shim_dir(&id), &Request::Kill { signal })
-            .await
-            .map(|_| ())
+        ShimConn::once(&self.shim_dir(&id), &Request::Kill { signal }).await?;
+        let rec = h.rec.lock().unwrap().clone();
+        self.event(&rec, "kill", &[("signal", signal.to_string())]);
+        Ok(())
     }
 
     async fn wait_exit(&self, h: &Handle, timeout: Option<Duration>) -> bool {
@@ -941,6 +945,8 @@ impl ContainerService {
             let _ = self.signal(h, 9).await;
             self.wait_exit(h, Some(Duration::from_secs(30))).await;
         }
+        let rec = h.rec.lock().unwrap().clone();
+        self.event(&rec, "stop", &[]);
         Ok(())
     }
 
@@ -1088,6 +1094,8 @@ impl ContainerService {
         self.meta
             .update_lazy(|tx| tx.delete(Table::Containers, &id))?;
         self.by_id.write().unwrap().remove(&id);
+        let rec = h.rec.lock().unwrap().clone();
+        self.event(&rec, "destroy", &[]);
         self.execs
             .lock()
             .unwrap()
@@ -1129,6 +1137,23 @@ impl ContainerService {
             .map(|_| ())
     }
 
+    /// Publishes a container event; the actor's attributes are the image,
+    /// the name and the labels, as Docker's, plus `extra`.
+    fn event(&self, rec: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
+        let mut attrs = serde_json::Map::new();
+        for (k, v) in &rec.config.labels {
+            attrs.insert(k.clone(), Value::String(v.clone()));
+        }
+        attrs.insert("image".into(), Value::String(rec.config.image.clone()));
+        attrs.insert("name".into(), Value::String(rec.name.clone()));
+        for (k, v) in extra {
+            attrs.insert(k.to_string(), Value::String(v.clone()));
+        }
+        self.images
+            .events()
+            .publish("container", action, &rec.id, attrs);
+    }
+
     /// `POST /containers/{id}/rename`.
     pub fn rename(&self, name: &str, new_name: &str) -> Result<()> {
         let h = self.find(name)?;
@@ -1149,8 +1174,10 @@ impl ContainerService {
             return Err(Error::conflict(format!("Conflict. The container name \"/{bare}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.", o.id())));
         }
         let mut r = h.rec.lock().unwrap();
-        r.name = bare.to_string();
-        self.save(&r)
+        let old = std::mem::replace(&mut r.name, bare.to_string());
+        self.save(&r)?;
+        self.event(&r, "rename", &[("oldName", format!("/{old}"))]);
+        Ok(())
     }
 
     /// Ids of containers using an image (for `rmi` and `images`).

@@ -62,6 +62,8 @@ pub struct ImageService {
     meta: Arc<Metadata>,
     content: Arc<ContentStore>,
     snaps: Arc<dyn Snapshotter>,
+    /// The daemon's event bus (`docker events`), shared with the containers.
+    events: Arc<crate::events::EventBus>,
 }
 
 fn host_arch() -> &'static str {
@@ -77,6 +79,20 @@ fn now() -> String {
 }
 
 impl ImageService {
+    /// The daemon's event bus.
+    pub fn events(&self) -> &Arc<crate::events::EventBus> {
+        &self.events
+    }
+
+    /// Publishes an image event (`tag`, `untag`, `delete`, `pull`, ...).
+    pub(crate) fn image_event(&self, action: &str, id: &str, name: &str) {
+        let mut attrs = serde_json::Map::new();
+        if !name.is_empty() {
+            attrs.insert("name".into(), serde_json::Value::String(name.into()));
+        }
+        self.events.publish("image", action, id, attrs);
+    }
+
     pub fn new(
         registry: distribution::Client,
         tmp: std::path::PathBuf,
@@ -92,6 +108,7 @@ impl ImageService {
             meta,
             content,
             snaps,
+            events: Arc::new(crate::events::EventBus::new()),
         }
     }
 
@@ -517,7 +534,9 @@ impl ImageService {
                 "refusing to create a tag with a digest reference",
             ));
         }
-        self.meta.put(Table::Tags, &r.to_string(), &img.record.id)
+        self.meta.put(Table::Tags, &r.to_string(), &img.record.id)?;
+        self.image_event("tag", &img.record.id, &r.familiar());
+        Ok(())
     }
 
     /// `DELETE /images/{name}`. `in_use` tells whether a container uses an image id.
@@ -546,6 +565,7 @@ impl ImageService {
             if tags.len() > 1 {
                 self.meta.delete(Table::Tags, r)?;
                 out.push(Deleted::Untagged(Reference::parse(r)?.familiar()));
+                self.publish_deleted(&id, &out);
                 return Ok(out);
             }
         }
@@ -582,9 +602,19 @@ impl ImageService {
         }
         if in_use(&id).is_none() {
             self.release(&img)?;
-            out.push(Deleted::Deleted(id));
+            out.push(Deleted::Deleted(id.clone()));
         }
+        self.publish_deleted(&id, &out);
         Ok(out)
+    }
+
+    fn publish_deleted(&self, id: &str, out: &[Deleted]) {
+        for d in out {
+            match d {
+                Deleted::Untagged(r) => self.image_event("untag", id, r),
+                Deleted::Deleted(i) => self.image_event("delete", i, ""),
+            }
+        }
     }
 
     /// Removes the image's config blob and the layers no other image uses.

@@ -9,6 +9,7 @@
 
 pub mod changes;
 pub mod containers;
+pub mod events;
 pub mod images;
 pub mod imagetar;
 pub mod logs;

@@ -23,6 +23,7 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::GET | &M::HEAD, ["_ping"]) => system::system_ping(&m),
         (&M::GET, ["version"]) => system::system_version(ctx),
         (&M::GET, ["info"]) => system::system_info(ctx),
+        (&M::GET, ["events"]) => system::system_events(ctx).await,
 
         (&M::POST, ["containers", "create"]) => containers::container_create(ctx, req).await,
         (&M::GET, ["containers", "json"]) => containers::container_list(ctx),

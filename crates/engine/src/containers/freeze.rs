@@ -124,6 +124,7 @@ impl ContainerService {
             r.clone()
         };
         let _ = self.save_state(&rec);
+        self.event(&rec, if paused { "pause" } else { "unpause" }, &[]);
         h.life.send_modify(|l| l.paused = paused);
     }
 }
