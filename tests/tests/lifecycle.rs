@@ -484,6 +484,9 @@ fn events_through_the_docker_cli() {
         .all(|l| l.starts_with("image ")));
     assert_eq!(events(&["--filter", "label=tier=x"]).len(), 4);
     assert!(events(&["--filter", "container=nosuch"]).is_empty());
+    // berth prints them exactly as the docker CLI does.
+    let range = ["events", "--since", &since, "--until", &until];
+    assert_eq!(d.berth(&range).ok(), d.docker(&range).ok());
     // Following: an event arrives while `docker events` runs.
     let mut follow = d.docker_cmd();
     follow

@@ -96,6 +96,8 @@ pub enum Cmd {
     Top(TopArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(StatsArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(DiffArgs),
     /// Pause all processes within one or more containers
@@ -747,6 +749,22 @@ pub struct ContainerPruneArgs {
     /// Provide filter values (e.g. "until=<timestamp>")
     #[arg(long = "filter", value_name = "filter")]
     pub filter: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long = "format", value_name = "string")]
+    pub format: Option<String>,
+    /// Show all events created since timestamp
+    #[arg(long = "since", value_name = "string")]
+    pub since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long = "until", value_name = "string")]
+    pub until: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -927,6 +927,80 @@ pub async fn stats(client: &Client, a: StatsArgs) -> CmdResult {
     }
 }
 
+/// One event as the docker CLI prints it without `--format`:
+/// `TIME TYPE ACTION ID (k=v, ...)`, attributes sorted by key.
+fn event_line(e: &Value) -> String {
+    let nanos = e["timeNano"].as_i64().unwrap_or(0);
+    let t = chrono::DateTime::<chrono::Local>::from(
+        std::time::UNIX_EPOCH + Duration::from_nanos(nanos.max(0) as u64),
+    );
+    let mut time = t.format("%Y-%m-%dT%H:%M:%S%.9f%:z").to_string();
+    if time.ends_with("+00:00") {
+        time.truncate(time.len() - 6);
+        time.push('Z');
+    }
+    let mut line = format!(
+        "{time} {} {} {}",
+        e["Type"].as_str().unwrap_or_default(),
+        e["Action"].as_str().unwrap_or_default(),
+        e["Actor"]["ID"].as_str().unwrap_or_default()
+    );
+    if let Some(attrs) = e["Actor"]["Attributes"]
+        .as_object()
+        .filter(|a| !a.is_empty())
+    {
+        let mut kv: Vec<String> = attrs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        kv.sort();
+        line.push_str(&format!(" ({})", kv.join(", ")));
+    }
+    line
+}
+
+/// `docker events`: the daemon's events, since and until the given times.
+pub async fn events(client: &Client, a: EventsArgs) -> CmdResult {
+    let time = |v: &Option<String>| -> Result<Option<String>, Failure> {
+        v.as_deref()
+            .map(|s| fmtutil::api_timestamp(s).map_err(|e| Failure::new(1, e)))
+            .transpose()
+    };
+    let (since, until) = (time(&a.since)?, time(&a.until)?);
+    let filters = parse_filters(&a.filter)?;
+    let mut q: Vec<(&str, &str)> = Vec::new();
+    if let Some(s) = &since {
+        q.push(("since", s));
+    }
+    if let Some(u) = &until {
+        q.push(("until", u));
+    }
+    if let Some(f) = &filters {
+        q.push(("filters", f));
+    }
+    let tmpl = match a.format.as_deref() {
+        None | Some("") => None,
+        Some("json") => {
+            Some(crate::template::Template::parse("{{json .}}").map_err(|e| Failure::new(1, e))?)
+        }
+        Some(f) => Some(crate::template::Template::parse(f).map_err(|e| Failure::new(1, e))?),
+    };
+    let mut resp = client
+        .stream(Method::GET, "/events", &q, Body::empty())
+        .await?;
+    use std::io::Write as _;
+    while let Some(e) = resp.next_json::<Value>().await? {
+        let line = match &tmpl {
+            Some(t) => t.render(&e).map_err(|e| Failure::new(1, e))?,
+            None => event_line(&e),
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+    }
+    Ok(0)
+}
+
 /// `docker top`: the container's processes as the host's ps shows them.
 pub async fn top(client: &Client, a: TopArgs) -> CmdResult {
     let ps_args = a.ps_args.join(" ");

@@ -224,6 +224,7 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::Rename(a) | Cmd::Container(ContainerCmd::Rename(a)) => c::rename(&client, a).await,
         Cmd::Top(a) | Cmd::Container(ContainerCmd::Top(a)) => c::top(&client, a).await,
         Cmd::Stats(a) | Cmd::Container(ContainerCmd::Stats(a)) => c::stats(&client, a).await,
+        Cmd::Events(a) => c::events(&client, a).await,
         Cmd::Container(ContainerCmd::Prune(a)) => c::prune(&client, a).await,
         Cmd::Diff(a) | Cmd::Container(ContainerCmd::Diff(a)) => c::diff(&client, a).await,
         Cmd::Pause(a) | Cmd::Container(ContainerCmd::Pause(a)) => {
