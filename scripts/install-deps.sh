@@ -30,3 +30,5 @@ fi
 command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
 # oras (PyPI SDK) for the registry's artifact/referrers test.
 python3 -c 'import oras.client' 2>/dev/null || python3 -m pip install -q oras
+# docker-py, for the docker-py compatibility test.
+python3 -c 'import docker' 2>/dev/null || python3 -m pip install -q docker

@@ -45,6 +45,17 @@ pub fn labels_match(want: Option<&Vec<String>>, labels: &Labels) -> bool {
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
+/// The host config as inspect shows it: what the client set, with Docker's
+/// defaults for what it left out (clients such as docker-py read
+/// `LogConfig.Type`).
+fn host_config_view(h: &HostConfig) -> Value {
+    let mut v = serde_json::to_value(h).unwrap_or_default();
+    if v["LogConfig"].is_null() {
+        v["LogConfig"] = json!({"Type": "json-file", "Config": {}});
+    }
+    v
+}
+
 /// A prune `until`: a timestamp (unix seconds or RFC 3339) or a Go duration
 /// before now (`24h`, `1h30m`, `90s`). Unix seconds.
 pub fn parse_until(s: &str) -> Option<f64> {
@@ -1362,7 +1373,7 @@ impl ContainerService {
             "ProcessLabel": "",
             "AppArmorProfile": "",
             "ExecIDs": if execs.is_empty() { Value::Null } else { json!(execs) },
-            "HostConfig": r.host_config,
+            "HostConfig": host_config_view(&r.host_config),
             "GraphDriver": {"Name": "overlay2", "Data": {"UpperDir": upper, "WorkDir": upper.with_file_name("work"), "MergedDir": self.rootfs(&r.id)}},
             "Mounts": [],
             "Config": r.config,
