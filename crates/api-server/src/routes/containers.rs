@@ -302,8 +302,16 @@ pub(crate) async fn put_container_archive(
         no_overwrite_dir_non_dir: ctx.flag("noOverwriteDirNonDir"),
         copy_uid_gid: ctx.flag("copyUIDGID"),
     };
-    let lease = ctx.engine.containers.copy_lease(id, true).await?;
     let reader = super::BodyReader::new(req);
+    let lease = match ctx.engine.containers.copy_lease(id, true).await {
+        Ok(l) => l,
+        Err(e) => {
+            // Read what the client still sends, so that it gets this error
+            // rather than a broken pipe.
+            let _ = tokio::task::spawn_blocking(move || reader.drain()).await;
+            return Err(e);
+        }
+    };
     tokio::task::spawn_blocking(move || {
         let mut reader = reader;
         let r = lease.put(&path, &mut reader, opts);
