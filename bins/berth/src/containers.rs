@@ -851,12 +851,7 @@ fn stats_row(pre: &Value, cur: &Value, no_trunc: bool) -> Value {
     } else {
         0.0
     };
-    let id = cur["id"].as_str().unwrap_or_default();
-    let id = if no_trunc {
-        id
-    } else {
-        &id[..id.len().min(12)]
-    };
+    let id = fmtutil::display_id(cur["id"].as_str().unwrap_or_default(), !no_trunc);
     json!({
         "ID": id,
         "Container": id,
@@ -1197,14 +1192,7 @@ pub fn ps_context(c: &Value, trunc: bool) -> Value {
     let mut m = Map::new();
     m.insert("Command".into(), json!(go_quote(&command)));
     m.insert("CreatedAt".into(), json!(fmtutil::go_time_string(created)));
-    m.insert(
-        "ID".into(),
-        json!(if trunc {
-            fmtutil::truncate_id(id)
-        } else {
-            id.to_string()
-        }),
-    );
+    m.insert("ID".into(), json!(fmtutil::display_id(id, trunc)));
     m.insert("Image".into(), json!(image));
     m.insert("Labels".into(), json!(labels_str));
     m.insert("LocalVolumes".into(), json!(local_volumes.to_string()));

@@ -239,6 +239,15 @@ pub fn truncate_id(id: &str) -> String {
     id.chars().take(12).collect()
 }
 
+/// An id as listings show it: truncated to 12 characters, or whole.
+pub fn display_id(id: &str, trunc: bool) -> String {
+    if trunc {
+        truncate_id(id)
+    } else {
+        id.to_string()
+    }
+}
+
 /// Go's `time.RFC3339` layout for a unix timestamp, in local time
 /// (`2006-01-02T15:04:05Z` in UTC, else with the offset).
 pub fn rfc3339_local(unix: i64) -> String {

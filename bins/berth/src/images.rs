@@ -126,14 +126,7 @@ pub fn image_context(img: &Value, repo: &str, tag: &str, digest: &str, trunc: bo
     m.insert("CreatedAt".into(), json!(fmtutil::go_time_string(created)));
     m.insert("CreatedSince".into(), json!(fmtutil::since_unix(created)));
     m.insert("Digest".into(), json!(digest));
-    m.insert(
-        "ID".into(),
-        json!(if trunc {
-            fmtutil::truncate_id(id)
-        } else {
-            id.to_string()
-        }),
-    );
+    m.insert("ID".into(), json!(fmtutil::display_id(id, trunc)));
     m.insert("Repository".into(), json!(repo));
     m.insert(
         "SharedSize".into(),
@@ -287,14 +280,7 @@ fn history_row(h: &Value, trunc: bool, human: bool) -> Value {
         }),
     );
     m.insert("CreatedSince".into(), json!(created_since));
-    m.insert(
-        "ID".into(),
-        json!(if trunc {
-            fmtutil::truncate_id(id)
-        } else {
-            id.to_string()
-        }),
-    );
+    m.insert("ID".into(), json!(fmtutil::display_id(id, trunc)));
     m.insert(
         "Size".into(),
         json!(if human {

@@ -497,6 +497,18 @@ impl Sink {
             let _ = f.finish(false).await;
         }
     }
+
+    /// Writes a streamed response into the sink, or discards the sink (no
+    /// partial file) when the request failed.
+    async fn fill(self, resp: api_client::Result<api_client::Response>) -> CmdResult {
+        match resp {
+            Ok(resp) => self.copy_from(resp).await.map(|_| 0),
+            Err(e) => {
+                self.discard().await;
+                Err(e.into())
+            }
+        }
+    }
 }
 
 pub async fn save(client: &Client, a: SaveArgs) -> CmdResult {
@@ -504,35 +516,23 @@ pub async fn save(client: &Client, a: SaveArgs) -> CmdResult {
     let sink = Sink::open(a.output.as_deref(), "save image")?;
     let mut q: Vec<(&str, &str)> = a.images.iter().map(|n| ("names", n.as_str())).collect();
     q.extend(platforms.iter().map(|p| ("platform", p.as_str())));
-    match client
+    let resp = client
         .stream(Method::GET, "/images/get", &q, Body::empty())
-        .await
-    {
-        Ok(resp) => sink.copy_from(resp).await.map(|_| 0),
-        Err(e) => {
-            sink.discard().await;
-            Err(e.into())
-        }
-    }
+        .await;
+    sink.fill(resp).await
 }
 
 pub async fn export(client: &Client, a: ExportArgs) -> CmdResult {
     let sink = Sink::open(a.output.as_deref(), "export container")?;
-    match client
+    let resp = client
         .stream(
             Method::GET,
             &format!("/containers/{}/export", a.container),
             &[],
             Body::empty(),
         )
-        .await
-    {
-        Ok(resp) => sink.copy_from(resp).await.map(|_| 0),
-        Err(e) => {
-            sink.discard().await;
-            Err(e.into())
-        }
-    }
+        .await;
+    sink.fill(resp).await
 }
 
 pub async fn load(client: &Client, a: LoadArgs) -> CmdResult {

@@ -317,6 +317,10 @@ impl ContainerService {
     fn container_dir(&self, id: &str) -> PathBuf {
         self.cfg.data_root.join("containers").join(id)
     }
+    /// The container's cgroup (`<cgroup-parent>/<id>`), in every hierarchy.
+    fn cgroups_path(&self, id: &str) -> String {
+        format!("{}/{}", self.cfg.cgroup_parent.trim_end_matches('/'), id)
+    }
     fn rootfs(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("rootfs")
     }
@@ -744,7 +748,7 @@ impl ContainerService {
             hostname: rec.config.hostname.clone(),
             rootfs: &rootfs,
             container_dir: &container_dir,
-            cgroups_path: format!("{}/{}", self.cfg.cgroup_parent.trim_end_matches('/'), id),
+            cgroups_path: self.cgroups_path(&id),
         })?;
         let bundle = self.bundle(&id);
         std::fs::create_dir_all(&bundle).ctx("create bundle")?;
@@ -1419,25 +1423,14 @@ impl ContainerService {
 
     /// `GET /containers/{id}/export`: the container's filesystem as a tar stream.
     pub async fn export(&self, name: &str) -> Result<tokio::sync::mpsc::Receiver<bytes::Bytes>> {
-        let h = self.find(name)?;
-        let id = h.id();
-        let rootfs = self.rootfs(&id);
-        let op = h.op.clone().lock_owned().await;
-        let mounted_here = !h.running();
-        if mounted_here {
-            let _ = snapshot::unmount(&rootfs);
-            self.snaps.mounts(&id)?.mount_at(&rootfs)?;
-        }
+        let lease = self.copy_lease(name, false).await?;
+        let name = name.to_string();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         tokio::task::spawn_blocking(move || {
             let w = crate::ChannelWriter::new(tx);
-            if let Err(e) = crate::export_tree(&rootfs, w) {
-                tracing::warn!(container = %id, error = %e, "export failed");
+            if let Err(e) = crate::export_tree(lease.rootfs(), w) {
+                tracing::warn!(container = %name, error = %e, "export failed");
             }
-            if mounted_here {
-                let _ = snapshot::unmount(&rootfs);
-            }
-            drop(op);
         });
         Ok(rx)
     }

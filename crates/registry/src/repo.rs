@@ -374,11 +374,26 @@ impl Registry {
     /// queue: the network runs up to `QUEUE` batches ahead of the disk, so
     /// a write that waits (a journal commit, a background fsync) does not
     /// stop the socket from being read.
-    async fn append<S, E>(&self, name: &str, id: &str, up: &mut Upload, mut body: S) -> Result<()>
+    async fn append<S, E>(
+        &self,
+        name: &str,
+        id: &str,
+        up: &mut Upload,
+        start: Option<u64>,
+        mut body: S,
+    ) -> Result<()>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
+        // The chunk must begin where the upload stands (`416` otherwise).
+        if let Some(start) = start.filter(|s| *s != up.size) {
+            return Err(Error::RangeInvalid {
+                id: id.to_string(),
+                size: up.size,
+                start,
+            });
+        }
         /// Bytes handed to the hash-and-write task at a time.
         const BATCH: usize = 1 << 20;
         /// Batches that may wait for that task.
@@ -501,16 +516,7 @@ impl Registry {
     {
         let arc = self.upload(name, id).await?;
         let mut up = self.locked_upload(&arc, name, id).await?;
-        if let Some(start) = start {
-            if start != up.size {
-                return Err(Error::RangeInvalid {
-                    id: id.to_string(),
-                    size: up.size,
-                    start,
-                });
-            }
-        }
-        self.append(name, id, &mut up, body).await?;
+        self.append(name, id, &mut up, start, body).await?;
         Ok(UploadStatus {
             id: id.to_string(),
             size: up.size,
@@ -544,16 +550,7 @@ impl Registry {
     {
         let arc = self.upload(name, id).await?;
         let mut up = self.locked_upload(&arc, name, id).await?;
-        if let Some(start) = start {
-            if start != up.size {
-                return Err(Error::RangeInvalid {
-                    id: id.to_string(),
-                    size: up.size,
-                    start,
-                });
-            }
-        }
-        self.append(name, id, &mut up, body).await?;
+        self.append(name, id, &mut up, start, body).await?;
         let data = paths::upload_data(name, id);
         up.writer
             .as_mut()

@@ -24,7 +24,7 @@ pub struct PutOptions {
     pub copy_uid_gid: bool,
 }
 
-/// A container's root filesystem, mounted and held for one copy.
+/// A container's root filesystem, mounted and held for one copy or export.
 pub struct CopyLease {
     /// The container as the client named it (for Docker's messages).
     name: String,
@@ -61,6 +61,11 @@ fn shim_failure(code: Option<i32>, stderr: &str, name: &str) -> Error {
 }
 
 impl CopyLease {
+    /// The mounted root filesystem.
+    pub fn rootfs(&self) -> &std::path::Path {
+        &self.rootfs
+    }
+
     fn command(&self, verb: &str, path: &str) -> Command {
         let mut c = Command::new(&self.shim);
         c.arg(verb).arg(&self.rootfs).arg(path);
@@ -183,8 +188,8 @@ impl TarStream {
 }
 
 impl ContainerService {
-    /// Holds the container for a copy, mounting its rootfs if it is not
-    /// running. `write` refuses a read-only rootfs, as Docker does.
+    /// Holds the container for a copy or an export, mounting its rootfs if
+    /// it is not running (unmounted when the lease is dropped). `write` refuses a read-only rootfs, as Docker does.
     pub async fn copy_lease(&self, name: &str, write: bool) -> Result<CopyLease> {
         let h: Arc<Handle> = self.find(name)?;
         let id = h.id();

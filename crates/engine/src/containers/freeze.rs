@@ -69,10 +69,6 @@ pub(super) fn set_frozen(cgroups_path: &str, frozen: bool) -> Result<()> {
 }
 
 impl ContainerService {
-    pub(super) fn cgroups_path(&self, id: &str) -> String {
-        format!("{}/{}", self.cfg.cgroup_parent.trim_end_matches('/'), id)
-    }
-
     /// `POST /containers/{id}/pause`.
     pub async fn pause(&self, name: &str) -> Result<()> {
         let h = self.find(name)?;
