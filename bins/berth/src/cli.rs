@@ -104,9 +104,14 @@ pub enum Cmd {
     Pause(NamesArgs),
     /// Unpause all processes within one or more containers
     Unpause(NamesArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCmd),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCmd),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCmd),
@@ -117,6 +122,8 @@ pub enum Cmd {
 
 #[derive(Subcommand, Debug)]
 pub enum ContainerCmd {
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
     /// List containers
     #[command(visible_aliases = ["ps", "list"])]
     Ls(PsArgs),
@@ -286,7 +293,46 @@ pub struct ContainerOpts {
     pub publish: Vec<String>,
     /// Connect a container to a network
     #[arg(long = "network", alias = "net", value_name = "network")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", alias = "net-alias", value_name = "list")]
+    pub network_alias: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long = "expose", value_name = "list")]
+    pub expose: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long = "ip", value_name = "string")]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long = "ip6", value_name = "string")]
+    pub ip6: Option<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host", value_name = "list")]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long = "dns", value_name = "list")]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search", value_name = "list")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "list")]
+    pub dns_option: Vec<String>,
+    /// Container NIS domain name
+    #[arg(long = "domainname", value_name = "string")]
+    pub domainname: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address", value_name = "string")]
+    pub mac_address: Option<String>,
+    /// Add link to another container
+    #[arg(long = "link", value_name = "list")]
+    pub link: Vec<String>,
+    /// Container IPv4/IPv6 link-local addresses
+    #[arg(long = "link-local-ip", value_name = "list")]
+    pub link_local_ip: Vec<String>,
     /// Restart policy to apply when a container exits
     #[arg(long = "restart", value_name = "string")]
     pub restart: Option<String>,
@@ -810,4 +856,187 @@ pub struct RenameArgs {
     pub container: String,
     #[arg(value_name = "NEW_NAME")]
     pub new_name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PortArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    pub port: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NetworkCmd {
+    /// Connect a container to a network
+    Connect(NetworkConnectArgs),
+    /// Create a network
+    Create(NetworkCreateArgs),
+    /// Disconnect a container from a network
+    Disconnect(NetworkDisconnectArgs),
+    /// Display detailed information on one or more networks
+    Inspect(NetworkInspectArgs),
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls(NetworkLsArgs),
+    /// Remove all unused networks
+    Prune(NetworkPruneArgs),
+    /// Remove one or more networks
+    #[command(visible_alias = "remove")]
+    Rm(NetworkRmArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth network create [OPTIONS] NETWORK")]
+pub struct NetworkCreateArgs {
+    /// Driver to manage the Network
+    #[arg(
+        short = 'd',
+        long = "driver",
+        value_name = "string",
+        default_value = "bridge"
+    )]
+    pub driver: String,
+    /// Set driver specific options
+    #[arg(short = 'o', long = "opt", value_name = "map")]
+    pub opt: Vec<String>,
+    /// Set metadata on a network
+    #[arg(long = "label", value_name = "list")]
+    pub label: Vec<String>,
+    /// Restrict external access to the network
+    #[arg(long = "internal")]
+    pub internal: bool,
+    /// Enable or disable IPv4 address assignment
+    #[arg(long = "ipv4", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub ipv4: Option<bool>,
+    /// Enable or disable IPv6 address assignment
+    #[arg(long = "ipv6", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub ipv6: Option<bool>,
+    /// Enable manual container attachment
+    #[arg(long = "attachable")]
+    pub attachable: bool,
+    /// Create swarm routing-mesh network
+    #[arg(long = "ingress")]
+    pub ingress: bool,
+    /// Control the network's scope
+    #[arg(long = "scope", value_name = "string")]
+    pub scope: Option<String>,
+    /// Create a configuration only network
+    #[arg(long = "config-only")]
+    pub config_only: bool,
+    /// The network from which to copy the configuration
+    #[arg(long = "config-from", value_name = "string")]
+    pub config_from: Option<String>,
+    /// IP Address Management Driver
+    #[arg(long = "ipam-driver", value_name = "string", default_value = "default")]
+    pub ipam_driver: String,
+    /// Subnet in CIDR format that represents a network segment
+    #[arg(long = "subnet", value_name = "strings", value_delimiter = ',')]
+    pub subnet: Vec<String>,
+    /// Allocate container ip from a sub-range
+    #[arg(long = "ip-range", value_name = "strings", value_delimiter = ',')]
+    pub ip_range: Vec<String>,
+    /// IPv4 or IPv6 Gateway for the master subnet
+    #[arg(long = "gateway", value_name = "strings", value_delimiter = ',')]
+    pub gateway: Vec<String>,
+    /// Auxiliary IPv4 or IPv6 addresses used by Network driver
+    #[arg(long = "aux-address", value_name = "map")]
+    pub aux_address: Vec<String>,
+    /// Set IPAM driver specific options
+    #[arg(long = "ipam-opt", value_name = "map")]
+    pub ipam_opt: Vec<String>,
+    #[arg(value_name = "NETWORK")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkLsArgs {
+    /// Only display network IDs
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Do not truncate the output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Format output using a custom template
+    #[arg(long = "format", value_name = "string")]
+    pub format: Option<String>,
+    /// Provide filter values (e.g. "driver=bridge")
+    #[arg(short = 'f', long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkInspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long = "format", value_name = "string")]
+    pub format: Option<String>,
+    /// Verbose output for diagnostics
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    #[arg(value_name = "NETWORK", required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkRmArgs {
+    /// Do not error if the network does not exist
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    #[arg(value_name = "NETWORK", required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkPruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkConnectArgs {
+    /// IPv4 address (e.g., "172.30.100.104")
+    #[arg(long = "ip", value_name = "string")]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., "2001:db8::33")
+    #[arg(long = "ip6", value_name = "string")]
+    pub ip6: Option<String>,
+    /// Add link to another container
+    #[arg(long = "link", value_name = "list")]
+    pub link: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "alias", value_name = "strings", value_delimiter = ',')]
+    pub alias: Vec<String>,
+    /// Add a link-local address for the container
+    #[arg(long = "link-local-ip", value_name = "strings", value_delimiter = ',')]
+    pub link_local_ip: Vec<String>,
+    /// driver options for the network
+    #[arg(long = "driver-opt", value_name = "strings", value_delimiter = ',')]
+    pub driver_opt: Vec<String>,
+    /// Highest gw-priority provides the default gateway. Accepts positive and negative values.
+    #[arg(
+        long = "gw-priority",
+        value_name = "int",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    pub gw_priority: i64,
+    #[arg(value_name = "NETWORK")]
+    pub network: String,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkDisconnectArgs {
+    /// Force the container to disconnect from a network
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    #[arg(value_name = "NETWORK")]
+    pub network: String,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
 }

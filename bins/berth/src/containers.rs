@@ -22,12 +22,10 @@ fn run_error(cmd: &str, msg: &str, code: i32) -> Failure {
     )
 }
 
+/// A flag value docker rejects while parsing flags (message, usage, hint; 125).
 fn flag_error(cmd: &str, value: &str, flag: &str, err: &str) -> Failure {
-    run_error(
-        cmd,
-        &format!("invalid argument \"{value}\" for \"{flag}\" flag: {err}"),
-        125,
-    )
+    let usage = format!("{cmd} [OPTIONS] IMAGE [COMMAND] [ARG...]");
+    crate::network::flag_error(&usage, value, flag, err)
 }
 
 /// Parses an integer flag value, failing with Go's strconv wording as docker does.
@@ -109,51 +107,92 @@ fn env_list(env: &[String], env_files: &[String]) -> Result<Vec<String>, String>
     Ok(out)
 }
 
-/// (ExposedPorts, PortBindings)
-type PortMaps = (Map<String, Value>, Map<String, Value>);
-
-fn parse_ports(specs: &[String]) -> Result<PortMaps, String> {
-    let mut exposed = Map::new();
-    let mut bindings: Map<String, Value> = Map::new();
-    for spec in specs {
-        let (rest, proto) = match spec.rsplit_once('/') {
-            Some((r, p)) => (r, p.to_string()),
-            None => (spec.as_str(), "tcp".to_string()),
-        };
-        let parts: Vec<&str> = if rest.starts_with('[') {
-            // [ipv6]:host:container
-            let end = rest
-                .find(']')
-                .ok_or_else(|| format!("invalid publish spec: {spec}"))?;
-            let ip = &rest[1..end];
-            let after: Vec<&str> = rest[end + 1..].trim_start_matches(':').split(':').collect();
-            let mut v = vec![ip];
-            v.extend(after);
-            v
-        } else {
-            rest.split(':').collect()
-        };
-        let (ip, host, cport) = match parts.as_slice() {
-            [c] => ("", "", *c),
-            [h, c] => ("", *h, *c),
-            [i, h, c] => (*i, *h, *c),
-            _ => return Err(format!("invalid publish spec: {spec}")),
-        };
-        if cport.is_empty() || !cport.chars().all(|c| c.is_ascii_digit() || c == '-') {
-            return Err(format!("invalid containerPort: {cport}"));
-        }
-        let key = format!("{cport}/{proto}");
-        exposed.insert(key.clone(), json!({}));
-        let entry = bindings.entry(key).or_insert_with(|| json!([]));
-        if let Value::Array(a) = entry {
-            a.push(json!({"HostIp": ip, "HostPort": host}));
-        }
-    }
-    Ok((exposed, bindings))
+/// Build the `POST /containers/create` body from the flags.
+/// The networking part of a create body, as the docker CLI's `parse`
+/// builds it: HostConfig fields, `Config.ExposedPorts` and
+/// `NetworkingConfig.EndpointsConfig`.
+struct NetConfig {
+    host: Map<String, Value>,
+    exposed: Value,
+    endpoints: Map<String, Value>,
 }
 
-/// Build the `POST /containers/create` body from the flags.
-fn build_config(cmd: &str, o: &ContainerOpts, detach: bool) -> Result<(Value, String), Failure> {
+fn network_config(cmd: &str, o: &ContainerOpts, api: &str) -> Result<NetConfig, Failure> {
+    use crate::netopts as n;
+    // Checked while parsing flags, before anything else.
+    let each = |vals: &[String], flag: &str, f: fn(&str) -> Result<String, String>| {
+        vals.iter()
+            .map(|v| f(v).map_err(|e| flag_error(cmd, v, flag, &e)))
+            .collect::<Result<Vec<String>, Failure>>()
+    };
+    let extra_hosts = each(&o.add_host, "--add-host", n::validate_extra_host)?;
+    let dns = each(&o.dns, "--dns", n::validate_ip)?;
+    let dns_search = each(&o.dns_search, "--dns-search", n::validate_dns_search)?;
+    let links = each(&o.link, "--link", n::validate_link)?;
+    let networks = o
+        .network
+        .iter()
+        .map(|v| n::parse_attachment(v).map_err(|e| flag_error(cmd, v, "--network", &e)))
+        .collect::<Result<Vec<_>, Failure>>()?;
+
+    let mac = o.mac_address.as_deref().unwrap_or_default();
+    if !mac.is_empty() && !n::valid_mac(mac) {
+        return Err(run_error(
+            cmd,
+            &format!("{mac} is not a valid mac address"),
+            125,
+        ));
+    }
+    let ports = n::parse_ports(&o.publish, &o.expose).map_err(|e| run_error(cmd, &e, 125))?;
+    let flags = n::EndpointFlags {
+        aliases: &o.network_alias,
+        links: &o.link,
+        ipv4: o.ip.as_deref().unwrap_or_default(),
+        ipv6: o.ip6.as_deref().unwrap_or_default(),
+        mac,
+        link_local_ips: &o.link_local_ip,
+    };
+    let endpoints = n::endpoints_config(&networks, &flags).map_err(|e| run_error(cmd, &e, 125))?;
+    let old_api = api_client::compare_versions(api, "1.44") == std::cmp::Ordering::Less;
+    if old_api
+        && endpoints
+            .values()
+            .any(|e| e["MacAddress"].as_str().is_some_and(|m| !m.is_empty()))
+    {
+        let msg = format!("\"specify mac-address per network\" requires API version 1.44, but the Docker daemon API version is {api}");
+        return Err(if cmd == "create" {
+            Failure::new(1, msg)
+        } else {
+            run_error(cmd, &msg, 125)
+        });
+    }
+    let list = |v: &[String]| if v.is_empty() { Value::Null } else { json!(v) };
+    let mut host = Map::new();
+    host.insert(
+        "NetworkMode".into(),
+        json!(networks.first().map_or("default", |a| a.target.as_str())),
+    );
+    host.insert("PortBindings".into(), ports.bindings_json());
+    host.insert("PublishAllPorts".into(), json!(o.publish_all));
+    host.insert("Links".into(), list(&links));
+    host.insert("Dns".into(), json!(dns));
+    host.insert("DnsOptions".into(), json!(o.dns_option));
+    host.insert("DnsSearch".into(), json!(dns_search));
+    host.insert("ExtraHosts".into(), list(&extra_hosts));
+    Ok(NetConfig {
+        host,
+        exposed: ports.exposed_json(),
+        endpoints,
+    })
+}
+
+fn build_config(
+    cmd: &str,
+    o: &ContainerOpts,
+    detach: bool,
+    api: &str,
+) -> Result<(Value, String), Failure> {
+    let net = network_config(cmd, o, api)?;
     let image = o.args[0].clone();
     let command: Vec<String> = o.args[1..].to_vec();
     let env = env_list(&o.env, &o.env_file).map_err(|e| run_error(cmd, &e, 125))?;
@@ -219,13 +258,7 @@ fn build_config(cmd: &str, o: &ContainerOpts, detach: bool) -> Result<(Value, St
     if !binds.is_empty() {
         host.insert("Binds".into(), Value::Array(binds));
     }
-    let (exposed, port_bindings) = parse_ports(&o.publish).map_err(|e| run_error(cmd, &e, 125))?;
-    if !port_bindings.is_empty() {
-        host.insert("PortBindings".into(), Value::Object(port_bindings));
-    }
-    if let Some(n) = &o.network {
-        host.insert("NetworkMode".into(), json!(n));
-    }
+    host.extend(net.host);
     if let Some(r) = &o.restart {
         let (name, count) = match r.split_once(':') {
             Some((n, c)) => (n.to_string(), c.parse::<i64>().unwrap_or(0)),
@@ -249,7 +282,7 @@ fn build_config(cmd: &str, o: &ContainerOpts, detach: bool) -> Result<(Value, St
     let attach_stdin = o.interactive && !detach;
     let mut cfg = json!({
         "Hostname": o.hostname.clone().unwrap_or_default(),
-        "Domainname": "",
+        "Domainname": o.domainname.clone().unwrap_or_default(),
         "User": o.user.clone().unwrap_or_default(),
         "AttachStdin": attach_stdin,
         "AttachStdout": !detach,
@@ -271,9 +304,10 @@ fn build_config(cmd: &str, o: &ContainerOpts, detach: bool) -> Result<(Value, St
     if let Some(t) = stop_timeout {
         cfg["StopTimeout"] = json!(t);
     }
-    if !exposed.is_empty() {
-        cfg["ExposedPorts"] = Value::Object(exposed);
+    if net.exposed.as_object().is_some_and(|e| !e.is_empty()) {
+        cfg["ExposedPorts"] = net.exposed;
     }
+    cfg["NetworkingConfig"] = json!({ "EndpointsConfig": net.endpoints });
     if !volumes.is_empty() {
         cfg["Volumes"] = Value::Object(volumes);
     }
@@ -288,7 +322,8 @@ async fn create_container(
     o: &ContainerOpts,
     detach: bool,
 ) -> Result<String, Failure> {
-    let (cfg, image) = build_config(cmd, o, detach)?;
+    let api = client.api_version().await?;
+    let (cfg, image) = build_config(cmd, o, detach, &api)?;
     let reference = crate::refs::Reference::parse(&image);
     let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(n) = &o.name {
@@ -337,6 +372,8 @@ async fn create_container(
                 .map_err(|e| run_error(cmd, &e, 125))?;
                 attempt += 1;
             }
+            // docker create prints a daemon's refusal as is (status 1).
+            Err(e) if cmd == "create" => return Err(Failure::new(1, e.to_string())),
             Err(e) => return Err(run_error(cmd, &e.to_string(), 125)),
         }
     };
@@ -344,6 +381,16 @@ async fn create_container(
         for w in w.iter().filter_map(|w| w.as_str()) {
             eprintln!("WARNING: {w}");
         }
+    }
+    // The docker CLI's own warning, after the daemon's.
+    let loopback_dns = cfg["HostConfig"]["Dns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str()?.parse::<std::net::IpAddr>().ok())
+        .find(|ip| ip.is_loopback());
+    if let Some(ip) = loopback_dns {
+        eprintln!("WARNING: Localhost DNS ({ip}) may fail in containers.");
     }
     resp.get("Id")
         .and_then(|v| v.as_str())
@@ -1077,33 +1124,6 @@ pub fn parse_filters(filters: &[String]) -> Result<Option<String>, Failure> {
     Ok(Some(serde_json::to_string(&map).unwrap_or_default()))
 }
 
-fn ps_ports(ports: &Value) -> String {
-    let Some(arr) = ports.as_array() else {
-        return String::new();
-    };
-    let mut out = Vec::new();
-    for p in arr {
-        let private = p["PrivatePort"].as_u64().unwrap_or(0);
-        let typ = p["Type"].as_str().unwrap_or("tcp");
-        match (
-            p.get("IP").and_then(|v| v.as_str()),
-            p.get("PublicPort").and_then(|v| v.as_u64()),
-        ) {
-            (Some(ip), Some(public)) if !ip.is_empty() => {
-                let ip = if ip.contains(':') {
-                    format!("[{ip}]")
-                } else {
-                    ip.to_string()
-                };
-                out.push(format!("{ip}:{public}->{private}/{typ}"));
-            }
-            (_, Some(public)) => out.push(format!("{public}->{private}/{typ}")),
-            _ => out.push(format!("{private}/{typ}")),
-        }
-    }
-    out.join(", ")
-}
-
 /// The `ps --format` context for one container (field names as docker's).
 pub fn ps_context(c: &Value, trunc: bool) -> Value {
     let id = c["Id"].as_str().unwrap_or("");
@@ -1200,7 +1220,10 @@ pub fn ps_context(c: &Value, trunc: bool) -> Value {
     m.insert("Names".into(), json!(names.join(",")));
     m.insert("Networks".into(), json!(networks.join(",")));
     m.insert("Platform".into(), Value::Null);
-    m.insert("Ports".into(), json!(ps_ports(&c["Ports"])));
+    m.insert(
+        "Ports".into(),
+        json!(crate::netopts::displayable_ports(&c["Ports"])),
+    );
     m.insert("RunningFor".into(), json!(fmtutil::since_unix(created)));
     m.insert("Size".into(), json!(size));
     m.insert("State".into(), json!(c["State"].as_str().unwrap_or("")));
@@ -1630,7 +1653,10 @@ mod tests {
     #[test]
     fn ports_and_filters() {
         let p = json!([{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}, {"PrivatePort": 53, "Type": "udp"}]);
-        assert_eq!(ps_ports(&p), "0.0.0.0:8080->80/tcp, 53/udp");
+        assert_eq!(
+            crate::netopts::displayable_ports(&p),
+            "53/udp, 0.0.0.0:8080->80/tcp"
+        );
         assert_eq!(
             parse_filters(&[
                 "status=running".into(),
@@ -1657,7 +1683,7 @@ mod tests {
             interactive: true,
             ..Default::default()
         };
-        let (cfg, image) = build_config("run", &o, false).unwrap();
+        let (cfg, image) = build_config("run", &o, false, "1.50").unwrap();
         assert_eq!(image, "busybox");
         assert_eq!(cfg["Cmd"], json!(["echo", "hi"]));
         assert_eq!(cfg["HostConfig"]["Memory"], json!(64 * 1024 * 1024));
@@ -1675,11 +1701,11 @@ mod tests {
             memory: Some("12q".into()),
             ..Default::default()
         };
-        let e = build_config("run", &bad, false).unwrap_err();
+        let e = build_config("run", &bad, false, "1.50").unwrap_err();
         assert_eq!(e.code, 125);
         assert!(
             e.msg.starts_with(
-                "berth: invalid argument \"12q\" for \"-m, --memory\" flag: invalid suffix: 'q'"
+                "invalid argument \"12q\" for \"-m, --memory\" flag: invalid suffix: 'q'\n\nUsage:  berth run [OPTIONS]"
             ),
             "{}",
             e.msg

@@ -348,9 +348,9 @@ pub fn confirm(message: &str) -> bool {
 
 /// Prune filters: the `--filter` flags, `dangling`, then the config file's
 /// `pruneFilters` merged the way docker's `command.PruneFilters` does.
-fn prune_filters(
+pub fn prune_filters(
     flags: &[String],
-    all: bool,
+    dangling: Option<bool>,
     config: &[String],
 ) -> Result<std::collections::BTreeMap<String, Vec<String>>, Failure> {
     let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
@@ -369,7 +369,9 @@ fn prune_filters(
         })?;
         add(&mut map, &k.trim().to_lowercase(), v.trim());
     }
-    add(&mut map, "dangling", if all { "false" } else { "true" });
+    if let Some(d) = dangling {
+        add(&mut map, "dangling", if d { "true" } else { "false" });
+    }
     for f in config {
         let Some((k, v)) = f.split_once('=') else {
             continue;
@@ -414,7 +416,7 @@ fn prune_report(report: &Value) -> (String, u64) {
 
 pub async fn prune(client: &Client, a: ImagePruneArgs) -> CmdResult {
     let cfg = crate::auth::ConfigFile::load();
-    let filters = prune_filters(&a.filter, a.all, &cfg.prune_filters())?;
+    let filters = prune_filters(&a.filter, Some(!a.all), &cfg.prune_filters())?;
     let warning = if a.all {
         "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?"
     } else {
@@ -514,7 +516,7 @@ mod tests {
         );
         let f = prune_filters(
             &["until=24h".into(), "Label=a".into()],
-            false,
+            Some(true),
             &["until=1h".into(), "label=b".into()],
         )
         .unwrap();
@@ -522,12 +524,12 @@ mod tests {
             serde_json::to_string(&f).unwrap(),
             r#"{"dangling":["true"],"label":["a"],"until":["24h","1h"]}"#
         );
-        let f = prune_filters(&[], true, &[]).unwrap();
+        let f = prune_filters(&[], Some(false), &[]).unwrap();
         assert_eq!(
             serde_json::to_string(&f).unwrap(),
             r#"{"dangling":["false"]}"#
         );
-        let e = prune_filters(&["bad".into()], false, &[]).unwrap_err();
+        let e = prune_filters(&["bad".into()], Some(true), &[]).unwrap_err();
         assert_eq!(e.code, 125);
         assert_eq!(e.msg, "invalid argument \"bad\" for \"--filter\" flag: bad format of filter (expected name=value)");
     }

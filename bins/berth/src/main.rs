@@ -7,6 +7,8 @@ mod copy;
 mod fmtutil;
 mod images;
 mod login;
+mod netopts;
+mod network;
 mod progress;
 mod refs;
 mod stream;
@@ -20,7 +22,7 @@ use std::io::Write;
 use api_client::Client;
 use clap::Parser;
 
-use cli::{Cli, Cmd, ContainerCmd, ImageCmd, SystemCmd};
+use cli::{Cli, Cmd, ContainerCmd, ImageCmd, NetworkCmd, SystemCmd};
 
 /// A command failure: message for stderr (may be empty) and exit status.
 #[derive(Debug)]
@@ -248,6 +250,14 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::History(a) | Cmd::Image(ImageCmd::History(a)) => i::history(&client, a).await,
         Cmd::Image(ImageCmd::Prune(a)) => i::prune(&client, a).await,
         Cmd::System(SystemCmd::Df(a)) => system::df(&client, a).await,
+        Cmd::Port(a) | Cmd::Container(ContainerCmd::Port(a)) => network::port(&client, a).await,
+        Cmd::Network(NetworkCmd::Create(a)) => network::create(&client, a).await,
+        Cmd::Network(NetworkCmd::Ls(a)) => network::ls(&client, a).await,
+        Cmd::Network(NetworkCmd::Inspect(a)) => network::inspect(&client, a).await,
+        Cmd::Network(NetworkCmd::Rm(a)) => network::rm(&client, a).await,
+        Cmd::Network(NetworkCmd::Prune(a)) => network::prune(&client, a).await,
+        Cmd::Network(NetworkCmd::Connect(a)) => network::connect(&client, a).await,
+        Cmd::Network(NetworkCmd::Disconnect(a)) => network::disconnect(&client, a).await,
         Cmd::Login(a) => login::login(&client, a).await,
         Cmd::Logout(a) => login::logout(a),
     }
