@@ -860,10 +860,8 @@ pub struct RenameArgs {
 
 #[derive(Args, Debug)]
 pub struct PortArgs {
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
-    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
-    pub port: Option<String>,
+    #[arg(value_name = "CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    pub args: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -946,7 +944,7 @@ pub struct NetworkCreateArgs {
     #[arg(long = "ipam-opt", value_name = "map")]
     pub ipam_opt: Vec<String>,
     #[arg(value_name = "NETWORK")]
-    pub name: String,
+    pub args: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -963,6 +961,8 @@ pub struct NetworkLsArgs {
     /// Provide filter values (e.g. "driver=bridge")
     #[arg(short = 'f', long = "filter", value_name = "filter")]
     pub filter: Vec<String>,
+    #[arg(hide = true)]
+    pub extra: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -973,7 +973,7 @@ pub struct NetworkInspectArgs {
     /// Verbose output for diagnostics
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
-    #[arg(value_name = "NETWORK", required = true)]
+    #[arg(value_name = "NETWORK")]
     pub names: Vec<String>,
 }
 
@@ -982,7 +982,7 @@ pub struct NetworkRmArgs {
     /// Do not error if the network does not exist
     #[arg(short = 'f', long = "force")]
     pub force: bool,
-    #[arg(value_name = "NETWORK", required = true)]
+    #[arg(value_name = "NETWORK")]
     pub names: Vec<String>,
 }
 
@@ -994,6 +994,8 @@ pub struct NetworkPruneArgs {
     /// Provide filter values (e.g. "until=<timestamp>")
     #[arg(long = "filter", value_name = "filter")]
     pub filter: Vec<String>,
+    #[arg(hide = true)]
+    pub extra: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -1024,10 +1026,8 @@ pub struct NetworkConnectArgs {
         allow_hyphen_values = true
     )]
     pub gw_priority: i64,
-    #[arg(value_name = "NETWORK")]
-    pub network: String,
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "NETWORK CONTAINER")]
+    pub args: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -1035,8 +1035,6 @@ pub struct NetworkDisconnectArgs {
     /// Force the container to disconnect from a network
     #[arg(short = 'f', long = "force")]
     pub force: bool,
-    #[arg(value_name = "NETWORK")]
-    pub network: String,
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "NETWORK CONTAINER")]
+    pub args: Vec<String>,
 }

@@ -1240,8 +1240,9 @@ fn ps_headers() -> Value {
     json!({
         "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
         "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE",
-        "Names": "NAMES", "Labels": "LABELS", "Label": "LABEL", "Mounts": "MOUNTS", "Networks": "NETWORKS",
+        "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
         "LocalVolumes": "LOCAL VOLUMES", "Platform": "PLATFORM",
+        crate::template::hidden_key("Label"): crate::template::HEADER_LABEL,
     })
 }
 

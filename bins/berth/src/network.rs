@@ -8,7 +8,7 @@ use api_client::Client;
 use serde_json::{json, Map, Value};
 
 use crate::cli::*;
-use crate::containers::{docker_json_pretty, parse_filters, render_format};
+use crate::containers::{docker_json_pretty, render_format};
 use crate::netopts::{self, natural_less, natural_sort};
 use crate::{fmtutil, CmdResult, Failure};
 
@@ -25,6 +25,77 @@ pub fn flag_error(usage: &str, value: &str, flag: &str, err: &str) -> Failure {
 }
 
 const CREATE_USAGE: &str = "network create [OPTIONS] NETWORK";
+
+/// How many positional arguments a command takes (cobra's argument checks).
+enum Arity {
+    Exactly(usize),
+    AtLeast(usize),
+    Range(usize, usize),
+    None,
+}
+
+/// Checks the positional arguments as cobra does, failing with docker's
+/// message (`'berth network create' requires 1 argument`), status 1.
+fn check_args(args: &[String], arity: Arity, usage: &str) -> Result<(), Failure> {
+    let cmd = usage
+        .split(' ')
+        .take_while(|w| !w.starts_with('[') && !w.starts_with(|c: char| c.is_ascii_uppercase()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let n = args.len();
+    let plural = |k: usize| if k == 1 { "argument" } else { "arguments" };
+    let (bad, what, hint) = match arity {
+        Arity::Exactly(k) => (n != k, format!("requires {k} {}", plural(k)), "Run"),
+        Arity::AtLeast(k) => (n < k, format!("requires at least {k} {}", plural(k)), "See"),
+        Arity::Range(lo, hi) => (
+            n < lo || n > hi,
+            format!("requires at least {lo} and at most {hi} {}", plural(hi)),
+            "Run",
+        ),
+        Arity::None => (n > 0, "accepts no arguments".to_string(), "Run"),
+    };
+    if !bad {
+        return Ok(());
+    }
+    Err(Failure::new(
+        1,
+        format!(
+            "berth: 'berth {cmd}' {what}\n\nUsage:  berth {usage}\n\n{hint} 'berth {cmd} --help' for more information"
+        ),
+    ))
+}
+
+/// `--filter` values in the encoding the docker client sends
+/// (`{"name":{"value":true}}`), or None without filters.
+fn filters_query(filters: &BTreeMap<String, Vec<String>>) -> Option<String> {
+    if filters.is_empty() {
+        return None;
+    }
+    let m: BTreeMap<&String, BTreeMap<&String, bool>> = filters
+        .iter()
+        .map(|(k, vs)| (k, vs.iter().map(|v| (v, true)).collect()))
+        .collect();
+    serde_json::to_string(&m).ok()
+}
+
+/// docker's `FilterOpt`: `name=value` pairs (name lowercased, both trimmed).
+fn parse_filter_flags(
+    values: &[String],
+    usage: &str,
+    flag: &str,
+) -> Result<BTreeMap<String, Vec<String>>, Failure> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in values.iter().filter(|f| !f.is_empty()) {
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            flag_error(usage, f, flag, "bad format of filter (expected name=value)")
+        })?;
+        let vals = map.entry(k.trim().to_lowercase()).or_default();
+        if !vals.iter().any(|x| x == v.trim()) {
+            vals.push(v.trim().to_string());
+        }
+    }
+    Ok(map)
+}
 
 /// Go's `net.ParseCIDR`: the network address and prefix length.
 fn parse_cidr(s: &str) -> Result<(IpAddr, u32), String> {
@@ -182,6 +253,7 @@ async fn api_below(client: &Client, v: &str) -> Result<bool, Failure> {
 
 /// The `POST /networks/create` body the docker CLI sends.
 fn create_body(a: &NetworkCreateArgs, old_api: bool) -> Result<Value, Failure> {
+    check_args(&a.args, Arity::Exactly(1), CREATE_USAGE)?;
     for l in &a.label {
         netopts::validate_label(l).map_err(|e| flag_error(CREATE_USAGE, l, "--label", &e))?;
     }
@@ -209,7 +281,7 @@ fn create_body(a: &NetworkCreateArgs, old_api: bool) -> Result<Value, Failure> {
     );
     body.insert("Options".into(), Value::Object(netopts::kv_map(&a.opt)));
     body.insert("Labels".into(), Value::Object(netopts::kv_map(&a.label)));
-    body.insert("Name".into(), json!(a.name));
+    body.insert("Name".into(), json!(a.args[0]));
     if old_api {
         // The docker client asks daemons before API 1.44 to refuse duplicates.
         body.insert("CheckDuplicate".into(), json!(true));
@@ -218,6 +290,7 @@ fn create_body(a: &NetworkCreateArgs, old_api: bool) -> Result<Value, Failure> {
 }
 
 pub async fn create(client: &Client, a: NetworkCreateArgs) -> CmdResult {
+    check_args(&a.args, Arity::Exactly(1), CREATE_USAGE)?;
     let old = api_below(client, "1.44").await?;
     let body = create_body(&a, old)?;
     let resp: Value = client
@@ -283,12 +356,15 @@ fn ls_headers() -> Value {
     json!({
         "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
         "IPv4": "IPV4", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
-        "Label": "LABEL", "CreatedAt": "CREATED AT",
+        "CreatedAt": "CREATED AT",
+        crate::template::hidden_key("Label"): crate::template::HEADER_LABEL,
     })
 }
 
 pub async fn ls(client: &Client, a: NetworkLsArgs) -> CmdResult {
-    let filters = parse_filters(&a.filter)?;
+    const USAGE: &str = "network ls [OPTIONS]";
+    check_args(&a.extra, Arity::None, USAGE)?;
+    let filters = filters_query(&parse_filter_flags(&a.filter, USAGE, "-f, --filter")?);
     let mut q: Vec<(&str, &str)> = Vec::new();
     if let Some(f) = &filters {
         q.push(("filters", f));
@@ -354,6 +430,11 @@ pub fn print_inspect(format: Option<&str>, results: &[Value]) -> Result<(), Fail
 }
 
 pub async fn inspect(client: &Client, a: NetworkInspectArgs) -> CmdResult {
+    check_args(
+        &a.names,
+        Arity::AtLeast(1),
+        "network inspect [OPTIONS] NETWORK [NETWORK...]",
+    )?;
     let mut results = Vec::new();
     let mut errors = Vec::new();
     let q: Vec<(&str, &str)> = if a.verbose {
@@ -378,9 +459,25 @@ pub async fn inspect(client: &Client, a: NetworkInspectArgs) -> CmdResult {
     }
 }
 
+const INGRESS_WARNING: &str = "WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same docker engine version. Otherwise, removal may not be effective and functionality of newly create ingress networks will be impaired.\nAre you sure you want to continue?";
+
 pub async fn rm(client: &Client, a: NetworkRmArgs) -> CmdResult {
+    check_args(
+        &a.names,
+        Arity::AtLeast(1),
+        "network rm NETWORK [NETWORK...]",
+    )?;
     let mut failed = false;
     for name in &a.names {
+        // Like the docker CLI: look first, and ask before removing an ingress network.
+        if let Ok(n) = client
+            .get_json::<Value>(&format!("/networks/{name}"), &[])
+            .await
+        {
+            if n["Ingress"].as_bool() == Some(true) && !crate::images::confirm(INGRESS_WARNING) {
+                continue;
+            }
+        }
         match client.delete(&format!("/networks/{name}"), &[]).await {
             Ok(()) => println!("{name}"),
             Err(e) if a.force && e.is_not_found() => {}
@@ -398,6 +495,9 @@ pub async fn rm(client: &Client, a: NetworkRmArgs) -> CmdResult {
 }
 
 pub async fn prune(client: &Client, a: NetworkPruneArgs) -> CmdResult {
+    const USAGE: &str = "network prune [OPTIONS]";
+    check_args(&a.extra, Arity::None, USAGE)?;
+    parse_filter_flags(&a.filter, USAGE, "--filter")?;
     let cfg = crate::auth::ConfigFile::load();
     let filters = crate::images::prune_filters(&a.filter, None, &cfg.prune_filters())?;
     if !a.force
@@ -407,10 +507,9 @@ pub async fn prune(client: &Client, a: NetworkPruneArgs) -> CmdResult {
     {
         return Ok(0);
     }
-    let filters = serde_json::to_string(&filters).unwrap_or_default();
-    let report: Value = client
-        .post_json("/networks/prune", &[("filters", &filters)], None)
-        .await?;
+    let filters = filters_query(&filters);
+    let q: Vec<(&str, &str)> = filters.iter().map(|f| ("filters", f.as_str())).collect();
+    let report: Value = client.post_json("/networks/prune", &q, None).await?;
     let deleted: Vec<&str> = report["NetworksDeleted"]
         .as_array()
         .into_iter()
@@ -429,6 +528,8 @@ pub async fn prune(client: &Client, a: NetworkPruneArgs) -> CmdResult {
 
 pub async fn connect(client: &Client, a: NetworkConnectArgs) -> CmdResult {
     const USAGE: &str = "network connect [OPTIONS] NETWORK CONTAINER";
+    check_args(&a.args, Arity::Exactly(2), USAGE)?;
+    let (network, container) = (&a.args[0], &a.args[1]);
     for l in &a.link {
         netopts::validate_link(l).map_err(|e| flag_error(USAGE, l, "--link", &e))?;
     }
@@ -464,22 +565,23 @@ pub async fn connect(client: &Client, a: NetworkConnectArgs) -> CmdResult {
         json!(driver_opts),
         a.gw_priority,
     );
-    let body = json!({"Container": a.container, "EndpointConfig": endpoint});
+    let body = json!({"Container": container, "EndpointConfig": endpoint});
     client
-        .post(
-            &format!("/networks/{}/connect", a.network),
-            &[],
-            Some(&body),
-        )
+        .post(&format!("/networks/{network}/connect"), &[], Some(&body))
         .await?;
     Ok(0)
 }
 
 pub async fn disconnect(client: &Client, a: NetworkDisconnectArgs) -> CmdResult {
-    let body = json!({"Container": a.container, "Force": a.force});
+    check_args(
+        &a.args,
+        Arity::Exactly(2),
+        "network disconnect [OPTIONS] NETWORK CONTAINER",
+    )?;
+    let body = json!({"Container": a.args[1], "Force": a.force});
     client
         .post(
-            &format!("/networks/{}/disconnect", a.network),
+            &format!("/networks/{}/disconnect", a.args[0]),
             &[],
             Some(&body),
         )
@@ -535,14 +637,20 @@ fn port_lines(ports: &Value, port: Option<&str>, container: &str) -> Result<Vec<
     Ok(out)
 }
 
-pub async fn port(client: &Client, a: PortArgs) -> CmdResult {
+pub async fn port(client: &Client, a: PortArgs, cmd: &str) -> CmdResult {
+    check_args(
+        &a.args,
+        Arity::Range(1, 2),
+        &format!("{cmd} CONTAINER [PRIVATE_PORT[/PROTO]]"),
+    )?;
+    let container = &a.args[0];
     let info: Value = client
-        .get_json(&format!("/containers/{}/json", a.container), &[])
+        .get_json(&format!("/containers/{container}/json"), &[])
         .await?;
     let lines = port_lines(
         &info["NetworkSettings"]["Ports"],
-        a.port.as_deref(),
-        &a.container,
+        a.args.get(1).map(String::as_str),
+        container,
     )
     .map_err(|e| Failure::new(1, e))?;
     if !lines.is_empty() {
@@ -662,6 +770,14 @@ mod tests {
             "NETWORK ID     NAME      DRIVER    SCOPE\n0123456789ab   b         bridge    local\n"
         );
         assert_eq!(row["CreatedAt"], "2026-12-03 09:20:25.76025445 +0000 UTC");
+        // A label column is headed by the label's last dotted part.
+        let out = render_format(
+            "table {{.Name}}\t{{.Label \"a\"}}\t{{.Label \"com.x.foo-bar_z\"}}",
+            std::slice::from_ref(&row),
+            &ls_headers(),
+        )
+        .unwrap();
+        assert_eq!(out, "NAME      a         foo bar z\nb         1         \n");
         assert_eq!(row["Labels"], "a=1,z=");
         let j = render_format("json", &[row], &ls_headers()).unwrap();
         assert_eq!(

@@ -60,6 +60,18 @@ pub fn hidden_key(name: &str) -> String {
 /// `json.Marshal` (docker's formatter contexts marshal that way).
 pub const ESCAPE_HTML: &str = "escape_html";
 
+/// Hidden value of a table header's `Label` method: `{{.Label "com.x.foo-bar"}}`
+/// heads its column "foo bar" (docker's `SubHeaderContext.Label`).
+pub const HEADER_LABEL: &str = "\u{2}header-label";
+
+/// docker's `SubHeaderContext.Label`: the last dotted part, `-`/`_` as spaces.
+fn header_label(name: &str) -> String {
+    name.rsplit('.')
+        .next()
+        .unwrap_or(name)
+        .replace(['-', '_'], " ")
+}
+
 fn is_hidden(k: &str) -> bool {
     k.starts_with('\u{1}')
 }
@@ -553,6 +565,11 @@ fn eval_command(
                 }
                 if let (Value::Object(m), Some(Value::String(k))) = (&base, args.first()) {
                     return Ok(m.get(k).cloned().unwrap_or(Value::String(String::new())));
+                }
+                if let (Value::String(b), Some(Value::String(k))) = (&base, args.first()) {
+                    if b == HEADER_LABEL {
+                        return Ok(Value::String(header_label(k)));
+                    }
                 }
                 return Err("template: can't give argument to non-function".into());
             }
