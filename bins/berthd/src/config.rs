@@ -22,6 +22,28 @@ pub struct FileConfig {
     pub live_restore: Option<bool>,
     pub insecure_registries: Option<Vec<String>>,
     pub registry_mirrors: Option<Vec<String>>,
+    pub bridge: Option<String>,
+    pub bip: Option<String>,
+    pub iptables: Option<bool>,
+    pub ip_forward: Option<bool>,
+    pub ip_masq: Option<bool>,
+    /// Accepted as dockerd's: published IPv4 ports always take the kernel path.
+    #[allow(dead_code)]
+    pub userland_proxy: Option<bool>,
+    pub default_address_pools: Option<Vec<AddressPool>>,
+    pub dns: Option<Vec<String>>,
+    pub dns_search: Option<Vec<String>>,
+    pub dns_opts: Option<Vec<String>>,
+    /// berth's own: forward names the embedded DNS does not know upstream.
+    pub dns_forward: Option<bool>,
+}
+
+/// An entry of `default-address-pools`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressPool {
+    pub base: String,
+    pub size: u8,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +69,17 @@ pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
         "live-restore",
         "insecure-registries",
         "registry-mirrors",
+        "bridge",
+        "bip",
+        "iptables",
+        "ip-forward",
+        "ip-masq",
+        "userland-proxy",
+        "default-address-pools",
+        "dns",
+        "dns-search",
+        "dns-opts",
+        "dns-forward",
     ];
     if let Some(obj) = v.as_object() {
         let unknown: Vec<&str> = obj

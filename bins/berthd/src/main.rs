@@ -48,6 +48,136 @@ struct Flags {
     /// Preferred Docker registry mirror (URL).
     #[arg(long = "registry-mirror")]
     registry_mirrors: Vec<String>,
+    /// The default bridge interface ("none": no default bridge network);
+    /// created when missing.
+    #[arg(short = 'b', long = "bridge")]
+    bridge: Option<String>,
+    /// The default bridge's address and prefix (CIDR).
+    #[arg(long)]
+    bip: Option<String>,
+    /// Manage berth's nftables table (published ports, isolation).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    iptables: Option<bool>,
+    /// Let container traffic be routed off its bridge (enables IPv4 forwarding).
+    #[arg(long = "ip-forward", num_args = 0..=1, default_missing_value = "true")]
+    ip_forward: Option<bool>,
+    /// Masquerade containers' outbound traffic.
+    #[arg(long = "ip-masq", num_args = 0..=1, default_missing_value = "true")]
+    ip_masq: Option<bool>,
+    /// Accepted as dockerd's; published IPv4 ports always use the kernel path.
+    #[arg(long = "userland-proxy", num_args = 0..=1, default_missing_value = "true")]
+    userland_proxy: Option<bool>,
+    /// DNS servers for containers and the embedded DNS's upstreams.
+    #[arg(long)]
+    dns: Vec<String>,
+    /// DNS search domains.
+    #[arg(long = "dns-search")]
+    dns_search: Vec<String>,
+    /// DNS options.
+    #[arg(long = "dns-opt")]
+    dns_opts: Vec<String>,
+    /// Address pool for networks (base=CIDR,size=N).
+    #[arg(long = "default-address-pool")]
+    default_address_pools: Vec<String>,
+}
+
+/// The network service's settings from flags and daemon.json.
+fn network_config(
+    flags: &Flags,
+    file: &config::FileConfig,
+    exec_root: &Path,
+) -> anyhow::Result<network::Config> {
+    let bridge = flags
+        .bridge
+        .clone()
+        .or(file.bridge.clone())
+        .unwrap_or_else(|| "berth0".into());
+    let bip = match flags.bip.clone().or(file.bip.clone()) {
+        Some(b) => Some(
+            b.parse::<ipnet::Ipv4Net>()
+                .with_context(|| format!("invalid bip {b}"))?,
+        ),
+        None => None,
+    };
+    let mut pools = Vec::new();
+    for p in &flags.default_address_pools {
+        let mut base = None;
+        let mut size = None;
+        for kv in p.split(',') {
+            match kv.split_once('=') {
+                Some(("base", v)) => base = Some(v.to_string()),
+                Some(("size", v)) => size = v.parse::<u8>().ok(),
+                _ => bail!("invalid default-address-pool {p}"),
+            }
+        }
+        let (Some(base), Some(size)) = (base, size) else {
+            bail!("invalid default-address-pool {p}");
+        };
+        pools.push((base, size));
+    }
+    for p in file.default_address_pools.iter().flatten() {
+        pools.push((p.base.clone(), p.size));
+    }
+    let pools = if pools.is_empty() {
+        network::ipam::default_pools()
+    } else {
+        pools
+            .into_iter()
+            .map(|(b, size)| {
+                Ok(network::ipam::Pool {
+                    base: b
+                        .parse()
+                        .with_context(|| format!("invalid address pool {b}"))?,
+                    size,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let dns = if flags.dns.is_empty() {
+        file.dns.clone().unwrap_or_default()
+    } else {
+        flags.dns.clone()
+    };
+    let dns = dns
+        .iter()
+        .map(|d| d.parse().with_context(|| format!("invalid dns server {d}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ip_forward = flags.ip_forward.or(file.ip_forward).unwrap_or(true);
+    let table = if bridge == "berth0" {
+        "berth".to_string()
+    } else {
+        format!(
+            "berth_{}",
+            bridge.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        )
+    };
+    if ip_forward {
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").context("enable IPv4 forwarding")?;
+    }
+    Ok(network::Config {
+        exec_root: exec_root.to_path_buf(),
+        bridge,
+        bip,
+        pools,
+        firewall: network::firewall::Settings {
+            enabled: flags.iptables.or(file.iptables).unwrap_or(true),
+            table,
+            ip_forward,
+            ip_masq: flags.ip_masq.or(file.ip_masq).unwrap_or(true),
+        },
+        dns,
+        dns_search: if flags.dns_search.is_empty() {
+            file.dns_search.clone().unwrap_or_default()
+        } else {
+            flags.dns_search.clone()
+        },
+        dns_options: if flags.dns_opts.is_empty() {
+            file.dns_opts.clone().unwrap_or_default()
+        } else {
+            flags.dns_opts.clone()
+        },
+        dns_forward: file.dns_forward.unwrap_or(true),
+    })
 }
 
 fn sibling(name: &str) -> PathBuf {
@@ -124,6 +254,20 @@ fn run() -> anyhow::Result<()> {
         ),
     };
     config::conflicts(&[
+        ("bridge", flags.bridge.is_some(), file.bridge.is_some()),
+        ("bip", flags.bip.is_some(), file.bip.is_some()),
+        (
+            "iptables",
+            flags.iptables.is_some(),
+            file.iptables.is_some(),
+        ),
+        (
+            "ip-forward",
+            flags.ip_forward.is_some(),
+            file.ip_forward.is_some(),
+        ),
+        ("ip-masq", flags.ip_masq.is_some(), file.ip_masq.is_some()),
+        ("dns", !flags.dns.is_empty(), file.dns.is_some()),
         (
             "data-root",
             flags.data_root.is_some(),
@@ -165,13 +309,11 @@ fn run() -> anyhow::Result<()> {
     .map_err(anyhow::Error::msg)?;
 
     let debug = flags.debug || file.debug.unwrap_or(false);
-    let level = flags.log_level.or(file.log_level).unwrap_or_else(|| {
-        if debug {
-            "debug".into()
-        } else {
-            "info".into()
-        }
-    });
+    let level = flags
+        .log_level
+        .clone()
+        .or(file.log_level.clone())
+        .unwrap_or_else(|| if debug { "debug".into() } else { "info".into() });
     let level = if level == "fatal" {
         "error".to_string()
     } else {
@@ -184,6 +326,12 @@ fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
+    let net_exec_root: PathBuf = flags
+        .exec_root
+        .clone()
+        .or(file.exec_root.clone())
+        .unwrap_or_else(|| "/run/berth".into());
+    let net = network_config(&flags, &file, &std::path::absolute(&net_exec_root)?)?;
     let data_root = flags
         .data_root
         .or(file.data_root)
@@ -250,6 +398,7 @@ fn run() -> anyhow::Result<()> {
             },
             ..Default::default()
         },
+        network: net,
     };
 
     write_pidfile(&pidfile)?;

@@ -7,6 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+pub mod network;
+
 pub type Labels = BTreeMap<String, String>;
 
 /// Docker's "strslice": a JSON string or an array of strings.
@@ -91,6 +93,22 @@ pub struct HostConfig {
     pub restart_policy: Option<Value>,
     pub log_config: Option<Value>,
     pub runtime: String,
+    /// `-p`: "80/tcp" → bindings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_bindings: Option<network::PortMap>,
+    /// `-P`: publish every exposed port on a random host port.
+    pub publish_all_ports: bool,
+    #[serde(deserialize_with = "null_as_default")]
+    pub dns: Vec<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub dns_options: Vec<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub dns_search: Vec<String>,
+    /// `--add-host`: "name:ip" (or "name:host-gateway").
+    #[serde(deserialize_with = "null_as_default")]
+    pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<String>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -103,7 +121,7 @@ pub struct ContainerCreateRequest {
     pub config: ContainerConfig,
     #[serde(deserialize_with = "null_as_default")]
     pub host_config: HostConfig,
-    pub networking_config: Option<Value>,
+    pub networking_config: Option<network::NetworkingConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -143,7 +161,7 @@ pub struct ContainerSummary {
     pub image_id: String,
     pub command: String,
     pub created: i64,
-    pub ports: Vec<Value>,
+    pub ports: Vec<network::Port>,
     pub labels: Labels,
     pub state: String,
     pub status: String,

@@ -5,6 +5,7 @@
 mod copy;
 mod freeze;
 mod inspect_fs;
+mod net;
 pub mod stats;
 pub use copy::{CopyLease, PutOptions, TarStream};
 pub use inspect_fs::{Change, Top};
@@ -128,6 +129,10 @@ pub struct ContainerRecord {
     /// The runtime spec of the last start, used by exec.
     #[serde(default)]
     pub spec: Option<Value>,
+    /// Bridge networks the container is on (name → the endpoint settings
+    /// asked for); the first is its `NetworkMode`.
+    #[serde(default)]
+    pub networks: BTreeMap<String, api_types::network::EndpointSettings>,
 }
 
 /// Lifecycle events that `wait` watches.
@@ -191,6 +196,7 @@ pub struct ContainerService {
     meta: Arc<Metadata>,
     snaps: Arc<dyn Snapshotter>,
     images: Arc<ImageService>,
+    networks: Arc<network::NetworkService>,
     by_id: RwLock<HashMap<String, Arc<Handle>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
     create_lock: Mutex<()>,
@@ -300,12 +306,14 @@ impl ContainerService {
         meta: Arc<Metadata>,
         snaps: Arc<dyn Snapshotter>,
         images: Arc<ImageService>,
+        networks: Arc<network::NetworkService>,
     ) -> Result<Arc<Self>> {
         let svc = Arc::new(ContainerService {
             cfg,
             meta,
             snaps,
             images,
+            networks,
             by_id: RwLock::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
             create_lock: Mutex::new(()),
@@ -419,6 +427,11 @@ impl ContainerService {
                 }
             }
         }
+        let running = self.running_ids();
+        let nets = self.networks.clone();
+        tokio::task::spawn_blocking(move || nets.recover(&running))
+            .await
+            .map_err(|e| Error::internal(format!("network recovery: {e}")))??;
         Ok(())
     }
 
@@ -472,7 +485,7 @@ impl ContainerService {
         let ContainerCreateRequest {
             mut config,
             mut host_config,
-            ..
+            networking_config,
         } = req;
         if config.image.is_empty() {
             return Err(Error::invalid(
@@ -517,7 +530,13 @@ impl ContainerService {
         config.cmd = Some(cmd);
         config.entrypoint = (!entrypoint.is_empty()).then_some(entrypoint);
         if config.hostname.is_empty() {
-            config.hostname = id[..12].to_string();
+            config.hostname = if host_config.network_mode == "host" {
+                nix::unistd::gethostname()
+                    .map(|h| h.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            } else {
+                id[..12].to_string()
+            };
         }
         config.env = merge_env(&img.env, &config.env);
         if !has_env(&config.env, "PATH") {
@@ -535,8 +554,24 @@ impl ContainerService {
         if config.stop_signal.is_none() {
             config.stop_signal = img.stop_signal.clone();
         }
-        if host_config.network_mode.is_empty() {
-            host_config.network_mode = "none".into();
+        let (networks, warnings) = self.prepare_network(
+            &mut config,
+            &mut host_config,
+            networking_config
+                .map(|n| n.endpoints_config)
+                .unwrap_or_default(),
+        )?;
+        if let Some(img_ports) = &img.exposed_ports {
+            let ports = config.exposed_ports.get_or_insert_with(Default::default);
+            for (k, v) in img_ports {
+                ports.entry(k.clone()).or_insert(v.clone());
+            }
+        }
+        if let Some(bound) = &host_config.port_bindings {
+            let ports = config.exposed_ports.get_or_insert_with(Default::default);
+            for k in bound.keys() {
+                ports.entry(k.clone()).or_insert(json!({}));
+            }
         }
         if host_config.runtime.is_empty() {
             host_config.runtime = self.cfg.default_runtime.clone();
@@ -617,6 +652,7 @@ impl ContainerService {
             },
             restart_count: 0,
             spec: None,
+            networks,
         };
         if let Err(e) = self.save_new(&rec) {
             let _ = self.snaps.remove(&id);
@@ -631,22 +667,16 @@ impl ContainerService {
             op: Arc::new(tokio::sync::Mutex::new(())),
         });
         self.by_id.write().unwrap().insert(id.clone(), h);
-        Ok(IdResponse {
-            id,
-            warnings: vec![],
-        })
+        Ok(IdResponse { id, warnings })
     }
 
     fn write_etc_files(&self, rec: &ContainerRecord) -> Result<()> {
         let dir = self.container_dir(&rec.id);
         let h = &rec.config.hostname;
         std::fs::write(dir.join("hostname"), format!("{h}\n")).ctx("write hostname")?;
-        let hosts = format!(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{h}\n"
-        );
+        let (hosts, resolv) = self.etc_files(rec)?;
         std::fs::write(dir.join("hosts"), hosts).ctx("write hosts")?;
-        // No network but loopback yet: an empty resolver config, never the host's upstream.
-        std::fs::write(dir.join("resolv.conf"), "").ctx("write resolv.conf")?;
+        std::fs::write(dir.join("resolv.conf"), resolv).ctx("write resolv.conf")?;
         Ok(())
     }
 
@@ -671,6 +701,9 @@ impl ContainerService {
         match self.start_locked(&h, rec).await {
             Ok(()) => Ok(()),
             Err(e) => {
+                let nets = self.networks.clone();
+                let nid = id.clone();
+                let _ = tokio::task::spawn_blocking(move || nets.detach(&nid)).await;
                 let _ = snapshot::unmount(&self.rootfs(&id));
                 let _ = std::fs::remove_dir_all(self.shim_dir(&id));
                 let msg = format!("failed to create task for container: {}", e.message);
@@ -714,7 +747,17 @@ impl ContainerService {
         let rootfs = self.rootfs(&id);
         let _ = snapshot::unmount(&rootfs);
         self.snaps.mounts(&id)?.mount_at(&rootfs)?;
-        self.write_etc_files(&rec)?;
+        let svc = self.clone();
+        let r2 = rec.clone();
+        let net = tokio::task::spawn_blocking(move || svc.start_network(&r2))
+            .await
+            .map_err(|e| Error::internal(format!("network setup: {e}")))??;
+        if let Some(h) = &net.hostname {
+            rec.config.hostname = h.clone();
+        }
+        if net.etc_from.is_none() {
+            self.write_etc_files(&rec)?;
+        }
         let user = crate::user::resolve(&rootfs, &rec.config.user)?;
         let mut env = rec.config.env.clone();
         if !has_env(&env, "HOSTNAME") {
@@ -737,7 +780,10 @@ impl ContainerService {
         } else {
             rec.config.working_dir.clone()
         };
-        let container_dir = self.container_dir(&id);
+        let container_dir = net
+            .etc_from
+            .clone()
+            .unwrap_or_else(|| self.container_dir(&id));
         let spec = crate::spec::build(&crate::spec::SpecInput {
             config: &rec.config,
             host: &rec.host_config,
@@ -749,6 +795,8 @@ impl ContainerService {
             rootfs: &rootfs,
             container_dir: &container_dir,
             cgroups_path: self.cgroups_path(&id),
+            netns: net.netns.as_deref(),
+            host_network: net.host_network,
         })?;
         let bundle = self.bundle(&id);
         std::fs::create_dir_all(&bundle).ctx("create bundle")?;
@@ -867,7 +915,11 @@ impl ContainerService {
                 }
             } else {
                 let (rootfs, bundle) = (self.rootfs(&id), self.bundle(&id));
+                let nets = self.networks.clone();
                 let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = nets.detach(&id) {
+                        tracing::warn!(container = %id, error = %e, "network teardown");
+                    }
                     let _ = snapshot::unmount(&rootfs);
                     let _ = std::fs::remove_dir_all(bundle);
                 })
@@ -1124,7 +1176,11 @@ impl ContainerService {
             self.shim_dir(&id),
         ];
         let (rootfs, snaps) = (self.rootfs(&id), self.snaps.clone());
+        let nets = self.networks.clone();
         tokio::task::spawn_blocking(move || {
+            if let Err(e) = nets.detach(&id) {
+                tracing::warn!(container = %id, error = %e, "network teardown");
+            }
             if let Err(e) = snapshot::unmount(&rootfs) {
                 tracing::warn!(container = %id, error = %e, "unmount after remove");
             }
@@ -1321,12 +1377,12 @@ impl ContainerService {
             created: chrono::DateTime::parse_from_rfc3339(&r.created)
                 .map(|t| t.timestamp())
                 .unwrap_or(0),
-            ports: vec![],
+            ports: self.summary_ports(r, matches!(r.state.status.as_str(), "running" | "paused")),
             labels: r.config.labels.clone(),
             state: r.state.status.clone(),
             status,
             host_config: json!({"NetworkMode": r.host_config.network_mode}),
-            network_settings: json!({"Networks": {}}),
+            network_settings: json!({"Networks": self.network_settings(r, matches!(r.state.status.as_str(), "running" | "paused")).networks}),
             mounts: vec![],
         }
     }
@@ -1381,13 +1437,7 @@ impl ContainerService {
             "GraphDriver": {"Name": "overlay2", "Data": {"UpperDir": upper, "WorkDir": upper.with_file_name("work"), "MergedDir": self.rootfs(&r.id)}},
             "Mounts": [],
             "Config": r.config,
-            "NetworkSettings": {
-                "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": false,
-                "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": {},
-                "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
-                "Networks": {},
-            },
+            "NetworkSettings": self.network_settings(&r, running),
         }))
     }
 

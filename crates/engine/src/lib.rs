@@ -13,6 +13,7 @@ pub mod events;
 pub mod images;
 pub mod imagetar;
 pub mod logs;
+pub mod networks;
 pub mod shim_client;
 pub mod signal;
 pub mod spec;
@@ -74,12 +75,15 @@ pub struct Config {
     pub cgroup_parent: String,
     /// Registry client settings (`insecure-registries`, `registry-mirrors`, certs.d).
     pub registry: distribution::Config,
+    /// Networking: default bridge, address pools, firewall, DNS.
+    pub network: network::Config,
 }
 
 /// All services, built in plain order by [`Engine::new`].
 pub struct Engine {
     pub images: Arc<images::ImageService>,
     pub containers: Arc<containers::ContainerService>,
+    pub networks: Arc<network::NetworkService>,
     pub system: system::SystemService,
 }
 
@@ -108,12 +112,25 @@ impl Engine {
             content,
             snaps.clone(),
         ));
-        let containers =
-            containers::ContainerService::new(config.clone(), meta, snaps, images.clone()).await?;
+        let net_cfg = config.network.clone();
+        let net_meta = meta.clone();
+        let networks =
+            tokio::task::spawn_blocking(move || network::NetworkService::open(net_cfg, net_meta))
+                .await
+                .map_err(|e| base::Error::internal(format!("network service: {e}")))??;
+        let containers = containers::ContainerService::new(
+            config.clone(),
+            meta,
+            snaps,
+            images.clone(),
+            networks.clone(),
+        )
+        .await?;
         let system = system::SystemService::new(config, images.clone(), containers.clone());
         Ok(Engine {
             images,
             containers,
+            networks,
             system,
         })
     }

@@ -283,6 +283,10 @@ pub struct SpecInput<'a> {
     pub rootfs: &'a Path,
     pub container_dir: &'a Path,
     pub cgroups_path: String,
+    /// Join this network namespace (None: a new one, unless `host_network`).
+    pub netns: Option<&'a Path>,
+    /// Share the host's network namespace.
+    pub host_network: bool,
 }
 
 fn resources(h: &HostConfig) -> Value {
@@ -339,6 +343,21 @@ fn resources(h: &HostConfig) -> Value {
     r
 }
 
+fn namespaces(i: &SpecInput) -> Value {
+    let mut ns = vec![json!({"type": "mount"})];
+    match (i.netns, i.host_network) {
+        (_, true) => {}
+        (Some(p), false) => ns.push(json!({"type": "network", "path": p})),
+        (None, false) => ns.push(json!({"type": "network"})),
+    }
+    if !i.host_network {
+        ns.push(json!({"type": "uts"}));
+    }
+    ns.push(json!({"type": "pid"}));
+    ns.push(json!({"type": "ipc"}));
+    json!(ns)
+}
+
 /// Builds the OCI runtime spec (config.json) of a container.
 pub fn build(i: &SpecInput) -> Result<Value> {
     if i.args.is_empty() {
@@ -386,7 +405,7 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     let mut linux = json!({
         "resources": resources(i.host),
         "cgroupsPath": i.cgroups_path,
-        "namespaces": [{"type": "mount"}, {"type": "network"}, {"type": "uts"}, {"type": "pid"}, {"type": "ipc"}],
+        "namespaces": namespaces(i),
         "maskedPaths": MASKED,
         "readonlyPaths": READONLY,
     });
@@ -397,7 +416,7 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     if let Some(profile) = seccomp(i.host) {
         linux["seccomp"] = profile;
     }
-    let spec = json!({
+    let mut spec = json!({
         "ociVersion": "1.2.0",
         "process": process,
         "root": {"path": i.rootfs, "readonly": i.host.readonly_rootfs},
@@ -405,6 +424,10 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         "mounts": mounts,
         "linux": linux,
     });
+    if i.host_network {
+        // The host's UTS namespace too: no hostname of its own.
+        spec.as_object_mut().unwrap().remove("hostname");
+    }
     // The runtime reads this with oci-spec's types; check the shape here.
     serde_json::from_value::<oci_spec::runtime::Spec>(spec.clone())
         .map_err(|e| Error::internal(format!("generated an invalid runtime spec: {e}")))?;
@@ -453,6 +476,8 @@ mod tests {
             rootfs: Path::new("/r"),
             container_dir: Path::new("/c"),
             cgroups_path: "/berth/abc".into(),
+            netns: None,
+            host_network: false,
         }
     }
 

@@ -20,6 +20,10 @@ pub enum Table {
     Containers,
     /// container name (without `/`) → container id
     Names,
+    /// network id → network record
+    Networks,
+    /// `<network id>/<container id>` → endpoint record
+    Endpoints,
 }
 
 impl Table {
@@ -29,9 +33,18 @@ impl Table {
             Table::Tags => "tags",
             Table::Containers => "containers",
             Table::Names => "names",
+            Table::Networks => "networks",
+            Table::Endpoints => "endpoints",
         })
     }
-    const ALL: [Table; 4] = [Table::Images, Table::Tags, Table::Containers, Table::Names];
+    const ALL: [Table; 6] = [
+        Table::Images,
+        Table::Tags,
+        Table::Containers,
+        Table::Names,
+        Table::Networks,
+        Table::Endpoints,
+    ];
 }
 
 fn json_err(e: serde_json::Error) -> Error {

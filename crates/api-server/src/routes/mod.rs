@@ -4,6 +4,7 @@
 mod containers;
 mod exec;
 mod images;
+mod networks;
 mod system;
 
 use crate::{Body, Ctx, Resp};
@@ -24,6 +25,16 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::GET, ["version"]) => system::system_version(ctx),
         (&M::GET, ["info"]) => system::system_info(ctx),
         (&M::GET, ["events"]) => system::system_events(ctx).await,
+
+        (&M::GET, ["networks"]) => networks::network_list(ctx),
+        (&M::POST, ["networks", "create"]) => networks::network_create(ctx, req).await,
+        (&M::POST, ["networks", "prune"]) => networks::network_prune(ctx).await,
+        (&M::GET, ["networks", id]) => networks::network_inspect(ctx, id),
+        (&M::DELETE, ["networks", id]) => networks::network_delete(ctx, id).await,
+        (&M::POST, ["networks", id, "connect"]) => networks::network_connect(ctx, req, id).await,
+        (&M::POST, ["networks", id, "disconnect"]) => {
+            networks::network_disconnect(ctx, req, id).await
+        }
 
         (&M::POST, ["containers", "create"]) => containers::container_create(ctx, req).await,
         (&M::GET, ["containers", "json"]) => containers::container_list(ctx),
