@@ -354,3 +354,257 @@ fn cli_against_dockerd() {
 
     drop(d);
 }
+
+/// Removes the test's containers, networks and bridges even when an
+/// assertion fails midway, so no bridge outlives the test.
+struct NetCleanup<'a> {
+    d: &'a Dockerd,
+    containers: Vec<String>,
+    networks: Vec<String>,
+    bridges: Vec<String>,
+}
+
+impl Drop for NetCleanup<'_> {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = self.d.docker(&["rm", "-f", c]);
+        }
+        for n in &self.networks {
+            let _ = self.d.docker(&["network", "rm", "-f", n]);
+        }
+        for b in &self.bridges {
+            if Path::new("/sys/class/net").join(b).exists() {
+                let _ = Command::new("ip").args(["link", "delete", b]).status();
+            }
+        }
+    }
+}
+
+/// `berth network create/ls/inspect/rm`, `port` and the `ps` PORTS column
+/// print exactly what the docker CLI prints against the same dockerd.
+#[test]
+fn network_and_ports_like_docker() {
+    if !berth_tests::require("busybox") {
+        return;
+    }
+    let Some(d) = Dockerd::start() else { return };
+    d.import_busybox();
+    let pid = std::process::id() % 100_000;
+    let (n1, n2) = (format!("bnet{pid}a"), format!("bnet{pid}b"));
+    let (b1, b2) = (format!("btn{pid}a"), format!("btn{pid}b"));
+    let (c1, c2) = (format!("bport{pid}a"), format!("bport{pid}b"));
+    let _cleanup = NetCleanup {
+        d: &d,
+        containers: vec![c1.clone(), c2.clone()],
+        networks: vec![n1.clone(), n2.clone()],
+        bridges: vec![b1.clone(), b2.clone()],
+    };
+    // Same exit status, stdout and stderr (berth's name read as docker's).
+    // (Not `{{.Labels}}` of several labels: docker joins them in Go's random
+    // map order.)
+    let same = |args: &[&str]| {
+        let want = d.docker(args);
+        let got = berth(&d, args, None);
+        let fix = |s: &str| s.replace("berth", "docker");
+        assert_eq!(
+            (got.code, fix(&got.stdout), fix(&got.stderr)),
+            (want.code, want.stdout.clone(), want.stderr.clone()),
+            "berth {args:?} differs from docker"
+        );
+        want.stdout
+    };
+
+    // One network made by each client (10.97/16: outside the 10.128/9 the
+    // berthd test daemons take their bridges from).
+    let bridge_opt1 = format!("com.docker.network.bridge.name={b1}");
+    let o = ok(
+        &d,
+        &[
+            "network",
+            "create",
+            "--subnet",
+            "10.97.1.0/24",
+            "--gateway",
+            "10.97.1.1",
+            "--ip-range",
+            "10.97.1.128/25",
+            "--aux-address",
+            "r=10.97.1.5",
+            "-o",
+            &bridge_opt1,
+            "--label",
+            "suite=net",
+            "--label",
+            "com.example.tier-name=front",
+            &n1,
+        ],
+    );
+    assert_eq!(o.stdout.trim().len(), 64, "{o:?}");
+    let bridge_opt2 = format!("com.docker.network.bridge.name={b2}");
+    let o = d.docker(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.97.2.0/24",
+        "-o",
+        &bridge_opt2,
+        "--internal",
+        &n2,
+    ]);
+    assert_eq!(o.code, 0, "{o:?}");
+
+    let ls = same(&["network", "ls"]);
+    assert!(
+        ls.starts_with("NETWORK ID     NAME") && ls.contains(&n1) && ls.contains(&n2),
+        "{ls}"
+    );
+    same(&["network", "list", "-q", "--no-trunc"]);
+    same(&["network", "ls", "--format", "json"]);
+    same(&[
+        "network",
+        "ls",
+        "-f",
+        "label=suite=net",
+        "--format",
+        "table {{.Name}}\t{{.Label \"suite\"}}\t{{.Internal}}\t{{.Label \"com.example.tier-name\"}}",
+    ]);
+    same(&[
+        "network",
+        "ls",
+        "-f",
+        &format!("name={n2}"),
+        "--format",
+        "{{.ID}} {{.Driver}} {{.Scope}} {{.IPv6}} {{.CreatedAt}}",
+    ]);
+    let inspect = same(&["network", "inspect", &n1, &n2]);
+    assert!(inspect.contains("\"AuxiliaryAddresses\""), "{inspect}");
+    same(&["network", "inspect", "-f", "json", &n1]);
+    same(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{.Name}} {{.Internal}} {{json .IPAM.Config}}",
+        &n2,
+        "nosuch-net-x",
+        &n1,
+    ]);
+    same(&["network", "inspect", "nosuch-net-x"]);
+    same(&["network", "rm", "nosuch-net-x"]);
+    same(&["network", "rm", "-f", "nosuch-net-x"]);
+    same(&["network", "create"]);
+    same(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.97.3.0/24",
+        "--gateway",
+        "10.97.4.1",
+        "x",
+    ]);
+
+    // Published ports: one container made by each client, on a user network
+    // (this dockerd has no default bridge).
+    let (p1, p2) = (
+        berth_tests::free_port().to_string(),
+        berth_tests::free_port().to_string(),
+    );
+    let o = ok(
+        &d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &c1,
+            "--network",
+            &n1,
+            "--network-alias",
+            "web",
+            "-p",
+            &format!("127.0.0.1:{p1}:80"),
+            "-p",
+            "127.0.0.1::81/udp",
+            "--expose",
+            "7000-7002",
+            "busybox",
+            "sleep",
+            "300",
+        ],
+    );
+    assert_eq!(o.stdout.trim().len(), 64, "{o:?}");
+    let o = d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &c2,
+        "--network",
+        &n1,
+        "-p",
+        &format!("127.0.0.1:{p2}:{p2}"),
+        "-P",
+        "--expose",
+        "5000",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(o.code, 0, "{o:?}");
+    // What dockerd stored from berth's body.
+    let o = ok(
+        &d,
+        &[
+            "inspect",
+            "-f",
+            "{{json .HostConfig.PortBindings}} {{.HostConfig.NetworkMode}}",
+            &c1,
+        ],
+    );
+    assert_eq!(
+        o.stdout,
+        format!("{{\"80/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"{p1}\"}}],\"81/udp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}}]}} {n1}\n")
+    );
+    let o = ok(
+        &d,
+        &["inspect", "-f", "{{json .NetworkSettings.Networks}}", &c1],
+    );
+    let nets: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(nets[&n1]["Aliases"][0], "web", "{o:?}");
+
+    let filter = format!("name=bport{pid}");
+    let ports = same(&[
+        "ps",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.Names}}: {{.Ports}} {{.Networks}}",
+    ]);
+    assert!(
+        ports.contains(&format!("127.0.0.1:{p1}->80/tcp")),
+        "{ports}"
+    );
+    assert!(ports.contains("7000-7002/tcp"), "{ports}");
+    same(&["ps", "--filter", &filter]);
+    for c in [&c1, &c2] {
+        same(&["port", c]);
+        same(&["container", "port", c, "80"]);
+        same(&["port", c, "81/udp"]);
+        same(&["port", c, "82"]);
+        same(&["port", c, "x"]);
+    }
+    same(&["port", "nosuch-ctr-x"]);
+    same(&["port"]);
+
+    // A network in use is refused alike; removed once free.
+    same(&["network", "rm", &n1]);
+    let o = ok(&d, &["rm", "-f", &c1, &c2]);
+    assert_eq!(o.stdout, format!("{c1}\n{c2}\n"));
+    let o = ok(&d, &["network", "rm", &n1, &n2]);
+    assert_eq!(o.stdout, format!("{n1}\n{n2}\n"));
+    let o = ok(&d, &["network", "ls", "--format", "{{.Name}}"]);
+    assert!(!o.stdout.contains(&n1) && !o.stdout.contains(&n2), "{o:?}");
+    for b in [&b1, &b2] {
+        assert!(
+            !Path::new("/sys/class/net").join(b).exists(),
+            "bridge {b} left behind"
+        );
+    }
+}
