@@ -9,6 +9,7 @@ pkgs=(
   runc             # reference OCI runtime (--runtime runc)
   docker.io        # dockerd 20.10: the anchor for interop tests and benchmarks
   iptables         # dockerd needs it even with --iptables=false
+  nftables         # nft: berthd applies its firewall table with nft -f
   skopeo           # reference registry client (pull/push interop)
   docker-registry  # the CNCF registry: interop and benchmark anchor
   apache2-utils    # htpasswd for registry auth tests

@@ -323,6 +323,75 @@ pub struct Daemon {
     finished: bool,
     /// The data root is a tmpfs of this test's (see `DaemonOpts::data_tmpfs_mib`).
     data_tmpfs: bool,
+    /// This daemon's default bridge (`bt-XXXXXX`) and its subnet block.
+    pub net: TestNet,
+}
+
+/// The network resources of one test daemon: a default bridge of its own,
+/// its nftables table, and a /20 of 10.128.0.0/9 for its bridge and pools,
+/// so daemons run side by side without meeting.
+#[derive(Debug, Clone)]
+pub struct TestNet {
+    pub bridge: String,
+    pub table: String,
+    /// The first three octets of the block (`10.A.B`); the bridge is `10.A.B.1/24`.
+    pub prefix: String,
+    /// The whole block, `10.A.B.0/20`.
+    pub block: String,
+}
+
+impl TestNet {
+    fn new(tag: &str) -> TestNet {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 32
+            + (std::process::id() % 64) * 32;
+        let base = u32::from(std::net::Ipv4Addr::new(10, 128, 0, 0)) + n * 4096;
+        let ip = std::net::Ipv4Addr::from(base).octets();
+        let short: String = tag
+            .chars()
+            .rev()
+            .take(6)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let bridge = format!("bt-{short}");
+        TestNet {
+            table: format!(
+                "berth_{}",
+                bridge.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            ),
+            bridge,
+            prefix: format!("{}.{}.{}", ip[0], ip[1], ip[2]),
+            block: format!("{}.{}.{}.0/20", ip[0], ip[1], ip[2]),
+        }
+    }
+
+    /// The daemon.json keys that give the daemon these resources, with
+    /// forwarding, masquerade and DNS forwarding off (tests never route
+    /// container traffic off the machine).
+    fn settings(&self) -> serde_json::Value {
+        serde_json::json!({
+            "bridge": self.bridge,
+            "bip": format!("{}.1/24", self.prefix),
+            "default-address-pools": [{"base": self.block, "size": 24}],
+            "ip-forward": false,
+            "ip-masq": false,
+            "dns-forward": false,
+        })
+    }
+
+    /// Removes the bridge and the table (after the daemon stopped).
+    fn remove(&self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &self.table])
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 /// Options for [`Daemon::start_with`].
@@ -357,7 +426,20 @@ impl Daemon {
             .runtime
             .or_else(|| std::env::var("BERTH_TEST_RUNTIME").ok())
             .unwrap_or_else(|| "berth-runtime".into());
-        std::fs::write(dir.join("daemon.json"), o.config.as_deref().unwrap_or("{}")).unwrap();
+        let net = TestNet::new(&tag);
+        // Network settings of our own, unless the test's daemon.json is not
+        // an object (a test of bad configuration) or sets them itself.
+        let config =
+            match serde_json::from_str::<serde_json::Value>(o.config.as_deref().unwrap_or("{}")) {
+                Ok(serde_json::Value::Object(mut m)) => {
+                    for (k, v) in net.settings().as_object().unwrap() {
+                        m.entry(k.clone()).or_insert(v.clone());
+                    }
+                    serde_json::Value::Object(m).to_string()
+                }
+                _ => o.config.clone().unwrap_or_default(),
+            };
+        std::fs::write(dir.join("daemon.json"), config).unwrap();
         if let Some(mib) = o.data_tmpfs_mib {
             let data = dir.join("data");
             std::fs::create_dir(&data).unwrap();
@@ -378,6 +460,7 @@ impl Daemon {
             pid: 0,
             finished: false,
             data_tmpfs: o.data_tmpfs_mib.is_some(),
+            net,
         };
         d.spawn();
         if !o.no_image {
@@ -567,6 +650,7 @@ impl Daemon {
                 self.api("DELETE", &format!("/containers/{id}?force=1"), b"");
             }
         }
+        let mut net_leaks = self.remove_networks();
         self.stop_daemon();
         // Shims finish the runtime's cleanup just after they report an exit.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -576,6 +660,44 @@ impl Daemon {
             leaks = self.leaks();
         }
         self.force_cleanup();
+        self.net.remove();
+        leaks.append(&mut net_leaks);
+        leaks
+    }
+
+    /// Removes the test's user-defined networks through the API (retrying
+    /// while removed containers still leave them) and returns the bridges
+    /// that are left, removing them by hand.
+    fn remove_networks(&self) -> Vec<String> {
+        if !Path::new(&format!("/proc/{}", self.pid)).exists() || self.is_zombie() {
+            return vec![];
+        }
+        let (_, list) = self.api("GET", "/networks", b"");
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap_or_default();
+        let mut leaks = Vec::new();
+        for n in list.as_array().into_iter().flatten() {
+            let (id, name) = (
+                n["Id"].as_str().unwrap_or_default(),
+                n["Name"].as_str().unwrap_or_default(),
+            );
+            if matches!(name, "bridge" | "host" | "none") {
+                continue;
+            }
+            let bridge = n["Options"]["com.docker.network.bridge.name"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| format!("br-{}", &id[..12]));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.api("DELETE", &format!("/networks/{id}"), b"").0 >= 300
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if Path::new("/sys/class/net").join(&bridge).exists() {
+                leaks.push(format!("bridge {bridge} of network {name}"));
+                let _ = Command::new("ip").args(["link", "del", &bridge]).status();
+            }
+        }
         leaks
     }
 
