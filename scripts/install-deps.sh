@@ -17,6 +17,7 @@ pkgs=(
   curl
   procps          # ps, for docker top
   openssl          # TLS fixtures (certs.d tests)
+  docker-compose   # compose v1 (python) against berthd: tests/tests/compose.rs
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,206 @@
+//! docker-compose v1 (Debian's `docker-compose`, python, talks to
+//! DOCKER_HOST) against berthd: a two-service stack on the project's own
+//! network, where `client` reaches `web` by its service name through the
+//! embedded DNS, and `web` publishes port 80 on 127.0.0.1. Checks `up -d`,
+//! `ps`, `logs`, `port`, and that `down` removes the containers, the
+//! network and its bridge.
+
+use berth_tests::{require, run, unique, Daemon, Out, DOCKER};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const COMPOSE: &str = "docker-compose";
+
+const COMPOSE_FILE: &str = r#"version: "2.4"
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"]
+    ports: ["127.0.0.1::80"]
+  client:
+    image: busybox
+    depends_on: [web]
+    command: ["sh", "-c", "while true; do timeout 3 wget -qO- http://web/ || echo fetch-failed; sleep 1; done"]
+"#;
+
+/// docker-compose with the project `project` and the file in `dir`, pointed at `d`.
+fn compose(d: &Daemon, dir: &Path, project: &str, args: &[&str]) -> Out {
+    let mut c = Command::new(COMPOSE);
+    c.current_dir(dir)
+        .env("DOCKER_HOST", d.host())
+        .env("DOCKER_CONFIG", d.dir.join("docker-config"))
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .args(["--no-ansi", "-p", project, "-f"])
+        .arg(dir.join("docker-compose.yml"))
+        .args(args);
+    run(c, None, Duration::from_secs(120))
+}
+
+#[track_caller]
+fn ok(o: Out, d: &Daemon) -> String {
+    assert_eq!(o.code, 0, "{o:?}\n--- berthd log tail:\n{}", tail(&d.log()));
+    o.stdout
+}
+
+fn tail(s: &str) -> &str {
+    let start = s.len().saturating_sub(6000);
+    let start = (start..s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len());
+    &s[start..]
+}
+
+/// A plain HTTP/1.0 GET to 127.0.0.1:`port`: (status, body), or None when
+/// the connection or the read failed.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(3),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok()?;
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+#[test]
+fn compose_stack_with_service_dns_and_published_port() {
+    if !require(COMPOSE) || !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let dir = tempfile::Builder::new()
+        .prefix("berth-compose")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::write(dir.path().join("docker-compose.yml"), COMPOSE_FILE).unwrap();
+    let project = unique("bcomp");
+    let net_name = format!("{project}_default");
+
+    // up -d: the project network and both containers.
+    ok(compose(&d, dir.path(), &project, &["up", "-d"]), &d);
+
+    // ps lists both services, running.
+    let ps = ok(compose(&d, dir.path(), &project, &["ps"]), &d);
+    for svc in ["web", "client"] {
+        let line = ps
+            .lines()
+            .find(|l| l.starts_with(&format!("{project}_{svc}_1")))
+            .unwrap_or_else(|| panic!("{svc} not in ps:\n{ps}"));
+        assert!(line.contains("Up"), "{svc} is not up: {line}\n{ps}");
+    }
+    let q = ok(compose(&d, dir.path(), &project, &["ps", "-q"]), &d);
+    assert_eq!(q.lines().filter(|l| l.len() == 64).count(), 2, "{q}");
+
+    // The project network exists, with its bridge, and holds both containers.
+    let inspect = d.docker(&["network", "inspect", &net_name]);
+    assert_eq!(inspect.code, 0, "{inspect:?}");
+    let net: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    let net = &net[0];
+    let net_id = net["Id"].as_str().unwrap().to_string();
+    assert_eq!(net["Driver"], "bridge", "{net}");
+    assert_eq!(
+        net["Labels"]["com.docker.compose.project"], project,
+        "compose's labels on the network: {net}"
+    );
+    let bridge = net["Options"]["com.docker.network.bridge.name"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| format!("br-{}", &net_id[..12]));
+    let sys_bridge = Path::new("/sys/class/net").join(&bridge);
+    assert!(sys_bridge.exists(), "no bridge {bridge} for {net}");
+    let members: Vec<String> = net["Containers"]
+        .as_object()
+        .map(|m| {
+            m.values()
+                .map(|c| c["Name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    for svc in ["web", "client"] {
+        assert!(
+            members.contains(&format!("{project}_{svc}_1")),
+            "{svc} is not on {net_name}: {members:?}"
+        );
+    }
+
+    // client fetches http://web/ by service name (the embedded DNS).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let logs = loop {
+        let logs = ok(
+            compose(&d, dir.path(), &project, &["logs", "--no-color", "client"]),
+            &d,
+        );
+        if logs.contains("hello-from-web") {
+            break logs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "client never fetched http://web/ in 20 s; its logs:\n{logs}\n--- berthd log tail:\n{}",
+            tail(&d.log())
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(logs.contains("client_1"), "{logs}");
+
+    // web's published port, from the host.
+    let port_out = ok(
+        compose(&d, dir.path(), &project, &["port", "web", "80"]),
+        &d,
+    );
+    let addr = port_out.trim();
+    let (host, port) = addr
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("compose port: {port_out:?}"));
+    assert_eq!(host, "127.0.0.1", "{port_out:?}");
+    let port: u16 = port.parse().unwrap_or_else(|_| panic!("{port_out:?}"));
+    assert_ne!(port, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (status, body) = loop {
+        if let Some(r) = http_get(port, "/") {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no HTTP answer on 127.0.0.1:{port}\n--- berthd log tail:\n{}",
+            tail(&d.log())
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!((status, body.as_str()), (200, "hello-from-web\n"));
+
+    // down: containers, network and bridge are gone.
+    ok(compose(&d, dir.path(), &project, &["down", "-t", "1"]), &d);
+    let q = ok(compose(&d, dir.path(), &project, &["ps", "-q"]), &d);
+    assert_eq!(q.trim(), "", "containers left after down");
+    let all = d.docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+        "-q",
+    ]);
+    assert_eq!(all.code, 0, "{all:?}");
+    assert_eq!(all.stdout.trim(), "", "containers left after down");
+    let ls = d.docker(&["network", "ls", "--format", "{{.ID}} {{.Name}}"]);
+    assert_eq!(ls.code, 0, "{ls:?}");
+    assert!(
+        !ls.stdout.contains(&net_name) && !ls.stdout.contains(&net_id[..12]),
+        "network left after down:\n{}",
+        ls.stdout
+    );
+    assert!(!sys_bridge.exists(), "bridge {bridge} left after down");
+    // The port is released as well.
+    assert!(http_get(port, "/").is_none(), "port {port} still answers");
+    d.finish();
+}
