@@ -34,3 +34,5 @@ command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; 
 python3 -c 'import oras.client' 2>/dev/null || python3 -m pip install -q oras
 # docker-py, for the docker-py compatibility test.
 python3 -c 'import docker' 2>/dev/null || python3 -m pip install -q docker
+# testcontainers-python, for the testcontainers compatibility test.
+python3 -c 'import testcontainers' 2>/dev/null || python3 -m pip install -q testcontainers
