@@ -380,7 +380,10 @@ impl ContainerService {
                 self.meta.delete(Table::Containers, &id)?;
                 continue;
             }
-            let was_running = matches!(rec.state.status.as_str(), "running" | "paused");
+            // A start whose lazy commit was lost to a kill -9 left the
+            // record at "created" while its shim runs: ask the shim too.
+            let was_running = matches!(rec.state.status.as_str(), "running" | "paused")
+                || (rec.state.status == "created" && self.shim_dir(&id).exists());
             let mut running = false;
             if was_running {
                 if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
@@ -400,6 +403,24 @@ impl ContainerService {
             }
             // Paused while the daemon was away (or before it stopped)?
             let paused = running && freeze::is_frozen(&self.cgroups_path(&id));
+            if running && rec.state.status == "created" {
+                // The start itself was lost: take it back from the shim and the bundle.
+                let shim_dir = self.shim_dir(&id);
+                rec.state.pid = std::fs::read_to_string(shim_dir.join("init.pid"))
+                    .ok()
+                    .and_then(|p| p.trim().parse().ok())
+                    .unwrap_or(0);
+                rec.state.started_at = std::fs::metadata(&shim_dir)
+                    .and_then(|m| m.modified())
+                    .map(|t| {
+                        chrono::DateTime::<chrono::Utc>::from(t)
+                            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                    })
+                    .unwrap_or_else(|_| now());
+                rec.spec = std::fs::read(self.bundle(&id).join("config.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+            }
             if running {
                 let status = if paused { "paused" } else { "running" };
                 if rec.state.status != status {
@@ -529,15 +550,7 @@ impl ContainerService {
         let id = base::id::random_id();
         config.cmd = Some(cmd);
         config.entrypoint = (!entrypoint.is_empty()).then_some(entrypoint);
-        if config.hostname.is_empty() {
-            config.hostname = if host_config.network_mode == "host" {
-                nix::unistd::gethostname()
-                    .map(|h| h.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            } else {
-                id[..12].to_string()
-            };
-        }
+
         config.env = merge_env(&img.env, &config.env);
         if !has_env(&config.env, "PATH") {
             config.env.insert(0, crate::spec::DEFAULT_PATH.to_string());
@@ -561,6 +574,15 @@ impl ContainerService {
                 .map(|n| n.endpoints_config)
                 .unwrap_or_default(),
         )?;
+        if config.hostname.is_empty() {
+            config.hostname = if host_config.network_mode == "host" {
+                nix::unistd::gethostname()
+                    .map(|h| h.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            } else {
+                id[..12].to_string()
+            };
+        }
         if let Some(img_ports) = &img.exposed_ports {
             let ports = config.exposed_ports.get_or_insert_with(Default::default);
             for (k, v) in img_ports {

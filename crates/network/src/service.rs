@@ -939,14 +939,16 @@ impl NetworkService {
         match r {
             Ok(a) => Ok(a),
             Err(e) => {
+                let mut held = Vec::new();
                 for ep in &done {
-                    let _ = self.release_endpoint(ep);
+                    held.extend(self.release_endpoint(ep).unwrap_or_default());
                 }
                 self.stop_dns(req.container_id);
                 let _ = kernel::remove_netns(&netns);
                 if done.iter().any(|e| !e.ports.is_empty()) {
                     let _ = self.apply_firewall();
                 }
+                drop(held);
                 Err(e)
             }
         }
@@ -1007,7 +1009,9 @@ impl NetworkService {
                     .add(&ep.container_id, &ep.network_id, &ep.dns_names, ep.ip);
             }
         }
-        self.meta.update_grouped(|tx| {
+        // Durable before start returns: a daemon killed right after must
+        // not hand these addresses and ports out again.
+        self.meta.update(|tx| {
             for ep in done.iter() {
                 tx.put(
                     Table::Endpoints,
@@ -1069,8 +1073,11 @@ impl NetworkService {
         let mut aliases = es.aliases.clone().unwrap_or_default();
         aliases.retain(|a| !a.is_empty());
         let short = req.container_id[..12].to_string();
-        let mut dns_names = vec![req.name.to_string()];
+        // Names only where the embedded DNS answers (as dockerd: none on
+        // the default bridge).
+        let mut dns_names = Vec::new();
         if user {
+            dns_names.push(req.name.to_string());
             dns_names.extend(aliases.iter().cloned());
             dns_names.push(short.clone());
         }
@@ -1148,7 +1155,7 @@ impl NetworkService {
             ipv6_gateway: String::new(),
             global_ipv6_address: String::new(),
             global_ipv6_prefix_len: 0,
-            dns_names: Some(ep.dns_names.clone()),
+            dns_names: (!ep.dns_names.is_empty()).then(|| ep.dns_names.clone()),
         }
     }
 
@@ -1174,8 +1181,10 @@ impl NetworkService {
         self.endpoint_view(ep, asked.unwrap_or(&EndpointSettings::default()))
     }
 
-    fn release_endpoint(&self, ep: &EndpointRecord) -> Result<()> {
-        {
+    /// Forgets an endpoint and frees its address; returns its host ports,
+    /// to be dropped once the firewall no longer forwards them.
+    fn release_endpoint(&self, ep: &EndpointRecord) -> Result<Vec<Reservation>> {
+        let held = {
             let mut st = self.state.lock().unwrap();
             st.endpoints
                 .remove(&(ep.network_id.clone(), ep.container_id.clone()));
@@ -1186,16 +1195,20 @@ impl NetworkService {
             {
                 s.release(ep.ip);
             }
-            for p in &ep.ports {
-                st.reservations
-                    .remove(&(p.proto.clone(), p.host_ip, p.host_port));
-            }
-        }
+            ep.ports
+                .iter()
+                .filter_map(|p| {
+                    st.reservations
+                        .remove(&(p.proto.clone(), p.host_ip, p.host_port))
+                })
+                .collect()
+        };
         self.resolver.remove(&ep.container_id, Some(&ep.network_id));
         self.meta.update_lazy(|tx| {
             tx.delete(Table::Endpoints, &net_key(&ep.network_id, &ep.container_id))
                 .map(|_| ())
-        })
+        })?;
+        Ok(held)
     }
 
     fn stop_dns(&self, cid: &str) {
@@ -1218,13 +1231,15 @@ impl NetworkService {
         self.stop_dns(cid);
         self.resolver.remove(cid, None);
         let had_ports = eps.iter().any(|e| !e.ports.is_empty());
+        let mut held = Vec::new();
         for ep in &eps {
-            self.release_endpoint(ep)?;
+            held.extend(self.release_endpoint(ep)?);
         }
         kernel::remove_netns(&kernel::netns_path(&self.cfg.exec_root, cid))?;
         if had_ports {
             self.apply_firewall()?;
         }
+        drop(held);
         Ok(())
     }
 
@@ -1267,7 +1282,7 @@ impl NetworkService {
             self.resolver
                 .add(&ep.container_id, &ep.network_id, &ep.dns_names, ep.ip);
         }
-        self.meta.update_grouped(|tx| {
+        self.meta.update(|tx| {
             tx.put(
                 Table::Endpoints,
                 &net_key(&ep.network_id, &ep.container_id),
@@ -1288,10 +1303,11 @@ impl NetworkService {
         let Some(ep) = ep else { return Ok(()) };
         let netns = kernel::netns_path(&self.cfg.exec_root, cid);
         kernel::unplug(&netns, &ep.iface)?;
-        self.release_endpoint(&ep)?;
+        let held = self.release_endpoint(&ep)?;
         if !ep.ports.is_empty() {
             self.apply_firewall()?;
         }
+        drop(held);
         Ok(())
     }
 

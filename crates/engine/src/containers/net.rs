@@ -84,7 +84,8 @@ impl ContainerService {
         let mut out = BTreeMap::new();
         match mode(&host.network_mode) {
             Mode::Container(other) => {
-                self.find(other)?;
+                // 400, not 404: the docker CLI would take a 404 for a missing image.
+                self.find(other).map_err(|e| Error::invalid(e.message))?;
                 if publishes {
                     return Err(Error::invalid(
                         "conflicting options: port publishing and the container type network mode",
@@ -129,16 +130,26 @@ impl ContainerService {
                 }
             }
             Mode::Bridge => {
+                // At create an unknown network is bad input (a 404 would make
+                // the docker CLI try to pull the image).
+                let invalid = |e: Error| match e.kind {
+                    base::ErrorKind::NotFound => Error::invalid(e.message),
+                    _ => e,
+                };
                 let primary = host.network_mode.clone();
                 let mut eps = endpoints;
                 let first = eps.remove(&primary).unwrap_or_default();
                 // The mode's network first (it gets eth0 and the default route).
                 let recs = self
                     .networks
-                    .validate(&BTreeMap::from([(primary.clone(), first.clone())]))?;
+                    .validate(&BTreeMap::from([(primary.clone(), first.clone())]))
+                    .map_err(invalid)?;
                 out.insert(recs[0].name.clone(), first);
                 for (k, v) in eps {
-                    let r = self.networks.validate(&BTreeMap::from([(k, v.clone())]))?;
+                    let r = self
+                        .networks
+                        .validate(&BTreeMap::from([(k, v.clone())]))
+                        .map_err(invalid)?;
                     out.insert(r[0].name.clone(), v);
                 }
                 if let Some(m) = config

@@ -1,0 +1,990 @@
+//! Networking (issue 8) through the real docker CLI against a private
+//! berthd: published ports, user-defined networks with DNS by name and
+//! alias, host/none/container: modes, network commands, bad input with
+//! Docker's errors, a daemon killed with -9, and many containers at once.
+//! Traffic goes only to 127.0.0.0/8 and to the test daemon's own bridges.
+
+use berth_tests::{free_port, require, Daemon, DaemonOpts, DOCKER};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+fn docker_ok() -> bool {
+    require(DOCKER) && require("nft")
+}
+
+/// GET `path` from `ip:port` (HTTP/1.0), retried for up to 5 s while the
+/// server starts; the body, or None.
+fn http_get(ip: &str, port: u16, path: &str) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let addr = format!("{ip}:{port}").parse().unwrap();
+        if let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            s.set_read_timeout(Some(Duration::from_secs(3))).ok();
+            let _ = s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes());
+            let mut buf = String::new();
+            if s.read_to_string(&mut buf).is_ok() && buf.starts_with("HTTP/1") {
+                return buf.split_once("\r\n\r\n").map(|x| x.1.to_string());
+            }
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn inspect(d: &Daemon, name: &str, fmt: &str) -> String {
+    d.docker(&["inspect", "-f", fmt, name])
+        .ok()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn published_ports_reach_the_container() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let p = free_port();
+    let ps = format!("127.0.0.1:{p}:80");
+    let id = d.docker(&[
+        "run", "-d", "--name", "web", "-p", &ps, "busybox", "httpd", "-f", "-p", "80", "-h", "/etc",
+    ]);
+    let id = id.ok().trim().to_string();
+    let body = http_get("127.0.0.1", p, "/hostname").expect("published port answers");
+    assert_eq!(body.trim(), &id[..12]);
+    assert_eq!(
+        d.docker(&["port", "web"]).ok().trim(),
+        format!("80/tcp -> 127.0.0.1:{p}")
+    );
+    assert!(d
+        .docker(&["ps"])
+        .ok()
+        .contains(&format!("127.0.0.1:{p}->80/tcp")));
+    assert_eq!(
+        inspect(
+            &d,
+            "web",
+            "{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}"
+        ),
+        p.to_string()
+    );
+    // The host port is held: another container cannot have it.
+    let again = d.docker(&["run", "-d", "-p", &ps, "busybox", "true"]);
+    assert_ne!(again.code, 0);
+    assert!(
+        again.stderr.contains("port is already allocated"),
+        "{}",
+        again.stderr
+    );
+    // ... and neither can a host program.
+    assert!(std::net::TcpListener::bind(("127.0.0.1", p)).is_err());
+
+    // -P publishes exposed ports on random ports from the ephemeral range.
+    d.docker(&[
+        "run", "-d", "--name", "anyport", "-P", "--expose", "80", "busybox", "httpd", "-f", "-p",
+        "80", "-h", "/etc",
+    ])
+    .ok();
+    let line = d
+        .docker(&["port", "anyport", "80"])
+        .ok()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let hp: u16 = line.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(hp >= 1024, "{line}");
+    let gw = format!("{}.1", d.net.prefix);
+    assert!(http_get("127.0.0.1", hp, "/hostname").is_some());
+    // Through the host's bridge address, from the host and from containers,
+    // and from the container itself (hairpin).
+    assert!(http_get(&gw, hp, "/hostname").is_some());
+    let url = format!("http://{gw}:{hp}/hostname");
+    let other = d.docker(&[
+        "run", "--rm", "busybox", "timeout", "5", "wget", "-qO-", &url,
+    ]);
+    assert_eq!(other.code, 0, "{other:?}");
+    let own = d.docker(&["exec", "anyport", "timeout", "5", "wget", "-qO-", &url]);
+    assert_eq!(own.code, 0, "hairpin: {own:?}");
+
+    // Stopping releases the port; the firewall forgets it.
+    d.docker(&["rm", "-f", "web"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
+        assert!(Instant::now() < deadline, "port {p} still held after rm");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rules = std::process::Command::new("nft")
+        .args(["list", "table", "ip", &d.net.table])
+        .output()
+        .unwrap();
+    let rules = String::from_utf8_lossy(&rules.stdout);
+    assert!(!rules.contains(&format!("dport {p} ")), "{rules}");
+    assert!(rules.contains(&format!("dport {hp} ")), "{rules}");
+    d.finish();
+}
+
+#[test]
+fn default_bridge_inspect_and_etc_files() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "--hostname",
+        "myhost",
+        "--add-host",
+        "foo:192.0.2.9",
+        "--add-host",
+        "gw:host-gateway",
+        "--dns",
+        "192.0.2.53",
+        "--dns-search",
+        "example.test",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let ip = inspect(&d, "c1", "{{.NetworkSettings.IPAddress}}");
+    assert!(ip.starts_with(&format!("{}.", d.net.prefix)), "{ip}");
+    assert_eq!(
+        inspect(&d, "c1", "{{.NetworkSettings.Gateway}}"),
+        format!("{}.1", d.net.prefix)
+    );
+    assert_eq!(
+        inspect(&d, "c1", "{{.NetworkSettings.Networks.bridge.IPAddress}}"),
+        ip
+    );
+    assert_eq!(inspect(&d, "c1", "{{.HostConfig.NetworkMode}}"), "bridge");
+    let mac = inspect(&d, "c1", "{{.NetworkSettings.MacAddress}}");
+    let ifc = d
+        .docker(&["exec", "c1", "ip", "addr", "show", "eth0"])
+        .ok()
+        .to_string();
+    assert!(
+        ifc.contains(&format!("inet {ip}/24")) && ifc.contains(&mac),
+        "{ifc}"
+    );
+    let hosts = d
+        .docker(&["exec", "c1", "cat", "/etc/hosts"])
+        .ok()
+        .to_string();
+    assert!(hosts.contains("192.0.2.9\tfoo"), "{hosts}");
+    assert!(
+        hosts.contains(&format!("{}.1\tgw", d.net.prefix)),
+        "{hosts}"
+    );
+    assert!(hosts.contains(&format!("{ip}\tmyhost")), "{hosts}");
+    let resolv = d
+        .docker(&["exec", "c1", "cat", "/etc/resolv.conf"])
+        .ok()
+        .to_string();
+    assert!(
+        resolv.contains("nameserver 192.0.2.53") && resolv.contains("search example.test"),
+        "{resolv}"
+    );
+    // The container reaches the host's bridge address; the host reaches the container.
+    let gw = format!("{}.1", d.net.prefix);
+    assert_eq!(
+        d.docker(&["exec", "c1", "ping", "-c", "1", "-W", "2", &gw])
+            .code,
+        0
+    );
+    let ping = std::process::Command::new("ping")
+        .args(["-c", "1", "-W", "2", &ip])
+        .status();
+    if let Ok(st) = ping {
+        assert!(st.success());
+    }
+    let bridge = d.docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{index .Options \"com.docker.network.bridge.name\"}} {{(index .IPAM.Config 0).Subnet}}",
+        "bridge",
+    ]);
+    assert_eq!(
+        bridge.ok().trim(),
+        format!("{} {}.0/24", d.net.bridge, d.net.prefix)
+    );
+    d.finish();
+}
+
+#[test]
+fn user_networks_resolve_names_and_aliases() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let sub = format!("{}.0/24", d.net.prefix.replace(|_: char| false, "")).replace(".0/24", "");
+    // A subnet of this daemon's block, next to its bridge's.
+    let parts: Vec<&str> = sub.split('.').collect();
+    let subnet = format!(
+        "{}.{}.{}.0/24",
+        parts[0],
+        parts[1],
+        parts[2].parse::<u8>().unwrap() + 1
+    );
+    let gateway = format!(
+        "{}.{}.{}.254",
+        parts[0],
+        parts[1],
+        parts[2].parse::<u8>().unwrap() + 1
+    );
+    let fixed = format!(
+        "{}.{}.{}.77",
+        parts[0],
+        parts[1],
+        parts[2].parse::<u8>().unwrap() + 1
+    );
+    d.docker(&[
+        "network",
+        "create",
+        "--subnet",
+        &subnet,
+        "--gateway",
+        &gateway,
+        "--label",
+        "team=a",
+        "front",
+    ])
+    .ok();
+    d.docker(&["network", "create", "back"]).ok();
+    let ls = d
+        .docker(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"])
+        .ok()
+        .to_string();
+    for n in [
+        "front bridge",
+        "back bridge",
+        "bridge bridge",
+        "host host",
+        "none null",
+    ] {
+        assert!(ls.contains(n), "{ls}");
+    }
+    assert_eq!(
+        d.docker(&["network", "ls", "-q", "--filter", "label=team=a"])
+            .ok()
+            .lines()
+            .count(),
+        1
+    );
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "front",
+        "--network-alias",
+        "api",
+        "--ip",
+        &fixed,
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/etc",
+    ])
+    .ok();
+    assert_eq!(
+        inspect(&d, "srv", "{{.NetworkSettings.Networks.front.IPAddress}}"),
+        fixed
+    );
+    assert_eq!(
+        inspect(&d, "srv", "{{.NetworkSettings.Networks.front.Gateway}}"),
+        gateway
+    );
+    let names = inspect(
+        &d,
+        "srv",
+        "{{json .NetworkSettings.Networks.front.DNSNames}}",
+    );
+    assert!(
+        names.contains("\"srv\"") && names.contains("\"api\""),
+        "{names}"
+    );
+    // By name and by alias, as soon as run returns.
+    for host in ["srv", "api", "srv.front"] {
+        let url = format!("http://{host}/hostname");
+        let out = d.docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "front",
+            "busybox",
+            "timeout",
+            "5",
+            "wget",
+            "-qO-",
+            &url,
+        ]);
+        assert_eq!(out.code, 0, "{host}: {out:?}");
+    }
+    let resolv = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "front",
+            "busybox",
+            "cat",
+            "/etc/resolv.conf",
+        ])
+        .ok()
+        .to_string();
+    assert!(resolv.contains("nameserver 127.0.0.11"), "{resolv}");
+    // Not from another network, and not from the default bridge.
+    let other = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "back",
+        "busybox",
+        "nslookup",
+        "srv",
+        "127.0.0.11",
+    ]);
+    assert_ne!(other.code, 0, "{other:?}");
+    // network inspect shows the container; connect/disconnect a running one.
+    let containers = d.docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}",
+        "front",
+    ]);
+    assert_eq!(containers.ok().trim(), format!("srv {fixed}/24"));
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "cli",
+        "--network",
+        "back",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let before = d.docker(&["exec", "cli", "nslookup", "srv", "127.0.0.11"]);
+    assert_ne!(before.code, 0);
+    d.docker(&["network", "connect", "--alias", "client", "front", "cli"])
+        .ok();
+    let after = d.docker(&[
+        "exec",
+        "cli",
+        "timeout",
+        "5",
+        "wget",
+        "-qO-",
+        "http://api/hostname",
+    ]);
+    assert_eq!(after.code, 0, "{after:?}");
+    let both = inspect(&d, "cli", "{{len .NetworkSettings.Networks}}");
+    assert_eq!(both, "2");
+    let twice = d.docker(&["network", "connect", "front", "cli"]);
+    assert_ne!(twice.code, 0);
+    assert!(
+        twice.stderr.contains("already exists in network front"),
+        "{}",
+        twice.stderr
+    );
+    let by_alias = d.docker(&["exec", "srv", "nslookup", "client", "127.0.0.11"]);
+    assert_eq!(by_alias.code, 0, "{by_alias:?}");
+    d.docker(&["network", "disconnect", "front", "cli"]).ok();
+    assert_eq!(inspect(&d, "cli", "{{len .NetworkSettings.Networks}}"), "1");
+    assert_ne!(
+        d.docker(&["exec", "cli", "ip", "link", "show", "eth1"])
+            .code,
+        0
+    );
+    // A network in use cannot be removed; an unused one can, and prune takes the rest.
+    let rm = d.docker(&["network", "rm", "front"]);
+    assert_ne!(rm.code, 0);
+    assert!(rm.stderr.contains("has active endpoints"), "{}", rm.stderr);
+    d.docker(&["rm", "-f", "srv", "cli"]).ok();
+    d.docker(&["network", "create", "spare"]).ok();
+    let bridge_of = |n: &str| {
+        let id = d
+            .docker(&["network", "inspect", "-f", "{{.Id}}", n])
+            .ok()
+            .trim()
+            .to_string();
+        format!("br-{}", &id[..12])
+    };
+    let spare = bridge_of("spare");
+    assert!(std::path::Path::new("/sys/class/net").join(&spare).exists());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.docker(&["network", "rm", "front"]).code != 0 {
+        assert!(Instant::now() < deadline, "front never became free");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pruned = d.docker(&["network", "prune", "-f"]).ok().to_string();
+    assert!(
+        pruned.contains("spare") && pruned.contains("back"),
+        "{pruned}"
+    );
+    assert!(!std::path::Path::new("/sys/class/net").join(&spare).exists());
+    d.finish();
+}
+
+#[test]
+fn host_none_and_container_modes() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    // host: the host's interfaces, among them this daemon's bridge.
+    let links = d
+        .docker(&["run", "--rm", "--network", "host", "busybox", "ip", "link"])
+        .ok()
+        .to_string();
+    assert!(links.contains(&d.net.bridge), "{links}");
+    // none: loopback only.
+    let none = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "ip",
+            "-o",
+            "link",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(none.lines().count(), 1, "{none}");
+    assert!(none.contains("lo:"), "{none}");
+    // container:X shares X's interfaces and address, across a daemon restart.
+    d.docker(&[
+        "run", "-d", "--name", "xx", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc",
+    ])
+    .ok();
+    let ip = inspect(&d, "xx", "{{.NetworkSettings.IPAddress}}");
+    let joined = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "container:xx",
+            "busybox",
+            "ip",
+            "addr",
+            "show",
+            "eth0",
+        ])
+        .ok()
+        .to_string();
+    assert!(joined.contains(&format!("inet {ip}/")), "{joined}");
+    let local = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:xx",
+        "busybox",
+        "timeout",
+        "5",
+        "wget",
+        "-qO-",
+        "http://127.0.0.1:8080/hostname",
+    ]);
+    assert_eq!(local.code, 0, "{local:?}");
+    let missing = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:nosuch",
+        "busybox",
+        "true",
+    ]);
+    assert_ne!(missing.code, 0);
+    assert!(
+        missing.stderr.contains("No such container: nosuch"),
+        "{}",
+        missing.stderr
+    );
+    d.docker(&["create", "--name", "stopped", "busybox", "true"])
+        .ok();
+    let stopped = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:stopped",
+        "busybox",
+        "true",
+    ]);
+    assert_ne!(stopped.code, 0);
+    assert!(
+        stopped.stderr.contains("non running container"),
+        "{}",
+        stopped.stderr
+    );
+    let conflict = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:xx",
+        "-p",
+        "80:80",
+        "busybox",
+        "true",
+    ]);
+    assert_ne!(conflict.code, 0);
+    assert!(
+        conflict
+            .stderr
+            .contains("conflicting options: port publishing and the container type network mode"),
+        "{}",
+        conflict.stderr
+    );
+    d.finish();
+}
+
+#[test]
+fn bad_input_is_refused_and_leaves_nothing() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let block: Vec<u8> = d
+        .net
+        .prefix
+        .split('.')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let sub = |k: u8| format!("{}.{}.{}.0/24", block[0], block[1], block[2] + k);
+    d.docker(&["network", "create", "--subnet", &sub(2), "one"])
+        .ok();
+    let links_before = std::fs::read_dir("/sys/class/net").unwrap().count();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["network".into(), "create".into(), "one".into()],
+            "already exists",
+        ),
+        (
+            vec![
+                "network".into(),
+                "create".into(),
+                "--subnet".into(),
+                sub(2),
+                "two".into(),
+            ],
+            "overlaps",
+        ),
+        (
+            vec![
+                "network".into(),
+                "create".into(),
+                "--subnet".into(),
+                sub(3),
+                "--gateway".into(),
+                "192.0.2.1".into(),
+                "three".into(),
+            ],
+            "gateway",
+        ),
+        (
+            vec![
+                "network".into(),
+                "create".into(),
+                "-d".into(),
+                "nosuchdriver".into(),
+                "four".into(),
+            ],
+            "not found",
+        ),
+        (
+            vec!["network".into(), "rm".into(), "bridge".into()],
+            "pre-defined",
+        ),
+        (
+            vec!["network".into(), "rm".into(), "nosuchnet".into()],
+            "not found",
+        ),
+        (
+            vec![
+                "run".into(),
+                "--rm".into(),
+                "--network".into(),
+                "one".into(),
+                "--ip".into(),
+                "192.0.2.5".into(),
+                "busybox".into(),
+                "true".into(),
+            ],
+            "does not belong",
+        ),
+        (
+            vec![
+                "run".into(),
+                "--rm".into(),
+                "--ip".into(),
+                format!("{}.{}.{}.9", block[0], block[1], block[2]),
+                "busybox".into(),
+                "true".into(),
+            ],
+            "user defined networks only",
+        ),
+        (
+            vec![
+                "run".into(),
+                "--rm".into(),
+                "--network".into(),
+                "nosuchnet".into(),
+                "busybox".into(),
+                "true".into(),
+            ],
+            "not found",
+        ),
+        (
+            vec![
+                "run".into(),
+                "--rm".into(),
+                "-p".into(),
+                "70000:80".into(),
+                "busybox".into(),
+                "true".into(),
+            ],
+            "invalid",
+        ),
+    ];
+    for (args, want) in cases {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = d.docker(&a);
+        assert_ne!(out.code, 0, "{args:?} succeeded");
+        assert!(
+            out.stderr.to_lowercase().contains(want),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // The same --ip twice: the second start fails and leaves no endpoint.
+    let ip = format!("{}.{}.{}.10", block[0], block[1], block[2] + 2);
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "aa",
+        "--network",
+        "one",
+        "--ip",
+        &ip,
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let dup = d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "bb",
+        "--network",
+        "one",
+        "--ip",
+        &ip,
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    assert_ne!(dup.code, 0);
+    assert!(
+        dup.stderr.contains("Address already in use"),
+        "{}",
+        dup.stderr
+    );
+    let members = d.docker(&["network", "inspect", "-f", "{{len .Containers}}", "one"]);
+    assert_eq!(members.ok().trim(), "1");
+    d.docker(&["rm", "-f", "aa"]).ok();
+    // b can start now that the address is free.
+    d.docker(&["start", "bb"]).ok();
+    assert_eq!(
+        inspect(&d, "bb", "{{.NetworkSettings.Networks.one.IPAddress}}"),
+        ip
+    );
+    d.docker(&["rm", "-f", "bb"]).ok();
+    // Failed creates made no bridge.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_dir("/sys/class/net").unwrap().count() > links_before
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(std::fs::read_dir("/sys/class/net").unwrap().count() <= links_before);
+    d.finish();
+}
+
+#[test]
+fn kill9_keeps_network_state() {
+    if !docker_ok() {
+        return;
+    }
+    let mut d = Daemon::start();
+    d.docker(&["network", "create", "app"]).ok();
+    let p = free_port();
+    let ps = format!("127.0.0.1:{p}:80");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "app",
+        "-p",
+        &ps,
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/etc",
+    ])
+    .ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "cli",
+        "--network",
+        "app",
+        "busybox",
+        "sleep",
+        "120",
+    ])
+    .ok();
+    let ip = inspect(&d, "srv", "{{.NetworkSettings.Networks.app.IPAddress}}");
+    d.kill9_and_restart();
+    // Ports, DNS and addresses are as they were.
+    assert!(
+        http_get("127.0.0.1", p, "/hostname").is_some(),
+        "port after restart\n{}",
+        d.log()
+    );
+    let out = d.docker(&[
+        "exec",
+        "cli",
+        "timeout",
+        "5",
+        "wget",
+        "-qO-",
+        "http://srv/hostname",
+    ]);
+    assert_eq!(out.code, 0, "DNS after restart: {out:?}\n{}", d.log());
+    assert_eq!(
+        inspect(&d, "srv", "{{.NetworkSettings.Networks.app.IPAddress}}"),
+        ip
+    );
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", p)).is_err(),
+        "port no longer held"
+    );
+    let again = d.docker(&["run", "-d", "-p", &ps, "busybox", "true"]);
+    assert!(
+        again.stderr.contains("port is already allocated"),
+        "{again:?}"
+    );
+    // A new container gets a new address.
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "third",
+        "--network",
+        "app",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let third = inspect(&d, "third", "{{.NetworkSettings.Networks.app.IPAddress}}");
+    let cli = inspect(&d, "cli", "{{.NetworkSettings.Networks.app.IPAddress}}");
+    assert!(third != ip && third != cli, "{third} reused");
+    d.finish();
+}
+
+#[test]
+fn fifty_containers_in_parallel() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&["network", "create", "many"]).ok();
+    let names: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+    std::thread::scope(|s| {
+        for chunk in names.chunks(10) {
+            let d = &d;
+            s.spawn(move || {
+                for n in chunk {
+                    d.docker(&[
+                        "run",
+                        "-d",
+                        "--name",
+                        n,
+                        "--network",
+                        "many",
+                        "busybox",
+                        "sleep",
+                        "120",
+                    ])
+                    .ok();
+                }
+            });
+        }
+    });
+    let mut ips: Vec<String> = names
+        .iter()
+        .map(|n| inspect(&d, n, "{{.NetworkSettings.Networks.many.IPAddress}}"))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 50, "{ips:?}");
+    for (a, b) in [("m0", "m49"), ("m17", "m3"), ("m49", "m25")] {
+        let out = d.docker(&["exec", a, "nslookup", b, "127.0.0.11"]);
+        assert_eq!(out.code, 0, "{a} -> {b}: {out:?}");
+    }
+    d.finish();
+}
+
+/// A fake upstream DNS server on loopback: answers every A query with
+/// 192.0.2.123 and counts the queries.
+fn fake_upstream(ip: Ipv4Addr) -> Option<UdpSocket> {
+    let s = UdpSocket::bind((ip, 53)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    let s2 = s.try_clone().ok()?;
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = s2.recv_from(&mut buf) {
+            if n < 12 {
+                continue;
+            }
+            let mut r = buf[..n].to_vec();
+            r[2] = 0x81;
+            r[3] = 0x80;
+            r[6] = 0;
+            r[7] = 1;
+            r[8..12].fill(0);
+            r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 123]);
+            let _ = s2.send_to(&r, from);
+        }
+    });
+    Some(s)
+}
+
+#[test]
+fn dns_forwarding_to_a_fake_upstream() {
+    if !docker_ok() {
+        return;
+    }
+    // A unique loopback address of this test's, port 53.
+    let ip = Ipv4Addr::new(127, 53, (std::process::id() % 250) as u8, 7);
+    let Some(_up) = fake_upstream(ip) else {
+        panic!("cannot bind {ip}:53");
+    };
+    let d = Daemon::start_with(DaemonOpts {
+        config: Some(format!("{{\"dns-forward\": true, \"dns\": [\"{ip}\"]}}")),
+        ..Default::default()
+    });
+    d.docker(&["network", "create", "fwd"]).ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "fwd",
+        "busybox",
+        "nslookup",
+        "upstream.example.test",
+        "127.0.0.11",
+    ]);
+    assert!(out.stdout.contains("192.0.2.123"), "{out:?}");
+    // Known names never go upstream.
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "known",
+        "--network",
+        "fwd",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let known = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "fwd",
+        "busybox",
+        "nslookup",
+        "known",
+        "127.0.0.11",
+    ]);
+    assert!(
+        !known.stdout.contains("192.0.2.123") && known.code == 0,
+        "{known:?}"
+    );
+    d.finish();
+}
+
+#[test]
+fn dns_forwarding_off_answers_locally_only() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&["network", "create", "--internal", "sealed"])
+        .ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "inner",
+        "--network",
+        "sealed",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "sealed",
+        "busybox",
+        "nslookup",
+        "nosuchname",
+        "127.0.0.11",
+    ]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stdout.contains("NXDOMAIN") || out.stderr.contains("NXDOMAIN"),
+        "{out:?}"
+    );
+    let ok = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "sealed",
+        "busybox",
+        "nslookup",
+        "inner",
+        "127.0.0.11",
+    ]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    d.finish();
+}
