@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when the test suite left berth test resources behind: mounts under
 # /tmp/berth-t* or /tmp/berth-reg*, cgroups named berth-t*, or berth
-# processes on those paths.
+# processes on those paths, network links (bt-*, br-*, veth*) and berth's
+# nft tables of test bridges.
 set -uo pipefail
 left=0
 m=$(awk '$5 ~ "^/tmp/berth-(t|reg)" {print $5}' /proc/self/mountinfo)
@@ -10,5 +11,11 @@ c=$(find /sys/fs/cgroup -maxdepth 2 -type d -name 'berth-t*' 2>/dev/null)
 [ -n "$c" ] && { echo "leaked cgroups:"; echo "$c"; left=1; }
 p=$(ps -eo pid,args | grep -E '/tmp/berth-(t|reg)' | grep -v -E 'grep|check-leaks' || true)
 [ -n "$p" ] && { echo "leaked processes:"; echo "$p"; left=1; }
+# Network resources of test daemons: their default bridges (bt-*), user
+# network bridges (br-*), veths, and berth's nft tables for test bridges.
+l=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(bt-|br-|veth)' || true)
+[ -n "$l" ] && { echo "leaked network links:"; echo "$l"; left=1; }
+t=$(nft list tables 2>/dev/null | grep -E 'berth_bt_' || true)
+[ -n "$t" ] && { echo "leaked nft tables:"; echo "$t"; left=1; }
 [ $left -eq 0 ] && echo "no leaked test resources"
 exit $left

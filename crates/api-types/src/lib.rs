@@ -291,7 +291,7 @@ mod tests {
         assert_eq!(r.config.entrypoint, None);
         assert_eq!(r.host_config.memory, 67108864);
         assert!(r.host_config.auto_remove);
-        assert_eq!(r.host_config.extra["Dns"], serde_json::json!([]));
+        assert!(r.host_config.dns.is_empty() && !r.host_config.extra.contains_key("Dns"));
         let back = serde_json::to_value(&r.config).unwrap();
         assert_eq!(back["Unknown"], 1);
         assert_eq!(back["Image"], "busybox");
