@@ -980,7 +980,7 @@ impl NetworkService {
                 key,
                 es,
                 mac,
-                first.then_some(&port_reqs[..]).unwrap_or(&[]),
+                if first { &port_reqs[..] } else { &[] },
                 done.len(),
             )?;
             done.push(ep.clone());
