@@ -109,6 +109,27 @@ fn published_ports_reach_the_container() {
     assert_eq!(other.code, 0, "{other:?}");
     let own = d.docker(&["exec", "anyport", "timeout", "5", "wget", "-qO-", &url]);
     assert_eq!(own.code, 0, "hairpin: {own:?}");
+    // IPv6: a port on every address is served on [::] too (the userland
+    // proxy), and a port can be published on [::1] alone.
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        let ports = d.docker(&["port", "anyport", "80"]).ok().to_string();
+        assert!(ports.contains(&format!("[::]:{hp}")), "{ports}");
+        assert!(http_get("[::1]", hp, "/hostname").is_some(), "[::1]:{hp}");
+        let p6 = free_port();
+        let spec = format!("[::1]:{p6}:80");
+        d.docker(&[
+            "run", "-d", "--name", "v6", "-p", &spec, "busybox", "httpd", "-f", "-p", "80", "-h",
+            "/etc",
+        ])
+        .ok();
+        assert!(http_get("[::1]", p6, "/hostname").is_some(), "[::1]:{p6}");
+        assert_eq!(
+            d.docker(&["port", "v6"]).ok().trim(),
+            format!("80/tcp -> [::1]:{p6}")
+        );
+        assert!(std::net::TcpListener::bind(("::1", p6)).is_err());
+        d.docker(&["rm", "-f", "v6"]).ok();
+    }
 
     // Stopping releases the port; the firewall forgets it.
     d.docker(&["rm", "-f", "web"]).ok();

@@ -27,8 +27,6 @@ pub struct FileConfig {
     pub iptables: Option<bool>,
     pub ip_forward: Option<bool>,
     pub ip_masq: Option<bool>,
-    /// Accepted as dockerd's: published IPv4 ports always take the kernel path.
-    #[allow(dead_code)]
     pub userland_proxy: Option<bool>,
     pub default_address_pools: Option<Vec<AddressPool>>,
     pub dns: Option<Vec<String>>,

@@ -64,7 +64,8 @@ struct Flags {
     /// Masquerade containers' outbound traffic.
     #[arg(long = "ip-masq", num_args = 0..=1, default_missing_value = "true")]
     ip_masq: Option<bool>,
-    /// Accepted as dockerd's; published IPv4 ports always use the kernel path.
+    /// Serve ports on IPv6 addresses with a TCP proxy in the daemon (IPv4
+    /// always takes the kernel path).
     #[arg(long = "userland-proxy", num_args = 0..=1, default_missing_value = "true")]
     userland_proxy: Option<bool>,
     /// DNS servers for containers and the embedded DNS's upstreams.
@@ -177,6 +178,7 @@ fn network_config(
             flags.dns_opts.clone()
         },
         dns_forward: file.dns_forward.unwrap_or(true),
+        userland_proxy: flags.userland_proxy.or(file.userland_proxy).unwrap_or(true),
     })
 }
 
@@ -268,6 +270,11 @@ fn run() -> anyhow::Result<()> {
         ),
         ("ip-masq", flags.ip_masq.is_some(), file.ip_masq.is_some()),
         ("dns", !flags.dns.is_empty(), file.dns.is_some()),
+        (
+            "userland-proxy",
+            flags.userland_proxy.is_some(),
+            file.userland_proxy.is_some(),
+        ),
         (
             "data-root",
             flags.data_root.is_some(),

@@ -1,12 +1,14 @@
 //! Published ports: which host ports a container asked for, and holding
-//! them. A host port is reserved by a socket bound to it in the daemon (not
-//! listening; the kernel's DNAT carries the traffic), so no other program
-//! and no other container can take it.
+//! them. An IPv4 host port is reserved by a socket bound to it in the
+//! daemon (not listening; the kernel's DNAT carries the traffic), so no
+//! other program and no other container can take it. IPv6 addresses (`::`
+//! for a port published on every address, `::1`) have no DNAT here: with
+//! `userland-proxy` a small TCP proxy in the daemon listens there instead.
 
 use api_types::network::{PortBinding, PortMap};
 use base::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::OwnedFd;
 
 /// One published port of a running container.
@@ -14,9 +16,22 @@ use std::os::fd::OwnedFd;
 pub struct Published {
     pub proto: String,
     pub container_port: u16,
-    /// None: every address (0.0.0.0).
-    pub host_ip: Option<Ipv4Addr>,
+    /// None: every IPv4 address (0.0.0.0); an IPv6 address is served by the proxy.
+    pub host_ip: Option<IpAddr>,
     pub host_port: u16,
+}
+
+impl Published {
+    /// The IPv4 address DNAT matches (None: every local address), or None
+    /// with false for an IPv6 binding, which the kernel path does not serve.
+    pub fn ipv4(&self) -> (Option<Ipv4Addr>, bool) {
+        match self.host_ip {
+            None => (None, true),
+            Some(IpAddr::V4(a)) if a.is_unspecified() => (None, true),
+            Some(IpAddr::V4(a)) => (Some(a), true),
+            Some(IpAddr::V6(_)) => (None, false),
+        }
+    }
 }
 
 /// A port request of `PortBindings`: container port, and host port range
@@ -25,7 +40,8 @@ pub struct Published {
 pub struct Request {
     pub proto: String,
     pub container_port: u16,
-    pub host_ip: Option<Ipv4Addr>,
+    /// None: every address, IPv4 and (through the proxy) IPv6.
+    pub host_ip: Option<IpAddr>,
     pub host_ports: (u16, u16),
 }
 
@@ -60,16 +76,15 @@ fn parse_host_ports(s: &str) -> Result<(u16, u16)> {
     Ok((a, b))
 }
 
-fn parse_host_ip(s: &str) -> Result<Option<Ipv4Addr>> {
+fn parse_host_ip(s: &str) -> Result<Option<IpAddr>> {
     match s {
-        "" | "0.0.0.0" => Ok(None),
-        s => match s.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(ip)) => Ok(Some(ip)),
-            Ok(std::net::IpAddr::V6(_)) => Err(Error::invalid(format!(
-                "publishing on IPv6 address {s} is not supported by berth yet"
-            ))),
-            Err(_) => Err(Error::invalid(format!("invalid IP address: {s}"))),
-        },
+        "" => Ok(None),
+        s => s
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .map(Some)
+            .map_err(|_| Error::invalid(format!("invalid IP address: {s}"))),
     }
 }
 
@@ -91,10 +106,6 @@ pub fn requests(
             _ => continue,
         };
         for b in list {
-            // IPv6 wildcard bindings ([::]) are dropped: IPv4 only for now.
-            if b.host_ip == "::" {
-                continue;
-            }
             out.push(Request {
                 proto: proto.clone(),
                 container_port,
@@ -122,18 +133,42 @@ pub fn requests(
     Ok(out)
 }
 
-/// A held host port.
+/// A held host port: a bound socket, or a proxy's listener and task.
 pub struct Reservation {
-    _sock: OwnedFd,
+    _sock: Option<OwnedFd>,
+    proxy: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(t) = self.proxy.take() {
+            t.abort();
+        }
+    }
+}
+
+/// Whether an IPv6 bind failed because the host has no IPv6 (skip it, as
+/// dockerd does) rather than because the port is taken.
+pub fn no_ipv6(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EADDRNOTAVAIL) | Some(libc::EAFNOSUPPORT)
+    )
 }
 
 /// Binds `ip:port` (port 0: the kernel picks a free ephemeral port) and
 /// returns the port.
 pub fn reserve(
     proto: &str,
-    ip: Option<Ipv4Addr>,
+    ip: Option<IpAddr>,
     port: u16,
+    target: SocketAddrV4,
 ) -> std::io::Result<(Reservation, u16)> {
+    let ip = match ip {
+        Some(IpAddr::V6(v6)) => return proxy(proto, v6, port, target),
+        Some(IpAddr::V4(v4)) => Some(v4),
+        None => None,
+    };
     use nix::sys::socket::{
         bind, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn,
     };
@@ -149,15 +184,80 @@ pub fn reserve(
     };
     bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(v4))?;
     let got: SockaddrIn = getsockname(std::os::fd::AsRawFd::as_raw_fd(&fd))?;
-    Ok((Reservation { _sock: fd }, got.port()))
+    Ok((
+        Reservation {
+            _sock: Some(fd),
+            proxy: None,
+        },
+        got.port(),
+    ))
+}
+
+/// Listens on `[ip]:port` (IPv6 only, so the IPv4 port stays the kernel's)
+/// and copies each TCP connection to `target`, on the daemon's runtime.
+fn proxy(
+    proto: &str,
+    ip: Ipv6Addr,
+    port: u16,
+    target: SocketAddrV4,
+) -> std::io::Result<(Reservation, u16)> {
+    use nix::sys::socket::{
+        bind, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag,
+        SockType, SockaddrIn6,
+    };
+    if proto != "tcp" {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "only TCP ports are published on IPv6 addresses",
+        ));
+    }
+    let fd = socket(
+        AddressFamily::Inet6,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    let addr = std::net::SocketAddrV6::new(ip, port, 0, 0);
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrIn6::from(addr),
+    )?;
+    listen(&fd, Backlog::new(128).unwrap_or(Backlog::MAXCONN))?;
+    let got: SockaddrIn6 = getsockname(std::os::fd::AsRawFd::as_raw_fd(&fd))?;
+    let std_listener = std::net::TcpListener::from(fd);
+    std_listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(std_listener)?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    Ok((
+        Reservation {
+            _sock: None,
+            proxy: Some(task),
+        },
+        got.port(),
+    ))
 }
 
 /// Docker's words for a host port someone else holds.
-pub fn already_allocated(ip: Option<Ipv4Addr>, port: u16) -> String {
-    format!(
-        "Bind for {}:{port} failed: port is already allocated",
-        ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
-    )
+pub fn already_allocated(ip: Option<IpAddr>, port: u16) -> String {
+    let ip = match ip {
+        None => "0.0.0.0".to_string(),
+        Some(IpAddr::V6(v6)) => format!("[{v6}]"),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+    };
+    format!("Bind for {ip}:{port} failed: port is already allocated")
 }
 
 /// Exposed-port keys (`80/tcp`) of the image and container config.
@@ -180,7 +280,10 @@ pub fn port_map(exposed: &[String], published: &[Published]) -> PortMap {
             .or_insert(None)
             .get_or_insert_with(Vec::new);
         e.push(PortBinding {
-            host_ip: p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string(),
+            host_ip: p
+                .host_ip
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+                .to_string(),
             host_port: p.host_port.to_string(),
         });
     }
@@ -242,9 +345,39 @@ mod tests {
 
     #[test]
     fn reserving_twice_fails() {
-        let (_r, port) = reserve("tcp", Some(Ipv4Addr::LOCALHOST), 0).unwrap();
+        let t = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9);
+        let lo = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let (_r, port) = reserve("tcp", lo, 0, t).unwrap();
         assert!(port >= 1024);
-        assert!(reserve("tcp", Some(Ipv4Addr::LOCALHOST), port).is_err());
-        assert!(reserve("udp", Some(Ipv4Addr::LOCALHOST), port).is_ok());
+        assert!(reserve("tcp", lo, port, t).is_err());
+        assert!(reserve("udp", lo, port, t).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_ipv6_proxy_forwards_tcp() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let std::net::SocketAddr::V4(target) = backend.local_addr().unwrap() else {
+            unreachable!()
+        };
+        let (r, port) = match reserve("tcp", Some(IpAddr::V6(Ipv6Addr::LOCALHOST)), 0, target) {
+            Ok(x) => x,
+            Err(e) if no_ipv6(&e) => return, // a host without IPv6
+            Err(e) => panic!("{e}"),
+        };
+        let server = tokio::spawn(async move {
+            let (mut s, _) = backend.accept().await.unwrap();
+            let mut b = [0u8; 5];
+            s.read_exact(&mut b).await.unwrap();
+            s.write_all(&b).await.unwrap();
+        });
+        let mut c = tokio::net::TcpStream::connect(("::1", port)).await.unwrap();
+        c.write_all(b"hello").await.unwrap();
+        let mut b = [0u8; 5];
+        c.read_exact(&mut b).await.unwrap();
+        assert_eq!(&b, b"hello");
+        server.await.unwrap();
+        assert!(reserve("udp", Some(IpAddr::V6(Ipv6Addr::LOCALHOST)), 0, target).is_err());
+        drop(r);
     }
 }

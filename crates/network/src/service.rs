@@ -17,7 +17,7 @@ use base::{Error, Result};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use store::metadata::{Metadata, Table};
@@ -40,6 +40,10 @@ pub struct Config {
     pub dns_options: Vec<String>,
     /// Forward names the embedded DNS does not know to the upstream servers.
     pub dns_forward: bool,
+    /// Serve ports published on IPv6 addresses (and `[::]` for ports on
+    /// every address) with a TCP proxy in the daemon; IPv4 always takes the
+    /// kernel path.
+    pub userland_proxy: bool,
 }
 
 /// A network as stored.
@@ -90,7 +94,7 @@ struct State {
     /// (network id, container id) → endpoint
     endpoints: BTreeMap<(String, String), EndpointRecord>,
     /// (proto, host ip, port) → held socket
-    reservations: HashMap<(String, Option<Ipv4Addr>, u16), Reservation>,
+    reservations: HashMap<(String, Option<IpAddr>, u16), Reservation>,
 }
 
 /// What a container asks of the network at start.
@@ -357,7 +361,8 @@ impl NetworkService {
             {
                 let mut st = self.state.lock().unwrap();
                 for p in &ep.ports {
-                    if let Ok((r, _)) = ports::reserve(&p.proto, p.host_ip, p.host_port) {
+                    let target = SocketAddrV4::new(ep.ip, p.container_port);
+                    if let Ok((r, _)) = ports::reserve(&p.proto, p.host_ip, p.host_port, target) {
                         st.reservations
                             .insert((p.proto.clone(), p.host_ip, p.host_port), r);
                     } else {
@@ -434,12 +439,15 @@ impl NetworkService {
                 .endpoints
                 .values()
                 .flat_map(|e| {
-                    e.ports.iter().map(|p| firewall::Dnat {
-                        proto: p.proto.clone(),
-                        host_ip: p.host_ip,
-                        host_port: p.host_port,
-                        container_ip: e.ip,
-                        container_port: p.container_port,
+                    e.ports.iter().filter_map(|p| {
+                        let (host_ip, v4) = p.ipv4();
+                        v4.then(|| firewall::Dnat {
+                            proto: p.proto.clone(),
+                            host_ip,
+                            host_port: p.host_port,
+                            container_ip: e.ip,
+                            container_port: p.container_port,
+                        })
                     })
                 })
                 .collect();
@@ -1097,42 +1105,91 @@ impl NetworkService {
             ipam_config: es.ipam_config.clone(),
             ports: vec![],
         };
-        // Host ports: held by sockets; Docker's message when one is taken.
-        let mut held: Vec<(String, Option<Ipv4Addr>, u16)> = Vec::new();
-        for pr in port_reqs {
-            let res = if pr.host_ports.0 == 0 {
-                ports::reserve(&pr.proto, pr.host_ip, 0)
-                    .map_err(|_| ports::already_allocated(pr.host_ip, 0))
-            } else {
-                (pr.host_ports.0..=pr.host_ports.1)
-                    .find_map(|p| ports::reserve(&pr.proto, pr.host_ip, p).ok())
-                    .ok_or_else(|| ports::already_allocated(pr.host_ip, pr.host_ports.0))
-            };
-            match res {
-                Ok((r, port)) => {
-                    st.reservations
-                        .insert((pr.proto.clone(), pr.host_ip, port), r);
-                    held.push((pr.proto.clone(), pr.host_ip, port));
+        // Host ports: held by sockets (or the IPv6 proxy); Docker's message
+        // when one is taken.
+        let mut held: Vec<(String, Option<IpAddr>, u16)> = Vec::new();
+        let userland_proxy = self.cfg.userland_proxy;
+        let result = (|| -> std::result::Result<(), String> {
+            for pr in port_reqs {
+                let target = SocketAddrV4::new(ip, pr.container_port);
+                if matches!(pr.host_ip, Some(IpAddr::V6(_))) && !userland_proxy {
+                    return Err(format!(
+                        "publishing on IPv6 address {} needs the userland proxy (userland-proxy is off)",
+                        pr.host_ip.unwrap()
+                    ));
+                }
+                // A port on every address is also served on [::] by the proxy
+                // (TCP), on the same port number.
+                let also_v6 = pr.host_ip.is_none() && userland_proxy && pr.proto == "tcp";
+                let candidates: Vec<u16> = if pr.host_ports.0 == 0 {
+                    vec![0; 8]
+                } else {
+                    (pr.host_ports.0..=pr.host_ports.1).collect()
+                };
+                let mut got = None;
+                let mut last_err = ports::already_allocated(pr.host_ip, pr.host_ports.0);
+                for want in candidates {
+                    let (r4, port) = match ports::reserve(&pr.proto, pr.host_ip, want, target) {
+                        Ok(x) => x,
+                        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                            return Err(e.to_string())
+                        }
+                        Err(_) => continue,
+                    };
+                    if !also_v6 {
+                        got = Some((port, r4, None));
+                        break;
+                    }
+                    let any6 = Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+                    match ports::reserve(&pr.proto, any6, port, target) {
+                        Ok((r6, _)) => {
+                            got = Some((port, r4, Some(r6)));
+                            break;
+                        }
+                        Err(e) if ports::no_ipv6(&e) => {
+                            got = Some((port, r4, None));
+                            break;
+                        }
+                        Err(_) => last_err = ports::already_allocated(any6, port),
+                    }
+                }
+                let Some((port, r4, r6)) = got else {
+                    return Err(last_err);
+                };
+                st.reservations
+                    .insert((pr.proto.clone(), pr.host_ip, port), r4);
+                held.push((pr.proto.clone(), pr.host_ip, port));
+                ep.ports.push(Published {
+                    proto: pr.proto.clone(),
+                    container_port: pr.container_port,
+                    host_ip: pr.host_ip,
+                    host_port: port,
+                });
+                if let Some(r6) = r6 {
+                    let any6 = Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+                    st.reservations.insert((pr.proto.clone(), any6, port), r6);
+                    held.push((pr.proto.clone(), any6, port));
                     ep.ports.push(Published {
                         proto: pr.proto.clone(),
                         container_port: pr.container_port,
-                        host_ip: pr.host_ip,
+                        host_ip: any6,
                         host_port: port,
                     });
                 }
-                Err(msg) => {
-                    for h in held {
-                        st.reservations.remove(&h);
-                    }
-                    if let Some(s) = st.nets.get_mut(&net_id).and_then(|n| n.subnet.as_mut()) {
-                        s.release(ip);
-                    }
-                    return Err(Error::internal(format!(
-                        "failed to set up container networking: driver failed programming external connectivity on endpoint {} ({}): {msg}",
-                        req.name, ep.id
-                    )));
-                }
             }
+            Ok(())
+        })();
+        if let Err(msg) = result {
+            for h in held {
+                st.reservations.remove(&h);
+            }
+            if let Some(s) = st.nets.get_mut(&net_id).and_then(|n| n.subnet.as_mut()) {
+                s.release(ip);
+            }
+            return Err(Error::internal(format!(
+                "failed to set up container networking: driver failed programming external connectivity on endpoint {} ({}): {msg}",
+                req.name, ep.id
+            )));
         }
         st.endpoints
             .insert((net_id, req.container_id.to_string()), ep.clone());

@@ -380,7 +380,7 @@ impl ContainerService {
             out.push(Port {
                 ip: Some(
                     p.host_ip
-                        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)
+                        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into())
                         .to_string(),
                 ),
                 private_port: p.container_port,
