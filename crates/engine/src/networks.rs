@@ -61,7 +61,7 @@ impl Engine {
     /// `DELETE /networks/{id}`.
     pub async fn network_remove(self: &Arc<Self>, id: &str) -> Result<()> {
         let (nets, id) = (self.networks.clone(), id.to_string());
-        let r = blocking(move || nets.remove_checked(&id, &|_| vec![])).await?;
+        let r = blocking(move || nets.remove_checked(&id)).await?;
         self.images.events().publish(
             "network",
             "destroy",
@@ -88,7 +88,7 @@ impl Engine {
             None => None,
         };
         let (nets, f) = (self.networks.clone(), filters.clone());
-        let deleted = blocking(move || nets.prune(&f, until, &|_| vec![])).await?;
+        let deleted = blocking(move || nets.prune(&f, until)).await?;
         Ok(NetworkPruneResponse {
             networks_deleted: (!deleted.is_empty()).then_some(deleted),
         })

@@ -6,7 +6,7 @@
 //! Other names go to the upstream servers (the host's resolvers, or the
 //! daemon's `dns`), from the daemon's namespace, unless forwarding is off.
 
-use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{name::PTR, A};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::collections::{BTreeMap, BTreeSet};
@@ -287,15 +287,10 @@ pub fn serve(
     Ok(vec![u, t])
 }
 
-/// The message type of a packet, for tests.
-pub fn is_response(packet: &[u8]) -> bool {
-    Message::from_vec(packet).is_ok_and(|m| m.metadata.message_type == MessageType::Response)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::Query;
+    use hickory_proto::op::{MessageType, Query};
 
     fn query(name: &str, t: RecordType) -> Vec<u8> {
         let mut m = Message::query();
@@ -319,7 +314,7 @@ mod tests {
         r.add("c", "n2", &["db".into()], "10.1.0.2".parse().unwrap());
         let a = Message::from_vec(&r.answer("b", &query("web.", RecordType::A)).await.unwrap())
             .unwrap();
-        assert!(is_response(&a.to_vec().unwrap()));
+        assert_eq!(a.metadata.message_type, MessageType::Response);
         assert_eq!(a.answers.len(), 1);
         assert_eq!(a.metadata.id, 7);
         let a = Message::from_vec(

@@ -304,8 +304,6 @@ impl NetworkService {
                 Some(bip) => (bip.trunc(), bip.addr()),
                 None => {
                     let mut used = kernel::host_routes();
-                    // Our own bridge's route is no conflict.
-                    used.retain(|_| true);
                     used.extend(others.iter().filter_map(subnet_of));
                     let mine = kernel::link_exists(&self.cfg.bridge);
                     let default: Ipv4Net = "172.17.0.0/16".parse().unwrap();
@@ -780,62 +778,61 @@ impl NetworkService {
         let v = self.view(&st, st.nets.get(&id).unwrap(), &|_| None);
         drop(st);
         if let Err(e) = self.apply_firewall() {
-            let _ = self.remove(&id);
+            let net = self.state.lock().unwrap().nets.remove(&id);
+            if let Some(net) = net {
+                let _ = self.destroy(net);
+            }
             return Err(e);
         }
         Ok(v)
     }
 
     /// `DELETE /networks/{id}`: refused for predefined networks and while
-    /// containers use it (`in_use` names configured containers).
-    pub fn remove_checked(
-        &self,
-        key: &str,
-        configured: &dyn Fn(&str) -> Vec<String>,
-    ) -> Result<NetworkRecord> {
-        let rec = self.get(key)?;
-        if PREDEFINED.contains(&rec.name.as_str()) {
-            return Err(Error::forbidden(format!(
-                "{} is a pre-defined network and cannot be removed",
-                rec.name
-            )));
-        }
-        let active: Vec<String> = {
-            let st = self.state.lock().unwrap();
-            st.endpoints
+    /// running containers have endpoints on it (checked and removed under
+    /// one lock, so no endpoint can join in between).
+    pub fn remove_checked(&self, key: &str) -> Result<NetworkRecord> {
+        let net = {
+            let mut st = self.state.lock().unwrap();
+            let rec = Self::find_in(&st, key)?.rec.clone();
+            if PREDEFINED.contains(&rec.name.as_str()) {
+                return Err(Error::forbidden(format!(
+                    "{} is a pre-defined network and cannot be removed",
+                    rec.name
+                )));
+            }
+            let active: Vec<String> = st
+                .endpoints
                 .values()
                 .filter(|e| e.network_id == rec.id)
                 .map(|e| e.container_name.clone())
-                .collect()
+                .collect();
+            if !active.is_empty() {
+                return Err(Error::forbidden(format!(
+                    "error while removing network: network {} has active endpoints (name:{:?} id:{:?})",
+                    rec.name,
+                    active.join(","),
+                    &rec.id[..12]
+                )));
+            }
+            st.nets.remove(&rec.id)
         };
-        if !active.is_empty() {
-            return Err(Error::forbidden(format!(
-                "error while removing network: network {} has active endpoints (name:{:?} id:{:?})",
-                rec.name,
-                active.join(","),
-                &rec.id[..12]
-            )));
-        }
-        let users = configured(&rec.id);
-        if !users.is_empty() {
-            return Err(Error::forbidden(format!(
-                "error while removing network: network {} has active endpoints",
-                rec.name
-            )));
-        }
-        self.remove(&rec.id)?;
-        Ok(rec)
+        let Some(net) = net else {
+            return Err(Error::not_found(format!("network {key} not found")));
+        };
+        self.destroy(net)
     }
 
-    fn remove(&self, id: &str) -> Result<()> {
-        let net = self.state.lock().unwrap().nets.remove(id);
-        let Some(net) = net else { return Ok(()) };
-        self.meta.delete(Table::Networks, id)?;
-        self.resolver.remove_network(id);
+    /// Removes a network taken out of the state: its record, names, bridge
+    /// and rules.
+    fn destroy(&self, net: Net) -> Result<NetworkRecord> {
+        let id = net.rec.id.clone();
+        self.meta.delete(Table::Networks, &id)?;
+        self.resolver.remove_network(&id);
         if !net.rec.bridge.is_empty() {
             kernel::delete_link(&net.rec.bridge)?;
         }
-        self.apply_firewall()
+        self.apply_firewall()?;
+        Ok(net.rec)
     }
 
     /// `POST /networks/prune`: removes user-defined networks no container
@@ -844,7 +841,6 @@ impl NetworkService {
         &self,
         filters: &BTreeMap<String, Vec<String>>,
         until: Option<f64>,
-        configured: &dyn Fn(&str) -> Vec<String>,
     ) -> Result<Vec<String>> {
         let candidates: Vec<NetworkRecord> = {
             let st = self.state.lock().unwrap();
@@ -870,7 +866,7 @@ impl NetworkService {
         };
         let mut deleted = Vec::new();
         for r in candidates {
-            if self.remove_checked(&r.id, configured).is_ok() {
+            if self.remove_checked(&r.id).is_ok() {
                 deleted.push(r.name);
             }
         }
