@@ -162,41 +162,7 @@ pub struct DnsSockets {
     pub tcp: std::net::TcpListener,
 }
 
-/// A persistent network namespace: `path` is a bind mount of the
-/// namespace, so it lives on without any process (and across daemon
-/// restarts) until [`remove_netns`].
-pub fn create_netns(path: &Path) -> Result<()> {
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d)
-            .map_err(|e| Error::internal(format!("create {}: {e}", d.display())))?;
-    }
-    std::fs::File::create(path)
-        .map_err(|e| Error::internal(format!("create {}: {e}", path.display())))?;
-    let r = on_thread(|| {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(sys_err("unshare"))?;
-        nix::mount::mount(
-            Some("/proc/thread-self/ns/net"),
-            path,
-            None::<&str>,
-            nix::mount::MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(sys_err(format!("bind {}", path.display())))?;
-        with_netlink(async |h| {
-            h.link()
-                .set(LinkUnspec::new_with_index(1).up().build())
-                .execute()
-                .await
-                .map_err(nl_err("bring up lo"))
-        })
-    });
-    if r.is_err() {
-        let _ = remove_netns(path);
-    }
-    r
-}
-
-/// Unmounts and removes a namespace file made by [`create_netns`]; the
+/// Unmounts and removes a namespace file made by [`create_sandbox`]; the
 /// kernel frees the namespace, and the veths in it, once nothing holds it.
 pub fn remove_netns(path: &Path) -> Result<()> {
     match nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH) {
@@ -216,76 +182,154 @@ fn open_ns(path: &Path) -> Result<OwnedFd> {
         .map_err(|e| Error::internal(format!("open {}: {e}", path.display())))
 }
 
-/// Plugs `ifs` into the namespace at `netns`: each veth is made in the
-/// host with its peer created directly inside the namespace (named, with
-/// its MAC, up), then given its address and routes there. Binds the DNS
-/// sockets when `dns` is set.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(|e| Error::internal(format!("netlink runtime: {e}")))
+}
+
+fn connect() -> Result<Handle> {
+    let (conn, handle, _) =
+        rtnetlink::new_connection().map_err(|e| Error::internal(format!("netlink socket: {e}")))?;
+    tokio::spawn(conn);
+    Ok(handle)
+}
+
+/// Makes the veth pairs of `ifs` from the host (`host`, a handle of the
+/// host's namespace): each host end on its bridge and up, each peer
+/// created directly inside the namespace `ns` with its name and MAC.
+async fn make_veths(host: &Handle, ns: &OwnedFd, ifs: &[Interface]) -> Result<()> {
+    for i in ifs {
+        let bridge = link_index(host, &i.bridge)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("bridge {} not found", i.bridge)))?;
+        let peer = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(i.name.clone())
+            .address(i.mac.to_vec())
+            .setns_by_fd(ns.as_raw_fd())
+            .build();
+        let msg = LinkVeth::new(&i.host_name, &i.name)
+            .controller(bridge)
+            .up()
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+            .build();
+        host.link()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(nl_err(format!("create veth {}", i.host_name)))?;
+        // Hairpin: with br_netfilter, a container reaching its own
+        // published port is DNATed on the bridge back to its own port.
+        sysctl(
+            &format!("/sys/class/net/{}/brport/hairpin_mode", i.host_name),
+            "1",
+        )?;
+    }
+    Ok(())
+}
+
+/// Inside the namespace (`h` is a handle of it): addresses, links up (a
+/// veth cannot come up before it is paired) and default routes.
+async fn configure(h: &Handle, ifs: &[Interface]) -> Result<()> {
+    for i in ifs {
+        let idx = link_index(h, &i.name)
+            .await?
+            .ok_or_else(|| Error::internal(format!("{} missing in the sandbox", i.name)))?;
+        h.address()
+            .add(idx, IpAddr::V4(i.addr), i.prefix)
+            .execute()
+            .await
+            .map_err(nl_err(format!("address {} on {}", i.addr, i.name)))?;
+        h.link()
+            .set(LinkUnspec::new_with_index(idx).up().build())
+            .execute()
+            .await
+            .map_err(nl_err(format!("bring up {}", i.name)))?;
+        if let Some(gw) = i.gateway {
+            h.route()
+                .add(
+                    RouteMessageBuilder::<Ipv4Addr>::new()
+                        .output_interface(idx)
+                        .gateway(gw)
+                        .build(),
+                )
+                .replace()
+                .execute()
+                .await
+                .map_err(nl_err(format!("default route via {gw}")))?;
+        }
+    }
+    Ok(())
+}
+
+async fn loopback_up(h: &Handle) -> Result<()> {
+    h.link()
+        .set(LinkUnspec::new_with_index(1).up().build())
+        .execute()
+        .await
+        .map_err(nl_err("bring up lo"))
+}
+
+/// Makes a persistent network namespace at `path` (a bind mount of the
+/// namespace, so it lives on without any process, and across daemon
+/// restarts, until [`remove_netns`]) and plugs `ifs` into it, all on one
+/// thread that enters the new namespace. Binds the DNS sockets when `dns`
+/// is set. On error the namespace is removed.
+pub fn create_sandbox(path: &Path, ifs: &[Interface], dns: bool) -> Result<Option<DnsSockets>> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d)
+            .map_err(|e| Error::internal(format!("create {}: {e}", d.display())))?;
+    }
+    std::fs::File::create(path)
+        .map_err(|e| Error::internal(format!("create {}: {e}", path.display())))?;
+    let r = on_thread(|| {
+        let rt = runtime()?;
+        let _g = rt.enter();
+        // Netlink sockets belong to the namespace they were made in.
+        let host = connect()?;
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(sys_err("unshare"))?;
+        nix::mount::mount(
+            Some("/proc/thread-self/ns/net"),
+            path,
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(sys_err(format!("bind {}", path.display())))?;
+        let ns = open_ns(path)?;
+        let inside = connect()?;
+        rt.block_on(async {
+            loopback_up(&inside).await?;
+            make_veths(&host, &ns, ifs).await?;
+            configure(&inside, ifs).await
+        })?;
+        if dns {
+            bind_dns().map(Some)
+        } else {
+            Ok(None)
+        }
+    });
+    if r.is_err() {
+        let _ = remove_netns(path);
+    }
+    r
+}
+
+/// Plugs `ifs` into the existing namespace at `netns` (`network connect`).
+/// Binds the DNS sockets when `dns` is set.
 pub fn plug(netns: &Path, ifs: &[Interface], dns: bool) -> Result<Option<DnsSockets>> {
     let ns = open_ns(netns)?;
     on_thread(|| {
-        let host = with_netlink(async |h| {
-            for i in ifs {
-                let bridge = link_index(&h, &i.bridge)
-                    .await?
-                    .ok_or_else(|| Error::not_found(format!("bridge {} not found", i.bridge)))?;
-                let peer = LinkMessageBuilder::<LinkUnspec>::new()
-                    .name(i.name.clone())
-                    .address(i.mac.to_vec())
-                    .setns_by_fd(ns.as_raw_fd())
-                    .build();
-                let msg = LinkVeth::new(&i.host_name, &i.name)
-                    .controller(bridge)
-                    .up()
-                    .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-                    .build();
-                h.link()
-                    .add(msg)
-                    .execute()
-                    .await
-                    .map_err(nl_err(format!("create veth {}", i.host_name)))?;
-                // Hairpin: with br_netfilter, a container reaching its own
-                // published port is DNATed on the bridge back to its own port.
-                sysctl(
-                    &format!("/sys/class/net/{}/brport/hairpin_mode", i.host_name),
-                    "1",
-                )?;
-            }
-            Ok(())
-        });
-        host?;
+        let rt = runtime()?;
+        let _g = rt.enter();
+        let host = connect()?;
         nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
             .map_err(sys_err("setns"))?;
-        with_netlink(async |h| {
-            for i in ifs {
-                let idx = link_index(&h, &i.name)
-                    .await?
-                    .ok_or_else(|| Error::internal(format!("{} missing in the sandbox", i.name)))?;
-                h.address()
-                    .add(idx, IpAddr::V4(i.addr), i.prefix)
-                    .execute()
-                    .await
-                    .map_err(nl_err(format!("address {} on {}", i.addr, i.name)))?;
-                // Up only now: a veth cannot come up before it is paired.
-                h.link()
-                    .set(LinkUnspec::new_with_index(idx).up().build())
-                    .execute()
-                    .await
-                    .map_err(nl_err(format!("bring up {}", i.name)))?;
-                if let Some(gw) = i.gateway {
-                    h.route()
-                        .add(
-                            RouteMessageBuilder::<Ipv4Addr>::new()
-                                .output_interface(idx)
-                                .gateway(gw)
-                                .build(),
-                        )
-                        .replace()
-                        .execute()
-                        .await
-                        .map_err(nl_err(format!("default route via {gw}")))?;
-                }
-            }
-            Ok(())
+        let inside = connect()?;
+        rt.block_on(async {
+            make_veths(&host, &ns, ifs).await?;
+            configure(&inside, ifs).await
         })?;
         if dns {
             bind_dns().map(Some)

@@ -250,7 +250,32 @@ impl NetworkService {
             }
             st.nets.insert(rec.id.clone(), Net { rec, subnet });
         }
-        for (_, ep) in self.meta.list::<EndpointRecord>(Table::Endpoints)? {
+        let mut eps: BTreeMap<(String, String), EndpointRecord> = self
+            .meta
+            .list::<EndpointRecord>(Table::Endpoints)?
+            .into_iter()
+            .map(|(_, e)| ((e.network_id.clone(), e.container_id.clone()), e))
+            .collect();
+        // A container's runtime file is newer than the database when the
+        // daemon was killed before a group commit reached the disk.
+        let dir = self.cfg.exec_root.join("netns");
+        for f in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let Some(cid) = name.strip_suffix(".json") else {
+                continue;
+            };
+            let Ok(list) = std::fs::read(f.path())
+                .map_err(|_| ())
+                .and_then(|b| serde_json::from_slice::<Vec<EndpointRecord>>(&b).map_err(|_| ()))
+            else {
+                continue;
+            };
+            eps.retain(|(_, c), _| c != cid);
+            for e in list {
+                eps.insert((e.network_id.clone(), e.container_id.clone()), e);
+            }
+        }
+        for (_, ep) in eps {
             if let Some(n) = st.nets.get_mut(&ep.network_id) {
                 if let Some(s) = n.subnet.as_mut() {
                     s.mark(ep.ip);
@@ -343,8 +368,7 @@ impl NetworkService {
         };
         for ep in stale {
             self.release_endpoint(&ep)?;
-            let _ =
-                kernel::remove_netns(&kernel::netns_path(&self.cfg.exec_root, &ep.container_id));
+            let _ = self.remove_sandbox(&ep.container_id);
         }
         let eps: Vec<EndpointRecord> = self
             .state
@@ -936,8 +960,7 @@ impl NetworkService {
     /// is left behind.
     pub fn attach(&self, req: &AttachRequest) -> Result<Attached> {
         let netns = kernel::netns_path(&self.cfg.exec_root, req.container_id);
-        let _ = kernel::remove_netns(&netns);
-        kernel::create_netns(&netns)?;
+        self.remove_sandbox(req.container_id);
         let mut done: Vec<EndpointRecord> = Vec::new();
         let r = self.attach_inner(req, &netns, &mut done);
         match r {
@@ -948,7 +971,7 @@ impl NetworkService {
                     held.extend(self.release_endpoint(ep).unwrap_or_default());
                 }
                 self.stop_dns(req.container_id);
-                let _ = kernel::remove_netns(&netns);
+                self.remove_sandbox(req.container_id);
                 if done.iter().any(|e| !e.ports.is_empty()) {
                     let _ = self.apply_firewall();
                 }
@@ -1002,7 +1025,7 @@ impl NetworkService {
             });
             endpoints.insert(net.name.clone(), self.endpoint_view(&ep, es));
         }
-        let socks = kernel::plug(netns, &ifs, embedded_dns)?;
+        let socks = kernel::create_sandbox(netns, &ifs, embedded_dns)?;
         if let Some(s) = socks {
             self.serve_dns(req.container_id, s);
         }
@@ -1013,18 +1036,7 @@ impl NetworkService {
                     .add(&ep.container_id, &ep.network_id, &ep.dns_names, ep.ip);
             }
         }
-        // Durable before start returns: a daemon killed right after must
-        // not hand these addresses and ports out again.
-        self.meta.update(|tx| {
-            for ep in done.iter() {
-                tx.put(
-                    Table::Endpoints,
-                    &net_key(&ep.network_id, &ep.container_id),
-                    ep,
-                )?;
-            }
-            Ok(())
-        })?;
+        self.record_endpoints(req.container_id, done)?;
         if done.iter().any(|e| !e.ports.is_empty()) {
             self.apply_firewall()?;
         }
@@ -1032,6 +1044,36 @@ impl NetworkService {
             netns: netns.to_path_buf(),
             endpoints,
             embedded_dns,
+        })
+    }
+
+    /// Records a container's endpoints: in the database with a group commit
+    /// (durable a moment later, off the start path), and first in a runtime
+    /// file beside its namespace, which survives a daemon killed within that
+    /// moment (a plain write; only a machine crash loses it, and with it the
+    /// container). `load` takes endpoints from these files that the
+    /// database lacks, so no address or port is handed out twice.
+    fn record_endpoints(&self, cid: &str, eps: &[EndpointRecord]) -> Result<()> {
+        let all: Vec<EndpointRecord> = {
+            let st = self.state.lock().unwrap();
+            st.endpoints
+                .values()
+                .filter(|e| e.container_id == cid)
+                .cloned()
+                .collect()
+        };
+        let file = runtime_file(&self.cfg.exec_root, cid);
+        std::fs::write(&file, serde_json::to_vec(&all).unwrap_or_default())
+            .map_err(|e| Error::internal(format!("write {}: {e}", file.display())))?;
+        self.meta.update_grouped(|tx| {
+            for ep in eps {
+                tx.put(
+                    Table::Endpoints,
+                    &net_key(&ep.network_id, &ep.container_id),
+                    ep,
+                )?;
+            }
+            Ok(())
         })
     }
 
@@ -1264,6 +1306,12 @@ impl NetworkService {
         Ok(held)
     }
 
+    /// Removes a container's namespace and its runtime file (best effort).
+    fn remove_sandbox(&self, cid: &str) {
+        let _ = kernel::remove_netns(&kernel::netns_path(&self.cfg.exec_root, cid));
+        let _ = std::fs::remove_file(runtime_file(&self.cfg.exec_root, cid));
+    }
+
     fn stop_dns(&self, cid: &str) {
         if let Some(t) = self.dns_tasks.lock().unwrap().remove(cid) {
             t.iter().for_each(|t| t.abort());
@@ -1289,6 +1337,7 @@ impl NetworkService {
             held.extend(self.release_endpoint(ep)?);
         }
         kernel::remove_netns(&kernel::netns_path(&self.cfg.exec_root, cid))?;
+        let _ = std::fs::remove_file(runtime_file(&self.cfg.exec_root, cid));
         if had_ports {
             self.apply_firewall()?;
         }
@@ -1335,13 +1384,7 @@ impl NetworkService {
             self.resolver
                 .add(&ep.container_id, &ep.network_id, &ep.dns_names, ep.ip);
         }
-        self.meta.update(|tx| {
-            tx.put(
-                Table::Endpoints,
-                &net_key(&ep.network_id, &ep.container_id),
-                &ep,
-            )
-        })?;
+        self.record_endpoints(req.container_id, std::slice::from_ref(&ep))?;
         Ok(self.endpoint_view(&ep, es))
     }
 
@@ -1357,6 +1400,7 @@ impl NetworkService {
         let netns = kernel::netns_path(&self.cfg.exec_root, cid);
         kernel::unplug(&netns, &ep.iface)?;
         let held = self.release_endpoint(&ep)?;
+        self.record_endpoints(cid, &[])?;
         if !ep.ports.is_empty() {
             self.apply_firewall()?;
         }
@@ -1376,6 +1420,11 @@ impl NetworkService {
     pub fn config(&self) -> &Config {
         &self.cfg
     }
+}
+
+/// A running container's endpoints, beside its namespace file.
+fn runtime_file(exec_root: &Path, cid: &str) -> PathBuf {
+    exec_root.join("netns").join(format!("{cid}.json"))
 }
 
 fn subnet_of(r: &NetworkRecord) -> Option<Ipv4Net> {
