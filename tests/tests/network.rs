@@ -1009,3 +1009,84 @@ fn dns_forwarding_off_answers_locally_only() {
     assert_eq!(ok.code, 0, "{ok:?}");
     d.finish();
 }
+
+#[test]
+fn berth_cli_prints_what_the_docker_cli_prints() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let block: Vec<u8> = d
+        .net
+        .prefix
+        .split('.')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let subnet = format!("{}.{}.{}.0/24", block[0], block[1], block[2] + 3);
+    // Created by berth, read by both.
+    d.berth(&[
+        "network", "create", "--subnet", &subnet, "--label", "k=v", "cmp",
+    ])
+    .ok();
+    let p = free_port();
+    let spec = format!("127.0.0.1:{p}:80");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "pw",
+        "--network",
+        "cmp",
+        "-p",
+        &spec,
+        "-p",
+        "9090/udp",
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+    ])
+    .ok();
+    assert!(http_get("127.0.0.1", p, "/").is_some());
+    for args in [
+        vec!["network", "ls"],
+        vec!["network", "ls", "--no-trunc", "-f", "label=k=v"],
+        vec!["network", "inspect", "cmp"],
+        vec![
+            "network",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Driver}} {{len .Containers}}",
+            "cmp",
+            "bridge",
+        ],
+        vec!["port", "pw"],
+        vec!["port", "pw", "80"],
+        vec!["ps", "--format", "{{.Names}} {{.Ports}} {{.Networks}}"],
+        vec!["inspect", "-f", "{{json .NetworkSettings.Ports}}", "pw"],
+    ] {
+        let b = d.berth(&args);
+        let k = d.docker(&args);
+        assert_eq!(b.code, k.code, "{args:?}: {b:?} vs {k:?}");
+        assert_eq!(b.stdout, k.stdout, "{args:?}");
+    }
+    // Errors too.
+    for args in [
+        vec!["network", "rm", "cmp"],
+        vec!["network", "inspect", "nosuch"],
+        vec!["port", "pw", "81"],
+    ] {
+        let b = d.berth(&args);
+        let k = d.docker(&args);
+        assert_eq!(b.code, k.code, "{args:?}: {b:?} vs {k:?}");
+        assert_eq!(b.stderr, k.stderr, "{args:?}");
+    }
+    d.berth(&["rm", "-f", "pw"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.berth(&["network", "rm", "cmp"]).code != 0 {
+        assert!(Instant::now() < deadline, "cmp never became free");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    d.finish();
+}
