@@ -1,67 +1,59 @@
 #!/usr/bin/env bash
-# `run --rm busybox true`: berthd vs dockerd on the same machine, in one run.
+# `run --rm busybox true`: berthd vs dockerd on the same machine, in one run,
+# on each daemon's default bridge network (a veth, an address, the bridge's
+# firewall) and with `--network none` (loopback only), so the cost of the
+# networking shows. dockerd runs with its default bridge and iptables (as
+# shipped, minus ip-forward and masquerade), berthd with its own bridge
+# bbench0; see lib-bridge.sh for the settings and the cleanup.
+# Usage: run-true.sh [N]   (N timed runs per case after 3 warm-up rounds; default 30, about a minute)
 set -euo pipefail
-N=${1:-20}
+N=${1:-30}
 cd "$(dirname "$0")/.."
+have_dockerd=0
+command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] && have_dockerd=1
 scripts/install-deps.sh
 cargo build --release --workspace --bins -q
-bin=$PWD/target/release
-docker=/usr/local/bin/docker
-tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
-cg=/$(basename "$tmp" | tr -d .)
-bpid=""; dpid=""
-cleanup() {
-  set +e
-  [ -n "$bpid" ] && kill "$bpid" 2>/dev/null && wait "$bpid" 2>/dev/null
-  [ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-  for m in $(awk -v t="$tmp" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r); do umount -l "$m"; done
-  for h in /sys/fs/cgroup/*/; do rmdir "$h${cg#/}"/* "$h${cg#/}" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. bench/lib-bridge.sh
+bench_preflight $have_dockerd
 
 scripts/busybox-tar.sh "$tmp/busybox.tar"
-echo "{}" > "$tmp/none.json"
-wait_sock() { for _ in $(seq 1 300); do curl -sf --unix-socket "$1" http://x/_ping >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; return 1; }
-
-"$bin/berthd" --data-root "$tmp/b/data" --exec-root "$tmp/b/exec" -H "unix://$tmp/b.sock" \
-  --config-file "$tmp/none.json" --pidfile "$tmp/b.pid" --cgroup-parent "$cg" --log-level warn >"$tmp/berthd.log" 2>&1 &
-bpid=$!
-wait_sock "$tmp/b.sock"
-have_dockerd=0
-if command -v dockerd >/dev/null; then
-  PATH=$PATH:/usr/sbin:/sbin dockerd --ip-forward=false --iptables=false --bridge=none --data-root "$tmp/d/data" \
-    --exec-root "$tmp/d/exec" --pidfile "$tmp/d.pid" -H "unix://$tmp/d.sock" >"$tmp/dockerd.log" 2>&1 &
-  dpid=$!
-  wait_sock "$tmp/d.sock" && have_dockerd=1
-fi
-
-B="unix://$tmp/b.sock"; D="unix://$tmp/d.sock"
+start_berthd
+[ $have_dockerd = 1 ] && start_dockerd
 DOCKER_HOST=$B $docker import -c 'CMD ["sh"]' "$tmp/busybox.tar" busybox:latest >/dev/null
 [ $have_dockerd = 1 ] && DOCKER_HOST=$D $docker import -c 'CMD ["sh"]' "$tmp/busybox.tar" busybox:latest >/dev/null
 
-# Times one command N times (after 3 warm-ups); prints the median in ms.
-median_ms() {
-  local i t0 t1; local -a ts=()
-  for i in 1 2 3; do "$@" >/dev/null; done
-  for i in $(seq 1 "$N"); do
-    t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N)
-    ts+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f\n", m/1000}'
-}
+# The cases, run round-robin (3 warm-up rounds, then N timed rounds) so
+# that the background load of a shared machine falls on all of them alike.
+bd() { DOCKER_HOST=$B $docker run --rm --network "$1" busybox true; }
+bb() { BERTH_HOST=$B "$bin/berth" run --rm --network "$1" busybox true; }
+dk() { DOCKER_HOST=$D $docker run --rm --network "$1" busybox true; }
+cases=(bd bb); [ $have_dockerd = 1 ] && cases+=(dk)
+# Median in ms of the microsecond figures on stdin.
+median() { sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f\n", m/1000}'; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a/b}'; }
+diffms() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f ms", a-b}'; }
 
-export DOCKER_CONFIG=$tmp/docker-config
-b_docker=$(DOCKER_HOST=$B median_ms $docker run --rm --network none busybox true)
-b_berth=$(BERTH_HOST=$B median_ms "$bin/berth" run --rm busybox true)
-echo "run --rm busybox true, median of $N:"
-printf '  %-34s %8s ms\n' "berthd  (docker CLI)" "$b_docker" "berthd  (berth CLI)" "$b_berth"
+for r in $(seq -2 "$N"); do
+  for c in "${cases[@]}"; do
+    for net in bridge none; do
+      t0=$(date +%s%N); $c $net >/dev/null; t1=$(date +%s%N)
+      [ "$r" -gt 0 ] && echo $(( (t1 - t0) / 1000 )) >> "$tmp/t.$c.$net"
+    done
+  done
+done
+declare -A t
+for c in "${cases[@]}"; do for net in bridge none; do t[$c,$net]=$(median < "$tmp/t.$c.$net"); done; done
+
+echo "run --rm busybox true, median of $N (ms):"
+printf '  %-26s %12s %12s %14s\n' "" "bridge" "none" "bridge - none"
+row() { printf '  %-26s %12s %12s %14s\n' "$1" "${t[$2,bridge]}" "${t[$2,none]}" "$(diffms "${t[$2,bridge]}" "${t[$2,none]}")"; }
+row "berthd  (docker CLI)" bd
+row "berthd  (berth CLI)" bb
 if [ $have_dockerd = 1 ]; then
-  d_docker=$(DOCKER_HOST=$D median_ms $docker run --rm --network none busybox true)
-  printf '  %-34s %8s ms\n' "dockerd (docker CLI)" "$d_docker"
-  awk -v b="$b_docker" -v d="$d_docker" 'BEGIN {printf "  ratio dockerd/berthd (same CLI):    %6.2fx\n", d/b}'
-  awk -v b="$b_berth" -v d="$d_docker" 'BEGIN {printf "  ratio dockerd+docker / berthd+berth: %5.2fx\n", d/b}'
+  row "dockerd (docker CLI)" dk
+  printf '  %-26s %12s %12s\n' "dockerd/berthd, same CLI" "$(ratio "${t[dk,bridge]}" "${t[bd,bridge]}")" "$(ratio "${t[dk,none]}" "${t[bd,none]}")"
+  printf '  %-26s %12s %12s\n' "dockerd+docker/berthd+berth" "$(ratio "${t[dk,bridge]}" "${t[bb,bridge]}")" "$(ratio "${t[dk,none]}" "${t[bb,none]}")"
   drss=$(rss_mb "$dpid"); crss=0
   cpid=$(pgrep -P "$dpid" containerd || true)
   [ -n "$cpid" ] && crss=$(rss_mb "$cpid")
