@@ -186,6 +186,27 @@ fn default_bridge_inspect_and_etc_files() {
     );
     assert_eq!(inspect(&d, "c1", "{{.HostConfig.NetworkMode}}"), "bridge");
     let mac = inspect(&d, "c1", "{{.NetworkSettings.MacAddress}}");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "c2",
+        "--mac-address",
+        "02:42:0a:0b:0c:0d",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    assert_eq!(
+        inspect(&d, "c2", "{{.NetworkSettings.MacAddress}}"),
+        "02:42:0a:0b:0c:0d"
+    );
+    let link = d
+        .docker(&["exec", "c2", "cat", "/sys/class/net/eth0/address"])
+        .ok()
+        .to_string();
+    assert_eq!(link.trim(), "02:42:0a:0b:0c:0d");
     let ifc = d
         .docker(&["exec", "c1", "ip", "addr", "show", "eth0"])
         .ok()
@@ -931,6 +952,41 @@ fn dns_forwarding_to_a_fake_upstream() {
         "127.0.0.11",
     ]);
     assert!(out.stdout.contains("192.0.2.123"), "{out:?}");
+    // A container's own --dns servers take the place of the daemon's.
+    let ip2 = Ipv4Addr::new(127, 53, (std::process::id() % 250) as u8, 8);
+    let up2 = UdpSocket::bind((ip2, 53)).expect("second upstream");
+    up2.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    let t = std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        let (n, from) = up2.recv_from(&mut buf).unwrap();
+        let mut r = buf[..n].to_vec();
+        r[2] = 0x81;
+        r[3] = 0x80;
+        r[6] = 0;
+        r[7] = 1;
+        r[8..12].fill(0);
+        r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 124]);
+        up2.send_to(&r, from).unwrap();
+    });
+    let ip2s = ip2.to_string();
+    let own = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "fwd",
+        "--dns",
+        &ip2s,
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; nslookup other.example.test",
+    ]);
+    assert!(own.stdout.contains("192.0.2.124"), "{own:?}");
+    assert!(
+        own.stdout.contains("nameserver 127.0.0.11") && !own.stdout.contains(&ip2s),
+        "{own:?}"
+    );
+    t.join().unwrap();
     // Known names never go upstream.
     d.docker(&[
         "run",

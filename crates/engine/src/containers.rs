@@ -441,6 +441,8 @@ impl ContainerService {
             });
             self.by_id.write().unwrap().insert(id.clone(), h.clone());
             if running {
+                let dns = h.rec.lock().unwrap().host_config.dns.clone();
+                self.networks.set_dns_servers(&id, &dns);
                 if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
                     if conn.send(&Request::Wait).await.is_ok() {
                         self.clone().monitor(h, conn);

@@ -29,6 +29,8 @@ struct Table {
     entries: Vec<Entry>,
     /// network id → (name, internal)
     networks: BTreeMap<String, (String, bool)>,
+    /// container → its own upstream servers (`--dns`), instead of the daemon's
+    servers: BTreeMap<String, Vec<SocketAddr>>,
 }
 
 /// The name table and upstream settings shared by every container's server.
@@ -80,13 +82,26 @@ impl Resolver {
         });
     }
 
-    /// Forgets a container's endpoint on `network` (all of them with None).
+    /// Forgets a container's endpoint on `network` (all of them, and its
+    /// servers, with None).
     pub fn remove(&self, container: &str, network: Option<&str>) {
-        self.table
-            .write()
-            .unwrap()
-            .entries
+        let mut t = self.table.write().unwrap();
+        t.entries
             .retain(|e| !(e.container == container && network.is_none_or(|n| n == e.network)));
+        if network.is_none() {
+            t.servers.remove(container);
+        }
+    }
+
+    /// A container's own upstream servers (`--dns`): what the embedded DNS
+    /// forwards its unknown names to, as dockerd does.
+    pub fn set_servers(&self, container: &str, servers: Vec<SocketAddr>) {
+        let mut t = self.table.write().unwrap();
+        if servers.is_empty() {
+            t.servers.remove(container);
+        } else {
+            t.servers.insert(container.to_string(), servers);
+        }
     }
 
     /// Looks a name up for `asker`: addresses, and whether the name is
@@ -191,7 +206,7 @@ impl Resolver {
             _ => {}
         }
         if self.forward {
-            if let Some(r) = self.forward_query(packet).await {
+            if let Some(r) = self.forward_query(asker, packet).await {
                 return Some(r);
             }
         }
@@ -199,8 +214,9 @@ impl Resolver {
         resp.to_vec().ok()
     }
 
-    async fn forward_query(&self, packet: &[u8]) -> Option<Vec<u8>> {
-        for up in &self.upstreams {
+    async fn forward_query(&self, asker: &str, packet: &[u8]) -> Option<Vec<u8>> {
+        let own = self.table.read().unwrap().servers.get(asker).cloned();
+        for up in own.as_ref().unwrap_or(&self.upstreams) {
             let sock =
                 tokio::net::UdpSocket::bind(if up.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })
                     .await

@@ -108,6 +108,8 @@ pub struct AttachRequest<'a> {
     /// Exposed ports (`80/tcp`) of the image and the config.
     pub exposed: &'a [String],
     pub mac_address: Option<&'a str>,
+    /// The container's `--dns` servers: the embedded DNS forwards to them.
+    pub dns: &'a [String],
 }
 
 /// What a started container got: its namespace, its endpoints and ports.
@@ -1029,6 +1031,7 @@ impl NetworkService {
         if let Some(s) = socks {
             self.serve_dns(req.container_id, s);
         }
+        self.set_dns_servers(req.container_id, req.dns);
         // Names resolve from now on, before start returns.
         for ep in done.iter() {
             if self.user_network(&ep.network_id).is_some() {
@@ -1045,6 +1048,17 @@ impl NetworkService {
             endpoints,
             embedded_dns,
         })
+    }
+
+    /// A container's `--dns` servers, which the embedded DNS forwards its
+    /// unknown names to (at start, and again after a daemon restart).
+    pub fn set_dns_servers(&self, cid: &str, dns: &[String]) {
+        let servers = dns
+            .iter()
+            .filter_map(|s| s.parse::<IpAddr>().ok())
+            .map(|ip| SocketAddr::new(ip, 53))
+            .collect();
+        self.resolver.set_servers(cid, servers);
     }
 
     /// Records a container's endpoints: in the database with a group commit

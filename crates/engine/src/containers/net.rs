@@ -209,6 +209,7 @@ impl ContainerService {
                     publish_all: rec.host_config.publish_all_ports,
                     exposed: &exposed,
                     mac_address: mac,
+                    dns: &rec.host_config.dns,
                 })?;
                 Ok(StartNet {
                     netns: Some(att.netns),
@@ -441,6 +442,7 @@ impl ContainerService {
                     publish_all: false,
                     exposed: &exposed,
                     mac_address: None,
+                    dns: &rec.host_config.dns,
                 },
                 &netrec.id,
                 &es,
