@@ -370,7 +370,7 @@ impl NetworkService {
         };
         for ep in stale {
             self.release_endpoint(&ep)?;
-            let _ = self.remove_sandbox(&ep.container_id);
+            self.remove_sandbox(&ep.container_id);
         }
         let eps: Vec<EndpointRecord> = self
             .state
