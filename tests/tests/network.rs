@@ -1146,3 +1146,43 @@ fn berth_cli_prints_what_the_docker_cli_prints() {
     }
     d.finish();
 }
+
+#[test]
+fn without_the_firewall_ports_go_through_the_userland_proxy() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start_with(DaemonOpts {
+        config: Some("{\"iptables\": false}".into()),
+        ..Default::default()
+    });
+    let tables = std::process::Command::new("nft")
+        .args(["list", "tables"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&tables.stdout).contains(&d.net.table));
+    let p = free_port();
+    let spec = format!("127.0.0.1:{p}:80");
+    let id = d.docker(&[
+        "run", "-d", "-p", &spec, "busybox", "httpd", "-f", "-p", "80", "-h", "/etc",
+    ]);
+    let id = id.ok().trim().to_string();
+    assert_eq!(
+        http_get("127.0.0.1", p, "/hostname").unwrap().trim(),
+        &id[..12]
+    );
+    let udp = d.docker(&["run", "-d", "-p", "127.0.0.1::53/udp", "busybox", "true"]);
+    assert_ne!(udp.code, 0);
+    assert!(udp.stderr.contains("only TCP ports"), "{}", udp.stderr);
+    d.finish();
+
+    // Neither the firewall nor the proxy: publishing is refused, not ignored.
+    let d = Daemon::start_with(DaemonOpts {
+        config: Some("{\"iptables\": false, \"userland-proxy\": false}".into()),
+        ..Default::default()
+    });
+    let out = d.docker(&["run", "-d", "-p", "80", "busybox", "true"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("both are off"), "{}", out.stderr);
+    d.finish();
+}

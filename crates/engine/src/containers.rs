@@ -46,6 +46,9 @@ pub fn labels_match(want: Option<&Vec<String>>, labels: &Labels) -> bool {
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
+/// How dockerd's start errors from the network begin.
+const NET_FAILURE: &str = "failed to set up container networking";
+
 /// The host config as inspect shows it: what the client set, with Docker's
 /// defaults for what it left out (clients such as docker-py read
 /// `LogConfig.Type`).
@@ -730,7 +733,13 @@ impl ContainerService {
                 let _ = tokio::task::spawn_blocking(move || nets.detach(&nid)).await;
                 let _ = snapshot::unmount(&self.rootfs(&id));
                 let _ = std::fs::remove_dir_all(self.shim_dir(&id));
-                let msg = format!("failed to create task for container: {}", e.message);
+                // Network failures are the daemon's words, as dockerd's.
+                let network = e.message.starts_with(NET_FAILURE);
+                let msg = if network {
+                    e.message.clone()
+                } else {
+                    format!("failed to create task for container: {}", e.message)
+                };
                 let auto_remove = {
                     let mut r = h.rec.lock().unwrap();
                     r.state.error = msg.clone();
@@ -749,7 +758,9 @@ impl ContainerService {
                 if auto_remove {
                     let _ = self.remove_locked(&h, true);
                 }
-                let kind = if msg.contains("not found")
+                let kind = if network {
+                    e.kind
+                } else if msg.contains("not found")
                     || msg.contains("no such file")
                     || msg.contains("permission denied")
                 {
@@ -775,7 +786,15 @@ impl ContainerService {
         let r2 = rec.clone();
         let net = tokio::task::spawn_blocking(move || svc.start_network(&r2))
             .await
-            .map_err(|e| Error::internal(format!("network setup: {e}")))??;
+            .map_err(|e| Error::internal(format!("{NET_FAILURE}: {e}")))?
+            .map_err(|e| Error {
+                kind: e.kind,
+                message: if e.message.starts_with(NET_FAILURE) {
+                    e.message
+                } else {
+                    format!("{NET_FAILURE}: {}", e.message)
+                },
+            })?;
         if let Some(h) = &net.hostname {
             rec.config.hostname = h.clone();
         }

@@ -8,7 +8,7 @@
 use api_types::network::{PortBinding, PortMap};
 use base::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::OwnedFd;
 
 /// One published port of a running container.
@@ -158,14 +158,26 @@ pub fn no_ipv6(e: &std::io::Error) -> bool {
 
 /// Binds `ip:port` (port 0: the kernel picks a free ephemeral port) and
 /// returns the port.
+///
+/// IPv6 addresses are served by the proxy, and so are IPv4 ones when
+/// `kernel` is false (the firewall is off: no DNAT carries them).
 pub fn reserve(
     proto: &str,
     ip: Option<IpAddr>,
     port: u16,
     target: SocketAddrV4,
+    kernel: bool,
 ) -> std::io::Result<(Reservation, u16)> {
     let ip = match ip {
-        Some(IpAddr::V6(v6)) => return proxy(proto, v6, port, target),
+        Some(v6 @ IpAddr::V6(_)) => return proxy(proto, v6, port, target),
+        v4 if !kernel => {
+            return proxy(
+                proto,
+                v4.unwrap_or(Ipv4Addr::UNSPECIFIED.into()),
+                port,
+                target,
+            )
+        }
         Some(IpAddr::V4(v4)) => Some(v4),
         None => None,
     };
@@ -193,11 +205,12 @@ pub fn reserve(
     ))
 }
 
-/// Listens on `[ip]:port` (IPv6 only, so the IPv4 port stays the kernel's)
-/// and copies each TCP connection to `target`, on the daemon's runtime.
+/// Listens on `ip:port` (an IPv6 socket is IPv6 only, so the IPv4 port
+/// stays the kernel's) and copies each TCP connection to `target`, on the
+/// daemon's runtime.
 fn proxy(
     proto: &str,
-    ip: Ipv6Addr,
+    ip: IpAddr,
     port: u16,
     target: SocketAddrV4,
 ) -> std::io::Result<(Reservation, u16)> {
@@ -208,9 +221,17 @@ fn proxy(
     if proto != "tcp" {
         return Err(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
-            "only TCP ports are published on IPv6 addresses",
+            "only TCP ports are published through the userland proxy (IPv6 addresses, or iptables off)",
         ));
     }
+    let ip = match ip {
+        IpAddr::V6(v6) => v6,
+        IpAddr::V4(v4) => {
+            let l = std::net::TcpListener::bind((v4, port))?;
+            let port = l.local_addr()?.port();
+            return serve_proxy(l, port, target);
+        }
+    };
     let fd = socket(
         AddressFamily::Inet6,
         SockType::Stream,
@@ -226,7 +247,14 @@ fn proxy(
     )?;
     listen(&fd, Backlog::new(128).unwrap_or(Backlog::MAXCONN))?;
     let got: SockaddrIn6 = getsockname(std::os::fd::AsRawFd::as_raw_fd(&fd))?;
-    let std_listener = std::net::TcpListener::from(fd);
+    serve_proxy(std::net::TcpListener::from(fd), got.port(), target)
+}
+
+fn serve_proxy(
+    std_listener: std::net::TcpListener,
+    port: u16,
+    target: SocketAddrV4,
+) -> std::io::Result<(Reservation, u16)> {
     std_listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(std_listener)?;
     let task = tokio::spawn(async move {
@@ -246,7 +274,7 @@ fn proxy(
             _sock: None,
             proxy: Some(task),
         },
-        got.port(),
+        port,
     ))
 }
 
@@ -347,20 +375,27 @@ mod tests {
     fn reserving_twice_fails() {
         let t = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9);
         let lo = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        let (_r, port) = reserve("tcp", lo, 0, t).unwrap();
+        let (_r, port) = reserve("tcp", lo, 0, t, true).unwrap();
         assert!(port >= 1024);
-        assert!(reserve("tcp", lo, port, t).is_err());
-        assert!(reserve("udp", lo, port, t).is_ok());
+        assert!(reserve("tcp", lo, port, t, true).is_err());
+        assert!(reserve("udp", lo, port, t, true).is_ok());
     }
 
     #[tokio::test]
     async fn the_ipv6_proxy_forwards_tcp() {
+        use std::net::Ipv6Addr;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let std::net::SocketAddr::V4(target) = backend.local_addr().unwrap() else {
             unreachable!()
         };
-        let (r, port) = match reserve("tcp", Some(IpAddr::V6(Ipv6Addr::LOCALHOST)), 0, target) {
+        let (r, port) = match reserve(
+            "tcp",
+            Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            0,
+            target,
+            true,
+        ) {
             Ok(x) => x,
             Err(e) if no_ipv6(&e) => return, // a host without IPv6
             Err(e) => panic!("{e}"),
@@ -377,7 +412,14 @@ mod tests {
         c.read_exact(&mut b).await.unwrap();
         assert_eq!(&b, b"hello");
         server.await.unwrap();
-        assert!(reserve("udp", Some(IpAddr::V6(Ipv6Addr::LOCALHOST)), 0, target).is_err());
+        assert!(reserve(
+            "udp",
+            Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            0,
+            target,
+            true
+        )
+        .is_err());
         drop(r);
     }
 }

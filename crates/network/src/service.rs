@@ -381,12 +381,15 @@ impl NetworkService {
             .cloned()
             .collect();
         let mut dns_containers = Vec::new();
+        let kernel = self.cfg.firewall.enabled;
         for ep in &eps {
             {
                 let mut st = self.state.lock().unwrap();
                 for p in &ep.ports {
                     let target = SocketAddrV4::new(ep.ip, p.container_port);
-                    if let Ok((r, _)) = ports::reserve(&p.proto, p.host_ip, p.host_port, target) {
+                    if let Ok((r, _)) =
+                        ports::reserve(&p.proto, p.host_ip, p.host_port, target, kernel)
+                    {
                         st.reservations
                             .insert((p.proto.clone(), p.host_ip, p.host_port), r);
                     } else {
@@ -993,6 +996,11 @@ impl NetworkService {
         let mut endpoints = BTreeMap::new();
         let mut embedded_dns = false;
         let port_reqs = ports::requests(req.port_bindings, req.publish_all, req.exposed)?;
+        if !self.cfg.firewall.enabled && !self.cfg.userland_proxy && !port_reqs.is_empty() {
+            return Err(Error::invalid(
+                "publishing ports needs the firewall (iptables) or the userland proxy, and both are off",
+            ));
+        }
         for (i, (key, es)) in req.networks.iter().enumerate() {
             let first = i == 0;
             let mac = match (
@@ -1161,6 +1169,9 @@ impl NetworkService {
         // when one is taken.
         let mut held: Vec<(String, Option<IpAddr>, u16)> = Vec::new();
         let userland_proxy = self.cfg.userland_proxy;
+        // Without berth's firewall no DNAT carries IPv4 ports: the proxy does.
+        let kernel = self.cfg.firewall.enabled;
+
         let result = (|| -> std::result::Result<(), String> {
             for pr in port_reqs {
                 let target = SocketAddrV4::new(ip, pr.container_port);
@@ -1181,19 +1192,20 @@ impl NetworkService {
                 let mut got = None;
                 let mut last_err = ports::already_allocated(pr.host_ip, pr.host_ports.0);
                 for want in candidates {
-                    let (r4, port) = match ports::reserve(&pr.proto, pr.host_ip, want, target) {
-                        Ok(x) => x,
-                        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
-                            return Err(e.to_string())
-                        }
-                        Err(_) => continue,
-                    };
+                    let (r4, port) =
+                        match ports::reserve(&pr.proto, pr.host_ip, want, target, kernel) {
+                            Ok(x) => x,
+                            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                                return Err(e.to_string())
+                            }
+                            Err(_) => continue,
+                        };
                     if !also_v6 {
                         got = Some((port, r4, None));
                         break;
                     }
                     let any6 = Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-                    match ports::reserve(&pr.proto, any6, port, target) {
+                    match ports::reserve(&pr.proto, any6, port, target, kernel) {
                         Ok((r6, _)) => {
                             got = Some((port, r4, Some(r6)));
                             break;
