@@ -75,7 +75,8 @@ fn published_ports_reach_the_container() {
     let again = d.docker(&["run", "-d", "-p", &ps, "busybox", "true"]);
     assert_ne!(again.code, 0);
     assert!(
-        again.stderr.contains("port is already allocated"),
+        again.stderr.contains("Error response from daemon: failed to set up container networking: driver failed programming external connectivity on endpoint")
+            && again.stderr.contains(&format!("Bind for 127.0.0.1:{p} failed: port is already allocated")),
         "{}",
         again.stderr
     );
