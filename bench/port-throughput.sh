@@ -85,10 +85,13 @@ transfer() {
   done
   local t0 t1
   t0=$(date +%s%N)
+  local -a senders=()
   for port in "${ports[@]}"; do
     $py "$tmp/send.py" 127.0.0.1 "$port" "$per" "$SENDER" "$tmp/payload" > /dev/null &
+    senders+=($!)
   done
-  wait
+  # Only the senders: a bare `wait` would wait for the daemons too.
+  wait "${senders[@]}"
   t1=$(date +%s%N)
   for cid in "${cids[@]}"; do
     code=$(DOCKER_HOST=$host timeout 30 $docker wait "$cid")
