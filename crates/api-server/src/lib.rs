@@ -59,9 +59,16 @@ impl Listen {
 pub struct Ctx {
     pub engine: Arc<Engine>,
     query: HashMap<String, Vec<String>>,
+    /// The API version of the request's path (None: the newest).
+    version: Option<(u32, u32)>,
 }
 
 impl Ctx {
+    /// Whether the request's API version is at least `major.minor`.
+    pub fn api_at_least(&self, major: u32, minor: u32) -> bool {
+        self.version.is_none_or(|v| v >= (major, minor))
+    }
+
     /// The last value of a query parameter.
     pub fn q(&self, k: &str) -> Option<&str> {
         self.query.get(k).and_then(|v| v.last()).map(String::as_str)
@@ -216,7 +223,11 @@ async fn handle(engine: Arc<Engine>, req: Request<Incoming>) -> Resp {
                     .or_default()
                     .push(v.into_owned());
             }
-            let ctx = Ctx { engine, query };
+            let ctx = Ctx {
+                engine,
+                query,
+                version: version.map(version_num),
+            };
             match routes::dispatch(ctx, req, segs).await {
                 Ok(r) => r,
                 Err(e) => error_response(&e),

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 pub mod network;
+pub mod volume;
 
 pub type Labels = BTreeMap<String, String>;
 
@@ -109,6 +110,17 @@ pub struct HostConfig {
     pub extra_hosts: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<String>>,
+    /// `--mount`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<Vec<volume::Mount>>,
+    /// `--tmpfs`: path → options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<BTreeMap<String, String>>,
+    /// `--volumes-from`: `container[:ro|rw]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volumes_from: Option<Vec<String>>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub volume_driver: String,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

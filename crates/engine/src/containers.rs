@@ -5,7 +5,9 @@
 mod copy;
 mod freeze;
 mod inspect_fs;
+mod mounts;
 mod net;
+pub use mounts::MountSpec;
 pub mod stats;
 pub use copy::{CopyLease, PutOptions, TarStream};
 pub use inspect_fs::{Change, Top};
@@ -136,6 +138,9 @@ pub struct ContainerRecord {
     /// asked for); the first is its `NetworkMode`.
     #[serde(default)]
     pub networks: BTreeMap<String, api_types::network::EndpointSettings>,
+    /// Its mounts (binds, volumes, tmpfs), resolved at create.
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
 }
 
 /// Lifecycle events that `wait` watches.
@@ -200,6 +205,7 @@ pub struct ContainerService {
     snaps: Arc<dyn Snapshotter>,
     images: Arc<ImageService>,
     networks: Arc<network::NetworkService>,
+    volumes: Arc<volume::VolumeService>,
     by_id: RwLock<HashMap<String, Arc<Handle>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
     create_lock: Mutex<()>,
@@ -310,6 +316,7 @@ impl ContainerService {
         snaps: Arc<dyn Snapshotter>,
         images: Arc<ImageService>,
         networks: Arc<network::NetworkService>,
+        volumes: Arc<volume::VolumeService>,
     ) -> Result<Arc<Self>> {
         let svc = Arc::new(ContainerService {
             cfg,
@@ -317,6 +324,7 @@ impl ContainerService {
             snaps,
             images,
             networks,
+            volumes,
             by_id: RwLock::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
             create_lock: Mutex::new(()),
@@ -443,6 +451,14 @@ impl ContainerService {
                 op: Arc::new(tokio::sync::Mutex::new(())),
             });
             self.by_id.write().unwrap().insert(id.clone(), h.clone());
+            let mounts = h.rec.lock().unwrap().mounts.clone();
+            for m in mounts.iter().filter(|m| m.typ == "volume") {
+                self.volumes.reference(&m.source, &id);
+                if running {
+                    // Its driver mount (if any) outlived the daemon.
+                    self.volumes.adopt(&m.source, &id);
+                }
+            }
             if running {
                 let dns = h.rec.lock().unwrap().host_config.dns.clone();
                 self.networks.set_dns_servers(&id, &dns);
@@ -657,8 +673,18 @@ impl ContainerService {
             .as_deref()
             .map(base::Digest::parse)
             .transpose()?;
-        self.snaps.prepare(&id, parent.as_ref())?;
-        std::fs::create_dir_all(self.container_dir(&id)).ctx("create container dir")?;
+        let mounts = self.prepare_mounts(&id, &config, &host_config, img.volumes.as_ref())?;
+        let undo_mounts = |mounts: Vec<MountSpec>| self.remove_mounts(&id, &mounts, true);
+        if let Err(e) = self.snaps.prepare(&id, parent.as_ref()) {
+            undo_mounts(mounts);
+            return Err(e);
+        }
+        if let Err(e) = std::fs::create_dir_all(self.container_dir(&id)).ctx("create container dir")
+        {
+            let _ = self.snaps.remove(&id);
+            undo_mounts(mounts);
+            return Err(e);
+        }
         let rec = ContainerRecord {
             id: id.clone(),
             name,
@@ -680,10 +706,12 @@ impl ContainerService {
             restart_count: 0,
             spec: None,
             networks,
+            mounts,
         };
         if let Err(e) = self.save_new(&rec) {
             let _ = self.snaps.remove(&id);
             let _ = std::fs::remove_dir_all(self.container_dir(&id));
+            self.remove_mounts(&id, &rec.mounts, true);
             return Err(e);
         }
         self.event(&rec, "create", &[]);
@@ -731,6 +759,8 @@ impl ContainerService {
                 let nets = self.networks.clone();
                 let nid = id.clone();
                 let _ = tokio::task::spawn_blocking(move || nets.detach(&nid)).await;
+                let mounts = h.rec.lock().unwrap().mounts.clone();
+                self.stop_mounts(&id, &mounts);
                 let _ = snapshot::unmount(&self.rootfs(&id));
                 let _ = std::fs::remove_dir_all(self.shim_dir(&id));
                 // Network failures are the daemon's words, as dockerd's.
@@ -801,6 +831,10 @@ impl ContainerService {
         if net.etc_from.is_none() {
             self.write_etc_files(&rec)?;
         }
+        let (svc, r2, root2) = (self.clone(), rec.clone(), rootfs.clone());
+        let extra_mounts = tokio::task::spawn_blocking(move || svc.start_mounts(&r2, &root2))
+            .await
+            .map_err(|e| Error::internal(format!("mounts: {e}")))??;
         let user = crate::user::resolve(&rootfs, &rec.config.user)?;
         let mut env = rec.config.env.clone();
         if !has_env(&env, "HOSTNAME") {
@@ -840,6 +874,7 @@ impl ContainerService {
             cgroups_path: self.cgroups_path(&id),
             netns: net.netns.as_deref(),
             host_network: net.host_network,
+            mounts: extra_mounts,
         })?;
         let bundle = self.bundle(&id);
         std::fs::create_dir_all(&bundle).ctx("create bundle")?;
@@ -957,6 +992,7 @@ impl ContainerService {
                     tracing::warn!(container = %id, error = %e, "auto-remove failed");
                 }
             } else {
+                self.stop_mounts(&id, &h.rec.lock().unwrap().mounts.clone());
                 let (rootfs, bundle) = (self.rootfs(&id), self.bundle(&id));
                 let nets = self.networks.clone();
                 let _ = tokio::task::spawn_blocking(move || {
@@ -1127,7 +1163,7 @@ impl ContainerService {
     }
 
     /// `DELETE /containers/{id}`.
-    pub async fn remove(&self, name: &str, force: bool) -> Result<()> {
+    pub async fn remove(&self, name: &str, force: bool, remove_volumes: bool) -> Result<()> {
         let h = self.find(name)?;
         let _op = h.op.lock().await;
         if h.running() {
@@ -1143,7 +1179,7 @@ impl ContainerService {
                 return Err(Error::internal("could not kill running container"));
             }
         }
-        self.remove_locked(&h, force)
+        self.remove_locked(&h, remove_volumes)
     }
 
     /// `POST /containers/prune`: removes every container that is not
@@ -1183,7 +1219,7 @@ impl ContainerService {
         for id in candidates {
             let size = self.size_rw(&id);
             // A container started meanwhile is kept (remove refuses it).
-            if self.remove(&id, false).await.is_ok() {
+            if self.remove(&id, false, false).await.is_ok() {
                 deleted.push(id);
                 reclaimed += size;
             }
@@ -1194,7 +1230,9 @@ impl ContainerService {
         }))
     }
 
-    fn remove_locked(&self, h: &Handle, _force: bool) -> Result<()> {
+    /// Removes a stopped container; with `remove_volumes` its anonymous
+    /// volumes too (`rm -v`, `--rm`), never named ones.
+    fn remove_locked(&self, h: &Handle, remove_volumes: bool) -> Result<()> {
         let id = h.id();
         if !self.by_id.read().unwrap().contains_key(&id) {
             return Ok(());
@@ -1206,6 +1244,15 @@ impl ContainerService {
         self.by_id.write().unwrap().remove(&id);
         let rec = h.rec.lock().unwrap().clone();
         self.event(&rec, "destroy", &[]);
+        self.stop_mounts(&id, &rec.mounts);
+        self.remove_mounts(&id, &rec.mounts, false);
+        let anonymous: Vec<String> = rec
+            .mounts
+            .iter()
+            .filter(|m| remove_volumes && m.typ == "volume" && m.anonymous)
+            .map(|m| m.source.clone())
+            .collect();
+        let vols = self.volumes.clone();
         self.execs
             .lock()
             .unwrap()
@@ -1232,6 +1279,11 @@ impl ContainerService {
             }
             for d in dirs {
                 let _ = std::fs::remove_dir_all(d);
+            }
+            for v in anonymous {
+                if let Err(e) = vols.remove(&v, false) {
+                    tracing::debug!(volume = %v, error = %e, "anonymous volume kept");
+                }
             }
         });
         Ok(())
@@ -1426,7 +1478,11 @@ impl ContainerService {
             status,
             host_config: json!({"NetworkMode": r.host_config.network_mode}),
             network_settings: json!({"Networks": self.network_settings(r, matches!(r.state.status.as_str(), "running" | "paused")).networks}),
-            mounts: vec![],
+            mounts: self
+                .mount_points(r)
+                .into_iter()
+                .map(|m| serde_json::to_value(m).unwrap_or_default())
+                .collect(),
         }
     }
 
@@ -1478,7 +1534,7 @@ impl ContainerService {
             "ExecIDs": if execs.is_empty() { Value::Null } else { json!(execs) },
             "HostConfig": host_config_view(&r.host_config),
             "GraphDriver": {"Name": "overlay2", "Data": {"UpperDir": upper, "WorkDir": upper.with_file_name("work"), "MergedDir": self.rootfs(&r.id)}},
-            "Mounts": [],
+            "Mounts": self.mount_points(&r),
             "Config": r.config,
             "NetworkSettings": self.network_settings(&r, running),
         }))

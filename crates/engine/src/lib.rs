@@ -20,6 +20,7 @@ pub mod spec;
 pub mod system;
 pub mod transfer;
 pub mod user;
+pub mod volumes;
 
 use base::error::IoContext;
 use base::Result;
@@ -84,6 +85,7 @@ pub struct Engine {
     pub images: Arc<images::ImageService>,
     pub containers: Arc<containers::ContainerService>,
     pub networks: Arc<network::NetworkService>,
+    pub volumes: Arc<volume::VolumeService>,
     pub system: system::SystemService,
 }
 
@@ -118,19 +120,28 @@ impl Engine {
             tokio::task::spawn_blocking(move || network::NetworkService::open(net_cfg, net_meta))
                 .await
                 .map_err(|e| base::Error::internal(format!("network service: {e}")))??;
+        let volumes = Arc::new(volume::VolumeService::open(
+            meta.clone(),
+            Arc::new(volume::driver::Local::new(
+                &config.data_root.join("volumes"),
+            )?),
+        )?);
         let containers = containers::ContainerService::new(
             config.clone(),
             meta,
             snaps,
             images.clone(),
             networks.clone(),
+            volumes.clone(),
         )
         .await?;
-        let system = system::SystemService::new(config, images.clone(), containers.clone());
+        let system =
+            system::SystemService::new(config, images.clone(), containers.clone(), volumes.clone());
         Ok(Engine {
             images,
             containers,
             networks,
+            volumes,
             system,
         })
     }

@@ -287,6 +287,8 @@ pub struct SpecInput<'a> {
     pub netns: Option<&'a Path>,
     /// Share the host's network namespace.
     pub host_network: bool,
+    /// The container's own mounts (binds, volumes, tmpfs), parents first.
+    pub mounts: Vec<Value>,
 }
 
 fn resources(h: &HostConfig) -> Value {
@@ -385,6 +387,13 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     if i.host.privileged {
         mounts[3]["options"] = json!(["nosuid", "noexec", "nodev"]);
     }
+    // A user mount over one of the defaults replaces it, as in dockerd.
+    mounts.retain(|d| {
+        !i.mounts
+            .iter()
+            .any(|m| m["destination"] == d["destination"])
+    });
+    mounts.extend(i.mounts.iter().cloned());
     let mut process = json!({
         "terminal": i.config.tty,
         "user": {"uid": i.user.uid, "gid": i.user.gid},
@@ -478,6 +487,7 @@ mod tests {
             cgroups_path: "/berth/abc".into(),
             netns: None,
             host_network: false,
+            mounts: vec![],
         }
     }
 

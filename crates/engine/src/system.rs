@@ -14,6 +14,7 @@ pub struct SystemService {
     cfg: Config,
     images: Arc<ImageService>,
     containers: Arc<ContainerService>,
+    volumes: Arc<volume::VolumeService>,
     id: String,
 }
 
@@ -45,6 +46,7 @@ impl SystemService {
         cfg: Config,
         images: Arc<ImageService>,
         containers: Arc<ContainerService>,
+        volumes: Arc<volume::VolumeService>,
     ) -> SystemService {
         let id_file = cfg.data_root.join("engine-id");
         let id = std::fs::read_to_string(&id_file)
@@ -60,6 +62,7 @@ impl SystemService {
             cfg,
             images,
             containers,
+            volumes,
             id,
         }
     }
@@ -109,7 +112,7 @@ impl SystemService {
             "LayersSize": self.images.layers_size()?,
             "Images": images,
             "Containers": ctrs,
-            "Volumes": [],
+            "Volumes": self.volumes.usage(),
             "BuildCache": [],
         }))
     }

@@ -4,9 +4,10 @@
 //! request then resolves inside the container, by the kernel, with no race
 //! against processes in the container swapping a directory for a symlink.
 //!
-//! - `archive-get ROOT PATH [--stat-only]`: writes one line of JSON (the
-//!   path's stat, as the Engine API's `X-Docker-Container-Path-Stat`), then
-//!   a tar of PATH whose top entry is named after PATH's last element.
+//! - `archive-get ROOT PATH [--stat-only] [--contents]`: writes one line of
+//!   JSON (the path's stat, as the Engine API's `X-Docker-Container-Path-Stat`),
+//!   then a tar of PATH whose top entry is named after PATH's last element
+//!   (with `--contents`, of a directory's entries, named relative to it).
 //! - `archive-put ROOT DIR [--no-overwrite-dir-non-dir] [--copy-uid-gid]`:
 //!   extracts the tar on stdin into the directory DIR.
 //!
@@ -141,6 +142,8 @@ fn get(args: &[String]) -> Result<(), Fail> {
         _ => return Err(Fail(INVALID, "usage: archive-get ROOT PATH".into())),
     };
     let stat_only = args.iter().any(|a| a == "--stat-only");
+    // The directory's contents, named relative to it (a volume's copy-up).
+    let contents = args.iter().any(|a| a == "--contents");
     enter_root(root)?;
     let (m, st) = stat(path)?;
     let mut out = BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
@@ -154,7 +157,9 @@ fn get(args: &[String]) -> Result<(), Fail> {
     let base = PathBuf::from(&st.name);
     let top = PathBuf::from(path);
     let io = |e: std::io::Error| Fail(1, format!("archiving {path}: {e}"));
-    if m.is_dir() {
+    if m.is_dir() && contents {
+        archive::append_tree(&mut b, &top, Path::new("")).map_err(io)?;
+    } else if m.is_dir() {
         b.append_dir(&base, &top).map_err(io)?;
         archive::append_tree(&mut b, &top, &base).map_err(io)?;
     } else {

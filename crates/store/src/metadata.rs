@@ -24,6 +24,8 @@ pub enum Table {
     Networks,
     /// `<network id>/<container id>` → endpoint record
     Endpoints,
+    /// volume name → volume record
+    Volumes,
 }
 
 impl Table {
@@ -35,15 +37,17 @@ impl Table {
             Table::Names => "names",
             Table::Networks => "networks",
             Table::Endpoints => "endpoints",
+            Table::Volumes => "volumes",
         })
     }
-    const ALL: [Table; 6] = [
+    const ALL: [Table; 7] = [
         Table::Images,
         Table::Tags,
         Table::Containers,
         Table::Names,
         Table::Networks,
         Table::Endpoints,
+        Table::Volumes,
     ];
 }
 

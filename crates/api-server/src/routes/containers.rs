@@ -70,7 +70,10 @@ pub(crate) fn container_wait(ctx: Ctx, id: &str) -> Result<Resp> {
 }
 
 pub(crate) async fn container_delete(ctx: Ctx, id: &str) -> Result<Resp> {
-    ctx.engine.containers.remove(id, ctx.flag("force")).await?;
+    ctx.engine
+        .containers
+        .remove(id, ctx.flag("force"), ctx.flag("v"))
+        .await?;
     Ok(no_content())
 }
 

@@ -6,6 +6,7 @@ mod exec;
 mod images;
 mod networks;
 mod system;
+mod volumes;
 
 use crate::{Body, Ctx, Resp};
 use base::{Error, Result};
@@ -25,6 +26,12 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::GET, ["version"]) => system::system_version(ctx),
         (&M::GET, ["info"]) => system::system_info(ctx),
         (&M::GET, ["events"]) => system::system_events(ctx).await,
+
+        (&M::GET, ["volumes"]) => volumes::volume_list(ctx),
+        (&M::POST, ["volumes", "create"]) => volumes::volume_create(ctx, req).await,
+        (&M::POST, ["volumes", "prune"]) => volumes::volume_prune(ctx).await,
+        (&M::GET, ["volumes", name]) => volumes::volume_inspect(ctx, name),
+        (&M::DELETE, ["volumes", name]) => volumes::volume_delete(ctx, name).await,
 
         (&M::GET, ["networks"]) => networks::network_list(ctx),
         (&M::POST, ["networks", "create"]) => networks::network_create(ctx, req).await,

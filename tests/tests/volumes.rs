@@ -1,0 +1,562 @@
+//! Volumes and mounts (issue 9) through the real docker CLI against a
+//! private berthd: named and anonymous volumes, copy-up, binds, tmpfs,
+//! --volumes-from, the volume commands, hostile symlinks that must not
+//! reach the host, and a daemon killed with -9.
+
+use berth_tests::{require, Daemon, DOCKER};
+use std::path::Path;
+
+fn docker_ok() -> bool {
+    require(DOCKER)
+}
+
+fn inspect(d: &Daemon, what: &str, fmt: &str) -> String {
+    d.docker(&["inspect", "-f", fmt, what])
+        .ok()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn named_volumes_keep_data_and_copy_up() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ])
+    .ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data:ro",
+        "busybox",
+        "cat",
+        "/data/f",
+    ]);
+    assert_eq!(out.ok().trim(), "kept");
+    let ro = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data:ro",
+        "busybox",
+        "touch",
+        "/data/g",
+    ]);
+    assert_ne!(ro.code, 0);
+    // A new volume over /etc gets the image's /etc, once; nocopy gets nothing.
+    let etc = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "etcvol:/etc",
+        "busybox",
+        "cat",
+        "/etc/passwd",
+    ]);
+    assert!(etc.ok().starts_with("root:x:0:0"), "{etc:?}");
+    let mp = d
+        .docker(&["volume", "inspect", "-f", "{{.Mountpoint}}", "etcvol"])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(Path::new(&mp).join("group").exists());
+    let none = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "empty:/etc:nocopy",
+        "busybox",
+        "ls",
+        "-A",
+        "/etc",
+    ]);
+    assert_eq!(none.ok().trim(), "");
+    // volume commands
+    let ls = d
+        .docker(&["volume", "ls", "--format", "{{.Driver}} {{.Name}}"])
+        .ok()
+        .to_string();
+    for v in ["local data", "local etcvol", "local empty"] {
+        assert!(ls.contains(v), "{ls}");
+    }
+    d.docker(&["volume", "create", "--label", "team=x", "labelled"])
+        .ok();
+    assert_eq!(
+        d.docker(&["volume", "ls", "-q", "-f", "label=team=x"])
+            .ok()
+            .trim(),
+        "labelled"
+    );
+    assert_eq!(
+        d.docker(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Labels.team}} {{.Scope}} {{.Driver}}",
+            "labelled"
+        ])
+        .ok()
+        .trim(),
+        "x local local"
+    );
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "user",
+        "-v",
+        "data:/data",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let inuse = d.docker(&["volume", "rm", "data"]);
+    assert_ne!(inuse.code, 0);
+    assert!(
+        inuse.stderr.contains("remove data: volume is in use"),
+        "{}",
+        inuse.stderr
+    );
+    let forced = d.docker(&["volume", "rm", "-f", "data"]);
+    assert_ne!(forced.code, 0, "in use even with -f, as dockerd");
+    assert_eq!(
+        d.docker(&["volume", "ls", "-q", "-f", "dangling=false"])
+            .ok()
+            .trim(),
+        "data"
+    );
+    let mounts = inspect(&d, "user", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.Driver}} {{.Mode}} {{.RW}}{{end}}");
+    assert_eq!(mounts, "volume data /data local z true");
+    d.docker(&["rm", "-f", "user"]).ok();
+    assert_eq!(d.docker(&["volume", "rm", "data"]).ok().trim(), "data");
+    assert!(d.docker(&["volume", "inspect", "data"]).code != 0);
+    d.finish();
+}
+
+#[test]
+fn anonymous_volumes_go_with_rm_v_and_rm() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    // An image with a VOLUME.
+    let tar = berth_tests::busybox_tar();
+    d.docker(&[
+        "import",
+        "-c",
+        "VOLUME /vol",
+        "-c",
+        "CMD [\"sh\"]",
+        tar.to_str().unwrap(),
+        "withvol:1",
+    ])
+    .ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "aa",
+        "-v",
+        "/anon",
+        "withvol:1",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let names = inspect(
+        &d,
+        "aa",
+        "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}",
+    );
+    assert!(
+        names.contains("/anon=") && names.contains("/vol="),
+        "{names}"
+    );
+    let vols: Vec<String> = d
+        .docker(&["volume", "ls", "-q"])
+        .ok()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(vols.len(), 2);
+    assert!(vols.iter().all(|v| v.len() == 64), "{vols:?}");
+    // --volumes-from sees the same data.
+    d.docker(&["exec", "aa", "sh", "-c", "echo shared > /anon/f"])
+        .ok();
+    let from = d.docker(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "aa:ro",
+        "busybox",
+        "cat",
+        "/anon/f",
+    ]);
+    assert_eq!(from.ok().trim(), "shared");
+    let ro = d.docker(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "aa:ro",
+        "busybox",
+        "touch",
+        "/anon/g",
+    ]);
+    assert_ne!(ro.code, 0);
+    // Plain rm keeps anonymous volumes; rm -v removes them.
+    d.docker(&["create", "--name", "bb", "-v", "/keep", "busybox"])
+        .ok();
+    d.docker(&["rm", "bb"]).ok();
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().lines().count(), 3);
+    d.docker(&["rm", "-fv", "aa"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while d.docker(&["volume", "ls", "-q"]).ok().lines().count() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rm -v left anonymous volumes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // --rm removes them too; named volumes stay.
+    d.docker(&[
+        "run", "--rm", "-v", "/gone", "-v", "stays:/s", "busybox", "true",
+    ])
+    .ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let ls = d.docker(&["volume", "ls", "-q"]).ok().to_string();
+        if ls.lines().count() == 2 && ls.contains("stays") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "--rm: {ls}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // prune: anonymous only, then everything unused with -a.
+    let p = d.docker(&["volume", "prune", "-f"]).ok().to_string();
+    assert!(!p.contains("stays"), "{p}");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().trim(), "stays");
+    let p = d.docker(&["volume", "prune", "-af"]).ok().to_string();
+    assert!(p.contains("stays"), "{p}");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().trim(), "");
+    d.finish();
+}
+
+#[test]
+fn binds_tmpfs_and_read_only_rootfs() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let host = d.dir.join("hostdir");
+    let spec = format!("{}:/h", host.display());
+    // -v makes a missing host directory; writes land on the host.
+    d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &spec,
+        "busybox",
+        "sh",
+        "-c",
+        "echo from-ctr > /h/x",
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::read_to_string(host.join("x")).unwrap(),
+        "from-ctr\n"
+    );
+    let ro = format!("{}:/h:ro", host.display());
+    assert_ne!(
+        d.docker(&["run", "--rm", "-v", &ro, "busybox", "touch", "/h/y"])
+            .code,
+        0
+    );
+    assert!(!host.join("y").exists());
+    // --mount bind: a missing source is an error, as dockerd.
+    let missing = format!("type=bind,src={}/nosuch,dst=/m", d.dir.display());
+    let out = d.docker(&["run", "--rm", "--mount", &missing, "busybox", "true"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("bind source path does not exist"),
+        "{}",
+        out.stderr
+    );
+    let ok = format!("type=bind,source={},target=/m,readonly", host.display());
+    assert_eq!(
+        d.docker(&["run", "--rm", "--mount", &ok, "busybox", "cat", "/m/x"])
+            .ok()
+            .trim(),
+        "from-ctr"
+    );
+    // tmpfs, both ways, with a size.
+    let t = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/t:size=1m",
+            "busybox",
+            "df",
+            "-k",
+            "/t",
+        ])
+        .ok()
+        .to_string();
+    assert!(t.contains("tmpfs") && t.contains(" 1024 "), "{t}");
+    let t = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--mount",
+            "type=tmpfs,dst=/t,tmpfs-size=2097152",
+            "busybox",
+            "df",
+            "-k",
+            "/t",
+        ])
+        .ok()
+        .to_string();
+    assert!(t.contains(" 2048 "), "{t}");
+    // --read-only: the rootfs refuses writes, volumes and tmpfs take them.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "-v",
+        "rw:/v",
+        "--tmpfs",
+        "/t",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /v/a && touch /t/a && ! touch /a",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    d.finish();
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let cases: &[(&[&str], &str)] = &[
+        (&["volume", "create", "a"], "too short"),
+        (&["volume", "create", "bad/name"], "invalid characters"),
+        (
+            &["volume", "create", "-o", "nosuch=1", "v1"],
+            "invalid option key",
+        ),
+        (
+            &["volume", "create", "-d", "nosuchdriver", "v2"],
+            "not found",
+        ),
+        (&["volume", "rm", "nosuch"], "no such volume"),
+        (
+            &[
+                "run",
+                "--rm",
+                "--mount",
+                "type=volume,src=v3,dst=rel",
+                "busybox",
+                "true",
+            ],
+            "must be absolute",
+        ),
+        (
+            &["run", "--rm", "--volumes-from", "nosuch", "busybox", "true"],
+            "No such container",
+        ),
+        (
+            &[
+                "run", "--rm", "-v", "v4:/a", "-v", "v5:/a", "busybox", "true",
+            ],
+            "Duplicate mount point",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = d.docker(args);
+        assert_ne!(out.code, 0, "{args:?} succeeded");
+        assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
+    }
+    // Nothing was made by the failed requests.
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().trim(), "");
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    d.finish();
+}
+
+#[test]
+fn hostile_symlinks_stay_inside_the_rootfs() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    // A host directory the image's and the volume's symlinks point at.
+    let target = d.dir.join("host-target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("keep"), "host file").unwrap();
+    let tgt = target.display().to_string();
+    // 1. An image whose mount destination is a symlink to a host path.
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "mk",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("mkdir -p {tgt} && ln -s {tgt} /data && ln -s ../../../../../../../{tgt} /up"),
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // The container's filesystem as an image.
+    let exp = d.dir.join("evil.tar");
+    d.docker(&["export", "-o", exp.to_str().unwrap(), "mk"])
+        .ok();
+    d.docker(&["import", exp.to_str().unwrap(), "evil:1"]).ok();
+    let image = "evil:1";
+    for dst in ["/data", "/up", "/data/sub"] {
+        let spec = format!("hv{}:{dst}", dst.replace('/', "_"));
+        let _ = d.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            &spec,
+            image,
+            "/bin/sh",
+            "-c",
+            "echo pwned > $0/pwned 2>/dev/null; true",
+            dst,
+        ]);
+        let bind = format!("{}:{dst}", d.dir.join("bindsrc").display());
+        let _ = d.docker(&[
+            "run", "--rm", "--tmpfs", dst, "-v", &bind, image, "/bin/sh", "-c", "true",
+        ]);
+    }
+    // The volume went where the symlink leads inside the rootfs: its data
+    // is in the volume, not on the host.
+    let inside = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "hv_data:/x",
+        "busybox",
+        "cat",
+        "/x/pwned",
+    ]);
+    assert_eq!(inside.ok().trim(), "pwned");
+    // 2. A symlink planted in a volume, then used as a mount destination.
+    d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "planted:/v",
+        "busybox",
+        "ln",
+        "-s",
+        &tgt,
+        "/v/link",
+    ])
+    .ok();
+    let _ = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "planted:/v",
+        "--tmpfs",
+        "/v/link",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /v/link/pwned; true",
+    ]);
+    let _ = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "planted:/v",
+        "-v",
+        "other:/v/link/deeper",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /v/link/deeper/pwned; true",
+    ]);
+    // The host directory is exactly as it was.
+    let entries: Vec<String> = std::fs::read_dir(&target)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        entries,
+        vec!["keep".to_string()],
+        "something reached the host"
+    );
+    assert_eq!(
+        std::fs::read_to_string(target.join("keep")).unwrap(),
+        "host file"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&tgt), "a mount landed on the host path");
+    d.finish();
+}
+
+#[test]
+fn kill9_keeps_volumes_and_their_users() {
+    if !docker_ok() {
+        return;
+    }
+    let mut d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "-v",
+        "dbdata:/data",
+        "-v",
+        "/anon",
+        "busybox",
+        "sh",
+        "-c",
+        "echo v1 > /data/f; sleep 120",
+    ])
+    .ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while d.docker(&["exec", "db", "cat", "/data/f"]).stdout.trim() != "v1" {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    d.kill9_and_restart();
+    assert_eq!(
+        d.docker(&["exec", "db", "cat", "/data/f"]).ok().trim(),
+        "v1"
+    );
+    let inuse = d.docker(&["volume", "rm", "dbdata"]);
+    assert!(inuse.stderr.contains("volume is in use"), "{inuse:?}");
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().lines().count(), 2);
+    d.docker(&["rm", "-f", "db"]).ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "dbdata:/data",
+        "busybox",
+        "cat",
+        "/data/f",
+    ]);
+    assert_eq!(out.ok().trim(), "v1");
+    d.finish();
+}
