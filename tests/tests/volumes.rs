@@ -560,3 +560,53 @@ fn kill9_keeps_volumes_and_their_users() {
     assert_eq!(out.ok().trim(), "v1");
     d.finish();
 }
+
+#[test]
+fn docker_cp_reaches_volume_paths() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "cpv",
+        "-v",
+        "cpvol:/data",
+        "--tmpfs",
+        "/scratch",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let src = d.dir.join("upload.txt");
+    std::fs::write(&src, "into the volume").unwrap();
+    d.docker(&["cp", src.to_str().unwrap(), "cpv:/data/"]).ok();
+    d.docker(&["cp", src.to_str().unwrap(), "cpv:/scratch/"])
+        .ok();
+    assert_eq!(
+        d.docker(&["exec", "cpv", "cat", "/scratch/upload.txt"])
+            .ok(),
+        "into the volume"
+    );
+    d.docker(&["exec", "cpv", "sh", "-c", "echo out of it > /data/back.txt"])
+        .ok();
+    let dst = d.dir.join("back.txt");
+    d.docker(&["cp", "cpv:/data/back.txt", dst.to_str().unwrap()])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&dst).unwrap(), "out of it\n");
+    d.docker(&["rm", "-f", "cpv"]).ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "cpvol:/data",
+        "busybox",
+        "cat",
+        "/data/upload.txt",
+    ]);
+    assert_eq!(out.ok(), "into the volume");
+    d.finish();
+}

@@ -5,8 +5,9 @@
 //! symlink in the container can lead the daemon to the host's files. A
 //! stopped container's rootfs is mounted for the copy and unmounted after;
 //! the container's op lock is held meanwhile, so it cannot start or go.
-//! Paths under a bind mount are not seen (they live in the container's
-//! mount namespace only).
+//! A running container's files are reached through `/proc/<pid>/root`, its
+//! own view, so paths under its volumes, binds and tmpfs mounts are seen
+//! (export uses the rootfs alone, leaving volumes out, as Docker does).
 
 use super::{ContainerService, Handle};
 use base::{Error, Result};
@@ -30,6 +31,9 @@ pub struct CopyLease {
     name: String,
     shim: PathBuf,
     rootfs: PathBuf,
+    /// The root that docker cp works in: the container's own view while it
+    /// runs (its mounts included), else the rootfs.
+    view: PathBuf,
     mounted_here: bool,
     _op: tokio::sync::OwnedMutexGuard<()>,
 }
@@ -68,7 +72,7 @@ impl CopyLease {
 
     fn command(&self, verb: &str, path: &str) -> Command {
         let mut c = Command::new(&self.shim);
-        c.arg(verb).arg(&self.rootfs).arg(path);
+        c.arg(verb).arg(&self.view).arg(path);
         c
     }
 
@@ -203,10 +207,17 @@ impl ContainerService {
             let _ = snapshot::unmount(&rootfs);
             self.snaps.mounts(&id)?.mount_at(&rootfs)?;
         }
+        let pid = h.rec.lock().unwrap().state.pid;
+        let view = if mounted_here || pid <= 0 {
+            rootfs.clone()
+        } else {
+            PathBuf::from(format!("/proc/{pid}/root"))
+        };
         Ok(CopyLease {
             name: name.trim_start_matches('/').to_string(),
             shim: self.cfg.shim.clone(),
             rootfs,
+            view,
             mounted_here,
             _op: op,
         })
