@@ -12,14 +12,16 @@ use crate::containers::{docker_json_pretty, render_format};
 use crate::netopts::{self, natural_less, natural_sort};
 use crate::{fmtutil, CmdResult, Failure};
 
-/// A flag value the docker CLI rejects while parsing flags: its message,
+/// A flag value the docker CLI rejects while parsing flags (pflag quotes
+/// the value as Go's `%q`): its message,
 /// the usage line and the help hint, exit status 125.
 pub fn flag_error(usage: &str, value: &str, flag: &str, err: &str) -> Failure {
     let cmd = usage.split(" [").next().unwrap_or(usage);
     Failure::new(
         125,
         format!(
-            "invalid argument \"{value}\" for \"{flag}\" flag: {err}\n\nUsage:  berth {usage}\n\nRun 'berth {cmd} --help' for more information"
+            "invalid argument {} for \"{flag}\" flag: {err}\n\nUsage:  berth {usage}\n\nRun 'berth {cmd} --help' for more information",
+            fmtutil::go_quote(value)
         ),
     )
 }
@@ -27,16 +29,17 @@ pub fn flag_error(usage: &str, value: &str, flag: &str, err: &str) -> Failure {
 const CREATE_USAGE: &str = "network create [OPTIONS] NETWORK";
 
 /// How many positional arguments a command takes (cobra's argument checks).
-enum Arity {
+pub enum Arity {
     Exactly(usize),
     AtLeast(usize),
+    AtMost(usize),
     Range(usize, usize),
     None,
 }
 
 /// Checks the positional arguments as cobra does, failing with docker's
 /// message (`'berth network create' requires 1 argument`), status 1.
-fn check_args(args: &[String], arity: Arity, usage: &str) -> Result<(), Failure> {
+pub fn check_args(args: &[String], arity: Arity, usage: &str) -> Result<(), Failure> {
     let cmd = usage
         .split(' ')
         .take_while(|w| !w.starts_with('[') && !w.starts_with(|c: char| c.is_ascii_uppercase()))
@@ -47,6 +50,8 @@ fn check_args(args: &[String], arity: Arity, usage: &str) -> Result<(), Failure>
     let (bad, what, hint) = match arity {
         Arity::Exactly(k) => (n != k, format!("requires {k} {}", plural(k)), "Run"),
         Arity::AtLeast(k) => (n < k, format!("requires at least {k} {}", plural(k)), "See"),
+        // "SRun" is the docker CLI's own spelling (cli/required.go).
+        Arity::AtMost(k) => (n > k, format!("requires at most {k} {}", plural(k)), "SRun"),
         Arity::Range(lo, hi) => (
             n < lo || n > hi,
             format!("requires at least {lo} and at most {hi} {}", plural(hi)),
@@ -67,7 +72,7 @@ fn check_args(args: &[String], arity: Arity, usage: &str) -> Result<(), Failure>
 
 /// `--filter` values in the encoding the docker client sends
 /// (`{"name":{"value":true}}`), or None without filters.
-fn filters_query(filters: &BTreeMap<String, Vec<String>>) -> Option<String> {
+pub fn filters_query(filters: &BTreeMap<String, Vec<String>>) -> Option<String> {
     if filters.is_empty() {
         return None;
     }
@@ -79,7 +84,7 @@ fn filters_query(filters: &BTreeMap<String, Vec<String>>) -> Option<String> {
 }
 
 /// docker's `FilterOpt`: `name=value` pairs (name lowercased, both trimmed).
-fn parse_filter_flags(
+pub fn parse_filter_flags(
     values: &[String],
     usage: &str,
     flag: &str,
@@ -246,7 +251,7 @@ fn ipam_config(a: &NetworkCreateArgs) -> Result<Value, String> {
 }
 
 /// Whether the negotiated API version is below `v`.
-async fn api_below(client: &Client, v: &str) -> Result<bool, Failure> {
+pub async fn api_below(client: &Client, v: &str) -> Result<bool, Failure> {
     let cur = client.api_version().await?;
     Ok(api_client::compare_versions(&cur, v) == std::cmp::Ordering::Less)
 }
@@ -397,7 +402,7 @@ pub async fn ls(client: &Client, a: NetworkLsArgs) -> CmdResult {
 }
 
 /// JSON as `--format json` prints it: compact, `<>&` escaped like Go.
-fn compact_json(v: &Value) -> String {
+pub fn compact_json(v: &Value) -> String {
     serde_json::to_string(v)
         .unwrap_or_default()
         .replace('<', "\\u003c")
