@@ -1387,6 +1387,21 @@ pub fn docker_json_pretty(v: &Value) -> String {
         .replace('\u{2029}', "\\u2029")
 }
 
+/// A container's mount points with the fields the daemon omits when empty
+/// (`Name`, `Driver` of a bind or tmpfs) reading as "" in templates, as
+/// they do in the docker CLI's typed `MountPoint`.
+fn with_zero_fields(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(mounts) = v.get_mut("Mounts").and_then(Value::as_array_mut) {
+        for m in mounts.iter_mut().filter_map(Value::as_object_mut) {
+            for k in ["Name", "Driver"] {
+                m.insert(crate::template::zero_key(k), json!(""));
+            }
+        }
+    }
+    v
+}
+
 pub async fn inspect(client: &Client, a: InspectArgs, kind: Option<&str>) -> CmdResult {
     let kind = a.kind.as_deref().or(kind);
     if let Some(k) = kind {
@@ -1442,7 +1457,9 @@ pub async fn inspect(client: &Client, a: InspectArgs, kind: Option<&str>) -> Cmd
     match &tmpl {
         Some(t) => {
             for r in &results {
-                let s = t.render(r).map_err(|e| Failure::new(1, e))?;
+                let s = t
+                    .render(&with_zero_fields(r))
+                    .map_err(|e| Failure::new(1, e))?;
                 println!("{s}");
             }
         }

@@ -72,6 +72,13 @@ fn header_label(name: &str) -> String {
         .replace(['-', '_'], " ")
 }
 
+/// Key of a field's zero value, for a field the daemon's JSON may omit
+/// (`omitempty`) while the docker CLI's typed struct still has it:
+/// `{{.Name}}` of a bind mount prints "" in docker, not `<no value>`.
+pub fn zero_key(name: &str) -> String {
+    hidden_key(&format!("zero:{name}"))
+}
+
 fn is_hidden(k: &str) -> bool {
     k.starts_with('\u{1}')
 }
@@ -482,7 +489,7 @@ fn lookup(base: &Value, path: &[String]) -> Value {
     let mut cur = base.clone();
     for p in path {
         cur = match &cur {
-            Value::Object(m) => match m.get(p) {
+            Value::Object(m) => match m.get(p).or_else(|| m.get(&zero_key(p))) {
                 Some(v) => v.clone(),
                 None => {
                     // Case-insensitive fallback (Go struct fields are exported names).
@@ -873,6 +880,22 @@ mod tests {
         assert_eq!(r("{{index .Config.Labels \"a\"}}", &v), "1");
         assert_eq!(r("{{join .Config.Cmd \",\"}}", &v), "sleep,1");
         assert_eq!(r("{{upper .State.Status}}", &v), "RUNNING");
+    }
+
+    #[test]
+    fn zero_values_of_omitted_fields() {
+        let m = json!([{"Type": "bind", "Source": "/h", zero_key("Name"): ""},
+            {"Type": "volume", "Name": "v", zero_key("Name"): ""}]);
+        let d = json!({"Mounts": m});
+        assert_eq!(r("{{range .Mounts}}[{{.Name}}]{{end}}", &d), "[][v]");
+        assert_eq!(
+            r("{{json .Mounts}}", &d),
+            r#"[{"Type":"bind","Source":"/h"},{"Type":"volume","Name":"v"}]"#
+        );
+        assert_eq!(
+            r("{{range .Mounts}}{{.}}{{end}}", &d),
+            "map[Source:/h Type:bind]map[Name:v Type:volume]"
+        );
     }
 
     #[test]
