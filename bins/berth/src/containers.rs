@@ -186,6 +186,65 @@ fn network_config(cmd: &str, o: &ContainerOpts, api: &str) -> Result<NetConfig, 
     })
 }
 
+/// The storage part of a create body, where the docker CLI puts it:
+/// `HostConfig.Binds`, `Mounts`, `Tmpfs`, `VolumesFrom`, `VolumeDriver`
+/// and the anonymous volumes in `Config.Volumes`.
+struct StorageConfig {
+    host: Map<String, Value>,
+    volumes: Value,
+}
+
+fn storage_config(cmd: &str, o: &ContainerOpts, api: &str) -> Result<StorageConfig, Failure> {
+    use crate::mountopts as m;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    // --mount is checked while parsing flags, before anything else.
+    let mounts = o
+        .mount
+        .iter()
+        .map(|v| m::parse_mount(v, &cwd).map_err(|e| flag_error(cmd, v, "--mount", &e)))
+        .collect::<Result<Vec<Value>, Failure>>()?;
+    let (binds, volumes) =
+        m::binds_and_volumes(&o.volume, &cwd).map_err(|e| run_error(cmd, &e, 125))?;
+    // The docker client's own refusal, as for other API-version checks.
+    m::check_mounts_api(&mounts, api).map_err(|e| {
+        if cmd == "create" {
+            Failure::new(1, e)
+        } else {
+            run_error(cmd, &e, 125)
+        }
+    })?;
+    let mut host = Map::new();
+    host.insert(
+        "Binds".into(),
+        if binds.is_empty() {
+            Value::Null
+        } else {
+            json!(binds)
+        },
+    );
+    host.insert(
+        "VolumeDriver".into(),
+        json!(o.volume_driver.clone().unwrap_or_default()),
+    );
+    host.insert(
+        "VolumesFrom".into(),
+        if o.volumes_from.is_empty() {
+            Value::Null
+        } else {
+            json!(o.volumes_from)
+        },
+    );
+    let tmpfs = m::tmpfs_map(&o.tmpfs);
+    if !tmpfs.is_empty() {
+        host.insert("Tmpfs".into(), json!(tmpfs));
+    }
+    if !mounts.is_empty() {
+        host.insert("Mounts".into(), Value::Array(mounts));
+    }
+    let volumes = Value::Object(volumes.into_keys().map(|k| (k, json!({}))).collect());
+    Ok(StorageConfig { host, volumes })
+}
+
 fn build_config(
     cmd: &str,
     o: &ContainerOpts,
@@ -246,18 +305,8 @@ fn build_config(
     if o.rm {
         host.insert("AutoRemove".into(), json!(true));
     }
-    let mut binds = Vec::new();
-    let mut volumes = Map::new();
-    for v in &o.volume {
-        if v.contains(':') {
-            binds.push(Value::String(v.clone()));
-        } else {
-            volumes.insert(v.clone(), json!({}));
-        }
-    }
-    if !binds.is_empty() {
-        host.insert("Binds".into(), Value::Array(binds));
-    }
+    let storage = storage_config(cmd, o, api)?;
+    host.extend(storage.host);
     host.extend(net.host);
     if let Some(r) = &o.restart {
         let (name, count) = match r.split_once(':') {
@@ -308,9 +357,7 @@ fn build_config(
         cfg["ExposedPorts"] = net.exposed;
     }
     cfg["NetworkingConfig"] = json!({ "EndpointsConfig": net.endpoints });
-    if !volumes.is_empty() {
-        cfg["Volumes"] = Value::Object(volumes);
-    }
+    cfg["Volumes"] = storage.volumes;
     Ok((cfg, image))
 }
 

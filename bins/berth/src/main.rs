@@ -7,6 +7,7 @@ mod copy;
 mod fmtutil;
 mod images;
 mod login;
+mod mountopts;
 mod netopts;
 mod network;
 mod progress;
