@@ -202,6 +202,14 @@ impl ConfigFile {
         cfg
     }
 
+    /// A string setting of the file (`volumesFormat`, ...).
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.data
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
     /// `pruneFilters` (`key=value` strings) from the file.
     pub fn prune_filters(&self) -> Vec<String> {
         self.data

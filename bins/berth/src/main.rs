@@ -17,13 +17,14 @@ mod system;
 mod template;
 mod transfer;
 mod tty;
+mod volume;
 
 use std::io::Write;
 
 use api_client::Client;
 use clap::Parser;
 
-use cli::{Cli, Cmd, ContainerCmd, ImageCmd, NetworkCmd, SystemCmd};
+use cli::{Cli, Cmd, ContainerCmd, ImageCmd, NetworkCmd, SystemCmd, VolumeCmd};
 
 /// A command failure: message for stderr (may be empty) and exit status.
 #[derive(Debug)]
@@ -260,6 +261,11 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::Network(NetworkCmd::Prune(a)) => network::prune(&client, a).await,
         Cmd::Network(NetworkCmd::Connect(a)) => network::connect(&client, a).await,
         Cmd::Network(NetworkCmd::Disconnect(a)) => network::disconnect(&client, a).await,
+        Cmd::Volume(VolumeCmd::Create(a)) => volume::create(&client, a).await,
+        Cmd::Volume(VolumeCmd::Ls(a)) => volume::ls(&client, a).await,
+        Cmd::Volume(VolumeCmd::Inspect(a)) => volume::inspect(&client, a).await,
+        Cmd::Volume(VolumeCmd::Rm(a)) => volume::rm(&client, a).await,
+        Cmd::Volume(VolumeCmd::Prune(a)) => volume::prune(&client, a).await,
         Cmd::Login(a) => login::login(&client, a).await,
         Cmd::Logout(a) => login::logout(a),
     }
