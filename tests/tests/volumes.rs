@@ -610,3 +610,67 @@ fn docker_cp_reaches_volume_paths() {
     assert_eq!(out.ok(), "into the volume");
     d.finish();
 }
+
+#[test]
+fn volume_subpaths_stay_inside_the_volume() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "sv:/v",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /v/sub && echo in-sub > /v/sub/f && ln -s / /v/esc && ln -s ../../../../etc /v/up",
+    ])
+    .ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=volume,src=sv,dst=/s,volume-subpath=sub",
+        "busybox",
+        "cat",
+        "/s/f",
+    ]);
+    assert_eq!(out.ok().trim(), "in-sub");
+    // `..` is refused; symlinks planted in the volume resolve inside it.
+    let dotdot = d.docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=volume,src=sv,dst=/s,volume-subpath=../..",
+        "busybox",
+        "true",
+    ]);
+    assert_ne!(dotdot.code, 0);
+    assert!(
+        dotdot.stderr.contains("relative path within the volume"),
+        "{}",
+        dotdot.stderr
+    );
+    for link in ["esc", "up"] {
+        let spec = format!("type=volume,src=sv,dst=/s,volume-subpath={link}");
+        let out = d.docker(&["run", "--rm", "--mount", &spec, "busybox", "ls", "/s"]);
+        // The volume's own root ("esc" -> its /), or nothing: never the host's /etc.
+        assert!(
+            !out.stdout.contains("passwd") && !out.stdout.contains("hostname"),
+            "{link}: {out:?}"
+        );
+    }
+    let esc = d.docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=volume,src=sv,dst=/s,volume-subpath=esc",
+        "busybox",
+        "ls",
+        "/s",
+    ]);
+    assert!(esc.ok().contains("sub"), "{esc:?}");
+    d.finish();
+}

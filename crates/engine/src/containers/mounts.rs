@@ -34,6 +34,9 @@ pub struct MountSpec {
     pub tmpfs: Vec<String>,
     /// An anonymous volume made for this container (removed with `rm -v`).
     pub anonymous: bool,
+    /// Volumes: mount this path inside the volume (`volume-subpath`).
+    #[serde(default)]
+    pub subpath: String,
 }
 
 const PROPAGATIONS: [&str; 6] = [
@@ -110,6 +113,7 @@ pub fn parse_bind(spec: &str) -> Result<MountSpec> {
         recursive: true,
         tmpfs: vec![],
         anonymous: src.is_empty(),
+        subpath: String::new(),
     };
     for o in mode.split(',').filter(|o| !o.is_empty()) {
         match o {
@@ -159,6 +163,7 @@ pub fn parse_mount(m: &Mount) -> Result<MountSpec> {
         recursive: true,
         tmpfs: vec![],
         anonymous: false,
+        subpath: String::new(),
     };
     match m.typ.as_str() {
         "bind" => {
@@ -212,9 +217,18 @@ pub fn parse_mount(m: &Mount) -> Result<MountSpec> {
                 return Err(bad("TmpfsOptions must not be specified"));
             }
             let o = m.volume_options.clone().unwrap_or_default();
-            if !o.subpath.is_empty() {
-                return Err(bad("volume subpaths are not supported by berth yet"));
+            let sub = Path::new(&o.subpath);
+            if sub.is_absolute()
+                || sub
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                return Err(bad(&format!(
+                    "subpath must be a relative path within the volume: {}",
+                    o.subpath
+                )));
             }
+            s.subpath = o.subpath.clone();
             if o.driver_config
                 .as_ref()
                 .is_some_and(|d| !d.name.is_empty() && d.name != "local")
@@ -273,6 +287,7 @@ pub fn parse_tmpfs(dst: &str, opts: &str) -> Result<MountSpec> {
         recursive: true,
         tmpfs: vec![],
         anonymous: false,
+        subpath: String::new(),
     };
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         match o {
@@ -409,7 +424,7 @@ impl ContainerService {
     /// empty volume first gets the image's content at its destination).
     pub(super) fn start_mounts(&self, rec: &ContainerRecord, rootfs: &Path) -> Result<Vec<Value>> {
         let mut out = Vec::new();
-        for m in &rec.mounts {
+        for (i, m) in rec.mounts.iter().enumerate() {
             let mut opts: Vec<String> = Vec::new();
             let (typ, source) = match m.typ.as_str() {
                 "tmpfs" => {
@@ -424,7 +439,12 @@ impl ContainerService {
                     }
                     self.volume_event("mount", rec, m);
                     opts.push("rbind".into());
-                    ("bind", dir.display().to_string())
+                    let source = if m.subpath.is_empty() {
+                        dir
+                    } else {
+                        self.stage_subpath(&rec.id, i, &dir, &m.subpath)?
+                    };
+                    ("bind", source.display().to_string())
                 }
                 _ => {
                     opts.push(if m.recursive { "rbind" } else { "bind" }.into());
@@ -498,8 +518,67 @@ impl ContainerService {
         Ok(())
     }
 
+    /// Where a container's volume subpaths are staged.
+    fn staging(&self, id: &str) -> std::path::PathBuf {
+        self.cfg.exec_root.join("subpaths").join(id)
+    }
+
+    /// Makes `subpath` of a volume available at a staging path for the
+    /// runtime to bind: the path is opened inside the volume with
+    /// `RESOLVE_IN_ROOT` (a symlink or `..` in the volume resolves inside
+    /// it), and the staging mount is made from that open file, so nothing
+    /// swapped in after the check can redirect it.
+    fn stage_subpath(
+        &self,
+        id: &str,
+        index: usize,
+        dir: &Path,
+        subpath: &str,
+    ) -> Result<std::path::PathBuf> {
+        use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+        let root = std::fs::File::open(dir)
+            .map_err(|e| Error::io(format!("open {}", dir.display()), e))?;
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        let fd = openat2(&root, subpath, how).map_err(|e| {
+            Error::invalid(format!(
+                "error while mounting volume '{}': cannot access path {subpath}: {e}",
+                dir.display()
+            ))
+        })?;
+        let is_dir = nix::sys::stat::fstat(&fd)
+            .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+            .unwrap_or(false);
+        let stage = self.staging(id).join(index.to_string());
+        std::fs::create_dir_all(self.staging(id)).map_err(|e| Error::io("create staging", e))?;
+        let made = if is_dir {
+            std::fs::create_dir_all(&stage)
+        } else {
+            std::fs::File::create(&stage).map(|_| ())
+        };
+        made.map_err(|e| Error::io(format!("create {}", stage.display()), e))?;
+        let src = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+        nix::mount::mount(
+            Some(src.as_str()),
+            &stage,
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| Error::internal(format!("bind {subpath} of the volume: {e}")))?;
+        Ok(stage)
+    }
+
     /// The container stopped: its volumes are released.
     pub(super) fn stop_mounts(&self, id: &str, mounts: &[MountSpec]) {
+        let staging = self.staging(id);
+        if staging.exists() {
+            for e in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
+                let _ = nix::mount::umount2(&e.path(), nix::mount::MntFlags::MNT_DETACH);
+            }
+            let _ = std::fs::remove_dir_all(&staging);
+        }
         for m in mounts.iter().filter(|m| m.typ == "volume") {
             match self.volumes.unmount(&m.source, id) {
                 Ok(true) => {
