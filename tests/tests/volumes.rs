@@ -366,6 +366,10 @@ fn bad_input_is_refused_and_changes_nothing() {
         ),
         (&["volume", "rm", "nosuch"], "no such volume"),
         (
+            &["run", "--rm", "--tmpfs", "/t:size=lots", "busybox", "true"],
+            "not a size",
+        ),
+        (
             &[
                 "run",
                 "--rm",

@@ -293,6 +293,16 @@ pub fn parse_tmpfs(dst: &str, opts: &str) -> Result<MountSpec> {
         match o {
             "ro" => s.rw = false,
             "rw" => s.rw = true,
+            o if o.starts_with("size=") && !is_size(&o[5..]) => {
+                return Err(Error::invalid(format!(
+                    "invalid tmpfs option {o:?}: size is not a size"
+                )))
+            }
+            o if o.starts_with("mode=") && u32::from_str_radix(&o[5..], 8).is_err() => {
+                return Err(Error::invalid(format!(
+                    "invalid tmpfs option {o:?}: mode is not octal"
+                )))
+            }
             o if o.starts_with("size=")
                 || o.starts_with("mode=")
                 || o.starts_with("uid=")
@@ -659,6 +669,12 @@ impl ContainerService {
     }
 }
 
+/// A tmpfs size: bytes, with a k/m/g unit, or a percentage of memory.
+fn is_size(s: &str) -> bool {
+    let digits = s.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G', '%']);
+    !digits.is_empty() && s.len() - digits.len() <= 1 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn is_empty_dir(p: &Path) -> bool {
     std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_none())
 }
@@ -706,6 +722,13 @@ mod tests {
         let t = parse_tmpfs("/run", "size=1m,mode=1777").unwrap();
         assert_eq!(t.tmpfs, vec!["size=1m", "mode=1777"]);
         assert!(parse_tmpfs("/run", "bogus").is_err());
+        assert!(parse_tmpfs("/run", "size=abc")
+            .unwrap_err()
+            .message
+            .contains("not a size"));
+        assert!(parse_tmpfs("/run", "size=64m,mode=755").is_ok());
+        assert!(parse_tmpfs("/run", "size=50%").is_ok());
+        assert!(parse_tmpfs("/run", "mode=999").is_err());
         assert!(parse_tmpfs("run", "").is_err());
         let missing = Mount {
             typ: "bind".into(),
