@@ -678,3 +678,23 @@ fn volume_subpaths_stay_inside_the_volume() {
     assert!(esc.ok().contains("sub"), "{esc:?}");
     d.finish();
 }
+
+#[test]
+fn mount_options_make_the_volume_they_name() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let spec = "type=volume,src=optvol,dst=/m,volume-label=made=by-mount,volume-opt=type=tmpfs,volume-opt=o=size=1m";
+    let out = d.docker(&["run", "--rm", "--mount", spec, "busybox", "df", "-k", "/m"]);
+    assert!(out.ok().contains(" 1024 "), "{out:?}");
+    let v = d.docker(&[
+        "volume",
+        "inspect",
+        "-f",
+        "{{.Labels.made}} {{.Options.type}}",
+        "optvol",
+    ]);
+    assert_eq!(v.ok().trim(), "by-mount tmpfs");
+    d.finish();
+}

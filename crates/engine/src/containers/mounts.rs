@@ -398,11 +398,19 @@ impl ContainerService {
                     m.source = v.name.clone();
                     made.push(v.name);
                 } else if self.volumes.get(&m.source).is_none() {
+                    // `--mount` may carry the new volume's labels and options.
+                    let asked = host
+                        .mounts
+                        .iter()
+                        .flatten()
+                        .find(|x| x.typ == "volume" && clean(&x.target) == m.destination)
+                        .and_then(|x| x.volume_options.clone())
+                        .unwrap_or_default();
                     self.volumes.ensure(
                         &m.source,
                         "local",
-                        Default::default(),
-                        Default::default(),
+                        asked.labels.unwrap_or_default(),
+                        asked.driver_config.map(|d| d.options).unwrap_or_default(),
                     )?;
                     made.push(m.source.clone());
                 }
