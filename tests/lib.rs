@@ -619,6 +619,15 @@ impl Daemon {
         run(c, input, Duration::from_secs(60))
     }
 
+    /// `docker inspect -f FMT WHAT` through the docker CLI, trimmed; panics
+    /// when it fails.
+    pub fn inspect(&self, what: &str, fmt: &str) -> String {
+        self.docker(&["inspect", "-f", fmt, what])
+            .ok()
+            .trim()
+            .to_string()
+    }
+
     /// The daemon's pid.
     pub fn pid(&self) -> i32 {
         self.pid

@@ -34,13 +34,6 @@ fn http_get(ip: &str, port: u16, path: &str) -> Option<String> {
     }
 }
 
-fn inspect(d: &Daemon, name: &str, fmt: &str) -> String {
-    d.docker(&["inspect", "-f", fmt, name])
-        .ok()
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn published_ports_reach_the_container() {
     if !docker_ok() {
@@ -64,8 +57,7 @@ fn published_ports_reach_the_container() {
         .ok()
         .contains(&format!("127.0.0.1:{p}->80/tcp")));
     assert_eq!(
-        inspect(
-            &d,
+        d.inspect(
             "web",
             "{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}"
         ),
@@ -175,18 +167,18 @@ fn default_bridge_inspect_and_etc_files() {
         "60",
     ])
     .ok();
-    let ip = inspect(&d, "c1", "{{.NetworkSettings.IPAddress}}");
+    let ip = d.inspect("c1", "{{.NetworkSettings.IPAddress}}");
     assert!(ip.starts_with(&format!("{}.", d.net.prefix)), "{ip}");
     assert_eq!(
-        inspect(&d, "c1", "{{.NetworkSettings.Gateway}}"),
+        d.inspect("c1", "{{.NetworkSettings.Gateway}}"),
         format!("{}.1", d.net.prefix)
     );
     assert_eq!(
-        inspect(&d, "c1", "{{.NetworkSettings.Networks.bridge.IPAddress}}"),
+        d.inspect("c1", "{{.NetworkSettings.Networks.bridge.IPAddress}}"),
         ip
     );
-    assert_eq!(inspect(&d, "c1", "{{.HostConfig.NetworkMode}}"), "bridge");
-    let mac = inspect(&d, "c1", "{{.NetworkSettings.MacAddress}}");
+    assert_eq!(d.inspect("c1", "{{.HostConfig.NetworkMode}}"), "bridge");
+    let mac = d.inspect("c1", "{{.NetworkSettings.MacAddress}}");
     d.docker(&[
         "run",
         "-d",
@@ -200,7 +192,7 @@ fn default_bridge_inspect_and_etc_files() {
     ])
     .ok();
     assert_eq!(
-        inspect(&d, "c2", "{{.NetworkSettings.MacAddress}}"),
+        d.inspect("c2", "{{.NetworkSettings.MacAddress}}"),
         "02:42:0a:0b:0c:0d"
     );
     let link = d
@@ -342,18 +334,14 @@ fn user_networks_resolve_names_and_aliases() {
     ])
     .ok();
     assert_eq!(
-        inspect(&d, "srv", "{{.NetworkSettings.Networks.front.IPAddress}}"),
+        d.inspect("srv", "{{.NetworkSettings.Networks.front.IPAddress}}"),
         fixed
     );
     assert_eq!(
-        inspect(&d, "srv", "{{.NetworkSettings.Networks.front.Gateway}}"),
+        d.inspect("srv", "{{.NetworkSettings.Networks.front.Gateway}}"),
         gateway
     );
-    let names = inspect(
-        &d,
-        "srv",
-        "{{json .NetworkSettings.Networks.front.DNSNames}}",
-    );
+    let names = d.inspect("srv", "{{json .NetworkSettings.Networks.front.DNSNames}}");
     assert!(
         names.contains("\"srv\"") && names.contains("\"api\""),
         "{names}"
@@ -435,7 +423,7 @@ fn user_networks_resolve_names_and_aliases() {
         "http://api/hostname",
     ]);
     assert_eq!(after.code, 0, "{after:?}");
-    let both = inspect(&d, "cli", "{{len .NetworkSettings.Networks}}");
+    let both = d.inspect("cli", "{{len .NetworkSettings.Networks}}");
     assert_eq!(both, "2");
     let twice = d.docker(&["network", "connect", "front", "cli"]);
     assert_ne!(twice.code, 0);
@@ -447,7 +435,7 @@ fn user_networks_resolve_names_and_aliases() {
     let by_alias = d.docker(&["exec", "srv", "nslookup", "client", "127.0.0.11"]);
     assert_eq!(by_alias.code, 0, "{by_alias:?}");
     d.docker(&["network", "disconnect", "front", "cli"]).ok();
-    assert_eq!(inspect(&d, "cli", "{{len .NetworkSettings.Networks}}"), "1");
+    assert_eq!(d.inspect("cli", "{{len .NetworkSettings.Networks}}"), "1");
     assert_ne!(
         d.docker(&["exec", "cli", "ip", "link", "show", "eth1"])
             .code,
@@ -516,7 +504,7 @@ fn host_none_and_container_modes() {
         "run", "-d", "--name", "xx", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc",
     ])
     .ok();
-    let ip = inspect(&d, "xx", "{{.NetworkSettings.IPAddress}}");
+    let ip = d.inspect("xx", "{{.NetworkSettings.IPAddress}}");
     let joined = d
         .docker(&[
             "run",
@@ -755,7 +743,7 @@ fn bad_input_is_refused_and_leaves_nothing() {
     // b can start now that the address is free.
     d.docker(&["start", "bb"]).ok();
     assert_eq!(
-        inspect(&d, "bb", "{{.NetworkSettings.Networks.one.IPAddress}}"),
+        d.inspect("bb", "{{.NetworkSettings.Networks.one.IPAddress}}"),
         ip
     );
     d.docker(&["rm", "-f", "bb"]).ok();
@@ -809,7 +797,7 @@ fn kill9_keeps_network_state() {
         "120",
     ])
     .ok();
-    let ip = inspect(&d, "srv", "{{.NetworkSettings.Networks.app.IPAddress}}");
+    let ip = d.inspect("srv", "{{.NetworkSettings.Networks.app.IPAddress}}");
     d.kill9_and_restart();
     // Ports, DNS and addresses are as they were.
     assert!(
@@ -828,7 +816,7 @@ fn kill9_keeps_network_state() {
     ]);
     assert_eq!(out.code, 0, "DNS after restart: {out:?}\n{}", d.log());
     assert_eq!(
-        inspect(&d, "srv", "{{.NetworkSettings.Networks.app.IPAddress}}"),
+        d.inspect("srv", "{{.NetworkSettings.Networks.app.IPAddress}}"),
         ip
     );
     assert!(
@@ -853,8 +841,8 @@ fn kill9_keeps_network_state() {
         "60",
     ])
     .ok();
-    let third = inspect(&d, "third", "{{.NetworkSettings.Networks.app.IPAddress}}");
-    let cli = inspect(&d, "cli", "{{.NetworkSettings.Networks.app.IPAddress}}");
+    let third = d.inspect("third", "{{.NetworkSettings.Networks.app.IPAddress}}");
+    let cli = d.inspect("cli", "{{.NetworkSettings.Networks.app.IPAddress}}");
     assert!(third != ip && third != cli, "{third} reused");
     d.finish();
 }
@@ -890,7 +878,7 @@ fn fifty_containers_in_parallel() {
     });
     let mut ips: Vec<String> = names
         .iter()
-        .map(|n| inspect(&d, n, "{{.NetworkSettings.Networks.many.IPAddress}}"))
+        .map(|n| d.inspect(n, "{{.NetworkSettings.Networks.many.IPAddress}}"))
         .collect();
     ips.sort();
     ips.dedup();

@@ -10,13 +10,6 @@ fn docker_ok() -> bool {
     require(DOCKER)
 }
 
-fn inspect(d: &Daemon, what: &str, fmt: &str) -> String {
-    d.docker(&["inspect", "-f", fmt, what])
-        .ok()
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn named_volumes_keep_data_and_copy_up() {
     if !docker_ok() {
@@ -137,7 +130,7 @@ fn named_volumes_keep_data_and_copy_up() {
             .trim(),
         "data"
     );
-    let mounts = inspect(&d, "user", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.Driver}} {{.Mode}} {{.RW}}{{end}}");
+    let mounts = d.inspect("user", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.Driver}} {{.Mode}} {{.RW}}{{end}}");
     assert_eq!(mounts, "volume data /data local z true");
     d.docker(&["rm", "-f", "user"]).ok();
     assert_eq!(d.docker(&["volume", "rm", "data"]).ok().trim(), "data");
@@ -175,11 +168,7 @@ fn anonymous_volumes_go_with_rm_v_and_rm() {
         "60",
     ])
     .ok();
-    let names = inspect(
-        &d,
-        "aa",
-        "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}",
-    );
+    let names = d.inspect("aa", "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}");
     assert!(
         names.contains("/anon=") && names.contains("/vol="),
         "{names}"

@@ -451,25 +451,7 @@ impl ContainerService {
         let mut r = h.rec.lock().unwrap();
         r.networks.insert(netrec.name.clone(), es);
         self.save(&r)?;
-        self.images.events().publish(
-            "network",
-            "connect",
-            &netrec.id,
-            serde_json::Map::from_iter([
-                (
-                    "container".to_string(),
-                    serde_json::Value::String(r.id.clone()),
-                ),
-                (
-                    "name".to_string(),
-                    serde_json::Value::String(netrec.name.clone()),
-                ),
-                (
-                    "type".to_string(),
-                    serde_json::Value::String("bridge".into()),
-                ),
-            ]),
-        );
+        self.network_event("connect", &netrec, &r.id);
         Ok(())
     }
 
@@ -497,26 +479,24 @@ impl ContainerService {
         let mut r = h.rec.lock().unwrap();
         r.networks.remove(&netrec.name);
         self.save(&r)?;
+        self.network_event("disconnect", &netrec, &r.id);
+        Ok(())
+    }
+
+    /// dockerd's network `connect`/`disconnect` event.
+    fn network_event(&self, action: &str, net: &network::NetworkRecord, container: &str) {
+        let attrs = [
+            ("container", container),
+            ("name", &net.name),
+            ("type", "bridge"),
+        ]
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())));
         self.images.events().publish(
             "network",
-            "disconnect",
-            &netrec.id,
-            serde_json::Map::from_iter([
-                (
-                    "container".to_string(),
-                    serde_json::Value::String(r.id.clone()),
-                ),
-                (
-                    "name".to_string(),
-                    serde_json::Value::String(netrec.name.clone()),
-                ),
-                (
-                    "type".to_string(),
-                    serde_json::Value::String("bridge".into()),
-                ),
-            ]),
+            action,
+            &net.id,
+            serde_json::Map::from_iter(attrs),
         );
-        Ok(())
     }
 
     /// Names of containers by id (for network inspect).
