@@ -1434,11 +1434,32 @@ pub fn docker_json_pretty(v: &Value) -> String {
         .replace('\u{2029}', "\\u2029")
 }
 
-/// A container's mount points with the fields the daemon omits when empty
-/// (`Name`, `Driver` of a bind or tmpfs) reading as "" in templates, as
-/// they do in the docker CLI's typed `MountPoint`.
+/// A container for templates, read as the docker CLI's typed structs:
+/// mount points' fields the daemon omits when empty (`Name`, `Driver` of a
+/// bind or tmpfs) read as "", and the storage fields' nil slices and maps
+/// print `[]` and `map[]`.
 fn with_zero_fields(v: &Value) -> Value {
+    use crate::template::{zero_key, NIL_MAP, NIL_SLICE};
     let mut v = v.clone();
+    // Typed nil slices and maps print `[]` and `map[]` in docker.
+    for (obj, fields) in [
+        (
+            "HostConfig",
+            &[
+                ("Binds", NIL_SLICE),
+                ("VolumesFrom", NIL_SLICE),
+                ("Mounts", NIL_SLICE),
+                ("Tmpfs", NIL_MAP),
+            ][..],
+        ),
+        ("Config", &[("Volumes", NIL_MAP)][..]),
+    ] {
+        if let Some(o) = v.get_mut(obj).and_then(Value::as_object_mut) {
+            for (k, zero) in fields {
+                o.insert(zero_key(k), json!(zero));
+            }
+        }
+    }
     if let Some(mounts) = v.get_mut("Mounts").and_then(Value::as_array_mut) {
         for m in mounts.iter_mut().filter_map(Value::as_object_mut) {
             for k in ["Name", "Driver"] {

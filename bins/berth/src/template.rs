@@ -79,6 +79,15 @@ pub fn zero_key(name: &str) -> String {
     hidden_key(&format!("zero:{name}"))
 }
 
+/// Zero values of a typed nil map and slice: Go prints them `map[]` and
+/// `[]` (not `<nil>`), `json` gives `null`. Stored under [`zero_key`].
+pub const NIL_MAP: &str = "\u{0}map[]";
+pub const NIL_SLICE: &str = "\u{0}[]";
+
+fn is_typed_nil(s: &str) -> bool {
+    s == NIL_MAP || s == NIL_SLICE
+}
+
 fn is_hidden(k: &str) -> bool {
     k.starts_with('\u{1}')
 }
@@ -454,7 +463,7 @@ fn exec_nodes(nodes: &[Node], dot: &Value, root: &Value, out: &mut String) -> Re
                         keys.into_iter().map(|k| m[k].clone()).collect()
                     }
                     Value::Null => Vec::new(),
-                    Value::String(s) if s == NO_VALUE => Vec::new(),
+                    Value::String(s) if s == NO_VALUE || is_typed_nil(s) => Vec::new(),
                     other => {
                         return Err(format!(
                             "template: range can't iterate over {}",
@@ -479,7 +488,7 @@ fn truthy(v: &Value) -> bool {
         Value::Null => false,
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty() && s != NO_VALUE,
+        Value::String(s) => !s.is_empty() && s != NO_VALUE && !is_typed_nil(s),
         Value::Array(a) => !a.is_empty(),
         Value::Object(m) => !m.is_empty(),
     }
@@ -489,7 +498,12 @@ fn lookup(base: &Value, path: &[String]) -> Value {
     let mut cur = base.clone();
     for p in path {
         cur = match &cur {
-            Value::Object(m) => match m.get(p).or_else(|| m.get(&zero_key(p))) {
+            Value::Object(m) => match m
+                .get(p)
+                .filter(|v| !v.is_null())
+                .or_else(|| m.get(&zero_key(p)))
+                .or(m.get(p))
+            {
                 Some(v) => v.clone(),
                 None => {
                     // Case-insensitive fallback (Go struct fields are exported names).
@@ -785,7 +799,7 @@ fn printf(fmt: &str, args: &[Value]) -> String {
 
 fn strip_no_value(v: &Value) -> Value {
     match v {
-        Value::String(s) if s == NO_VALUE => Value::Null,
+        Value::String(s) if s == NO_VALUE || is_typed_nil(s) => Value::Null,
         Value::Object(m) => Value::Object(
             m.iter()
                 .filter(|(k, _)| !is_hidden(k))
@@ -813,6 +827,7 @@ pub fn to_go_string(v: &Value) -> String {
             }
         }
         Value::String(s) if s == NO_VALUE => "<no value>".into(),
+        Value::String(s) if is_typed_nil(s) => s[1..].into(),
         Value::String(s) => s.clone(),
         Value::Array(a) => format!(
             "[{}]",
@@ -895,6 +910,16 @@ mod tests {
         assert_eq!(
             r("{{range .Mounts}}{{.}}{{end}}", &d),
             "map[Source:/h Type:bind]map[Name:v Type:volume]"
+        );
+        let v = json!({"Options": null, zero_key("Options"): NIL_MAP, "Binds": null, zero_key("Binds"): NIL_SLICE,
+            zero_key("Tmpfs"): NIL_MAP, "Labels": {"a": "b"}, zero_key("Labels"): NIL_MAP});
+        assert_eq!(
+            r("{{.Options}} {{json .Options}} {{.Binds}} {{json .Binds}} {{.Tmpfs}} {{.Labels}} {{if .Binds}}x{{end}}{{range .Options}}y{{end}}", &v),
+            "map[] null [] null map[] map[a:b] "
+        );
+        assert_eq!(
+            r("{{json .}}", &v),
+            r#"{"Options":null,"Binds":null,"Labels":{"a":"b"}}"#
         );
     }
 

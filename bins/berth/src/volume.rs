@@ -216,6 +216,17 @@ pub async fn inspect(client: &Client, a: VolumeInspectArgs) -> CmdResult {
             Err(e) => errors.push(e.to_string()),
         }
     }
+    if !matches!(a.format.as_deref(), None | Some("") | Some("json")) {
+        // Templates see docker's typed volume: nil maps print `map[]`.
+        for r in results.iter_mut().filter_map(Value::as_object_mut) {
+            for k in ["Labels", "Options"] {
+                r.insert(
+                    crate::template::zero_key(k),
+                    json!(crate::template::NIL_MAP),
+                );
+            }
+        }
+    }
     network::print_inspect(a.format.as_deref(), &results)?;
     if errors.is_empty() {
         Ok(0)
