@@ -608,3 +608,388 @@ fn network_and_ports_like_docker() {
         );
     }
 }
+
+/// Removes the volume test's containers (with their anonymous volumes) and
+/// volumes even when an assertion fails midway.
+struct VolCleanup<'a> {
+    d: &'a Dockerd,
+    containers: Vec<String>,
+    volumes: std::cell::RefCell<Vec<String>>,
+}
+
+impl Drop for VolCleanup<'_> {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = self.d.docker(&["rm", "-f", "-v", c]);
+        }
+        for v in self.volumes.borrow().iter() {
+            let _ = self.d.docker(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+/// Lines sorted: dockerd lists a container's mounts in map order.
+fn sorted_lines(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+/// `berth volume create/ls/inspect/rm/prune`, `system df` and the storage
+/// flags of `run`/`create` (`-v`, `--mount`, `--tmpfs`, `--volumes-from`,
+/// `--volume-driver`) against docker's on the same dockerd: same output and
+/// errors, and dockerd stores the same binds, mounts and volumes from
+/// berth's create body as from docker's.
+#[test]
+fn volumes_like_docker() {
+    if !berth_tests::require("busybox") {
+        return;
+    }
+    let Some(d) = Dockerd::start() else { return };
+    d.import_busybox();
+    let pid = std::process::id() % 100_000;
+    let [v1, v2, v3] = ["a", "b", "c"].map(|s| format!("bvol{pid}{s}"));
+    let [c1, c2, c3, c4, c5] = ["a", "b", "c", "d", "e"].map(|s| format!("bvc{pid}{s}"));
+    let cleanup = VolCleanup {
+        d: &d,
+        containers: vec![c1.clone(), c2.clone(), c3.clone(), c4.clone(), c5.clone()],
+        volumes: std::cell::RefCell::new(vec![v1.clone(), v2.clone(), v3.clone()]),
+    };
+    // berth's name read as docker's (the dockerd's directory is berth-td*).
+    let fix = |s: &str| {
+        s.replace("berth", "docker")
+            .replace("docker-td", "berth-td")
+    };
+    let same_in = |args: &[&str], input: Option<&[u8]>| {
+        let want = d.docker_in(args, input);
+        let got = berth(&d, args, input);
+        assert_eq!(
+            (got.code, fix(&got.stdout), fix(&got.stderr)),
+            (want.code, want.stdout.clone(), want.stderr.clone()),
+            "berth {args:?} differs from docker"
+        );
+        want.stdout
+    };
+    let same = |args: &[&str]| same_in(args, None);
+
+    // One volume made by each client; one label each (docker joins several
+    // in Go's random map order).
+    let o = ok(
+        &d,
+        &[
+            "volume",
+            "create",
+            "--label",
+            "suite=vol",
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            "-o",
+            "o=size=1m",
+            &v1,
+        ],
+    );
+    assert_eq!(o.stdout, format!("{v1}\n"));
+    let o = d.docker(&["volume", "create", "--name", &v2, "--label", "suite=vol"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let anon = ok(&d, &["volume", "create"]).stdout.trim().to_string();
+    assert_eq!(anon.len(), 64, "{anon}");
+    cleanup.volumes.borrow_mut().push(anon.clone());
+
+    let ls = same(&["volume", "ls"]);
+    assert!(
+        ls.starts_with("DRIVER    VOLUME NAME\n") && ls.contains(&v1),
+        "{ls}"
+    );
+    same(&["volume", "list", "-q"]);
+    same(&["volume", "ls", "--format", "json"]);
+    same(&["volume", "ls", "--format", "raw"]);
+    same(&[
+        "volume",
+        "ls",
+        "-f",
+        "label=suite=vol",
+        "--format",
+        "table {{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.Mountpoint}}\t{{.Labels}}\t{{.Label \"suite\"}}\t{{.Links}}\t{{.Size}}",
+    ]);
+    same(&[
+        "volume",
+        "ls",
+        "-f",
+        &format!("name={v1}"),
+        "-f",
+        "dangling=true",
+    ]);
+    same(&["volume", "ls", "-f", "driver=local", "-q"]);
+    let inspect = same(&["volume", "inspect", &v1, &v2]);
+    assert!(inspect.contains("\"device\": \"tmpfs\""), "{inspect}");
+    same(&["volume", "inspect", "-f", "json", &v1]);
+    same(&[
+        "volume",
+        "inspect",
+        "-f",
+        "{{.Name}} {{json .Labels}} {{.Options}} {{.Driver}} {{.Mountpoint}}",
+        &v1,
+        "nosuch-vol-x",
+        &anon,
+    ]);
+    for args in [
+        &["volume", "inspect", "nosuch-vol-x"][..],
+        &["volume", "inspect"],
+        &["volume", "rm", "nosuch-vol-x", "nosuch-vol-y"],
+        &["volume", "rm", "-f", "nosuch-vol-x"],
+        &["volume", "remove"],
+        &["volume", "create", "a", "b"],
+        &["volume", "create", "--name", "a", "b"],
+        &["volume", "create", "--label", "=x"],
+        &["volume", "ls", "-f", "foo"],
+        &["volume", "ls", "-f", "foo=bar"],
+        &["volume", "ls", "x"],
+        &["volume", "prune", "x"],
+        &["volume", "prune", "--filter", "foo"],
+    ] {
+        same(args);
+    }
+
+    // Containers with every kind of storage, one made by each client.
+    let host = d.dir.join("vol-host");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f"), "from-host\n").unwrap();
+    let bind = format!("{}:/h:ro", host.display());
+    let named = format!("{v1}:/n:ro");
+    let vmount = format!("type=volume,src={v3},dst=/m,volume-label=x=y,volume-nocopy");
+    let storage = |name: &str| {
+        vec![
+            "run".to_string(),
+            "-d".into(),
+            "--name".into(),
+            name.into(),
+            "-v".into(),
+            "/anon".into(),
+            "-v".into(),
+            named.clone(),
+            "-v".into(),
+            bind.clone(),
+            "--mount".into(),
+            vmount.clone(),
+            "--mount".into(),
+            "type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770".into(),
+            "--tmpfs".into(),
+            "/u:size=2m".into(),
+            "busybox".into(),
+            "sleep".into(),
+            "300".into(),
+        ]
+    };
+    let args1 = storage(&c1);
+    let o = ok(&d, &args1.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.stdout.trim().len(), 64, "{o:?}");
+    let args2 = storage(&c2);
+    let o = d.docker(&args2.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = ok(
+        &d,
+        &[
+            "exec",
+            &c1,
+            "sh",
+            "-c",
+            "cat /h/f; grep -E ' /(t|u) ' /proc/mounts | cut -d' ' -f1-3 | sort",
+        ],
+    );
+    assert_eq!(
+        o.stdout, "from-host\ntmpfs /t tmpfs\ntmpfs /u tmpfs\n",
+        "{o:?}"
+    );
+    // What dockerd stored from each body is the same.
+    for f in [
+        "{{json .HostConfig.Binds}}",
+        "{{json .HostConfig.Mounts}}",
+        "{{json .HostConfig.Tmpfs}}",
+        "{{json .Config.Volumes}}",
+        "{{json .HostConfig.VolumesFrom}} {{.HostConfig.VolumeDriver}}",
+    ] {
+        let a = same(&["inspect", "-f", f, &c1]);
+        let b = same(&["inspect", "-f", f, &c2]);
+        assert_eq!(a, b, "{f}");
+    }
+    // Mount points: templates over .Mounts, fields the daemon omits included.
+    let each = "{{range .Mounts}}{{.Type}} [{{.Name}}] {{.Source}} {{.Destination}} {{.Mode}} {{.RW}} {{.Propagation}} [{{.Driver}}]\n{{end}}";
+    for c in [&c1, &c2] {
+        let want = d.docker(&["inspect", "-f", each, c]);
+        let got = ok(&d, &["inspect", "-f", each, c]);
+        assert_eq!(sorted_lines(&got.stdout), sorted_lines(&want.stdout), "{c}");
+        let got = ok(&d, &["inspect", "-f", "{{json .Mounts}}", c]);
+        let want = d.docker(&["inspect", "-f", "{{json .Mounts}}", c]);
+        let parse = |s: &str| {
+            let mut v: Vec<serde_json::Value> = serde_json::from_str(s).unwrap();
+            v.sort_by_key(|m| m["Destination"].to_string());
+            v
+        };
+        assert_eq!(parse(&got.stdout), parse(&want.stdout), "{c}");
+        let src = ok(
+            &d,
+            &["inspect", "-f", "{{range .Mounts}}{{.Source}} {{end}}", c],
+        );
+        assert!(src.stdout.contains(&host.display().to_string()), "{src:?}");
+    }
+
+    // --volumes-from and --volume-driver; a relative bind made absolute.
+    // (The source has no tmpfs: dockerd 20.10 answers 404 for
+    // --volumes-from of a container with a tmpfs mount.)
+    ok(
+        &d,
+        &[
+            "create", "--name", &c5, "-v", "/anon", "-v", &bind, "busybox",
+        ],
+    );
+    let o = ok(
+        &d,
+        &[
+            "create",
+            "--name",
+            &c3,
+            "--volumes-from",
+            &format!("{c5}:ro"),
+            "--volume-driver",
+            "local",
+            "busybox",
+        ],
+    );
+    assert_eq!(o.stdout.trim().len(), 64, "{o:?}");
+    let o = d.docker(&[
+        "create",
+        "--name",
+        &c4,
+        "--volumes-from",
+        &format!("{c5}:ro"),
+        "--volume-driver",
+        "local",
+        "busybox",
+    ]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let f =
+        "{{json .HostConfig.VolumesFrom}} {{.HostConfig.VolumeDriver}} {{json .HostConfig.Binds}}";
+    assert_eq!(
+        same(&["inspect", "-f", f, &c3]),
+        same(&["inspect", "-f", f, &c4])
+    );
+    let mut cmd = Command::new(berth_tests::bin("berth"));
+    cmd.current_dir(&d.dir).args([
+        "-H",
+        &d.host(),
+        "run",
+        "--rm",
+        "-v",
+        "./vol-host:/r",
+        "busybox",
+        "cat",
+        "/r/f",
+    ]);
+    let o = berth_cmd(cmd, None, &["run", "-v", "./vol-host:/r"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "from-host\n"), "{o:?}");
+    let o = ok(
+        &d,
+        &[
+            "run",
+            "--rm",
+            "--volumes-from",
+            &format!("{c5}:ro"),
+            "busybox",
+            "sh",
+            "-c",
+            "cat /h/f",
+        ],
+    );
+    assert_eq!(o.stdout, "from-host\n", "{o:?}");
+
+    // Parse errors and refusals, word for word.
+    for args in [
+        &["run", "-v", "/a:/b:/c:ro", "busybox"][..],
+        &["create", "-v", "/c:", "busybox"],
+        &["run", "-v", "", "busybox"],
+        &["create", "--mount", "type=bind", "busybox"],
+        &[
+            "run",
+            "--mount",
+            "type=bind,dst=/x,volume-nocopy",
+            "busybox",
+        ],
+        &["create", "--mount", "a\"b", "busybox"],
+        &[
+            "run",
+            "--mount",
+            "type=tmpfs,dst=/x,tmpfs-mode=9",
+            "busybox",
+        ],
+        &["run", "--mount", "target=/x,foo=1", "busybox"],
+        &[
+            "run",
+            "--mount",
+            "type=bind,src=/tmp,dst=/c,bind-recursive=readonly,ro,bind-propagation=rprivate",
+            "--rm",
+            "busybox",
+            "true",
+        ],
+        &["run", "--rm", "--tmpfs", "/t:bogus", "busybox", "true"],
+        &[
+            "run",
+            "--rm",
+            "--mount",
+            "type=bind,src=/nonexistent-bvx,dst=/c",
+            "busybox",
+            "true",
+        ],
+    ] {
+        same(args);
+    }
+
+    // df counts the volumes; rm -v takes a container's anonymous volumes.
+    same(&["system", "df"]);
+    let anon1 = ok(
+        &d,
+        &[
+            "inspect",
+            "-f",
+            "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}",
+            &c1,
+        ],
+    );
+    let anon1 = anon1.stdout.trim().to_string();
+    assert_eq!(anon1.len(), 64, "{anon1}");
+    let o = ok(&d, &["rm", "-f", "-v", &c1, &c3, &c4, &c5]);
+    assert_eq!(o.stdout, format!("{c1}\n{c3}\n{c4}\n{c5}\n"));
+    let o = ok(&d, &["volume", "ls", "-q"]);
+    assert!(!o.stdout.contains(&anon1), "{o:?}");
+    // In use by c2 alone now (one container ID in the message).
+    same(&["volume", "rm", &v3]);
+
+    // prune: the prompt (answered no), then --force with a label filter.
+    same_in(&["volume", "prune"], Some(b"n\n"));
+    same_in(&["volume", "prune", "-a"], Some(b"n\n"));
+    same(&["volume", "prune", "-f", "-a", "--filter", "all=1"]);
+    // From API 1.42 a prune takes anonymous volumes only, unless --all.
+    let api = d.docker(&["version", "-f", "{{.Server.APIVersion}}"]);
+    let minor = api
+        .stdout
+        .trim()
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse::<u32>().ok());
+    let mut prune = vec!["volume", "prune", "-f", "--filter", "label=suite=vol"];
+    if minor >= Some(42) {
+        prune.push("-a");
+    }
+    let o = ok(&d, &prune);
+    let mut lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"Deleted Volumes:"), "{o:?}");
+    assert_eq!(lines.last(), Some(&"Total reclaimed space: 0B"), "{o:?}");
+    lines.sort();
+    // v2, not v3: c2 still uses it. (dockerd 20.10 keeps v1, a tmpfs
+    // volume once mounted, out of prunes.)
+    let has = |v: &str| lines.contains(&v);
+    assert!(has(&v2) && !has(&v3), "{o:?}");
+    same(&prune);
+    drop(cleanup);
+}
