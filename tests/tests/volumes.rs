@@ -687,3 +687,76 @@ fn mount_options_make_the_volume_they_name() {
     assert_eq!(v.ok().trim(), "by-mount tmpfs");
     d.finish();
 }
+
+#[test]
+fn copy_up_keeps_owners_modes_symlinks_and_xattrs() {
+    if !docker_ok() || !require("tar") {
+        return;
+    }
+    let d = Daemon::start();
+    let root = d.dir.join("xroot");
+    std::fs::create_dir_all(root.join("d")).unwrap();
+    std::fs::write(root.join("d/f"), "x").unwrap();
+    std::os::unix::fs::symlink("f", root.join("d/link")).unwrap();
+    let xattr_ok = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import os; os.setxattr('{}', 'user.berth', b'kept')",
+                root.join("d/f").display()
+            ),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    std::process::Command::new("chown")
+        .args(["1234:5678", root.join("d/f").to_str().unwrap()])
+        .status()
+        .unwrap();
+    std::process::Command::new("chmod")
+        .args(["640", root.join("d/f").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let tar = d.dir.join("x.tar");
+    let st = std::process::Command::new("tar")
+        .args([
+            "--xattrs",
+            "--xattrs-include=user.*",
+            "-C",
+            root.to_str().unwrap(),
+            "-cf",
+            tar.to_str().unwrap(),
+            ".",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    d.docker(&["import", tar.to_str().unwrap(), "ximg:1"]).ok();
+    let _ = d.docker(&["run", "--rm", "-v", "xv:/d", "ximg:1", "/nonexistent"]);
+    let mp = d
+        .docker(&["volume", "inspect", "-f", "{{.Mountpoint}}", "xv"])
+        .ok()
+        .trim()
+        .to_string();
+    let f = Path::new(&mp).join("f");
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(&f).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (1234, 5678, 0o640));
+    assert_eq!(
+        std::fs::read_link(Path::new(&mp).join("link")).unwrap(),
+        Path::new("f")
+    );
+    if xattr_ok {
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                &format!(
+                    "import os; print(os.getxattr('{}', 'user.berth').decode())",
+                    f.display()
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "kept");
+    }
+    d.finish();
+}

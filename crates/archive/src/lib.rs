@@ -186,6 +186,7 @@ pub fn append_tree<W: std::io::Write>(
             if meta.file_type().is_socket() {
                 continue;
             }
+            append_xattrs(b, &full)?;
             b.append_path_with_name(&full, prefix.join(&r))?;
             if meta.is_dir() {
                 stack.push(r);
@@ -193,6 +194,77 @@ pub fn append_tree<W: std::io::Write>(
         }
     }
     Ok(())
+}
+
+/// The extended attributes of `path` (not following a symlink).
+pub fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return vec![];
+    };
+    // SAFETY: a valid C string and a null buffer ask for the list's size.
+    let n = unsafe { libc::llistxattr(c.as_ptr(), std::ptr::null_mut(), 0) };
+    if n <= 0 {
+        return vec![];
+    }
+    let mut names = vec![0u8; n as usize];
+    // SAFETY: the buffer holds n bytes.
+    let n = unsafe { libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    if n <= 0 {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    for name in names[..n as usize]
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+    {
+        let Ok(cn) = std::ffi::CString::new(name) else {
+            continue;
+        };
+        // SAFETY: valid C strings; a null buffer asks for the value's size.
+        let len = unsafe { libc::lgetxattr(c.as_ptr(), cn.as_ptr(), std::ptr::null_mut(), 0) };
+        if len < 0 {
+            continue;
+        }
+        let mut v = vec![0u8; len as usize];
+        // SAFETY: the buffer holds len bytes.
+        let got =
+            unsafe { libc::lgetxattr(c.as_ptr(), cn.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+        if got < 0 {
+            continue;
+        }
+        v.truncate(got as usize);
+        out.push((String::from_utf8_lossy(name).into_owned(), v));
+    }
+    out
+}
+
+/// Writes `path`'s extended attributes as a PAX header (`SCHILY.xattr.*`
+/// records, as GNU tar and Docker write them) for the entry that follows.
+fn append_xattrs<W: std::io::Write>(b: &mut tar::Builder<W>, path: &Path) -> std::io::Result<()> {
+    let attrs = xattrs(path);
+    if attrs.is_empty() {
+        return Ok(());
+    }
+    let mut data = Vec::new();
+    for (k, v) in attrs {
+        let body_len = 1 + "SCHILY.xattr.".len() + k.len() + 1 + v.len() + 1;
+        // The record's length counts its own digits.
+        let mut len = body_len + 1;
+        while len != body_len + len.to_string().len() {
+            len = body_len + len.to_string().len();
+        }
+        data.extend_from_slice(format!("{len} SCHILY.xattr.{k}=").as_bytes());
+        data.extend_from_slice(&v);
+        data.push(b'\n');
+    }
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_path("././@PaxHeader")?;
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, data.as_slice())
 }
 
 /// Extracts a layer (tar, optionally gzip-compressed) into `root`, which
@@ -317,6 +389,32 @@ fn dev_of<R: Read>(e: &tar::Entry<R>) -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn trees_carry_xattrs() {
+        use std::os::unix::ffi::OsStrExt;
+        let src = tempfile::tempdir().unwrap();
+        let f = src.path().join("f");
+        std::fs::write(&f, b"x").unwrap();
+        let c = std::ffi::CString::new(f.as_os_str().as_bytes()).unwrap();
+        let name = std::ffi::CString::new("user.berth").unwrap();
+        // SAFETY: valid C strings and a 5-byte value.
+        let r =
+            unsafe { libc::lsetxattr(c.as_ptr(), name.as_ptr(), b"hello".as_ptr().cast(), 5, 0) };
+        if r != 0 {
+            return; // no user xattrs on this filesystem
+        }
+        let mut b = tar::Builder::new(Vec::new());
+        append_tree(&mut b, src.path(), Path::new("")).unwrap();
+        let bytes = b.into_inner().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let mut ar = tar::Archive::new(bytes.as_slice());
+        ar.set_unpack_xattrs(true);
+        ar.unpack(dst.path()).unwrap();
+        let got = xattrs(&dst.path().join("f"));
+        assert_eq!(got, vec![("user.berth".to_string(), b"hello".to_vec())]);
+    }
+
     use super::*;
 
     fn tar_of(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {

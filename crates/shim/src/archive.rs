@@ -205,6 +205,7 @@ fn put(args: &[String]) -> Result<(), Fail> {
     ar.set_preserve_permissions(true);
     ar.set_preserve_mtime(true);
     ar.set_preserve_ownerships(copy_ids);
+    ar.set_unpack_xattrs(true);
     let entries = ar
         .entries()
         .map_err(|e| Fail(INVALID, format!("invalid archive: {e}")))?;
