@@ -748,6 +748,23 @@ fn volumes_like_docker() {
         &["volume", "ls", "x"],
         &["volume", "prune", "x"],
         &["volume", "prune", "--filter", "foo"],
+        &[
+            "inspect",
+            "--type",
+            "volume",
+            "-f",
+            "{{.Name}}",
+            &v2,
+            "nosuch-vol-x",
+        ],
+        &[
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Driver}} {{.Options}}",
+            &v1,
+            &anon,
+        ],
+        &["inspect", "--type", "bogus", "x"],
     ] {
         same(args);
     }

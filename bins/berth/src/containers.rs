@@ -1470,13 +1470,55 @@ fn with_zero_fields(v: &Value) -> Value {
     v
 }
 
+/// The object kinds `berth inspect` looks for, in the docker CLI's order
+/// (the swarm kinds aside), with the path of each.
+const INSPECT_KINDS: [(&str, &str); 4] = [
+    ("container", "/containers/{}/json"),
+    ("image", "/images/{}/json"),
+    ("network", "/networks/{}"),
+    ("volume", "/volumes/{}"),
+];
+
+/// A network or volume for templates: its nil maps print `map[]`.
+fn with_nil_maps(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        for k in ["Labels", "Options"] {
+            o.insert(
+                crate::template::zero_key(k),
+                json!(crate::template::NIL_MAP),
+            );
+        }
+    }
+    v
+}
+
 pub async fn inspect(client: &Client, a: InspectArgs, kind: Option<&str>) -> CmdResult {
     let kind = a.kind.as_deref().or(kind);
     if let Some(k) = kind {
-        if k != "container" && k != "image" {
+        const DOCKER_KINDS: [&str; 10] = [
+            "config",
+            "container",
+            "image",
+            "network",
+            "node",
+            "plugin",
+            "secret",
+            "service",
+            "task",
+            "volume",
+        ];
+        if !DOCKER_KINDS.contains(&k) {
+            let all: Vec<String> = DOCKER_KINDS.iter().map(|k| format!("\"{k}\"")).collect();
             return Err(Failure::new(
                 1,
-                format!("\"{k}\" is not a valid value for --type"),
+                format!("unknown type: \"{k}\": must be one of {}", all.join(", ")),
+            ));
+        }
+        if !INSPECT_KINDS.iter().any(|(name, _)| *name == k) {
+            return Err(Failure::new(
+                1,
+                format!("inspect --type {k} is not supported by berth"),
             ));
         }
     }
@@ -1493,45 +1535,51 @@ pub async fn inspect(client: &Client, a: InspectArgs, kind: Option<&str>) -> Cmd
     for name in &a.names {
         let mut found = None;
         let mut err = None;
-        if kind.is_none() || kind == Some("container") {
-            match client
-                .get_json::<Value>(&format!("/containers/{name}/json"), &size_q)
-                .await
-            {
-                Ok(v) => found = Some(v),
-                Err(e) if e.is_not_found() => err = Some(e),
-                Err(e) => return Err(e.into()),
+        for (k, path) in INSPECT_KINDS {
+            if kind.is_some_and(|want| want != k) {
+                continue;
             }
-        }
-        if found.is_none() && (kind.is_none() || kind == Some("image")) {
-            match client
-                .get_json::<Value>(&format!("/images/{name}/json"), &[])
-                .await
-            {
-                Ok(v) => found = Some(v),
+            let q: &[(&str, &str)] = if k == "container" { &size_q } else { &[] };
+            match client.get_json::<Value>(&path.replace("{}", name), q).await {
+                Ok(v) => {
+                    found = Some((k, v));
+                    break;
+                }
                 Err(e) if e.is_not_found() => err = Some(e),
                 Err(e) => return Err(e.into()),
             }
         }
         match found {
             Some(v) => results.push(v),
+            // With --type, the daemon's own answer; without, docker's summary.
             None => errors.push(match (kind, err) {
-                (None, _) => format!("Error: No such object: {name}"),
-                (Some(_), Some(e)) => format!("Error: {}", e.message()),
-                (Some(k), None) => format!("Error: No such {k}: {name}"),
+                (Some(_), Some(e)) => e.to_string(),
+                _ => format!("Error: No such object: {name}"),
             }),
         }
     }
     match &tmpl {
         Some(t) => {
-            for r in &results {
-                let s = t
-                    .render(&with_zero_fields(r))
-                    .map_err(|e| Failure::new(1, e))?;
-                println!("{s}");
+            let mut out = String::new();
+            for (k, r) in &results {
+                let r = match *k {
+                    "container" => with_zero_fields(r),
+                    "network" | "volume" => with_nil_maps(r),
+                    _ => r.clone(),
+                };
+                out.push_str(&t.render(&r).map_err(|e| Failure::new(1, e))?);
+                out.push('\n');
             }
+            // docker prints an empty line when nothing was found.
+            if out.is_empty() {
+                out.push('\n');
+            }
+            print!("{out}");
         }
-        None => println!("{}", docker_json_pretty(&Value::Array(results))),
+        None => {
+            let all: Vec<Value> = results.into_iter().map(|(_, v)| v).collect();
+            println!("{}", docker_json_pretty(&Value::Array(all)));
+        }
     }
     if errors.is_empty() {
         Ok(0)
