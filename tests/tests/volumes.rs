@@ -760,3 +760,67 @@ fn copy_up_keeps_owners_modes_symlinks_and_xattrs() {
     }
     d.finish();
 }
+
+#[test]
+fn berth_cli_prints_what_the_docker_cli_prints() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.berth(&["volume", "create", "--label", "k=v", "cmpvol"])
+        .ok();
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "vc",
+        "-v",
+        "cmpvol:/data",
+        "-v",
+        "/anon",
+        "--tmpfs",
+        "/t",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    for args in [
+        vec!["volume", "ls"],
+        vec!["volume", "ls", "-q", "-f", "label=k=v"],
+        vec!["volume", "ls", "-f", "dangling=true"],
+        vec!["volume", "inspect", "cmpvol"],
+        vec![
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Driver}} {{.Labels}}",
+            "cmpvol",
+        ],
+        vec!["inspect", "-f", "{{json .Mounts}}", "vc"],
+        vec![
+            "inspect",
+            "-f",
+            "{{range .Mounts}}{{.Type}}:{{.Destination}} {{end}}",
+            "vc",
+        ],
+        vec!["ps", "--format", "{{.Names}} {{.Mounts}}"],
+    ] {
+        let b = d.berth(&args);
+        let k = d.docker(&args);
+        assert_eq!(b.code, k.code, "{args:?}: {b:?} vs {k:?}");
+        assert_eq!(b.stdout, k.stdout, "{args:?}");
+    }
+    for args in [
+        vec!["volume", "rm", "cmpvol"],
+        vec!["volume", "inspect", "nosuch"],
+        vec!["volume", "create", "x"],
+    ] {
+        let b = d.berth(&args);
+        let k = d.docker(&args);
+        assert_eq!(b.code, k.code, "{args:?}: {b:?} vs {k:?}");
+        assert_eq!(b.stderr, k.stderr, "{args:?}");
+    }
+    d.berth(&["rm", "-fv", "vc"]).ok();
+    d.finish();
+}

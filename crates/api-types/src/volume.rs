@@ -18,15 +18,16 @@ pub struct VolumeUsageData {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Volume {
-    pub name: String,
-    pub driver: String,
-    pub mountpoint: String,
+    // In dockerd's (alphabetical) field order, which the docker CLI keeps.
     pub created_at: String,
+    pub driver: String,
+    pub labels: Labels,
+    pub mountpoint: String,
+    pub name: String,
+    pub options: BTreeMap<String, String>,
+    pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BTreeMap<String, serde_json::Value>>,
-    pub labels: Labels,
-    pub scope: String,
-    pub options: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage_data: Option<VolumeUsageData>,
 }
