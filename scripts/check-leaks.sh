@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fails when the test suite left berth test resources behind: mounts under
 # /tmp/berth-t* or /tmp/berth-reg*, cgroups named berth-t*, or berth
-# processes on those paths, network links (bt-*, br-*, veth*) and berth's
-# nft tables of test bridges.
+# processes on those paths, network links (bt-*, br-*, veth*, berth*) and berth's
+# nft tables.
 set -uo pipefail
 left=0
 m=$(awk '$5 ~ "^/tmp/berth-(t|reg)" {print $5}' /proc/self/mountinfo)
@@ -13,9 +13,9 @@ p=$(ps -eo pid,args | grep -E '/tmp/berth-(t|reg)' | grep -v -E 'grep|check-leak
 [ -n "$p" ] && { echo "leaked processes:"; echo "$p"; left=1; }
 # Network resources of test daemons: their default bridges (bt-*), user
 # network bridges (br-*), veths, and berth's nft tables for test bridges.
-l=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(bt-|br-|veth)' || true)
+l=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(bt-|br-|veth|berth)' || true)
 [ -n "$l" ] && { echo "leaked network links:"; echo "$l"; left=1; }
-t=$(nft list tables 2>/dev/null | grep -E 'berth_bt_' || true)
+t=$(nft list tables 2>/dev/null | grep -E 'berth' || true)
 [ -n "$t" ] && { echo "leaked nft tables:"; echo "$t"; left=1; }
 [ $left -eq 0 ] && echo "no leaked test resources"
 exit $left

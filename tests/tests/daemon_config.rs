@@ -46,7 +46,13 @@ fn listens_on_unix_and_tcp_together() {
         .prefix("berth-tcfg")
         .tempdir_in("/tmp")
         .unwrap();
-    std::fs::write(dir.path().join("daemon.json"), "{}").unwrap();
+    // No default bridge, firewall or forwarding: this daemon runs no
+    // containers, and a test never routes traffic off the machine.
+    std::fs::write(
+        dir.path().join("daemon.json"),
+        r#"{"bridge": "none", "iptables": false, "ip-forward": false}"#,
+    )
+    .unwrap();
     let sock = dir.path().join("d.sock");
     let mut child = Command::new(bin("berthd"))
         .arg("--config-file")
