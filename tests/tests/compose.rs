@@ -3,7 +3,9 @@
 //! network, where `client` reaches `web` by its service name through the
 //! embedded DNS, and `web` publishes port 80 on 127.0.0.1. Checks `up -d`,
 //! `ps`, `logs`, `port`, and that `down` removes the containers, the
-//! network and its bridge.
+//! network and its bridge. A second stack shares a named volume between
+//! two services and binds a host directory: `down` keeps the volume,
+//! `down -v` removes it.
 
 use berth_tests::{require, run, unique, Daemon, Out, DOCKER};
 use std::io::{Read, Write};
@@ -23,6 +25,25 @@ services:
     image: busybox
     depends_on: [web]
     command: ["sh", "-c", "while true; do timeout 3 wget -qO- http://web/ || echo fetch-failed; sleep 1; done"]
+"#;
+
+/// Two services sharing the project's named volume `data`; `reader` also
+/// binds the host directory `HOST_DIR` (replaced by the test) at /host.
+const VOLUME_COMPOSE_FILE: &str = r#"version: "2.4"
+services:
+  writer:
+    image: busybox
+    command: ["sh", "-c", "echo hello-volume > /data/f && sleep 300"]
+    volumes:
+      - data:/data
+  reader:
+    image: busybox
+    command: ["sh", "-c", "while ! [ -f /data/f ]; do sleep 0.1; done; cat /data/f > /host/out; sleep 300"]
+    volumes:
+      - data:/data
+      - HOST_DIR:/host
+volumes:
+  data: {}
 "#;
 
 /// docker-compose with the project `project` and the file in `dir`, pointed at `d`.
@@ -202,5 +223,131 @@ fn compose_stack_with_service_dns_and_published_port() {
     assert!(!sys_bridge.exists(), "bridge {bridge} left after down");
     // The port is released as well.
     assert!(http_get(port, "/").is_none(), "port {port} still answers");
+    d.finish();
+}
+
+/// The volumes `docker volume ls` lists, as (name, labels) lines.
+fn volume_ls(d: &Daemon) -> String {
+    let ls = d.docker(&["volume", "ls", "--format", "{{.Name}} {{.Labels}}"]);
+    assert_eq!(ls.code, 0, "{ls:?}");
+    ls.stdout
+}
+
+#[test]
+fn compose_named_volume_and_bind_mount() {
+    if !require(COMPOSE) || !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let dir = tempfile::Builder::new()
+        .prefix("berth-compose")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let host_dir = dir.path().join("host");
+    std::fs::create_dir(&host_dir).unwrap();
+    let file = VOLUME_COMPOSE_FILE.replace("HOST_DIR", host_dir.to_str().unwrap());
+    std::fs::write(dir.path().join("docker-compose.yml"), file).unwrap();
+    let project = unique("bcvol");
+    let vol_name = format!("{project}_data");
+
+    ok(compose(&d, dir.path(), &project, &["up", "-d"]), &d);
+
+    // writer writes into the volume, reader sees it there and copies it
+    // through the bind mount to the host.
+    let out = host_dir.join("out");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if std::fs::read_to_string(&out).is_ok_and(|s| s == "hello-volume\n") {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let logs = compose(&d, dir.path(), &project, &["logs", "--no-color"]);
+            panic!(
+                "{} never held \"hello-volume\" in 20 s (now {:?}); logs:\n{logs:?}\n--- berthd log tail:\n{}",
+                out.display(),
+                std::fs::read_to_string(&out),
+                tail(&d.log())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The project's volume, with compose's labels.
+    let ls = volume_ls(&d);
+    let line = ls
+        .lines()
+        .find(|l| l.split(' ').next() == Some(vol_name.as_str()))
+        .unwrap_or_else(|| panic!("{vol_name} not in volume ls:\n{ls}"));
+    assert!(
+        line.contains(&format!("com.docker.compose.project={project}")),
+        "compose's project label missing: {line}"
+    );
+    assert!(
+        line.contains("com.docker.compose.volume=data"),
+        "compose's volume label missing: {line}"
+    );
+    let inspect = d.docker(&["volume", "inspect", &vol_name]);
+    assert_eq!(inspect.code, 0, "{inspect:?}");
+    let v: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(v[0]["Name"], vol_name.as_str(), "{v}");
+    assert_eq!(v[0]["Driver"], "local", "{v}");
+    assert_eq!(
+        v[0]["Labels"]["com.docker.compose.project"],
+        project.as_str(),
+        "{v}"
+    );
+    // Both containers mount it at /data; reader also has the bind.
+    for svc in ["writer", "reader"] {
+        let name = format!("{project}_{svc}_1");
+        let m = d.docker(&["inspect", "-f", "{{json .Mounts}}", &name]);
+        assert_eq!(m.code, 0, "{m:?}");
+        let mounts: serde_json::Value = serde_json::from_str(&m.stdout).unwrap();
+        let mounts = mounts.as_array().unwrap();
+        assert!(
+            mounts.iter().any(|m| m["Type"] == "volume"
+                && m["Name"] == vol_name.as_str()
+                && m["Destination"] == "/data"),
+            "{svc}: no volume {vol_name} at /data: {mounts:?}"
+        );
+        if svc == "reader" {
+            assert!(
+                mounts.iter().any(|m| m["Type"] == "bind"
+                    && m["Source"] == host_dir.to_str().unwrap()
+                    && m["Destination"] == "/host"),
+                "reader: no bind of {} at /host: {mounts:?}",
+                host_dir.display()
+            );
+        }
+    }
+
+    // down: containers go, the volume stays.
+    ok(compose(&d, dir.path(), &project, &["down", "-t", "1"]), &d);
+    let all = d.docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+        "-q",
+    ]);
+    assert_eq!(all.code, 0, "{all:?}");
+    assert_eq!(all.stdout.trim(), "", "containers left after down");
+    let ls = volume_ls(&d);
+    assert!(
+        ls.lines()
+            .any(|l| l.split(' ').next() == Some(vol_name.as_str())),
+        "down removed the volume {vol_name}:\n{ls}"
+    );
+
+    // down -v: the named volume goes too.
+    ok(
+        compose(&d, dir.path(), &project, &["down", "-v", "-t", "1"]),
+        &d,
+    );
+    let ls = volume_ls(&d);
+    assert!(
+        !ls.lines()
+            .any(|l| l.split(' ').next() == Some(vol_name.as_str())),
+        "down -v left the volume {vol_name}:\n{ls}"
+    );
     d.finish();
 }
