@@ -132,7 +132,10 @@ impl VolumeService {
                 "cluster volumes need swarm mode, which berth does not have",
             ));
         }
+        let mut labels = req.labels;
         let name = if req.name.is_empty() {
+            // Nameless is anonymous, as dockerd (23+) marks it.
+            labels.insert(ANONYMOUS_LABEL.to_string(), String::new());
             base::id::random_id()
         } else {
             check_name(&req.name)?;
@@ -143,7 +146,7 @@ impl VolumeService {
         } else {
             req.driver.clone()
         };
-        let rec = self.ensure(&name, &driver, req.labels, req.driver_opts)?;
+        let rec = self.ensure(&name, &driver, labels, req.driver_opts)?;
         let st = self.state.lock().unwrap();
         Ok(self.view(&st, &rec, false))
     }
@@ -295,8 +298,9 @@ impl VolumeService {
                 reclaimed += size;
             }
         }
+        // An empty list, not null, as dockerd.
         Ok(VolumePruneResponse {
-            volumes_deleted: (!deleted.is_empty()).then_some(deleted),
+            volumes_deleted: Some(deleted),
             space_reclaimed: reclaimed,
         })
     }
@@ -429,6 +433,10 @@ mod tests {
         assert_eq!(p.volumes_deleted, Some(vec![anon.name.clone()]));
         let p = s.prune(&BTreeMap::new(), true).unwrap();
         assert_eq!(p.volumes_deleted, Some(vec!["data".to_string()]));
+        let p = s.prune(&BTreeMap::new(), true).unwrap();
+        assert_eq!(p.volumes_deleted, Some(vec![]));
+        let nameless = s.create(VolumeCreateOptions::default()).unwrap();
+        assert!(nameless.labels.contains_key(ANONYMOUS_LABEL));
         assert!(s
             .remove("data", false)
             .unwrap_err()
