@@ -10,6 +10,7 @@ pkgs=(
   docker.io        # dockerd 20.10: the anchor for interop tests and benchmarks
   iptables         # dockerd needs it even with --iptables=false
   nftables         # nft: berthd applies its firewall table with nft -f
+  iproute2         # ip: the test harness removes a test daemon's bridge
   skopeo           # reference registry client (pull/push interop)
   docker-registry  # the CNCF registry: interop and benchmark anchor
   apache2-utils    # htpasswd for registry auth tests
