@@ -1,0 +1,1 @@
+//! Docker's `.dockerignore` matcher (to be written).
