@@ -196,6 +196,65 @@ pub fn append_tree<W: std::io::Write>(
     Ok(())
 }
 
+/// Makes the directory `path` (and its missing parents) inside the tree at
+/// `root`, resolving every component inside it as the container will see
+/// it: a symlink (absolute or through `..`) is followed within `root`, never
+/// out of it, and a missing target is made there. For a container's missing
+/// working directory, before the container runs (nothing else changes the
+/// tree meanwhile).
+pub fn mkdir_in_root(root: &Path, path: &str) -> std::io::Result<()> {
+    use std::collections::VecDeque;
+    use std::path::Component;
+    let mut todo: VecDeque<PathBuf> = Path::new(path)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(PathBuf::from(n)),
+            Component::ParentDir => Some(PathBuf::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        if c.as_os_str() == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&c);
+        match std::fs::symlink_metadata(root.join(&next)) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > 40 {
+                    return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                let target = std::fs::read_link(root.join(&next))?;
+                if target.is_absolute() {
+                    cur = PathBuf::new();
+                }
+                for (k, t) in target
+                    .components()
+                    .filter_map(|c| match c {
+                        Component::Normal(n) => Some(PathBuf::from(n)),
+                        Component::ParentDir => Some(PathBuf::from("..")),
+                        _ => None,
+                    })
+                    .enumerate()
+                {
+                    todo.insert(k, t);
+                }
+            }
+            Ok(m) if m.is_dir() => cur = next,
+            Ok(_) => return Err(std::io::Error::from_raw_os_error(libc::ENOTDIR)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(root.join(&next))?;
+                cur = next;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// The extended attributes of `path` (not following a symlink).
 pub fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
     use std::os::unix::ffi::OsStrExt;
@@ -389,6 +448,26 @@ fn dev_of<R: Read>(e: &tar::Entry<R>) -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn directories_are_made_inside_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("esc")).unwrap();
+        std::os::unix::fs::symlink("../../..", root.path().join("up")).unwrap();
+        mkdir_in_root(root.path(), "/a/b/c").unwrap();
+        assert!(root.path().join("a/b/c").is_dir());
+        // Through a symlink to a host path: made inside the root, not outside.
+        mkdir_in_root(root.path(), "/esc/made").unwrap();
+        mkdir_in_root(root.path(), "/up/made2").unwrap();
+        assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+        let inside = root
+            .path()
+            .join(outside.path().strip_prefix("/").unwrap())
+            .join("made");
+        assert!(inside.is_dir(), "{}", inside.display());
+        assert!(root.path().join("made2").is_dir());
+    }
 
     #[test]
     fn trees_carry_xattrs() {

@@ -2,6 +2,7 @@
 //! inspect, logs, attach and exec. Each running container is supervised by
 //! its own shim process; this service only talks to shims.
 
+mod commit;
 mod copy;
 mod freeze;
 mod inspect_fs;
@@ -9,6 +10,7 @@ mod mounts;
 mod net;
 pub use mounts::MountSpec;
 pub mod stats;
+pub use commit::CommitOptions;
 pub use copy::{CopyLease, PutOptions, TarStream};
 pub use inspect_fs::{Change, Top};
 pub use shim::archive::PathStat;
@@ -857,6 +859,11 @@ impl ContainerService {
         } else {
             rec.config.working_dir.clone()
         };
+        // A missing working directory is made, inside the rootfs, as dockerd does.
+        if cwd != "/" {
+            archive::mkdir_in_root(&rootfs, &cwd)
+                .map_err(|e| Error::io(format!("create working directory {cwd}"), e))?;
+        }
         let container_dir = net
             .etc_from
             .clone()

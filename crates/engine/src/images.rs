@@ -215,6 +215,56 @@ impl ImageService {
         )
     }
 
+    /// A new image of `parent`'s layers plus the layer tar `layer` (a
+    /// container's changes), with run config `run` (`docker commit`).
+    /// Blocking.
+    pub fn commit(
+        &self,
+        parent: &Image,
+        layer: impl Read,
+        run: ImageRunConfig,
+        author: &str,
+        comment: &str,
+        reference: Option<&Reference>,
+    ) -> Result<String> {
+        let top = parent
+            .record
+            .top_layer
+            .as_deref()
+            .map(Digest::parse)
+            .transpose()?;
+        let (layer, blob) = self.apply_layer(top.as_ref(), layer)?;
+        let created = now();
+        let mut config = parent.config.clone();
+        config.created = Some(created.clone());
+        config.author = (!author.is_empty()).then(|| author.to_string());
+        config.comment = (!comment.is_empty()).then(|| comment.to_string());
+        config.config = run;
+        config.rootfs.diff_ids.push(layer.diff_id.to_string());
+        let mut h = serde_json::json!({"created": created});
+        if !author.is_empty() {
+            h["author"] = serde_json::json!(author);
+        }
+        if !comment.is_empty() {
+            h["comment"] = serde_json::json!(comment);
+        }
+        config.history.push(h);
+        let bytes = serde_json::to_vec(&config).map_err(|e| Error::internal(e.to_string()))?;
+        let mut layers = parent.record.layers.clone();
+        layers.push(blob);
+        let record = ImageRecord {
+            id: String::new(),
+            created,
+            size: parent.record.size + layer.size as i64,
+            top_layer: Some(layer.chain_id.to_string()),
+            repo_digests: vec![],
+            layers,
+            manifest: None,
+        };
+        let tags: Vec<&Reference> = reference.into_iter().collect();
+        self.register(&bytes, record, &tags)
+    }
+
     /// Extracts one layer on top of `parent`, keeping its uncompressed tar
     /// as a content blob (for save and push). Blocking.
     pub fn apply_layer(

@@ -335,3 +335,30 @@ pub(crate) async fn container_export(ctx: Ctx, id: &str) -> Result<Resp> {
         .body(Body::stream(rx))
         .expect("valid response"))
 }
+
+/// `POST /commit`.
+pub(crate) async fn image_commit(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    let config: Option<api_types::ContainerConfig> = read_json(req, true).await?;
+    let container = ctx
+        .q("container")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Error::invalid("container is required"))?
+        .to_string();
+    let o = engine::containers::CommitOptions {
+        repo: ctx.q("repo").unwrap_or("").to_string(),
+        tag: ctx.q("tag").unwrap_or("").to_string(),
+        comment: ctx.q("comment").unwrap_or("").to_string(),
+        author: ctx.q("author").unwrap_or("").to_string(),
+        pause: ctx.q("pause").is_none() || ctx.flag("pause"),
+        changes: ctx.q_all("changes"),
+        config,
+    };
+    let id = ctx.engine.containers.commit(&container, o).await?;
+    Ok(json_status(
+        StatusCode::CREATED,
+        &api_types::IdResponse {
+            id,
+            warnings: vec![],
+        },
+    ))
+}

@@ -43,6 +43,7 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
             networks::network_disconnect(ctx, req, id).await
         }
 
+        (&M::POST, ["commit"]) => containers::image_commit(ctx, req).await,
         (&M::POST, ["containers", "create"]) => containers::container_create(ctx, req).await,
         (&M::GET, ["containers", "json"]) => containers::container_list(ctx),
         (&M::POST, ["containers", "prune"]) => containers::container_prune(ctx).await,
