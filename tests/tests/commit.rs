@@ -110,3 +110,47 @@ fn commit_of_a_running_container_pauses_it() {
     assert_eq!(out.ok().trim(), "data");
     d.finish();
 }
+
+#[test]
+fn berth_commit_like_docker_commit() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    d.berth(&[
+        "run",
+        "--name",
+        "bsrc",
+        "busybox",
+        "sh",
+        "-c",
+        "echo via-berth > /f",
+    ])
+    .ok();
+    let id = d
+        .berth(&[
+            "commit",
+            "-c",
+            "CMD [\"cat\", \"/f\"]",
+            "-m",
+            "msg",
+            "bsrc",
+            "bsnap:2",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+    assert_eq!(
+        d.docker(&["run", "--rm", "bsnap:2"]).ok().trim(),
+        "via-berth"
+    );
+    assert_eq!(
+        d.inspect("bsnap:2", "{{.Id}} {{.Comment}}"),
+        format!("{id} msg")
+    );
+    let bad = d.berth(&["commit", "nosuch"]);
+    let want = d.docker(&["commit", "nosuch"]);
+    assert_eq!((bad.code, bad.stderr), (want.code, want.stderr));
+    d.finish();
+}

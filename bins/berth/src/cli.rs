@@ -91,6 +91,8 @@ pub enum Cmd {
     /// Log out from a registry
     Logout(LogoutArgs),
     /// Rename a container
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
     Rename(RenameArgs),
     /// Display the running processes of a container
     Top(TopArgs),
@@ -156,6 +158,8 @@ pub enum ContainerCmd {
     /// Attach to a running container
     Attach(AttachArgs),
     /// Rename a container
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
     Rename(RenameArgs),
     /// Display the running processes of a container
     Top(TopArgs),
@@ -621,6 +625,26 @@ pub struct ImagesArgs {
     /// Filter output based on conditions provided
     #[arg(short = 'f', long = "filter", value_name = "filter")]
     pub filter: Vec<String>,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short = 'a', long = "author", value_name = "string")]
+    pub author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long = "change", value_name = "list")]
+    pub change: Vec<String>,
+    /// Commit message
+    #[arg(short = 'm', long = "message", value_name = "string")]
+    pub message: Option<String>,
+    /// Pause container during commit
+    #[arg(short = 'p', long = "pause", value_name = "bool", default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub pause: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,
 }

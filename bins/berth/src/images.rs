@@ -54,6 +54,38 @@ pub async fn import(client: &Client, a: ImportArgs) -> CmdResult {
     Ok(0)
 }
 
+/// `berth commit`: prints the new image's id, as the docker CLI.
+pub async fn commit(client: &Client, a: crate::cli::CommitArgs) -> CmdResult {
+    let (repo, tag) = match &a.reference {
+        Some(r) => {
+            let t = Reference::parse(r);
+            if t.digest.is_some() {
+                return Err(Failure::new(
+                    1,
+                    "Error: refusing to create a tag with a digest reference",
+                ));
+            }
+            (t.name.clone(), t.tag.clone().unwrap_or_default())
+        }
+        None => (String::new(), String::new()),
+    };
+    let pause = if a.pause { "1" } else { "0" };
+    let mut q: Vec<(&str, &str)> = vec![
+        ("container", &a.container),
+        ("repo", &repo),
+        ("tag", &tag),
+        ("comment", a.message.as_deref().unwrap_or("")),
+        ("author", a.author.as_deref().unwrap_or("")),
+        ("pause", pause),
+    ];
+    for c in &a.change {
+        q.push(("changes", c));
+    }
+    let r: serde_json::Value = client.post_json("/commit", &q, None).await?;
+    println!("{}", r["Id"].as_str().unwrap_or_default());
+    Ok(0)
+}
+
 pub async fn tag(client: &Client, a: TagArgs) -> CmdResult {
     let t = Reference::parse(&a.target);
     if t.digest.is_some() {
