@@ -13,9 +13,13 @@ p=$(ps -eo pid,args | grep -E '/tmp/berth-(t|reg)' | grep -v -E 'grep|check-leak
 [ -n "$p" ] && { echo "leaked processes:"; echo "$p"; left=1; }
 # Network resources of test daemons: their default bridges (bt-*), user
 # network bridges (br-*), veths, and berth's nft tables for test bridges.
-l=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(bt-|br-|veth|berth)' || true)
+# Links and tables that existed before the suite (named in the file $1, as
+# scripts/net-state.sh wrote it: a running berthd's or dockerd's) are not
+# the suite's.
+before=${1:-/dev/null}
+l=$("$(dirname "$0")/net-state.sh" | grep -E '^link (bt-|br-|veth|berth)' | grep -vxF -f "$before" || true)
 [ -n "$l" ] && { echo "leaked network links:"; echo "$l"; left=1; }
-t=$(nft list tables 2>/dev/null | grep -E 'berth' || true)
+t=$("$(dirname "$0")/net-state.sh" | grep -E '^table .*berth' | grep -vxF -f "$before" || true)
 [ -n "$t" ] && { echo "leaked nft tables:"; echo "$t"; left=1; }
 [ $left -eq 0 ] && echo "no leaked test resources"
 exit $left

@@ -5,11 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+net_before=$(mktemp /tmp/berth-netstate.XXXXXX)
+scripts/net-state.sh > "$net_before"
 cargo fmt --all --check
 cargo build --workspace --bins
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/berth-test-output.$$
 status=${PIPESTATUS[0]}
-scripts/check-leaks.sh
-rm -f /tmp/berth-test-output.$$
+scripts/check-leaks.sh "$net_before"
+rm -f /tmp/berth-test-output.$$ "$net_before"
 exit "$status"
