@@ -1175,3 +1175,46 @@ fn without_the_firewall_ports_go_through_the_userland_proxy() {
     assert!(out.stderr.contains("both are off"), "{}", out.stderr);
     d.finish();
 }
+
+#[test]
+fn the_network_mode_stays_first_after_connects() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&["network", "create", "zeta"]).ok();
+    d.docker(&["network", "create", "alpha"]).ok();
+    let p = free_port();
+    let ps = format!("127.0.0.1:{p}:80");
+    d.docker(&[
+        "create",
+        "--name",
+        "web",
+        "--network",
+        "zeta",
+        "-p",
+        &ps,
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/etc",
+    ])
+    .ok();
+    // Connected while stopped: alpha sorts first, but zeta is the mode.
+    d.docker(&["network", "connect", "alpha", "web"]).ok();
+    d.docker(&["start", "web"]).ok();
+    assert!(http_get("127.0.0.1", p, "/hostname").is_some());
+    let zeta_gw = d.inspect("web", "{{.NetworkSettings.Networks.zeta.Gateway}}");
+    let route = d
+        .docker(&["exec", "web", "ip", "route", "show", "default"])
+        .ok()
+        .to_string();
+    assert!(
+        route.contains(&format!("via {zeta_gw} dev eth0")),
+        "{route}"
+    );
+    d.finish();
+}

@@ -36,13 +36,19 @@
 //! [`Patterns::walk_excluded`]; an excluded directory is skipped whole
 //! unless [`Patterns::needs_walk_into`] says an exception may reach inside.
 //!
-//! Differences from Docker, deliberate and all in corners: moby translates a
-//! pattern to a Go regexp by hand, so inside `[...]` a `*`, `?`, `[:alpha:]`
-//! or a `\` before a letter keep a regexp meaning there, and a `\` before a
-//! letter or digit (`\d`, `\b`) or a `^` outside a class is a regexp token;
-//! here all of these follow `filepath.Match` (literal characters). A
-//! reversed range (`[z-a]`) is refused when the file is parsed, where Docker
-//! fails only when the walk first matches with it.
+//! moby translates a pattern into a Go regexp by hand, and that is what
+//! decides in corners: outside a class, `^` stays an anchor (`^foo*`
+//! matches `foo`, `a^b*` nothing) and `\d`, `\s`, `\w` (and negations)
+//! and the control escapes (`\t`, ...) keep their regexp meaning, while an
+//! escape Go's regexp refuses (`\q`, `\é`) is a syntax error; all as here.
+//! Deliberate differences, all in corners, checked against the docker CLI
+//! 28.2: inside `[...]` moby's regexp gives `*`, `?`, `[:alpha:]` and
+//! `\d`-style escapes a meaning of their own (`[*]` matches `]`, not `*`),
+//! here they are literal as in `filepath.Match`; the rarer regexp escapes
+//! (`\b`, `\A`, `\z`, `\p{..}`, `\x41`, `\Q`, octal) are taken literally;
+//! and a pattern Go's regexp refuses (`\q`, a reversed range `[z-a]`) is
+//! refused when the file is parsed, where Docker fails only once the walk
+//! first evaluates that pattern (with the same message).
 
 use base::Error;
 
@@ -94,6 +100,9 @@ enum Token {
     Dirs,
     /// A final `**`: anything.
     Rest,
+    /// `^` outside a class, which moby's regexp keeps as an anchor: matches
+    /// nothing, at the start of the path only.
+    Start,
 }
 
 #[derive(Debug, Clone)]
@@ -409,9 +418,13 @@ fn compile(pattern: &str) -> Result<Kind, Error> {
             '\\' => {
                 let escaped = *chars.get(i).ok_or_else(bad)?;
                 i += 1;
-                tokens.push(Token::Lit(escaped));
+                tokens.push(match escape(escaped, false).ok_or_else(bad)? {
+                    Escape::Char(c) => Token::Lit(c),
+                    Escape::Class(class) => Token::Class(class),
+                });
                 detected = Detected::Glob;
             }
+            '^' => tokens.push(Token::Start),
             '[' => {
                 let (class, next) = parse_class(&chars, i).ok_or_else(bad)?;
                 i = next;
@@ -470,14 +483,64 @@ fn parse_class(chars: &[char], mut i: usize) -> Option<(Class, usize)> {
 /// One character of a class (Go's `getEsc`): not `-` or `]` unescaped, and
 /// something must follow it.
 fn class_char(chars: &[char], mut i: usize) -> Option<(char, usize)> {
-    match chars.get(i)? {
+    let mut c = *chars.get(i)?;
+    match c {
         '-' | ']' => return None,
-        '\\' => i += 1,
+        '\\' => {
+            i += 1;
+            c = match escape(*chars.get(i)?, true)? {
+                Escape::Char(c) => c,
+                Escape::Class(_) => chars[i],
+            };
+        }
         _ => {}
     }
-    let c = *chars.get(i)?;
     i += 1;
     (i < chars.len()).then_some((c, i))
+}
+
+/// What `\c` means in moby's regexp.
+enum Escape {
+    Char(char),
+    Class(Class),
+}
+
+/// `\c` as moby's regexp reads it: `filepath.Match` makes any escaped
+/// character literal, but moby hands `\c` to Go's regexp, where a letter
+/// or digit is an escape of its own. Punctuation is literal in both; the
+/// control escapes (`\t`, `\n`, ...) and, outside a class, the Perl
+/// classes (`\d`, `\s`, `\w` and their negations) get their regexp
+/// meaning; the rest of what Go's regexp accepts (`\b`, `\A`, `\z`,
+/// `\p{..}`, `\x41`, `\Q..\E`, octal, and the Perl classes inside a class)
+/// is taken literally here; what it refuses (`\q`, `\8`, `\é`, ...) is
+/// `None`, a syntax error, as the docker CLI reports at its first match.
+fn escape(c: char, in_class: bool) -> Option<Escape> {
+    const DIGIT: &[(char, char)] = &[('0', '9')];
+    const SPACE: &[(char, char)] = &[('\t', '\n'), ('\x0c', '\r'), (' ', ' ')];
+    const WORD: &[(char, char)] = &[('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z')];
+    match c {
+        'a' => Some(Escape::Char('\x07')),
+        'f' => Some(Escape::Char('\x0c')),
+        't' => Some(Escape::Char('\t')),
+        'n' => Some(Escape::Char('\n')),
+        'r' => Some(Escape::Char('\r')),
+        'v' => Some(Escape::Char('\x0b')),
+        'd' | 'D' | 's' | 'S' | 'w' | 'W' if !in_class => {
+            let class = match c.to_ascii_lowercase() {
+                'd' => DIGIT,
+                's' => SPACE,
+                _ => WORD,
+            };
+            Some(Escape::Class(Class {
+                negated: c.is_ascii_uppercase(),
+                ranges: class.to_vec(),
+            }))
+        }
+        'd' | 'D' | 's' | 'S' | 'w' | 'W' | 'p' | 'P' | 'x' | '0'..='7' => Some(Escape::Char(c)),
+        'b' | 'B' | 'A' | 'z' | 'Q' if !in_class => Some(Escape::Char(c)),
+        c if c.is_ascii() && !c.is_ascii_alphanumeric() => Some(Escape::Char(c)),
+        _ => None,
+    }
 }
 
 /// Matches a whole path against tokens with the regexp's semantics (full
@@ -501,6 +564,7 @@ fn glob_matches(tokens: &[Token], path: &str) -> bool {
                 Token::Class(class) => c.is_some_and(|c| class.matches(c)) && next[j + 1],
                 Token::Star => next[j] || (c.is_some_and(|c| c != '/') && cur[j + 1]),
                 Token::Rest => next[j] || (c.is_some_and(|c| c != '\n') && cur[j + 1]),
+                Token::Start => j == 0 && next[j],
                 Token::Dirs => {
                     dirs_end = match c {
                         Some('/') => next[j + 1] || dirs_end,
@@ -662,6 +726,23 @@ mod tests {
         ("{a,b}", "a", false),
         ("{a,b}", "{a,b}", true),
         ("x]", "x]", true),
+        // moby's regexp: `^` is an anchor, `\d` a digit (but only where the
+        // pattern is not plain text, which is compared as it is).
+        ("^foo", "^foo", true),
+        ("^foo*", "foobar", true),
+        ("^foo*", "^foobar", false),
+        ("a^b*", "a^b", false),
+        ("**/^x*", "x1", true),
+        ("**/^x*", "a/x1", false),
+        ("v\\d", "v7", true),
+        ("v\\d", "vd", false),
+        ("v\\D", "v-", true),
+        ("\\w\\s\\W", "a -", true),
+        ("v\\D", "v1", false),
+        ("tab\\t", "tab\t", true),
+        ("\\#x", "#x", true),
+        ("a\\ b", "a b", true),
+        ("[\\t]", "\t", true),
         // Spaces.
         ("my file.txt", "my file.txt", true),
         ("  spaced  ", "spaced", true),
@@ -699,6 +780,12 @@ mod tests {
         ("[z-a]", BAD_PATTERN),
         ("abc\\", BAD_PATTERN),
         ("[\\", BAD_PATTERN),
+        ("x\\y", BAD_PATTERN),
+        ("\\q", BAD_PATTERN),
+        ("\\9", BAD_PATTERN),
+        ("\\é", BAD_PATTERN),
+        ("[\\q]", BAD_PATTERN),
+        ("[\\b]", BAD_PATTERN),
         ("!x[", BAD_PATTERN),
         ("ok\n[\nalso-ok", BAD_PATTERN),
     ];

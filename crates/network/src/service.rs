@@ -110,6 +110,9 @@ pub struct AttachRequest<'a> {
     pub mac_address: Option<&'a str>,
     /// The container's `--dns` servers: the embedded DNS forwards to them.
     pub dns: &'a [String],
+    /// The network of `NetworkMode`: it comes first (eth0, the default
+    /// route and the published ports), the others after it by name.
+    pub primary: &'a str,
 }
 
 /// What a started container got: its namespace, its endpoints and ports.
@@ -1001,7 +1004,9 @@ impl NetworkService {
                 "publishing ports needs the firewall (iptables) or the userland proxy, and both are off",
             ));
         }
-        for (i, (key, es)) in req.networks.iter().enumerate() {
+        let mut ordered: Vec<(&String, &EndpointSettings)> = req.networks.iter().collect();
+        ordered.sort_by_key(|(k, _)| k.as_str() != req.primary);
+        for (i, (key, es)) in ordered.into_iter().enumerate() {
             let first = i == 0;
             let mac = match (
                 first,

@@ -201,6 +201,12 @@ impl ContainerService {
             Mode::Bridge => {
                 let exposed = network::ports::exposed_keys(rec.config.exposed_ports.as_ref());
                 let mac = rec.config.extra.get("MacAddress").and_then(|v| v.as_str());
+                // NetworkMode may name the network by id; the endpoints are by name.
+                let primary = self
+                    .networks
+                    .get(&rec.host_config.network_mode)
+                    .map(|n| n.name)
+                    .unwrap_or_default();
                 let att = self.networks.attach(&network::AttachRequest {
                     container_id: &rec.id,
                     name: &rec.name,
@@ -210,6 +216,7 @@ impl ContainerService {
                     exposed: &exposed,
                     mac_address: mac,
                     dns: &rec.host_config.dns,
+                    primary: &primary,
                 })?;
                 Ok(StartNet {
                     netns: Some(att.netns),
@@ -443,6 +450,7 @@ impl ContainerService {
                     exposed: &exposed,
                     mac_address: None,
                     dns: &rec.host_config.dns,
+                    primary: "",
                 },
                 &netrec.id,
                 &es,
