@@ -287,7 +287,13 @@ fn parser_cases() {
 }
 
 /// (word, environment, expected single word or `!error`).
-const LEX_CASES: &[(&str, &[(&str, &str)], &str)] = &[
+type LexCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+const LEX_CASES: &[LexCase] = &[
     ("$A", &[("A", "x")], "x"),
     ("${A}b", &[("A", "x")], "xb"),
     ("$Ab", &[("A", "x")], ""),
