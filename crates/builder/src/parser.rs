@@ -203,7 +203,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
 }
 
 /// Parses one instruction alone (e.g. a `docker commit --change` line or an
-/// ONBUILD trigger being replayed), with `escape` as the escape token.
+/// ONBUILD trigger being replayed); a leading `# escape=` directive applies.
 pub fn parse_instruction(line: &str) -> Result<Statement, ParseError> {
     let lines = lines::parse_lines(line)?;
     let node = &lines.nodes[0];
