@@ -490,6 +490,7 @@ fn class_char(chars: &[char], mut i: usize) -> Option<(char, usize)> {
             i += 1;
             c = match escape(*chars.get(i)?, true)? {
                 Escape::Char(c) => c,
+                // `escape` gives no classes inside a class.
                 Escape::Class(_) => chars[i],
             };
         }
