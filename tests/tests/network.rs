@@ -1218,3 +1218,53 @@ fn the_network_mode_stays_first_after_connects() {
     );
     d.finish();
 }
+
+#[test]
+fn a_renamed_container_answers_to_its_new_name() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&["network", "create", "rn"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "before",
+        "--network",
+        "rn",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    d.docker(&["rename", "before", "after"]).ok();
+    let new = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "rn",
+        "busybox",
+        "nslookup",
+        "after",
+        "127.0.0.11",
+    ]);
+    assert_eq!(new.code, 0, "{new:?}");
+    let old = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "rn",
+        "busybox",
+        "nslookup",
+        "before",
+        "127.0.0.11",
+    ]);
+    assert_ne!(old.code, 0, "{old:?}");
+    let names = d.inspect("after", "{{json .NetworkSettings.Networks.rn.DNSNames}}");
+    assert!(
+        names.contains("\"after\"") && !names.contains("\"before\""),
+        "{names}"
+    );
+    d.finish();
+}

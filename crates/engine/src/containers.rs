@@ -1349,6 +1349,7 @@ impl ContainerService {
         let mut r = h.rec.lock().unwrap();
         let old = std::mem::replace(&mut r.name, bare.to_string());
         self.save(&r)?;
+        self.networks.rename(&r.id, &old, bare)?;
         self.event(&r, "rename", &[("oldName", format!("/{old}"))]);
         Ok(())
     }

@@ -1439,6 +1439,35 @@ impl NetworkService {
         Ok(())
     }
 
+    /// A running container was renamed: its endpoints answer to the new
+    /// name (and no longer to the old one), as dockerd's DNS does.
+    pub fn rename(&self, cid: &str, old: &str, new: &str) -> Result<()> {
+        let eps: Vec<EndpointRecord> = {
+            let mut st = self.state.lock().unwrap();
+            st.endpoints
+                .values_mut()
+                .filter(|e| e.container_id == cid)
+                .map(|e| {
+                    e.container_name = new.to_string();
+                    for n in e.dns_names.iter_mut().filter(|n| n.as_str() == old) {
+                        *n = new.to_string();
+                    }
+                    e.clone()
+                })
+                .collect()
+        };
+        if eps.is_empty() {
+            return Ok(());
+        }
+        for ep in &eps {
+            if self.user_network(&ep.network_id).is_some() {
+                self.resolver
+                    .add(&ep.container_id, &ep.network_id, &ep.dns_names, ep.ip);
+            }
+        }
+        self.record_endpoints(cid, &eps)
+    }
+
     /// The default bridge's gateway (`host-gateway` of `--add-host`).
     pub fn host_gateway(&self) -> Option<Ipv4Addr> {
         let st = self.state.lock().unwrap();
