@@ -1145,6 +1145,13 @@ fn without_the_firewall_ports_go_through_the_userland_proxy() {
         config: Some("{\"iptables\": false}".into()),
         ..Default::default()
     });
+    // No firewall to keep forwarded traffic on the bridge: no forwarding.
+    let fwd = std::fs::read_to_string(format!(
+        "/proc/sys/net/ipv4/conf/{}/forwarding",
+        d.net.bridge
+    ))
+    .unwrap();
+    assert_eq!(fwd.trim(), "0");
     let tables = std::process::Command::new("nft")
         .args(["list", "tables"])
         .output()

@@ -64,10 +64,11 @@ fn sysctl(path: &str, value: &str) -> Result<()> {
 
 /// Creates the bridge `name` if it is missing, gives it `addr/prefix`
 /// (keeping other addresses), brings it up, and enables what published
-/// ports need on it: `route_localnet` (DNAT of 127.0.0.1) and forwarding
-/// from the bridge (hairpin; berth's firewall keeps it on the bridge unless
-/// ip-forward is on).
-pub fn ensure_bridge(name: &str, addr: Ipv4Addr, prefix: u8) -> Result<()> {
+/// ports need on it: `route_localnet` (DNAT of 127.0.0.1) and, with
+/// `forwarding`, forwarding from the bridge (hairpin through a host address;
+/// only when berth's firewall keeps that traffic on the bridge or
+/// ip-forward allows it anywhere).
+pub fn ensure_bridge(name: &str, addr: Ipv4Addr, prefix: u8, forwarding: bool) -> Result<()> {
     on_thread(|| {
         with_netlink(async |h| {
             let idx = match link_index(&h, name).await? {
@@ -116,7 +117,10 @@ pub fn ensure_bridge(name: &str, addr: Ipv4Addr, prefix: u8) -> Result<()> {
         &format!("/proc/sys/net/ipv4/conf/{name}/route_localnet"),
         "1",
     )?;
-    sysctl(&format!("/proc/sys/net/ipv4/conf/{name}/forwarding"), "1")
+    sysctl(
+        &format!("/proc/sys/net/ipv4/conf/{name}/forwarding"),
+        if forwarding { "1" } else { "0" },
+    )
 }
 
 /// Deletes a link (a bridge, or the host end of a veth) if it exists.

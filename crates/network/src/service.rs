@@ -248,7 +248,12 @@ impl NetworkService {
                 _ => None,
             };
             if let Some(s) = &subnet {
-                kernel::ensure_bridge(&rec.bridge, s.gateway, s.net.prefix_len())?;
+                kernel::ensure_bridge(
+                    &rec.bridge,
+                    s.gateway,
+                    s.net.prefix_len(),
+                    self.bridge_forwarding(),
+                )?;
             }
             if rec.driver == "bridge" {
                 self.resolver.set_network(&rec.id, &rec.name, rec.internal);
@@ -791,7 +796,12 @@ impl NetworkService {
             },
             bridge: bridge.clone(),
         };
-        if let Err(e) = kernel::ensure_bridge(&bridge, subnet.gateway, subnet.net.prefix_len()) {
+        if let Err(e) = kernel::ensure_bridge(
+            &bridge,
+            subnet.gateway,
+            subnet.net.prefix_len(),
+            self.bridge_forwarding(),
+        ) {
             let _ = kernel::delete_link(&bridge);
             return Err(e);
         }
@@ -1466,6 +1476,13 @@ impl NetworkService {
             }
         }
         self.record_endpoints(cid, &eps)
+    }
+
+    /// Whether bridges forward: with ip-forward on, or when berth's firewall
+    /// is there to keep forwarded traffic on its bridge. Never otherwise,
+    /// so nothing is routed off the machine with both off.
+    fn bridge_forwarding(&self) -> bool {
+        self.cfg.firewall.ip_forward || self.cfg.firewall.enabled
     }
 
     /// The default bridge's gateway (`host-gateway` of `--add-host`).
