@@ -423,6 +423,11 @@ impl NetworkService {
                 Err(e) => tracing::warn!(container = %cid, error = %e, "embedded DNS"),
             }
         }
+        if !self.cfg.firewall.enabled {
+            // Turned off since the last start: berth's old table goes (best
+            // effort: nft may be absent too).
+            let _ = firewall::remove(&self.cfg.firewall.table);
+        }
         self.apply_firewall()
     }
 
