@@ -1275,3 +1275,67 @@ fn a_renamed_container_answers_to_its_new_name() {
     );
     d.finish();
 }
+
+#[test]
+fn api_details_docker_py_relies_on() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let block: Vec<u8> = d
+        .net
+        .prefix
+        .split('.')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let subnet = format!("{}.{}.{}.0/24", block[0], block[1], block[2] + 5);
+    let aux = format!("{}.{}.{}.2", block[0], block[1], block[2] + 5);
+    // Nulls inside IPAM (docker-py's IPAMPool), a name with a space, and
+    // auxiliary addresses kept from containers.
+    let body = format!(
+        r#"{{"Name":"with space","Driver":null,"IPAM":{{"Driver":"default","Config":[{{"Subnet":"{subnet}","IPRange":null,"Gateway":null,"AuxiliaryAddresses":{{"router":"{aux}"}}}}]}}}}"#
+    );
+    let (status, out) = d.api("POST", "/networks/create", body.as_bytes());
+    assert_eq!(status, 201, "{out}");
+    let aux_back = d.docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{json (index .IPAM.Config 0).AuxiliaryAddresses}}",
+        "with space",
+    ]);
+    assert_eq!(aux_back.ok().trim(), format!("{{\"router\":\"{aux}\"}}"));
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "cc",
+        "--network",
+        "with space",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let ip = d.inspect(
+        "cc",
+        "{{(index .NetworkSettings.Networks \"with space\").IPAddress}}",
+    );
+    assert_eq!(
+        ip,
+        format!("{}.{}.{}.3", block[0], block[1], block[2] + 5),
+        "the auxiliary address was handed out"
+    );
+    d.docker(&["rm", "-f", "cc"]).ok();
+    let (status, out) = d.api("POST", "/networks/create", br#"{"Name":"  "}"#);
+    assert_eq!(
+        (status, out.contains("name is empty")),
+        (400, true),
+        "{out}"
+    );
+    // Not a swarm node: 503 as dockerd (docker-py's leave_swarm relies on it).
+    let (status, out) = d.api("POST", "/swarm/leave?force=1", b"");
+    assert_eq!(status, 503, "{out}");
+    assert!(out.contains("This node is not part of a swarm"), "{out}");
+    d.finish();
+}

@@ -13,7 +13,9 @@ pub type PortMap = BTreeMap<String, Option<Vec<PortBinding>>>;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct PortBinding {
+    #[serde(deserialize_with = "null_as_default")]
     pub host_ip: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub host_port: String,
 }
 
@@ -26,7 +28,7 @@ pub struct Port {
     pub private_port: u16,
     #[serde(rename = "PublicPort", skip_serializing_if = "Option::is_none")]
     pub public_port: Option<u16>,
-    #[serde(rename = "Type")]
+    #[serde(rename = "Type", deserialize_with = "null_as_default")]
     pub typ: String,
 }
 
@@ -34,9 +36,17 @@ pub struct Port {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct EndpointIpamConfig {
-    #[serde(rename = "IPv4Address", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "IPv4Address",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub ipv4_address: String,
-    #[serde(rename = "IPv6Address", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "IPv6Address",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub ipv6_address: String,
     #[serde(
         rename = "LinkLocalIPs",
@@ -54,22 +64,24 @@ pub struct EndpointSettings {
     #[serde(rename = "IPAMConfig")]
     pub ipam_config: Option<EndpointIpamConfig>,
     pub links: Option<Vec<String>>,
+    #[serde(deserialize_with = "null_as_default")]
     pub mac_address: String,
     pub aliases: Option<Vec<String>>,
     pub driver_opts: Option<BTreeMap<String, String>>,
     pub gw_priority: i64,
-    #[serde(rename = "NetworkID")]
+    #[serde(rename = "NetworkID", deserialize_with = "null_as_default")]
     pub network_id: String,
-    #[serde(rename = "EndpointID")]
+    #[serde(rename = "EndpointID", deserialize_with = "null_as_default")]
     pub endpoint_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub gateway: String,
-    #[serde(rename = "IPAddress")]
+    #[serde(rename = "IPAddress", deserialize_with = "null_as_default")]
     pub ip_address: String,
     #[serde(rename = "IPPrefixLen")]
     pub ip_prefix_len: u8,
-    #[serde(rename = "IPv6Gateway")]
+    #[serde(rename = "IPv6Gateway", deserialize_with = "null_as_default")]
     pub ipv6_gateway: String,
-    #[serde(rename = "GlobalIPv6Address")]
+    #[serde(rename = "GlobalIPv6Address", deserialize_with = "null_as_default")]
     pub global_ipv6_address: String,
     #[serde(rename = "GlobalIPv6PrefixLen")]
     pub global_ipv6_prefix_len: u8,
@@ -89,12 +101,14 @@ pub struct NetworkingConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkSettings {
+    #[serde(deserialize_with = "null_as_default")]
     pub bridge: String,
-    #[serde(rename = "SandboxID")]
+    #[serde(rename = "SandboxID", deserialize_with = "null_as_default")]
     pub sandbox_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub sandbox_key: String,
     pub hairpin_mode: bool,
-    #[serde(rename = "LinkLocalIPv6Address")]
+    #[serde(rename = "LinkLocalIPv6Address", deserialize_with = "null_as_default")]
     pub link_local_ipv6_address: String,
     #[serde(rename = "LinkLocalIPv6PrefixLen")]
     pub link_local_ipv6_prefix_len: u8,
@@ -103,19 +117,21 @@ pub struct NetworkSettings {
     pub secondary_ip_addresses: Option<Vec<String>>,
     #[serde(rename = "SecondaryIPv6Addresses")]
     pub secondary_ipv6_addresses: Option<Vec<String>>,
-    #[serde(rename = "EndpointID")]
+    #[serde(rename = "EndpointID", deserialize_with = "null_as_default")]
     pub endpoint_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub gateway: String,
-    #[serde(rename = "GlobalIPv6Address")]
+    #[serde(rename = "GlobalIPv6Address", deserialize_with = "null_as_default")]
     pub global_ipv6_address: String,
     #[serde(rename = "GlobalIPv6PrefixLen")]
     pub global_ipv6_prefix_len: u8,
-    #[serde(rename = "IPAddress")]
+    #[serde(rename = "IPAddress", deserialize_with = "null_as_default")]
     pub ip_address: String,
     #[serde(rename = "IPPrefixLen")]
     pub ip_prefix_len: u8,
-    #[serde(rename = "IPv6Gateway")]
+    #[serde(rename = "IPv6Gateway", deserialize_with = "null_as_default")]
     pub ipv6_gateway: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub mac_address: String,
     pub networks: BTreeMap<String, EndpointSettings>,
 }
@@ -124,10 +140,18 @@ pub struct NetworkSettings {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct IpamConfig {
+    #[serde(deserialize_with = "null_as_default")]
     pub subnet: String,
-    #[serde(rename = "IPRange", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "IPRange",
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub ip_range: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub gateway: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auxiliary_addresses: Option<BTreeMap<String, String>>,
@@ -137,6 +161,7 @@ pub struct IpamConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Ipam {
+    #[serde(deserialize_with = "null_as_default")]
     pub driver: String,
     pub options: Option<BTreeMap<String, String>>,
     pub config: Option<Vec<IpamConfig>>,
@@ -146,13 +171,15 @@ pub struct Ipam {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkContainer {
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
-    #[serde(rename = "EndpointID")]
+    #[serde(rename = "EndpointID", deserialize_with = "null_as_default")]
     pub endpoint_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub mac_address: String,
-    #[serde(rename = "IPv4Address")]
+    #[serde(rename = "IPv4Address", deserialize_with = "null_as_default")]
     pub ipv4_address: String,
-    #[serde(rename = "IPv6Address")]
+    #[serde(rename = "IPv6Address", deserialize_with = "null_as_default")]
     pub ipv6_address: String,
 }
 
@@ -160,6 +187,7 @@ pub struct NetworkContainer {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ConfigReference {
+    #[serde(deserialize_with = "null_as_default")]
     pub network: String,
 }
 
@@ -167,10 +195,15 @@ pub struct ConfigReference {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Network {
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub created: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub scope: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub driver: String,
     #[serde(rename = "EnableIPv4")]
     pub enable_ipv4: bool,
@@ -192,8 +225,11 @@ pub struct Network {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct NetworkCreateRequest {
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub driver: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub scope: String,
     pub internal: bool,
     pub attachable: bool,
@@ -218,7 +254,9 @@ pub struct NetworkCreateRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkCreateResponse {
+    #[serde(deserialize_with = "null_as_default")]
     pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub warning: String,
 }
 
@@ -226,6 +264,7 @@ pub struct NetworkCreateResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct NetworkConnectRequest {
+    #[serde(deserialize_with = "null_as_default")]
     pub container: String,
     pub endpoint_config: Option<EndpointSettings>,
 }
@@ -234,6 +273,7 @@ pub struct NetworkConnectRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct NetworkDisconnectRequest {
+    #[serde(deserialize_with = "null_as_default")]
     pub container: String,
     pub force: bool,
 }
@@ -243,4 +283,24 @@ pub struct NetworkDisconnectRequest {
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkPruneResponse {
     pub networks_deleted: Option<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_in_nested_fields_are_unset_as_in_go() {
+        // What docker-py's IPAMPool(subnet=...) sends.
+        let r: NetworkCreateRequest = serde_json::from_str(
+            r#"{"Name":"n","Driver":null,"IPAM":{"Driver":"default","Config":[{"Subnet":"10.1.0.0/16","IPRange":null,"Gateway":null,"AuxiliaryAddresses":null}]}}"#,
+        )
+        .unwrap();
+        let c = &r.ipam.unwrap().config.unwrap()[0];
+        assert_eq!(
+            (c.subnet.as_str(), c.ip_range.as_str(), c.gateway.as_str()),
+            ("10.1.0.0/16", "", "")
+        );
+        assert_eq!(r.driver, "");
+    }
 }

@@ -19,12 +19,17 @@ pub struct VolumeUsageData {
 #[serde(rename_all = "PascalCase")]
 pub struct Volume {
     // In dockerd's (alphabetical) field order, which the docker CLI keeps.
+    #[serde(deserialize_with = "null_as_default")]
     pub created_at: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub driver: String,
     pub labels: Labels,
+    #[serde(deserialize_with = "null_as_default")]
     pub mountpoint: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
     pub options: BTreeMap<String, String>,
+    #[serde(deserialize_with = "null_as_default")]
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<BTreeMap<String, serde_json::Value>>,
@@ -36,7 +41,9 @@ pub struct Volume {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct VolumeCreateOptions {
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub driver: String,
     #[serde(deserialize_with = "null_as_default")]
     pub driver_opts: BTreeMap<String, String>,
@@ -66,7 +73,10 @@ pub struct VolumePruneResponse {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct BindOptions {
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub propagation: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub non_recursive: bool,
@@ -82,6 +92,7 @@ pub struct BindOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct DriverConfig {
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
     #[serde(deserialize_with = "null_as_default")]
     pub options: BTreeMap<String, String>,
@@ -97,7 +108,10 @@ pub struct VolumeOptions {
     pub labels: Option<Labels>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<DriverConfig>,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub subpath: String,
 }
 
@@ -117,14 +131,21 @@ pub struct TmpfsOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Mount {
+    #[serde(deserialize_with = "null_as_default")]
     pub target: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub source: String,
-    #[serde(rename = "Type")]
+    #[serde(rename = "Type", deserialize_with = "null_as_default")]
     pub typ: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub consistency: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_options: Option<BindOptions>,
@@ -140,16 +161,28 @@ pub struct Mount {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MountPoint {
-    #[serde(rename = "Type")]
+    #[serde(rename = "Type", deserialize_with = "null_as_default")]
     pub typ: String,
-    #[serde(skip_serializing_if = "String::is_empty", default)]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        default,
+        deserialize_with = "null_as_default"
+    )]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub source: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub destination: String,
-    #[serde(skip_serializing_if = "String::is_empty", default)]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        default,
+        deserialize_with = "null_as_default"
+    )]
     pub driver: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub mode: String,
     #[serde(rename = "RW")]
     pub rw: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub propagation: String,
 }

@@ -242,9 +242,7 @@ impl NetworkService {
         let mut st = self.state.lock().unwrap();
         for rec in records {
             let subnet = match rec.ipam.config.as_ref().and_then(|c| c.first()) {
-                Some(c) if rec.driver == "bridge" => {
-                    Some(Subnet::new(&c.subnet, &c.ip_range, &c.gateway)?)
-                }
+                Some(c) if rec.driver == "bridge" => Some(ipam_subnet(c)?),
                 _ => None,
             };
             if let Some(s) = &subnet {
@@ -631,14 +629,9 @@ impl NetworkService {
         } else {
             req.driver.clone()
         };
-        if req.name.is_empty() {
-            return Err(Error::invalid("network name is required"));
-        }
-        if !base::id::valid_name(&req.name) {
-            return Err(Error::invalid(format!(
-                "invalid network name \"{}\"",
-                req.name
-            )));
+        // Any name but an empty one, as dockerd (spaces included).
+        if req.name.trim().is_empty() {
+            return Err(Error::invalid("invalid name: name is empty"));
         }
         if PREDEFINED.contains(&req.name.as_str()) {
             return Err(Error::forbidden(format!(
@@ -710,18 +703,14 @@ impl NetworkService {
             ));
         }
         let configs = ipam_in.config.clone().unwrap_or_default();
+        if configs.iter().any(|c| c.subnet.contains(':')) {
+            return Err(Error::invalid(
+                "IPv6 subnets are not supported by berth yet",
+            ));
+        }
         if configs.len() > 1 {
             return Err(Error::invalid(
                 "more than one subnet per network is not supported by berth yet",
-            ));
-        }
-        if configs.iter().any(|c| {
-            c.auxiliary_addresses
-                .as_ref()
-                .is_some_and(|a| !a.is_empty())
-        }) {
-            return Err(Error::invalid(
-                "auxiliary addresses are not supported by berth yet",
             ));
         }
         let id = base::id::random_id();
@@ -754,7 +743,7 @@ impl NetworkService {
             .collect();
         let subnet = match configs.first().filter(|c| !c.subnet.is_empty()) {
             Some(c) => {
-                let s = Subnet::new(&c.subnet, &c.ip_range, &c.gateway)?;
+                let s = ipam_subnet(c)?;
                 if let Some(o) = used.iter().find(|u| ipam::overlaps(u, &s.net)) {
                     return Err(Error::forbidden(format!(
                         "invalid pool request: Pool overlaps with other one on this address space ({o})"
@@ -784,6 +773,7 @@ impl NetworkService {
         };
         if let Some(c) = configs.first() {
             cfg.ip_range = c.ip_range.clone();
+            cfg.auxiliary_addresses = c.auxiliary_addresses.clone().filter(|a| !a.is_empty());
         }
         let rec = NetworkRecord {
             id: id.clone(),
@@ -1502,6 +1492,25 @@ impl NetworkService {
     pub fn config(&self) -> &Config {
         &self.cfg
     }
+}
+
+/// A network's subnet from its IPAM config, its auxiliary addresses (kept
+/// from containers, as dockerd) taken.
+fn ipam_subnet(c: &IpamConfig) -> Result<Subnet> {
+    let mut s = Subnet::new(&c.subnet, &c.ip_range, &c.gateway)?;
+    for (name, a) in c.auxiliary_addresses.iter().flatten() {
+        let ip: Ipv4Addr = a
+            .parse()
+            .map_err(|_| Error::invalid(format!("invalid auxiliary address {name}: {a}")))?;
+        if !s.net.contains(&ip) {
+            return Err(Error::invalid(format!(
+                "invalid auxiliary address {name}: {ip} is not in subnet {}",
+                s.net
+            )));
+        }
+        s.mark(ip);
+    }
+    Ok(s)
 }
 
 /// A running container's endpoints, beside its namespace file.

@@ -27,6 +27,14 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::GET, ["info"]) => system::system_info(ctx),
         (&M::GET, ["events"]) => system::system_events(ctx).await,
 
+        // No swarm mode: dockerd's answers on a node that is not in a swarm.
+        (&M::POST, ["swarm", "init" | "join"]) => Err(Error::not_implemented(
+            "swarm mode is not supported by berth",
+        )),
+        (_, ["swarm" | "nodes" | "services" | "tasks" | "secrets" | "configs", ..]) => {
+            Err(Error::unavailable("This node is not part of a swarm"))
+        }
+
         (&M::GET, ["volumes"]) => volumes::volume_list(ctx),
         (&M::POST, ["volumes", "create"]) => volumes::volume_create(ctx, req).await,
         (&M::POST, ["volumes", "prune"]) => volumes::volume_prune(ctx).await,
