@@ -824,3 +824,36 @@ fn berth_cli_prints_what_the_docker_cli_prints() {
     d.berth(&["rm", "-fv", "vc"]).ok();
     d.finish();
 }
+
+#[test]
+fn diff_shows_mountpoints_as_dockerd_does() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "--name",
+        "dv",
+        "-v",
+        "/data",
+        "-v",
+        "nv:/nv",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /tmp/t; echo x > /nv/inside",
+    ])
+    .ok();
+    // dockerd 20.10 prints: A /nv, C /tmp, A /tmp/t, A /data (map order);
+    // the volume's content is not a change of the container's.
+    let mut diff: Vec<String> = d
+        .docker(&["diff", "dv"])
+        .ok()
+        .lines()
+        .map(String::from)
+        .collect();
+    diff.sort();
+    assert_eq!(diff, ["A /data", "A /nv", "A /tmp/t", "C /tmp"]);
+    d.finish();
+}

@@ -147,6 +147,23 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// Whether the upper directory `r` holds nothing but mountpoint files
+    /// the runtime made (which Docker keeps in its init layer).
+    fn only_mountpoints(&self, r: &Path) -> bool {
+        let Ok(names) = archive::sorted_names(&self.upper.join(r)) else {
+            return false;
+        };
+        !names.is_empty()
+            && names.iter().all(|n| {
+                let c = r.join(n);
+                let path = format!("/{}", c.display());
+                self.mountpoints.contains(&path.as_str())
+                    && std::fs::symlink_metadata(self.upper.join(&c))
+                        .is_ok_and(|m| m.is_file() && m.len() == 0)
+                    && !self.lowers.iter().any(|l| l.join(&c).exists())
+            })
+    }
+
     fn entry(&mut self, r: &Path, m: &std::fs::Metadata) {
         let path = format!("/{}", r.display());
         if m.is_file()
@@ -164,6 +181,9 @@ impl Walk<'_> {
                 if let Ok(lm) = std::fs::metadata(l.join(r)) {
                     if lm.is_dir() && m.is_dir() && same_dir(m, &lm) {
                         return; // only a parent of something changed
+                    }
+                    if lm.is_dir() && m.is_dir() && self.only_mountpoints(r) {
+                        return; // changed only by the runtime's mountpoints
                     }
                     kind = 0;
                     break;
