@@ -1327,6 +1327,19 @@ fn api_details_docker_py_relies_on() {
         "the auxiliary address was handed out"
     );
     d.docker(&["rm", "-f", "cc"]).ok();
+    // --link-local-ip: an extra address on the interface, as dockerd.
+    let ll = d.docker(&[
+        "run",
+        "--rm",
+        "--link-local-ip",
+        "169.254.8.8",
+        "busybox",
+        "ip",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(ll.ok().contains("inet 169.254.8.8/16"), "{ll:?}");
     let (status, out) = d.api("POST", "/networks/create", br#"{"Name":"  "}"#);
     assert_eq!(
         (status, out.contains("name is empty")),

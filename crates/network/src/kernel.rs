@@ -157,6 +157,8 @@ pub struct Interface {
     pub mac: [u8; 6],
     /// Default route through this gateway.
     pub gateway: Option<Ipv4Addr>,
+    /// More addresses on the interface (`--link-local-ip`).
+    pub extra: Vec<(Ipv4Addr, u8)>,
 }
 
 /// The sockets of the embedded DNS server, bound at 127.0.0.11:53 inside a
@@ -245,6 +247,13 @@ async fn configure(h: &Handle, ifs: &[Interface]) -> Result<()> {
             .execute()
             .await
             .map_err(nl_err(format!("address {} on {}", i.addr, i.name)))?;
+        for (a, p) in &i.extra {
+            h.address()
+                .add(idx, IpAddr::V4(*a), *p)
+                .execute()
+                .await
+                .map_err(nl_err(format!("address {a} on {}", i.name)))?;
+        }
         h.link()
             .set(LinkUnspec::new_with_index(idx).up().build())
             .execute()

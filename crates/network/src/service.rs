@@ -938,12 +938,13 @@ impl NetworkService {
             if es
                 .ipam_config
                 .as_ref()
-                .is_some_and(|c| !c.ipv6_address.is_empty() || !c.link_local_ips.is_empty())
+                .is_some_and(|c| !c.ipv6_address.is_empty())
             {
                 return Err(Error::invalid(
-                    "IPv6 and link-local addresses are not supported by berth yet",
+                    "IPv6 addresses are not supported by berth yet",
                 ));
             }
+            link_local_ips(es)?;
             if es.links.as_ref().is_some_and(|l| !l.is_empty()) {
                 return Err(Error::invalid(
                     "legacy container links are not supported by berth yet",
@@ -1042,6 +1043,7 @@ impl NetworkService {
                 prefix: ep.prefix,
                 mac: ipam::parse_mac(&ep.mac)?,
                 gateway: (first && !net.internal).then_some(ep.gateway),
+                extra: link_local_ips(es)?,
             });
             endpoints.insert(net.name.clone(), self.endpoint_view(&ep, es));
         }
@@ -1401,6 +1403,7 @@ impl NetworkService {
             prefix: ep.prefix,
             mac: ipam::parse_mac(&ep.mac)?,
             gateway: None,
+            extra: link_local_ips(es)?,
         };
         let need_dns = net.name != "bridge"
             && !self
@@ -1492,6 +1495,33 @@ impl NetworkService {
     pub fn config(&self) -> &Config {
         &self.cfg
     }
+}
+
+/// An endpoint's `--link-local-ip` addresses (IPv4, 169.254.0.0/16), added
+/// to its interface beside its address, as dockerd does.
+fn link_local_ips(es: &EndpointSettings) -> Result<Vec<(Ipv4Addr, u8)>> {
+    let mut out = Vec::new();
+    for s in es.ipam_config.iter().flat_map(|c| c.link_local_ips.iter()) {
+        match s.parse::<IpAddr>() {
+            Ok(IpAddr::V4(ip)) if ip.is_link_local() => out.push((ip, 16)),
+            Ok(IpAddr::V4(_)) => {
+                return Err(Error::invalid(format!(
+                    "invalid link-local IP address: {s}"
+                )))
+            }
+            Ok(IpAddr::V6(_)) => {
+                return Err(Error::invalid(
+                    "IPv6 link-local addresses are not supported by berth yet",
+                ))
+            }
+            Err(_) => {
+                return Err(Error::invalid(format!(
+                    "invalid link-local IP address: {s}"
+                )))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A network's subnet from its IPAM config, its auxiliary addresses (kept
