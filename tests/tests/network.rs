@@ -1352,3 +1352,109 @@ fn api_details_docker_py_relies_on() {
     assert!(out.contains("This node is not part of a swarm"), "{out}");
     d.finish();
 }
+
+#[test]
+fn legacy_links_on_the_default_bridge_and_user_networks() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "-e",
+        "SECRET=s3",
+        "--expose",
+        "5432",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let ip = d.inspect("db", "{{.NetworkSettings.IPAddress}}");
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--name",
+        "app",
+        "--link",
+        "db:database",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/hosts; env; ping -c 1 -W 2 database >/dev/null && echo reached",
+    ]);
+    let s = out.ok().to_string();
+    assert!(
+        s.contains(&format!("{ip}\tdatabase ")) && s.contains(" db\n"),
+        "{s}"
+    );
+    for want in [
+        "DATABASE_NAME=/app/database".to_string(),
+        format!("DATABASE_PORT=tcp://{ip}:5432"),
+        format!("DATABASE_PORT_5432_TCP_ADDR={ip}"),
+        "DATABASE_PORT_5432_TCP_PORT=5432".to_string(),
+        "DATABASE_ENV_SECRET=s3".to_string(),
+        "reached".to_string(),
+    ] {
+        assert!(s.contains(&want), "{want} missing in:\n{s}");
+    }
+    // On a user network a link is a name only the linking container resolves.
+    d.docker(&["network", "create", "ln"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "ln",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let linked = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "ln",
+        "--link",
+        "web:backend",
+        "busybox",
+        "nslookup",
+        "backend",
+        "127.0.0.11",
+    ]);
+    assert_eq!(linked.code, 0, "{linked:?}");
+    let other = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "ln",
+        "busybox",
+        "nslookup",
+        "backend",
+        "127.0.0.11",
+    ]);
+    assert_ne!(other.code, 0, "{other:?}");
+    // Bad links: Docker's errors, before anything runs.
+    let missing = d.docker(&["run", "--rm", "--link", "nosuch:x", "busybox", "true"]);
+    assert!(
+        missing
+            .stderr
+            .contains("could not get container for nosuch"),
+        "{missing:?}"
+    );
+    d.docker(&["create", "--name", "stopped", "busybox", "true"])
+        .ok();
+    let stopped = d.docker(&["run", "--rm", "--link", "stopped:s", "busybox", "true"]);
+    assert!(
+        stopped
+            .stderr
+            .contains("Cannot link to a non running container"),
+        "{stopped:?}"
+    );
+    d.finish();
+}

@@ -472,6 +472,16 @@ impl ContainerService {
             }
         }
         let running = self.running_ids();
+        // Links resolve again once every running container is known.
+        for (id, _) in &running {
+            let h = self.by_id.read().unwrap().get(id).cloned();
+            if let Some(h) = h {
+                let rec = h.rec.lock().unwrap().clone();
+                if let Ok(links) = self.link_targets(&rec) {
+                    self.networks.set_links(id, links);
+                }
+            }
+        }
         let nets = self.networks.clone();
         tokio::task::spawn_blocking(move || nets.recover(&running))
             .await
@@ -844,6 +854,13 @@ impl ContainerService {
                 1.min(env.len()),
                 format!("HOSTNAME={}", rec.config.hostname),
             );
+        }
+        // Legacy links' variables, under what the container sets itself.
+        for e in self.link_env(&rec)? {
+            let k = e.split_once('=').map(|x| x.0).unwrap_or(&e);
+            if !has_env(&env, k) {
+                env.push(e);
+            }
         }
         if rec.config.tty && !has_env(&env, "TERM") {
             env.push("TERM=xterm".into());

@@ -31,6 +31,9 @@ struct Table {
     networks: BTreeMap<String, (String, bool)>,
     /// container → its own upstream servers (`--dns`), instead of the daemon's
     servers: BTreeMap<String, Vec<SocketAddr>>,
+    /// container → its legacy links (alias, linked container), which only it
+    /// resolves, on the networks it shares with the linked container
+    links: BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// The name table and upstream settings shared by every container's server.
@@ -90,6 +93,22 @@ impl Resolver {
             .retain(|e| !(e.container == container && network.is_none_or(|n| n == e.network)));
         if network.is_none() {
             t.servers.remove(container);
+            t.links.remove(container);
+        }
+    }
+
+    /// A container's links (`--link other:alias`, compose's `links:`): the
+    /// alias resolves, for it alone, to the linked container.
+    pub fn set_links(&self, container: &str, links: Vec<(String, String)>) {
+        let mut t = self.table.write().unwrap();
+        if links.is_empty() {
+            t.links.remove(container);
+        } else {
+            let links = links
+                .into_iter()
+                .map(|(a, c)| (a.to_ascii_lowercase(), c))
+                .collect();
+            t.links.insert(container.to_string(), links);
         }
     }
 
@@ -133,7 +152,11 @@ impl Resolver {
                         .and_then(|r| r.strip_prefix('.'))
                         .is_some_and(|r| r == netname)
             });
-            if hit && !ips.contains(&e.ip) {
+            let linked = t
+                .links
+                .get(asker)
+                .is_some_and(|l| l.iter().any(|(a, c)| *a == name && *c == e.container));
+            if (hit || linked) && !ips.contains(&e.ip) {
                 ips.push(e.ip);
             }
         }

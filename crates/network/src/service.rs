@@ -113,6 +113,9 @@ pub struct AttachRequest<'a> {
     /// The network of `NetworkMode`: it comes first (eth0, the default
     /// route and the published ports), the others after it by name.
     pub primary: &'a str,
+    /// Legacy links: (alias, linked container id), resolved by the
+    /// embedded DNS for this container alone.
+    pub links: &'a [(String, String)],
 }
 
 /// What a started container got: its namespace, its endpoints and ports.
@@ -945,11 +948,6 @@ impl NetworkService {
                 ));
             }
             link_local_ips(es)?;
-            if es.links.as_ref().is_some_and(|l| !l.is_empty()) {
-                return Err(Error::invalid(
-                    "legacy container links are not supported by berth yet",
-                ));
-            }
             if !ip.is_empty() {
                 let addr: Ipv4Addr = ip
                     .parse()
@@ -1052,6 +1050,8 @@ impl NetworkService {
             self.serve_dns(req.container_id, s);
         }
         self.set_dns_servers(req.container_id, req.dns);
+        self.resolver
+            .set_links(req.container_id, req.links.to_vec());
         // Names resolve from now on, before start returns.
         for ep in done.iter() {
             if self.user_network(&ep.network_id).is_some() {
@@ -1068,6 +1068,12 @@ impl NetworkService {
             endpoints,
             embedded_dns,
         })
+    }
+
+    /// A container's legacy links (alias, linked container id) for the
+    /// embedded DNS (after a daemon restart; `attach` sets them at start).
+    pub fn set_links(&self, cid: &str, links: Vec<(String, String)>) {
+        self.resolver.set_links(cid, links);
     }
 
     /// A container's `--dns` servers, which the embedded DNS forwards its

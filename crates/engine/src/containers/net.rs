@@ -71,10 +71,17 @@ impl ContainerService {
                 "bridge".into()
             };
         }
-        if host.links.as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err(Error::invalid(
-                "legacy container links (--link) are not supported by berth yet",
-            ));
+        // Linked containers must exist (400, not a 404 the CLI would take
+        // for a missing image).
+        let all_links = host
+            .links
+            .iter()
+            .flatten()
+            .chain(endpoints.values().flat_map(|e| e.links.iter().flatten()));
+        for l in all_links {
+            let (name, _) = parse_link(l);
+            self.find(name)
+                .map_err(|_| Error::invalid(format!("could not get container for {name}")))?;
         }
         let publishes = host.publish_all_ports
             || host.port_bindings.as_ref().is_some_and(|p| {
@@ -217,6 +224,7 @@ impl ContainerService {
                     mac_address: mac,
                     dns: &rec.host_config.dns,
                     primary: &primary,
+                    links: &self.link_targets(rec)?,
                 })?;
                 Ok(StartNet {
                     netns: Some(att.netns),
@@ -259,7 +267,28 @@ impl ContainerService {
         }
         let eps = self.networks.endpoints_of(&rec.id);
         let user = eps.keys().any(|n| n != "bridge");
-        match eps.values().next() {
+        // Legacy links on the default bridge are host entries, as dockerd.
+        if eps.contains_key("bridge") {
+            for (alias, target) in self.link_targets(rec)? {
+                let Some(other) = self.by_id.read().unwrap().get(&target).cloned() else {
+                    continue;
+                };
+                let o = other.rec.lock().unwrap().clone();
+                if let Some((ep, _)) = self.networks.endpoints_of(&o.id).get("bridge") {
+                    hosts.push_str(&format!(
+                        "{}\t{alias} {} {}\n",
+                        ep.ip, o.config.hostname, o.name
+                    ));
+                }
+            }
+        }
+        let own = self
+            .networks
+            .get(&rec.host_config.network_mode)
+            .ok()
+            .and_then(|n| eps.get(&n.name))
+            .or_else(|| eps.values().next());
+        match own {
             Some((ep, _)) => hosts.push_str(&format!("{}\t{h}\n", ep.ip)),
             None => hosts.push_str(&format!("127.0.1.1\t{h}\n")),
         }
@@ -451,6 +480,7 @@ impl ContainerService {
                     mac_address: None,
                     dns: &rec.host_config.dns,
                     primary: "",
+                    links: &self.link_targets(&rec)?,
                 },
                 &netrec.id,
                 &es,
@@ -507,6 +537,90 @@ impl ContainerService {
         );
     }
 
+    /// A container's legacy links (`HostConfig.Links` and its endpoints'
+    /// `Links`) as (alias, linked container id); a linked container must
+    /// be running, as dockerd requires.
+    pub(super) fn link_targets(&self, rec: &ContainerRecord) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        let links = rec
+            .host_config
+            .links
+            .iter()
+            .flatten()
+            .chain(rec.networks.values().flat_map(|e| e.links.iter().flatten()));
+        for l in links {
+            let (name, alias) = parse_link(l);
+            let h = self
+                .find(name)
+                .map_err(|_| Error::invalid(format!("could not get container for {name}")))?;
+            if !h.running() {
+                return Err(Error::conflict(format!(
+                    "Cannot link to a non running container: /{} AS /{}/{alias}",
+                    h.rec.lock().unwrap().name,
+                    rec.name
+                )));
+            }
+            let id = h.id();
+            if !out.iter().any(|(a, i)| *a == alias && *i == id) {
+                out.push((alias.to_string(), id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The environment legacy links give on the default bridge, as dockerd:
+    /// `ALIAS_NAME`, `ALIAS_PORT[_p_PROTO[_ADDR|_PORT|_PROTO]]`, `ALIAS_ENV_*`.
+    pub(super) fn link_env(&self, rec: &ContainerRecord) -> Result<Vec<String>> {
+        let mut env = Vec::new();
+        if !self.networks.endpoints_of(&rec.id).contains_key("bridge") {
+            return Ok(env);
+        }
+        for (alias, target) in self.link_targets(rec)? {
+            let Some(other) = self.by_id.read().unwrap().get(&target).cloned() else {
+                continue;
+            };
+            let o = other.rec.lock().unwrap().clone();
+            let Some((ep, _)) = self.networks.endpoints_of(&o.id).get("bridge").cloned() else {
+                continue;
+            };
+            let p: String = alias
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            env.push(format!("{p}_NAME=/{}/{alias}", rec.name));
+            let mut ports: Vec<(u16, String)> =
+                network::ports::exposed_keys(o.config.exposed_ports.as_ref())
+                    .iter()
+                    .filter_map(|k| network::ports::parse_key(k).ok())
+                    .collect();
+            ports.sort();
+            if let Some((port, proto)) = ports.first() {
+                env.push(format!("{p}_PORT={proto}://{}:{port}", ep.ip));
+            }
+            for (port, proto) in &ports {
+                let up = proto.to_ascii_uppercase();
+                env.push(format!("{p}_PORT_{port}_{up}={proto}://{}:{port}", ep.ip));
+                env.push(format!("{p}_PORT_{port}_{up}_ADDR={}", ep.ip));
+                env.push(format!("{p}_PORT_{port}_{up}_PORT={port}"));
+                env.push(format!("{p}_PORT_{port}_{up}_PROTO={proto}"));
+            }
+            for e in &o.config.env {
+                if let Some((k, v)) = e.split_once('=') {
+                    if !matches!(k, "HOME" | "PATH" | "HOSTNAME") {
+                        env.push(format!("{p}_ENV_{k}={v}"));
+                    }
+                }
+            }
+        }
+        Ok(env)
+    }
+
     /// Names of containers by id (for network inspect).
     pub fn container_name(&self, id: &str) -> Option<String> {
         self.by_id
@@ -529,4 +643,12 @@ impl ContainerService {
             })
             .collect()
     }
+}
+
+/// `name[:alias]` of a link; dockerd's stored form `/name:/me/alias` too.
+fn parse_link(l: &str) -> (&str, &str) {
+    let (name, alias) = l.split_once(':').unwrap_or((l, l));
+    let name = name.trim_start_matches('/');
+    let alias = alias.rsplit('/').next().unwrap_or(alias);
+    (name, if alias.is_empty() { name } else { alias })
 }
