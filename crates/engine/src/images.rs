@@ -47,6 +47,15 @@ pub struct Image {
     pub config: ImageConfigBlob,
 }
 
+/// The history words of a committed layer.
+#[derive(Debug, Default, Clone)]
+pub struct CommitMeta {
+    pub author: String,
+    pub comment: String,
+    /// The step that made it (`/bin/sh -c ...` in a build).
+    pub created_by: String,
+}
+
 /// One line of `DELETE /images/{name}`'s answer.
 #[derive(Debug, Clone, Serialize)]
 pub enum Deleted {
@@ -223,10 +232,14 @@ impl ImageService {
         parent: &Image,
         layer: impl Read,
         run: ImageRunConfig,
-        author: &str,
-        comment: &str,
+        meta: &CommitMeta,
         reference: Option<&Reference>,
     ) -> Result<String> {
+        let CommitMeta {
+            author,
+            comment,
+            created_by,
+        } = meta;
         let top = parent
             .record
             .top_layer
@@ -248,6 +261,9 @@ impl ImageService {
         if !comment.is_empty() {
             h["comment"] = serde_json::json!(comment);
         }
+        if !created_by.is_empty() {
+            h["created_by"] = serde_json::json!(created_by);
+        }
         config.history.push(h);
         let bytes = serde_json::to_vec(&config).map_err(|e| Error::internal(e.to_string()))?;
         let mut layers = parent.record.layers.clone();
@@ -263,6 +279,63 @@ impl ImageService {
         };
         let tags: Vec<&Reference> = reference.into_iter().collect();
         self.register(&bytes, record, &tags)
+    }
+
+    /// A new image with `parent`'s layers (none for `scratch`) and the run
+    /// config `run`: a build step that changes only the config.
+    pub fn derive(
+        &self,
+        parent: Option<&Image>,
+        run: ImageRunConfig,
+        created_by: &str,
+    ) -> Result<String> {
+        let created = now();
+        let mut config = match parent {
+            Some(p) => p.config.clone(),
+            None => ImageConfigBlob {
+                architecture: host_arch().into(),
+                os: "linux".into(),
+                rootfs: RootFs {
+                    kind: "layers".into(),
+                    diff_ids: vec![],
+                },
+                ..Default::default()
+            },
+        };
+        config.created = Some(created.clone());
+        config.config = run;
+        config.history.push(serde_json::json!({
+            "created": created,
+            "created_by": created_by,
+            "empty_layer": true,
+        }));
+        let bytes = serde_json::to_vec(&config).map_err(|e| Error::internal(e.to_string()))?;
+        let record = ImageRecord {
+            id: String::new(),
+            created,
+            size: parent.map(|p| p.record.size).unwrap_or(0),
+            top_layer: parent.and_then(|p| p.record.top_layer.clone()),
+            repo_digests: vec![],
+            layers: parent.map(|p| p.record.layers.clone()).unwrap_or_default(),
+            manifest: None,
+        };
+        self.register(&bytes, record, &[])
+    }
+
+    /// Tags an image by id with `reference`.
+    pub fn tag_id(&self, id: &str, reference: &Reference) -> Result<()> {
+        self.meta
+            .update(|tx| tx.put(Table::Tags, &reference.to_string(), &id.to_string()))?;
+        self.events.publish(
+            "image",
+            "tag",
+            id,
+            serde_json::Map::from_iter([(
+                "name".to_string(),
+                serde_json::Value::String(reference.to_string()),
+            )]),
+        );
+        Ok(())
     }
 
     /// Extracts one layer on top of `parent`, keeping its uncompressed tar

@@ -7,6 +7,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod build;
 pub mod changes;
 pub mod containers;
 pub mod events;
@@ -87,6 +88,10 @@ pub struct Engine {
     pub networks: Arc<network::NetworkService>,
     pub volumes: Arc<volume::VolumeService>,
     pub system: system::SystemService,
+    /// The metadata database (the build cache's keys).
+    meta: Arc<store::metadata::Metadata>,
+    /// Where build contexts are unpacked (`<data-root>/tmp`).
+    tmp: PathBuf,
 }
 
 impl Engine {
@@ -120,6 +125,8 @@ impl Engine {
             tokio::task::spawn_blocking(move || network::NetworkService::open(net_cfg, net_meta))
                 .await
                 .map_err(|e| base::Error::internal(format!("network service: {e}")))??;
+        let build_meta = meta.clone();
+        let tmp = config.data_root.join("tmp");
         let volumes = Arc::new(volume::VolumeService::open(
             meta.clone(),
             Arc::new(volume::driver::Local::new(
@@ -143,6 +150,8 @@ impl Engine {
             networks,
             volumes,
             system,
+            meta: build_meta,
+            tmp,
         })
     }
 }

@@ -26,6 +26,8 @@ pub enum Table {
     Endpoints,
     /// volume name → volume record
     Volumes,
+    /// build step cache key → image id
+    BuildCache,
 }
 
 impl Table {
@@ -38,9 +40,10 @@ impl Table {
             Table::Networks => "networks",
             Table::Endpoints => "endpoints",
             Table::Volumes => "volumes",
+            Table::BuildCache => "build_cache",
         })
     }
-    const ALL: [Table; 7] = [
+    const ALL: [Table; 8] = [
         Table::Images,
         Table::Tags,
         Table::Containers,
@@ -48,6 +51,7 @@ impl Table {
         Table::Networks,
         Table::Endpoints,
         Table::Volumes,
+        Table::BuildCache,
     ];
 }
 

@@ -352,6 +352,7 @@ pub(crate) async fn image_commit(ctx: Ctx, req: Request<Incoming>) -> Result<Res
         pause: ctx.q("pause").is_none() || ctx.flag("pause"),
         changes: ctx.q_all("changes"),
         config,
+        ..Default::default()
     };
     let id = ctx.engine.containers.commit(&container, o).await?;
     Ok(json_status(

@@ -19,6 +19,11 @@ pub struct CommitOptions {
     pub changes: Vec<String>,
     /// A config to merge over the container's (the request body).
     pub config: Option<ContainerConfig>,
+    /// The new image's run config exactly (the builder's), instead of the
+    /// container's.
+    pub image_config: Option<ImageRunConfig>,
+    /// The history entry's `created_by` (the builder's step).
+    pub created_by: String,
 }
 
 /// The container's config as an image's run config.
@@ -84,6 +89,9 @@ fn layer_tar(upper: &Path, changes: &[Change], out: impl std::io::Write) -> std:
             let mut h = tar::Header::new_gnu();
             h.set_size(0);
             h.set_mode(0o644);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
             h.set_entry_type(tar::EntryType::Regular);
             h.set_cksum();
             b.append_data(&mut h, p.with_file_name(name), std::io::empty())?;
@@ -100,6 +108,9 @@ fn layer_tar(upper: &Path, changes: &[Change], out: impl std::io::Write) -> std:
             let mut h = tar::Header::new_gnu();
             h.set_size(0);
             h.set_mode(0o644);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
             h.set_entry_type(tar::EntryType::Regular);
             h.set_cksum();
             b.append_data(
@@ -129,7 +140,10 @@ impl ContainerService {
                 Some(base::Reference::parse_tagged(&r)?)
             }
         };
-        let mut run = run_config(&rec.config);
+        let mut run = o
+            .image_config
+            .clone()
+            .unwrap_or_else(|| run_config(&rec.config));
         for c in o.changes.iter().filter(|c| !c.trim().is_empty()) {
             crate::changes::apply(&mut run, c)?;
         }
@@ -157,14 +171,18 @@ impl ContainerService {
             .map(|l| l.split(':').map(PathBuf::from).collect())
             .unwrap_or_default();
         let images = self.images.clone();
-        let (author, comment) = (o.author.clone(), o.comment.clone());
+        let meta = crate::images::CommitMeta {
+            author: o.author.clone(),
+            comment: o.comment.clone(),
+            created_by: o.created_by.clone(),
+        };
         let r = tokio::task::spawn_blocking(move || -> Result<String> {
             let changes = overlay_changes(&upper, &lowers, &crate::spec::BIND_MOUNTPOINTS)
                 .map_err(|e| Error::io("reading container changes", e))?;
             // The layer is written to a pipe and applied as it streams.
             let (rd, wr) = std::io::pipe().map_err(|e| Error::io("pipe", e))?;
             let writer = std::thread::spawn(move || layer_tar(&upper, &changes, wr));
-            let id = images.commit(&parent, rd, run, &author, &comment, reference.as_ref());
+            let id = images.commit(&parent, rd, run, &meta, reference.as_ref());
             let written = writer
                 .join()
                 .map_err(|_| Error::internal("layer writer panicked"))?;

@@ -1,0 +1,1016 @@
+//! `POST /build` (the legacy builder that `DOCKER_BUILDKIT=0`, docker-py and
+//! compose v1 use): a Dockerfile run step by step over an extracted
+//! context. Each step makes an image: config-only steps derive one from the
+//! parent, RUN runs a container through the shim and commits its changes,
+//! COPY/ADD put files into a created container and commit them. A step's
+//! cache key chains its parent image, its instruction as expanded and, for
+//! COPY/ADD, the digests of the files it copies; keys live in the metadata
+//! database. Output is Docker's stream (`Step N/M : ...`, ` ---> <id>`,
+//! `Successfully built`, an `aux` ID), which docker-py and compose parse.
+
+use crate::containers::{AttachClient, CommitOptions, PutOptions};
+use crate::images::Image;
+use crate::transfer::ProgressTx;
+use crate::Engine;
+use api_types::{ContainerConfig, ContainerCreateRequest, ImageRunConfig};
+use base::{Error, Result};
+use builder::parser::{self, CommandLine, Dockerfile, Instruction, Lex, Stage, Statement};
+use bytes::Bytes;
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use store::metadata::Table;
+use tokio::io::AsyncReadExt;
+
+/// What `POST /build` asks for.
+#[derive(Debug, Default, Clone)]
+pub struct BuildOptions {
+    /// The Dockerfile's path in the context.
+    pub dockerfile: String,
+    pub tags: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    /// Remove intermediate containers after a successful step (`rm`).
+    pub remove: bool,
+    /// Remove them after a failed one too (`forcerm`).
+    pub force_remove: bool,
+    pub labels: BTreeMap<String, String>,
+    pub quiet: bool,
+}
+
+fn stream(s: impl Into<String>) -> Bytes {
+    Bytes::from(format!("{}\r\n", json!({ "stream": s.into() })))
+}
+
+fn short(id: &str) -> &str {
+    let h = id.strip_prefix("sha256:").unwrap_or(id);
+    &h[..12.min(h.len())]
+}
+
+/// The state of the stage being built.
+struct StageState {
+    image: Option<Image>,
+    config: ImageRunConfig,
+    shell: Vec<String>,
+    args: parser::ArgScope,
+}
+
+impl StageState {
+    /// Variables steps see: the image's env, then the visible build args
+    /// (which do not override ENV).
+    fn env(&self) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = self.args.visible();
+        for e in &self.config.env {
+            if let Some((k, v)) = e.split_once('=') {
+                vars.retain(|(n, _)| n != k);
+                vars.push((k.to_string(), v.to_string()));
+            }
+        }
+        vars
+    }
+}
+
+/// `k=v` into an env list, replacing `k`.
+fn set_env(env: &mut Vec<String>, k: &str, v: &str) {
+    env.retain(|e| e.split_once('=').map(|x| x.0) != Some(k));
+    env.push(format!("{k}={v}"));
+}
+
+/// An unpacked build context, removed when dropped.
+pub struct Context {
+    pub dir: PathBuf,
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Engine {
+    /// Unpacks a build context (a tar, plain or compressed) safely: no
+    /// entry may climb out with `..` or through a symlink. Blocking.
+    pub fn build_context(&self, body: impl Read) -> Result<Context> {
+        let dir = self
+            .tmp
+            .join(format!("build-{}", &base::id::random_id()[..16]));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the build context", e))?;
+        let ctx = Context { dir };
+        archive::apply_layer(body, &ctx.dir).map_err(|e| Error {
+            kind: e.kind,
+            message: format!("invalid build context: {}", e.message),
+        })?;
+        Ok(ctx)
+    }
+
+    /// Builds the context in `dir`, sending Docker's stream to `tx`; returns
+    /// the image id.
+    pub async fn build(
+        self: &Arc<Self>,
+        dir: PathBuf,
+        o: BuildOptions,
+        tx: ProgressTx,
+    ) -> Result<String> {
+        let name = if o.dockerfile.is_empty() {
+            "Dockerfile".to_string()
+        } else {
+            o.dockerfile.clone()
+        };
+        let path = context_path(&dir, &name)?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| Error::invalid(format!("Cannot locate specified Dockerfile: {name}")))?;
+        if text.trim().is_empty() {
+            return Err(Error::invalid(format!(
+                "the Dockerfile ({name}) cannot be empty"
+            )));
+        }
+        let df = parser::parse(&text).map_err(|e| Error::invalid(e.to_string()))?;
+        let target = df
+            .target_index(o.target.as_deref())
+            .map_err(Error::invalid)?;
+        let lex = df.lex();
+        let meta = df
+            .meta_scope(&o.build_args)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let needed = df
+            .needed_stages(target, &meta.meta_visible())
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let total: usize = df.meta_args.len()
+            + needed
+                .iter()
+                .map(|i| 1 + df.stages[*i].commands.len())
+                .sum::<usize>();
+        let mut step = 0usize;
+        let mut built: BTreeMap<usize, String> = BTreeMap::new();
+        for &i in &needed {
+            let stage = &df.stages[i];
+            let id = self
+                .build_stage(
+                    &df, stage, &lex, &meta, &built, &dir, &o, &tx, &mut step, total,
+                )
+                .await?;
+            built.insert(i, id);
+        }
+        let mut id = built
+            .get(&target)
+            .cloned()
+            .ok_or_else(|| Error::internal("target stage was not built"))?;
+        if !o.labels.is_empty() {
+            let img = self.images.resolve(&id)?;
+            let mut cfg = img.config.config.clone();
+            cfg.labels.extend(o.labels.clone());
+            let images = self.images.clone();
+            id = tokio::task::spawn_blocking(move || images.derive(Some(&img), cfg, "LABEL"))
+                .await
+                .map_err(|e| Error::internal(e.to_string()))??;
+        }
+        let _ = tx
+            .send(Bytes::from(format!("{}\r\n", json!({"aux": {"ID": id}}))))
+            .await;
+        if !o.quiet {
+            let _ = tx
+                .send(stream(format!("Successfully built {}\n", short(&id))))
+                .await;
+        }
+        for t in &o.tags {
+            let r = base::Reference::parse_tagged(t)?;
+            self.images.tag_id(&id, &r)?;
+            if !o.quiet {
+                let _ = tx
+                    .send(stream(format!("Successfully tagged {}\n", r.familiar())))
+                    .await;
+            }
+        }
+        Ok(id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn build_stage(
+        self: &Arc<Self>,
+        df: &Dockerfile,
+        stage: &Stage,
+        lex: &Lex,
+        meta: &parser::ArgScope,
+        built: &BTreeMap<usize, String>,
+        dir: &Path,
+        o: &BuildOptions,
+        tx: &ProgressTx,
+        step: &mut usize,
+        total: usize,
+    ) -> Result<String> {
+        let say = |s: String| {
+            let tx = tx.clone();
+            let quiet = o.quiet;
+            async move {
+                if !quiet {
+                    let _ = tx.send(stream(s)).await;
+                }
+            }
+        };
+        *step += 1;
+        say(format!(
+            "Step {step}/{total} : {}\n",
+            stage.from_statement.original
+        ))
+        .await;
+        let base = lex
+            .process_word(&stage.from.image, &meta.meta_visible())
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        if stage.from.platform.is_some() {
+            return Err(Error::invalid(
+                "FROM --platform is not supported by berth's builder yet",
+            ));
+        }
+        let image = if base == "scratch" {
+            None
+        } else if let Some(idx) = df.stages[..stage.index]
+            .iter()
+            .position(|s| s.name() == Some(base.to_ascii_lowercase().as_str()))
+        {
+            Some(self.images.resolve(&built[&idx])?)
+        } else {
+            Some(self.images.resolve(&base).map_err(|_| {
+                Error::not_found(format!(
+                    "pull access denied for {base}, repository does not exist or may require 'docker login'"
+                ))
+            })?)
+        };
+        let mut st = StageState {
+            config: image
+                .as_ref()
+                .map(|i| i.config.config.clone())
+                .unwrap_or_default(),
+            image,
+            shell: vec!["/bin/sh".into(), "-c".into()],
+            args: meta.for_stage(),
+        };
+        if st
+            .image
+            .as_ref()
+            .is_some_and(|i| !i.config.config.on_build.is_empty())
+        {
+            return Err(Error::invalid(
+                "ONBUILD triggers of a base image are not supported by berth's builder yet",
+            ));
+        }
+        st.config.on_build.clear();
+        // As dockerd: a stage without PATH gets the default one.
+        if !st.config.env.iter().any(|e| e.starts_with("PATH=")) {
+            st.config.env.push(crate::spec::DEFAULT_PATH.to_string());
+        }
+        match &st.image {
+            Some(i) => say(format!(" ---> {}\n", short(&i.record.id))).await,
+            None => say(" ---> \n".to_string()).await,
+        }
+        for s in &stage.commands {
+            *step += 1;
+            say(format!("Step {step}/{total} : {}\n", s.original)).await;
+            self.build_step(s, lex, &mut st, dir, o, tx).await?;
+        }
+        match &st.image {
+            Some(i) => Ok(i.record.id.clone()),
+            None => {
+                let images = self.images.clone();
+                let cfg = st.config.clone();
+                tokio::task::spawn_blocking(move || images.derive(None, cfg, "FROM scratch"))
+                    .await
+                    .map_err(|e| Error::internal(e.to_string()))?
+            }
+        }
+    }
+
+    async fn build_step(
+        self: &Arc<Self>,
+        s: &Statement,
+        lex: &Lex,
+        st: &mut StageState,
+        dir: &Path,
+        o: &BuildOptions,
+        tx: &ProgressTx,
+    ) -> Result<()> {
+        let env = st.env();
+        let inst = s
+            .instruction
+            .expand(lex, &env)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let parent = st
+            .image
+            .as_ref()
+            .map(|i| i.record.id.clone())
+            .unwrap_or_default();
+        let mut cfg = st.config.clone();
+        // What the cache key covers besides the parent and the instruction.
+        let mut extra = String::new();
+        enum Action {
+            Config,
+            Run(Vec<String>),
+            Copy(Vec<(PathBuf, String)>, Option<(u32, u32)>, Option<u32>),
+        }
+        let action = match &inst {
+            Instruction::Env(kvs) => {
+                for kv in kvs {
+                    set_env(&mut cfg.env, &kv.key, &kv.value);
+                }
+                Action::Config
+            }
+            Instruction::Label(kvs) => {
+                for kv in kvs {
+                    cfg.labels.insert(kv.key.clone(), kv.value.clone());
+                }
+                Action::Config
+            }
+            Instruction::Maintainer(_) => Action::Config,
+            Instruction::Cmd(c) => {
+                cfg.cmd = Some(command(c, &st.shell));
+                Action::Config
+            }
+            Instruction::Entrypoint(c) => {
+                cfg.entrypoint = Some(command(c, &st.shell));
+                // As dockerd: a new ENTRYPOINT resets an inherited CMD.
+                cfg.cmd = None;
+                Action::Config
+            }
+            Instruction::Expose(ports) => {
+                let m = cfg.exposed_ports.get_or_insert_with(Default::default);
+                for p in ports {
+                    let key = if p.contains('/') {
+                        p.clone()
+                    } else {
+                        format!("{p}/tcp")
+                    };
+                    m.insert(key, json!({}));
+                }
+                Action::Config
+            }
+            Instruction::User(u) => {
+                cfg.user = u.clone();
+                Action::Config
+            }
+            Instruction::Workdir(w) => {
+                cfg.working_dir = if w.starts_with('/') {
+                    w.clone()
+                } else {
+                    Path::new(if cfg.working_dir.is_empty() {
+                        "/"
+                    } else {
+                        &cfg.working_dir
+                    })
+                    .join(w)
+                    .display()
+                    .to_string()
+                };
+                Action::Config
+            }
+            Instruction::Volume(vs) => {
+                let m = cfg.volumes.get_or_insert_with(Default::default);
+                for v in vs {
+                    m.insert(v.clone(), json!({}));
+                }
+                Action::Config
+            }
+            Instruction::StopSignal(sig) => {
+                cfg.stop_signal = Some(sig.clone());
+                Action::Config
+            }
+            Instruction::Arg(decls) => {
+                for d in decls {
+                    st.args.declare(d);
+                }
+                extra = format!("{:?}", st.args.visible());
+                Action::Config
+            }
+            Instruction::Shell(sh) => {
+                st.shell = sh.clone();
+                return Ok(());
+            }
+            Instruction::Onbuild(t) => {
+                cfg.on_build.push(t.expression.clone());
+                Action::Config
+            }
+            Instruction::Healthcheck(_) => {
+                return Err(Error::invalid(
+                    "HEALTHCHECK is not supported by berth's builder yet",
+                ));
+            }
+            Instruction::Run(r) => {
+                if !r.mounts.is_empty()
+                    || r.network.is_some()
+                    || r.security.is_some()
+                    || !r.devices.is_empty()
+                    || !r.heredocs.is_empty()
+                {
+                    return Err(Error::invalid(
+                        "RUN flags and heredocs are not supported by berth's legacy builder",
+                    ));
+                }
+                // The build args a RUN sees are part of its key, as dockerd's.
+                extra = format!("{:?}", st.args.visible());
+                Action::Run(command(&r.command, &st.shell))
+            }
+            Instruction::Copy(c) => {
+                if c.from.is_some() {
+                    return Err(Error::invalid(
+                        "COPY --from is not supported by berth's builder yet",
+                    ));
+                }
+                if c.link || c.parents || !c.paths.inline.is_empty() {
+                    return Err(Error::invalid("COPY --link, --parents and heredocs are not supported by berth's builder yet"));
+                }
+                let files = self.sources(dir, &c.paths.sources, &c.paths.dest, &cfg)?;
+                extra = digest_files(&files)?;
+                let owner = c.chown.as_deref().map(|u| self.owner(st, u)).transpose()?;
+                let mode = c
+                    .chmod
+                    .as_deref()
+                    .map(|m| {
+                        u32::from_str_radix(m, 8)
+                            .map_err(|_| Error::invalid(format!("invalid chmod parameter: {m}")))
+                    })
+                    .transpose()?;
+                Action::Copy(files, owner, mode)
+            }
+            Instruction::Add(a) => {
+                if a.paths.sources.iter().any(|s| s.contains("://"))
+                    || a.checksum.is_some()
+                    || a.keep_git_dir.is_some()
+                {
+                    return Err(Error::invalid(
+                        "ADD of URLs and git sources is not supported by berth's builder yet",
+                    ));
+                }
+                if a.link || !a.paths.inline.is_empty() {
+                    return Err(Error::invalid(
+                        "ADD --link and heredocs are not supported by berth's builder yet",
+                    ));
+                }
+                if a.paths.sources.iter().any(|s| is_archive_name(s)) {
+                    return Err(Error::invalid("ADD of a local archive (extracted by Docker) is not supported by berth's builder yet"));
+                }
+                let files = self.sources(dir, &a.paths.sources, &a.paths.dest, &cfg)?;
+                extra = digest_files(&files)?;
+                let owner = a.chown.as_deref().map(|u| self.owner(st, u)).transpose()?;
+                let mode = a
+                    .chmod
+                    .as_deref()
+                    .map(|m| {
+                        u32::from_str_radix(m, 8)
+                            .map_err(|_| Error::invalid(format!("invalid chmod parameter: {m}")))
+                    })
+                    .transpose()?;
+                Action::Copy(files, owner, mode)
+            }
+            Instruction::From(_) => unreachable!("FROM starts a stage"),
+        };
+        let created_by = match &action {
+            Action::Run(argv) => argv.join(" "),
+            _ => format!("/bin/sh -c #(nop) {}", s.original),
+        };
+        let key = {
+            let mut h = Sha256::new();
+            h.update(parent.as_bytes());
+            h.update(b"\n");
+            h.update(format!("{inst:?}").as_bytes());
+            h.update(b"\n");
+            h.update(extra.as_bytes());
+            h.update(b"\n");
+            h.update(serde_json::to_vec(&cfg).unwrap_or_default());
+            hex::encode(h.finalize())
+        };
+        if !o.no_cache {
+            if let Some(id) = self.cached(&key) {
+                if let Ok(img) = self.images.resolve(&id) {
+                    self.say(tx, o, " ---> Using cache\n").await;
+                    self.say(tx, o, &format!(" ---> {}\n", short(&id))).await;
+                    st.config = img.config.config.clone();
+                    st.image = Some(img);
+                    return Ok(());
+                }
+            }
+        }
+        let id = match action {
+            Action::Config => {
+                let images = self.images.clone();
+                let parent_img = st.image.clone();
+                let c = cfg.clone();
+                tokio::task::spawn_blocking(move || {
+                    images.derive(parent_img.as_ref(), c, &created_by)
+                })
+                .await
+                .map_err(|e| Error::internal(e.to_string()))??
+            }
+            Action::Run(argv) => self.run_step(st, &cfg, argv, created_by, o, tx).await?,
+            Action::Copy(files, owner, mode) => {
+                self.copy_step(st, &cfg, files, owner, mode, created_by, o, tx)
+                    .await?
+            }
+        };
+        self.meta_put_cache(&key, &id)?;
+        self.say(tx, o, &format!(" ---> {}\n", short(&id))).await;
+        st.image = Some(self.images.resolve(&id)?);
+        st.config = cfg;
+        Ok(())
+    }
+
+    async fn say(&self, tx: &ProgressTx, o: &BuildOptions, s: &str) {
+        if !o.quiet {
+            let _ = tx.send(stream(s)).await;
+        }
+    }
+
+    fn cached(&self, key: &str) -> Option<String> {
+        self.meta()
+            .get::<String>(Table::BuildCache, key)
+            .ok()
+            .flatten()
+    }
+
+    fn meta_put_cache(&self, key: &str, id: &str) -> Result<()> {
+        self.meta()
+            .update_lazy(|tx| tx.put(Table::BuildCache, key, &id.to_string()))
+    }
+
+    /// `--chown user[:group]`, resolved in the stage's image.
+    fn owner(&self, st: &StageState, spec: &str) -> Result<(u32, u32)> {
+        if let Some((u, g)) = spec.split_once(':') {
+            if let (Ok(u), Ok(g)) = (u.parse(), g.parse()) {
+                return Ok((u, g));
+            }
+        } else if let Ok(u) = spec.parse::<u32>() {
+            return Ok((u, u));
+        }
+        let _ = st;
+        Err(Error::invalid(format!(
+            "--chown with user or group names ({spec}) is not supported by berth's builder yet; use numeric ids"
+        )))
+    }
+
+    /// A step's container: the stage's image with `argv`, not started.
+    async fn step_container(
+        &self,
+        st: &StageState,
+        cfg: &ImageRunConfig,
+        argv: Vec<String>,
+        env_extra: Vec<String>,
+    ) -> Result<String> {
+        let image = st
+            .image
+            .as_ref()
+            .ok_or_else(|| Error::invalid("a RUN, COPY or ADD needs a base image (FROM scratch has no files to run or copy into)"))?;
+        let mut env = cfg.env.clone();
+        for e in env_extra {
+            let (k, v) = e.split_once('=').unwrap_or((&e, ""));
+            if !env
+                .iter()
+                .any(|x| x.split_once('=').map(|y| y.0) == Some(k))
+            {
+                set_env(&mut env, k, v);
+            }
+        }
+        let req = ContainerCreateRequest {
+            config: ContainerConfig {
+                image: image.record.id.clone(),
+                cmd: Some(argv),
+                entrypoint: Some(vec![]),
+                env,
+                working_dir: cfg.working_dir.clone(),
+                user: cfg.user.clone(),
+                attach_stdout: true,
+                attach_stderr: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let r = self.containers.create(None, req)?;
+        Ok(r.id)
+    }
+
+    async fn finish_step(&self, cid: &str, ok: bool, o: &BuildOptions, tx: &ProgressTx) {
+        if (ok && o.remove) || (!ok && o.force_remove) {
+            self.say(
+                tx,
+                o,
+                &format!("Removing intermediate container {}\n", &cid[..12]),
+            )
+            .await;
+            let _ = self.containers.remove(cid, true, false).await;
+        }
+    }
+
+    async fn commit_step(
+        &self,
+        cid: &str,
+        cfg: &ImageRunConfig,
+        created_by: String,
+    ) -> Result<String> {
+        self.containers
+            .commit(
+                cid,
+                CommitOptions {
+                    image_config: Some(cfg.clone()),
+                    created_by,
+                    ..Default::default()
+                },
+            )
+            .await
+    }
+
+    async fn run_step(
+        self: &Arc<Self>,
+        st: &StageState,
+        cfg: &ImageRunConfig,
+        argv: Vec<String>,
+        created_by: String,
+        o: &BuildOptions,
+        tx: &ProgressTx,
+    ) -> Result<String> {
+        let args: Vec<String> = st
+            .args
+            .visible()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let cid = self.step_container(st, cfg, argv.clone(), args).await?;
+        self.say(tx, o, &format!(" ---> Running in {}\n", &cid[..12]))
+            .await;
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        self.containers
+            .attach(
+                &cid,
+                AttachClient {
+                    io: Box::new(theirs),
+                    stdin: false,
+                    stdout: true,
+                    stderr: true,
+                },
+            )
+            .await?;
+        let exit = self.containers.wait(&cid, "next-exit")?;
+        let relay = {
+            let (tx, quiet) = (tx.clone(), o.quiet);
+            tokio::spawn(async move {
+                let mut r = ours;
+                let mut head = [0u8; 8];
+                while r.read_exact(&mut head).await.is_ok() {
+                    let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
+                    let mut buf = vec![0u8; len];
+                    if r.read_exact(&mut buf).await.is_err() {
+                        break;
+                    }
+                    if !quiet {
+                        let _ = tx
+                            .send(stream(String::from_utf8_lossy(&buf).into_owned()))
+                            .await;
+                    }
+                }
+            })
+        };
+        if let Err(e) = self.containers.start(&cid).await {
+            relay.abort();
+            self.finish_step(&cid, false, o, tx).await;
+            return Err(e);
+        }
+        let code = exit.await;
+        let _ = relay.await;
+        if code != 0 {
+            self.finish_step(&cid, false, o, tx).await;
+            let shown = match argv.as_slice() {
+                [sh, c, rest @ ..] if *sh == st.shell[0] && *c == "-c" => {
+                    format!("{sh} -c {}", rest.join(" "))
+                }
+                _ => format!("{argv:?}"),
+            };
+            return Err(Error {
+                kind: base::ErrorKind::Internal,
+                message: format!("The command '{shown}' returned a non-zero code: {code}"),
+            });
+        }
+        let id = self.commit_step(&cid, cfg, created_by).await;
+        self.finish_step(&cid, id.is_ok(), o, tx).await;
+        id
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn copy_step(
+        self: &Arc<Self>,
+        st: &StageState,
+        cfg: &ImageRunConfig,
+        files: Vec<(PathBuf, String)>,
+        owner: Option<(u32, u32)>,
+        mode: Option<u32>,
+        created_by: String,
+        o: &BuildOptions,
+        tx: &ProgressTx,
+    ) -> Result<String> {
+        let cid = self
+            .step_container(st, cfg, vec!["/bin/sh".into()], vec![])
+            .await?;
+        let put = async {
+            let lease = self.containers.copy_lease(&cid, true).await?;
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                let (mut rd, wr) = std::io::pipe().map_err(|e| Error::io("pipe", e))?;
+                let writer = std::thread::spawn(move || files_tar(&files, owner, mode, wr));
+                let r = lease.put(
+                    "/",
+                    &mut rd,
+                    PutOptions {
+                        copy_uid_gid: true,
+                        no_overwrite_dir_non_dir: false,
+                    },
+                );
+                drop(rd);
+                let w = writer
+                    .join()
+                    .map_err(|_| Error::internal("copy writer panicked"))?;
+                r?;
+                w.map_err(|e| Error::io("reading the build context", e))
+            })
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+        };
+        if let Err(e) = put.await {
+            self.finish_step(&cid, false, o, tx).await;
+            return Err(e);
+        }
+        let id = self.commit_step(&cid, cfg, created_by).await;
+        // The container never ran: it goes regardless of `rm`.
+        let _ = self.containers.remove(&cid, true, false).await;
+        id
+    }
+
+    /// Resolves COPY/ADD sources in the context to (file, path in the image).
+    fn sources(
+        &self,
+        dir: &Path,
+        sources: &[String],
+        dest: &str,
+        cfg: &ImageRunConfig,
+    ) -> Result<Vec<(PathBuf, String)>> {
+        if sources.iter().any(|s| s.contains(['*', '?', '['])) {
+            return Err(Error::invalid(
+                "wildcards in COPY/ADD sources are not supported by berth's builder yet",
+            ));
+        }
+        let dest_abs = if dest.starts_with('/') {
+            dest.to_string()
+        } else {
+            let wd = if cfg.working_dir.is_empty() {
+                "/"
+            } else {
+                &cfg.working_dir
+            };
+            format!("{}/{dest}", wd.trim_end_matches('/'))
+        };
+        let dest_is_dir = dest.ends_with('/') || sources.len() > 1;
+        let mut out = Vec::new();
+        for s in sources {
+            let src = context_path(dir, s)?;
+            let meta = std::fs::metadata(&src).map_err(|_| {
+                Error::invalid(format!("COPY failed: file not found in build context or excluded by .dockerignore: stat {s}: file does not exist"))
+            })?;
+            if meta.is_dir() {
+                walk(&src, &PathBuf::new(), &mut |rel, full| {
+                    out.push((
+                        full.to_path_buf(),
+                        format!("{}/{}", dest_abs.trim_end_matches('/'), rel.display()),
+                    ));
+                })
+                .map_err(|e| Error::io("reading the build context", e))?;
+                out.push((src.clone(), dest_abs.trim_end_matches('/').to_string()));
+            } else if dest_is_dir {
+                let name = src
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((
+                    src.clone(),
+                    format!("{}/{name}", dest_abs.trim_end_matches('/')),
+                ));
+            } else {
+                out.push((src.clone(), dest_abs.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn meta(&self) -> &store::metadata::Metadata {
+        &self.meta
+    }
+}
+
+/// A path of the context, refusing `..` and symlinks that lead out of it.
+fn context_path(dir: &Path, rel: &str) -> Result<PathBuf> {
+    let clean: PathBuf = Path::new(rel)
+        .components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::CurDir))
+        .collect();
+    if clean
+        .components()
+        .any(|c| matches!(c, Component::ParentDir))
+    {
+        return Err(Error::invalid(format!(
+            "forbidden path outside the build context: {rel} ()"
+        )));
+    }
+    let full = dir.join(&clean);
+    let real = std::fs::canonicalize(&full).unwrap_or(full.clone());
+    let root = std::fs::canonicalize(dir).unwrap_or(dir.to_path_buf());
+    if !real.starts_with(&root) {
+        return Err(Error::invalid(format!(
+            "forbidden path outside the build context: {rel} ()"
+        )));
+    }
+    Ok(full)
+}
+
+/// Every entry below `dir` (not following symlinks), parents first.
+fn walk(dir: &Path, rel: &Path, f: &mut dyn FnMut(&Path, &Path)) -> std::io::Result<()> {
+    for n in archive::sorted_names(&dir.join(rel))? {
+        let r = rel.join(&n);
+        let full = dir.join(&r);
+        f(&r, &full);
+        if std::fs::symlink_metadata(&full)?.is_dir() {
+            walk(dir, &r, f)?;
+        }
+    }
+    Ok(())
+}
+
+/// The cache key part of copied files: their paths, contents, modes.
+fn digest_files(files: &[(PathBuf, String)]) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut h = Sha256::new();
+    for (src, dst) in files {
+        let m = std::fs::symlink_metadata(src)
+            .map_err(|e| Error::io("reading the build context", e))?;
+        h.update(dst.as_bytes());
+        h.update(m.permissions().mode().to_le_bytes());
+        if m.is_file() {
+            let mut f =
+                std::fs::File::open(src).map_err(|e| Error::io("reading the build context", e))?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = f
+                    .read(&mut buf)
+                    .map_err(|e| Error::io("reading the build context", e))?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+        } else if m.file_type().is_symlink() {
+            h.update(
+                std::fs::read_link(src)
+                    .unwrap_or_default()
+                    .as_os_str()
+                    .as_encoded_bytes(),
+            );
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The copied files as a tar rooted at `/`: owned by root (or `--chown`),
+/// with `--chmod` when given, as dockerd's COPY.
+fn files_tar(
+    files: &[(PathBuf, String)],
+    owner: Option<(u32, u32)>,
+    mode: Option<u32>,
+    out: impl std::io::Write,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut b = tar::Builder::new(std::io::BufWriter::new(out));
+    let (uid, gid) = owner.unwrap_or((0, 0));
+    // Parents of the destinations, made root-owned as dockerd does.
+    let mut dirs = std::collections::BTreeSet::new();
+    for (_, dst) in files {
+        let mut p = Path::new(dst.trim_start_matches('/')).parent();
+        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(d.to_path_buf());
+            p = d.parent();
+        }
+    }
+    let dest_set: std::collections::BTreeSet<PathBuf> = files
+        .iter()
+        .map(|(_, d)| PathBuf::from(d.trim_start_matches('/')))
+        .collect();
+    for d in dirs.iter().filter(|d| !dest_set.contains(*d)) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        h.set_mtime(0);
+        // Every numeric field set: an unset one is NUL bytes, which
+        // unpacking with ownership refuses.
+        h.set_uid(0);
+        h.set_gid(0);
+        b.append_data(&mut h, d, std::io::empty())?;
+    }
+    let mut sorted: Vec<&(PathBuf, String)> = files.iter().collect();
+    sorted.sort_by(|a, b| a.1.cmp(&b.1));
+    for (src, dst) in sorted {
+        let m = std::fs::symlink_metadata(src)?;
+        let name = dst.trim_start_matches('/');
+        let mut h = tar::Header::new_gnu();
+        h.set_metadata(&m);
+        h.set_uid(uid as u64);
+        h.set_gid(gid as u64);
+        if let Some(mode) = mode {
+            h.set_mode(mode);
+        } else {
+            h.set_mode(m.mode() & 0o7777);
+        }
+        if m.is_dir() {
+            h.set_size(0);
+            b.append_data(&mut h, name, std::io::empty())?;
+        } else if m.file_type().is_symlink() {
+            let target = std::fs::read_link(src)?;
+            h.set_size(0);
+            b.append_link(&mut h, name, target)?;
+        } else if m.is_file() {
+            let f = std::fs::File::open(src)?;
+            b.append_data(&mut h, name, f)?;
+        }
+    }
+    std::io::Write::flush(&mut b.into_inner()?)
+}
+
+fn is_archive_name(s: &str) -> bool {
+    [
+        ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz",
+    ]
+    .iter()
+    .any(|e| s.ends_with(e))
+}
+
+/// A CMD/ENTRYPOINT/RUN as argv: exec form as is, shell form through SHELL.
+fn command(c: &CommandLine, shell: &[String]) -> Vec<String> {
+    match c {
+        CommandLine::Exec(v) => v.clone(),
+        CommandLine::Shell(s) => shell
+            .iter()
+            .cloned()
+            .chain(std::iter::once(s.clone()))
+            .collect(),
+    }
+}
+
+/// Turns an error into the stream's last line.
+pub fn error_line(e: &Error) -> Bytes {
+    let mut detail = json!({"message": e.message});
+    if let Some(code) = e
+        .message
+        .rsplit_once("returned a non-zero code: ")
+        .and_then(|(_, c)| c.parse::<i64>().ok())
+    {
+        detail["code"] = Value::from(code);
+    }
+    Bytes::from(format!(
+        "{}\r\n",
+        json!({"errorDetail": detail, "error": e.message})
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copied_files_unpack() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(src.path().join("app/sub")).unwrap();
+        std::fs::write(src.path().join("app/a"), "a").unwrap();
+        std::fs::write(src.path().join("app/sub/b"), "b").unwrap();
+        let files = vec![
+            (src.path().join("app/a"), "/srv/app/a".to_string()),
+            (src.path().join("app/sub"), "/srv/app/sub".to_string()),
+            (src.path().join("app/sub/b"), "/srv/app/sub/b".to_string()),
+            (src.path().join("app"), "/srv/app".to_string()),
+        ];
+        let mut buf = Vec::new();
+        files_tar(&files, Some((1, 2)), None, &mut buf).unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let mut ar = tar::Archive::new(buf.as_slice());
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let p = e.path().unwrap().into_owned();
+            if let Err(err) = e.unpack_in(dst.path()) {
+                let mut s = format!("{p:?}: {err}");
+                let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&err);
+                while let Some(c) = src {
+                    s.push_str(&format!(" <- {c}"));
+                    src = c.source();
+                }
+                panic!("{s}");
+            }
+        }
+        assert_eq!(
+            std::fs::read_to_string(dst.path().join("srv/app/sub/b")).unwrap(),
+            "b"
+        );
+    }
+}

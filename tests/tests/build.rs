@@ -1,0 +1,126 @@
+//! `docker build` with the legacy builder (`DOCKER_BUILDKIT=0`) through the
+//! real docker CLI against berthd (issue 10, first steps).
+
+use berth_tests::{require, Daemon, DOCKER};
+
+fn build(d: &Daemon, dir: &std::path::Path, args: &[&str]) -> berth_tests::Out {
+    let mut c = d.docker_cmd();
+    c.env("DOCKER_BUILDKIT", "0")
+        .arg("build")
+        .args(args)
+        .arg(dir);
+    berth_tests::run(c, None, std::time::Duration::from_secs(120))
+}
+
+#[test]
+fn a_dockerfile_builds_caches_and_runs() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let ctx = d.dir.join("ctx");
+    std::fs::create_dir_all(ctx.join("app/sub")).unwrap();
+    std::fs::write(ctx.join("app/hello.txt"), "hello file\n").unwrap();
+    std::fs::write(ctx.join("app/sub/deep.txt"), "deep\n").unwrap();
+    std::fs::write(ctx.join("single"), "one\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nARG GREETING=hi\nENV APP=/srv/app WHO=world\nLABEL team=berth\nWORKDIR /srv\nCOPY app/ $APP/\nCOPY --chown=1000:1000 --chmod=640 single /srv/single\nRUN echo \"$GREETING $WHO\" > /srv/greeting && ls $APP/sub\nEXPOSE 8080\nUSER 1000\nENTRYPOINT [\"cat\"]\nCMD [\"/srv/greeting\"]\n",
+    )
+    .unwrap();
+    let out = build(&d, &ctx, &["-t", "built:1", "--build-arg", "GREETING=hey"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for want in [
+        "Step 1/12 : FROM busybox",
+        "Step 8/12 : RUN",
+        "deep.txt",
+        "Successfully built ",
+        "Successfully tagged built:1",
+    ] {
+        assert!(out.stdout.contains(want), "{want} missing:\n{}", out.stdout);
+    }
+    assert_eq!(d.docker(&["run", "--rm", "built:1"]).ok(), "hey world\n");
+    let files = d.docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        "built:1",
+        "-c",
+        "cat /srv/app/hello.txt /srv/app/sub/deep.txt; stat -c '%u:%g %a' /srv/single; pwd; id -u",
+    ]);
+    assert_eq!(files.ok(), "hello file\ndeep\n1000:1000 640\n/srv\n1000\n");
+    let cfg = d.inspect("built:1", "{{json .Config.Env}}|{{json .Config.Labels}}|{{json .Config.ExposedPorts}}|{{.Config.User}}|{{.Config.WorkingDir}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}");
+    assert_eq!(
+        cfg,
+        "[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"APP=/srv/app\",\"WHO=world\"]|{\"team\":\"berth\"}|{\"8080/tcp\":{}}|1000|/srv|[\"cat\"]|[\"/srv/greeting\"]"
+    );
+    // Again: every step from the cache, the same image.
+    let again = build(&d, &ctx, &["-t", "built:1", "--build-arg", "GREETING=hey"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        11,
+        "{}",
+        again.stdout
+    );
+    let id1 = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Successfully built "))
+        .unwrap()
+        .to_string();
+    assert!(again.stdout.contains(&format!("Successfully built {id1}")));
+    // A changed file misses the cache from its COPY on.
+    std::fs::write(ctx.join("app/hello.txt"), "changed\n").unwrap();
+    let third = build(&d, &ctx, &["-t", "built:2", "--build-arg", "GREETING=hey"]);
+    assert_eq!(
+        third.stdout.matches("Using cache").count(),
+        4,
+        "{}",
+        third.stdout
+    );
+    // No intermediate container is left.
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    d.finish();
+}
+
+#[test]
+fn a_failing_run_gives_dockers_message_and_leaves_nothing() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let ctx = d.dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nRUN echo before && exit 3\n",
+    )
+    .unwrap();
+    let out = build(&d, &ctx, &["-t", "fails:1", "--force-rm"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("The command '/bin/sh -c echo before && exit 3' returned a non-zero code: 3"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("before"), "{out:?}");
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    // Bad input: an unknown instruction, a source outside the context, no base image.
+    for (df, want) in [
+        ("FROM busybox\nFOO bar\n", "unknown instruction: FOO"),
+        (
+            "FROM busybox\nCOPY ../x /x\n",
+            "forbidden path outside the build context",
+        ),
+        ("FROM nosuchimage\n", "pull access denied for nosuchimage"),
+    ] {
+        std::fs::write(ctx.join("Dockerfile"), df).unwrap();
+        let out = build(&d, &ctx, &[]);
+        assert_ne!(out.code, 0, "{df}");
+        assert!(out.stderr.contains(want), "{df}: {out:?}");
+    }
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    d.finish();
+}
