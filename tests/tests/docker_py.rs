@@ -86,3 +86,26 @@ fn docker_py_volumes_against_berthd() {
     assert!(out.stdout.contains("docker-py volumes: ok"), "{out:?}");
     d.finish();
 }
+
+/// tests/py/docker_py_build.py: `images.build()` (it parses the legacy
+/// build stream itself), build args, and a failing build as BuildError.
+#[test]
+fn docker_py_builds_against_berthd() {
+    let have = Command::new("python3")
+        .args(["-c", "import docker"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(!ci(), "docker-py is required under CI (pip install docker)");
+        eprintln!("SKIP: docker-py is not installed");
+        return;
+    }
+    let d = Daemon::start();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/docker_py_build.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script).arg(&d.sock);
+    let out = run(cmd, None, Duration::from_secs(120));
+    assert_eq!(out.code, 0, "{out:?}\n{}", d.log());
+    assert!(out.stdout.contains("docker-py build: ok"), "{out:?}");
+    d.finish();
+}

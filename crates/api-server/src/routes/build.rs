@@ -40,10 +40,9 @@ pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp
         ("isolation", ""),
         ("outputs", ""),
     ] {
-        if let Some(v) = ctx
-            .q(k)
-            .filter(|v| !v.is_empty() && *v != default && *v != "0" && *v != "false")
-        {
+        if let Some(v) = ctx.q(k).filter(|v| {
+            !v.is_empty() && *v != default && *v != "0" && !v.eq_ignore_ascii_case("false")
+        }) {
             return Err(Error::invalid(format!(
                 "the build option {k}={v} is not supported by berth's builder yet"
             )));
