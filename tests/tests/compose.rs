@@ -351,3 +351,39 @@ fn compose_named_volume_and_bind_mount() {
     );
     d.finish();
 }
+
+/// compose's `build:` goes through the legacy `POST /build`; the built
+/// image runs as the service.
+#[test]
+fn compose_builds_a_service() {
+    if !require(COMPOSE) || !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let dir = d.dir.join("build-stack");
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/Dockerfile"),
+        "FROM busybox\nARG NOTE=none\nRUN echo \"built by compose $NOTE\" > /note\nCMD [\"sh\", \"-c\", \"cat /note; sleep 300\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        "version: \"2.4\"\nservices:\n  app:\n    build:\n      context: ./app\n      args:\n        NOTE: \"ok\"\n    image: composebuilt:1\n",
+    )
+    .unwrap();
+    let project = "berthbuild";
+    ok(compose(&d, &dir, project, &["build"]), &d);
+    ok(compose(&d, &dir, project, &["up", "-d"]), &d);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let logs = compose(&d, &dir, project, &["logs", "app"]).stdout;
+        if logs.contains("built by compose ok") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{logs}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ok(compose(&d, &dir, project, &["down"]), &d);
+    d.finish();
+}
