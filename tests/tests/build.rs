@@ -124,3 +124,38 @@ fn a_failing_run_gives_dockers_message_and_leaves_nothing() {
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
     d.finish();
 }
+
+#[test]
+fn multi_stage_with_copy_from_and_target() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let ctx = d.dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox AS builder\nRUN mkdir -p /out/lib && echo artifact > /out/lib/a.txt && echo bin > /out/tool\n\nFROM busybox AS unused\nRUN exit 9\n\nFROM busybox\nCOPY --from=builder /out/lib /opt/lib/\nCOPY --from=0 /out/tool /usr/local/bin/tool\nCMD [\"cat\", \"/opt/lib/a.txt\", \"/usr/local/bin/tool\"]\n",
+    )
+    .unwrap();
+    // The unused stage (which fails) is not built.
+    let out = build(&d, &ctx, &["-t", "multi:1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("exit 9"), "{}", out.stdout);
+    assert_eq!(
+        d.docker(&["run", "--rm", "multi:1"]).ok(),
+        "artifact\nbin\n"
+    );
+    // --target builds up to a stage.
+    let out = build(&d, &ctx, &["-t", "multi:builder", "--target", "builder"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let files = d.docker(&["run", "--rm", "multi:builder", "cat", "/out/tool"]);
+    assert_eq!(files.ok(), "bin\n");
+    let bad = build(&d, &ctx, &["--target", "nosuch"]);
+    assert!(
+        bad.stderr.contains("failed to reach build target nosuch"),
+        "{bad:?}"
+    );
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    d.finish();
+}

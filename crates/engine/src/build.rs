@@ -269,7 +269,8 @@ impl Engine {
         for s in &stage.commands {
             *step += 1;
             say(format!("Step {step}/{total} : {}\n", s.original)).await;
-            self.build_step(s, lex, &mut st, dir, o, tx).await?;
+            self.build_step(s, lex, &mut st, dir, o, tx, &df.stages, built)
+                .await?;
         }
         match &st.image {
             Some(i) => Ok(i.record.id.clone()),
@@ -283,6 +284,7 @@ impl Engine {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn build_step(
         self: &Arc<Self>,
         s: &Statement,
@@ -291,12 +293,16 @@ impl Engine {
         dir: &Path,
         o: &BuildOptions,
         tx: &ProgressTx,
+        stages: &[Stage],
+        built: &BTreeMap<usize, String>,
     ) -> Result<()> {
         let env = st.env();
         let inst = s
             .instruction
             .expand(lex, &env)
             .map_err(|e| Error::invalid(e.to_string()))?;
+        // Files of another image (`COPY --from`), unpacked for this step.
+        let mut fetched: Option<Context> = None;
         let parent = st
             .image
             .as_ref()
@@ -412,15 +418,19 @@ impl Engine {
                 Action::Run(command(&r.command, &st.shell))
             }
             Instruction::Copy(c) => {
-                if c.from.is_some() {
-                    return Err(Error::invalid(
-                        "COPY --from is not supported by berth's builder yet",
-                    ));
-                }
                 if c.link || c.parents || !c.paths.inline.is_empty() {
                     return Err(Error::invalid("COPY --link, --parents and heredocs are not supported by berth's builder yet"));
                 }
-                let files = self.sources(dir, &c.paths.sources, &c.paths.dest, &cfg)?;
+                let files = match &c.from {
+                    None => self.sources(dir, &c.paths.sources, &c.paths.dest, &cfg)?,
+                    Some(from) => {
+                        let image = self.from_image(from, stages, built)?;
+                        let (tmp, sources) = self.fetch_from(&image, &c.paths.sources).await?;
+                        let files = self.sources(&tmp.dir, &sources, &c.paths.dest, &cfg)?;
+                        fetched = Some(tmp);
+                        files
+                    }
+                };
                 extra = digest_files(&files)?;
                 let owner = c.chown.as_deref().map(|u| self.owner(st, u)).transpose()?;
                 let mode = c
@@ -508,6 +518,7 @@ impl Engine {
                     .await?
             }
         };
+        drop(fetched);
         self.meta_put_cache(&key, &id)?;
         self.say(tx, o, &format!(" ---> {}\n", short(&id))).await;
         st.image = Some(self.images.resolve(&id)?);
@@ -739,6 +750,101 @@ impl Engine {
         // The container never ran: it goes regardless of `rm`.
         let _ = self.containers.remove(&cid, true, false).await;
         id
+    }
+
+    /// The image `COPY --from` names: an earlier stage (by name or index) or
+    /// an image.
+    fn from_image(
+        &self,
+        from: &str,
+        stages: &[Stage],
+        built: &BTreeMap<usize, String>,
+    ) -> Result<Image> {
+        let idx = from.parse::<usize>().ok().or_else(|| {
+            stages
+                .iter()
+                .position(|s| s.name() == Some(from.to_ascii_lowercase().as_str()))
+        });
+        match idx {
+            Some(i) => {
+                let id = built.get(&i).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "invalid from flag value {from}: refers to a stage not built before it"
+                    ))
+                })?;
+                self.images.resolve(id)
+            }
+            None => self.images.resolve(from).map_err(|_| {
+                Error::not_found(format!(
+                    "invalid from flag value {from}: pull access denied for {from}, repository does not exist or may require 'docker login'"
+                ))
+            }),
+        }
+    }
+
+    /// Unpacks `sources` of `image` (through a created container and
+    /// `berth-shim archive-get`, chrooted into its rootfs) into a
+    /// temporary directory; returns it and the sources' paths in it.
+    async fn fetch_from(
+        &self,
+        image: &Image,
+        sources: &[String],
+    ) -> Result<(Context, Vec<String>)> {
+        let req = ContainerCreateRequest {
+            config: ContainerConfig {
+                image: image.record.id.clone(),
+                cmd: Some(vec!["true".into()]),
+                entrypoint: Some(vec![]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let cid = self.containers.create(None, req)?.id;
+        let tmp = Context {
+            dir: self
+                .tmp
+                .join(format!("from-{}", &base::id::random_id()[..16])),
+        };
+        let mut local = Vec::new();
+        let r = async {
+            for (i, s) in sources.iter().enumerate() {
+                let sub = tmp.dir.join(i.to_string());
+                std::fs::create_dir_all(&sub)
+                    .map_err(|e| Error::io("unpack a stage's files", e))?;
+                let lease = self.containers.copy_lease(&cid, false).await?;
+                let path = if s.starts_with('/') {
+                    s.clone()
+                } else {
+                    format!("/{s}")
+                };
+                let sub2 = sub.clone();
+                let name = tokio::task::spawn_blocking(move || -> Result<String> {
+                    let (st, stream) = lease.get(&path)?;
+                    let (mut rd, wr) = std::io::pipe().map_err(|e| Error::io("pipe", e))?;
+                    let w = std::thread::spawn(move || stream.copy_to(wr));
+                    let applied = archive::apply_layer(&mut rd, &sub2);
+                    drop(rd);
+                    w.join()
+                        .map_err(|_| Error::internal("copy reader panicked"))??;
+                    applied?;
+                    Ok(st.name)
+                })
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?
+                .map_err(|e| match e.kind {
+                    base::ErrorKind::NotFound => {
+                        Error::invalid(format!("COPY failed: stat {s}: file does not exist"))
+                    }
+                    _ => e,
+                })?;
+                local.push(format!("{i}/{name}"));
+            }
+            Ok::<(), Error>(())
+        }
+        .await;
+        let _ = self.containers.remove(&cid, true, false).await;
+        r?;
+        Ok((tmp, local))
     }
 
     /// Resolves COPY/ADD sources in the context to (file, path in the image).
