@@ -424,7 +424,7 @@ impl Engine {
                 let files = match &c.from {
                     None => self.sources(dir, &c.paths.sources, &c.paths.dest, &cfg)?,
                     Some(from) => {
-                        let image = self.from_image(from, stages, built)?;
+                        let image = self.copy_from_image(from, stages, built)?;
                         let (tmp, sources) = self.fetch_from(&image, &c.paths.sources).await?;
                         let files = self.sources(&tmp.dir, &sources, &c.paths.dest, &cfg)?;
                         fetched = Some(tmp);
@@ -754,7 +754,7 @@ impl Engine {
 
     /// The image `COPY --from` names: an earlier stage (by name or index) or
     /// an image.
-    fn from_image(
+    fn copy_from_image(
         &self,
         from: &str,
         stages: &[Stage],
