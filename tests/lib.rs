@@ -619,6 +619,23 @@ impl Daemon {
         run(c, input, Duration::from_secs(60))
     }
 
+    /// Runs each command with `berth` and with the docker CLI against this
+    /// daemon and asserts the same exit code and the same output (stdout,
+    /// or stderr with `errors`).
+    #[track_caller]
+    pub fn assert_same_output(&self, commands: &[&[&str]], errors: bool) {
+        for args in commands {
+            let b = self.berth(args);
+            let k = self.docker(args);
+            assert_eq!(b.code, k.code, "{args:?}: {b:?} vs {k:?}");
+            if errors {
+                assert_eq!(b.stderr, k.stderr, "{args:?}");
+            } else {
+                assert_eq!(b.stdout, k.stdout, "{args:?}");
+            }
+        }
+    }
+
     /// `docker inspect -f FMT WHAT` through the docker CLI, trimmed; panics
     /// when it fails.
     pub fn inspect(&self, what: &str, fmt: &str) -> String {

@@ -1,111 +1,73 @@
 //! docker-py (the `docker` PyPI package, installed by scripts/install-deps.sh)
-//! against berthd: tests/py/docker_py_smoke.py drives its high-level API.
+//! against berthd: each script under tests/py/ drives part of its API and
+//! prints `<what>: ok` at the end.
 
 use berth_tests::{ci, run, Daemon};
 use std::process::Command;
 use std::time::Duration;
 
+/// Runs tests/py/`script` with the daemon's socket and `args(d)`, expecting
+/// `done` on its output; skips (or fails under CI) without docker-py.
+fn run_script(script: &str, args: impl Fn(&Daemon) -> Vec<std::ffi::OsString>, done: &str) {
+    let have = Command::new("python3")
+        .args(["-c", "import docker"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(!ci(), "docker-py is required under CI (pip install docker)");
+        eprintln!("SKIP: docker-py is not installed");
+        return;
+    }
+    let d = Daemon::start();
+    let path = format!("{}/py/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new("python3");
+    cmd.arg(path).arg(&d.sock).args(args(&d));
+    let out = run(cmd, None, Duration::from_secs(120));
+    assert_eq!(out.code, 0, "{out:?}\n{}", d.log());
+    assert!(out.stdout.contains(done), "{out:?}");
+    d.finish();
+}
+
+/// The high-level API: run, list, exec, top, stats, pause, diff, archives,
+/// stop/wait/remove, logs, tags, events, prune.
 #[test]
 fn docker_py_works_against_berthd() {
-    let have = Command::new("python3")
-        .args(["-c", "import docker"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have {
-        assert!(!ci(), "docker-py is required under CI (pip install docker)");
-        eprintln!("SKIP: docker-py is not installed");
-        return;
-    }
-    let d = Daemon::start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/docker_py_smoke.py");
-    let mut cmd = Command::new("python3");
-    cmd.arg(script).arg(&d.sock);
-    let out = run(cmd, None, Duration::from_secs(120));
-    assert_eq!(out.code, 0, "{out:?}\n{}", d.log());
-    assert!(out.stdout.contains("docker-py: ok"), "{out:?}");
-    d.finish();
+    run_script("docker_py_smoke.py", |_| vec![], "docker-py: ok");
 }
 
-/// tests/py/docker_py_network.py: a published port (`ports={"80/tcp": None}`)
-/// answered on 127.0.0.1, and the network API (create, connect with an
-/// alias, reload, disconnect, list by name, remove) with name resolution on
-/// the user-defined network.
+/// A published port (`ports={"80/tcp": None}`) answered on 127.0.0.1, and
+/// the network API (create, connect with an alias, reload, disconnect, list
+/// by name, remove) with name resolution on the user-defined network.
 #[test]
 fn docker_py_networking_against_berthd() {
-    let have = Command::new("python3")
-        .args(["-c", "import docker"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have {
-        assert!(!ci(), "docker-py is required under CI (pip install docker)");
-        eprintln!("SKIP: docker-py is not installed");
-        return;
-    }
-    let d = Daemon::start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/docker_py_network.py");
-    let mut cmd = Command::new("python3");
-    cmd.arg(script)
-        .arg(&d.sock)
-        .arg(berth_tests::unique("pynet"));
-    let out = run(cmd, None, Duration::from_secs(120));
-    assert_eq!(out.code, 0, "{out:?}\n{}", d.log());
-    assert!(out.stdout.contains("docker-py network: ok"), "{out:?}");
-    d.finish();
+    run_script(
+        "docker_py_network.py",
+        |_| vec![berth_tests::unique("pynet").into()],
+        "docker-py network: ok",
+    );
 }
 
-/// tests/py/docker_py_volumes.py: the volume API as docker-py drives it
-/// (create with labels, list by label, `Mountpoint` under the data root,
-/// get, remove refused with 409 while a container uses the volume, prune's
-/// answer) and `volumes={name: {"bind": ..., "mode": "rw"|"ro"}}` on run.
-/// The script passes against dockerd 20.10 too (API 1.41, where prune also
-/// takes named volumes; it checks the 1.42+ rules when the daemon has them).
-/// Against berthd of 2026-12-03 it fails, on berthd bugs: a volume created
-/// without a name lacks dockerd's `com.docker.volume.anonymous` label (so
-/// prune at API 1.42+ does not take it), and a prune that deletes nothing
-/// answers `"VolumesDeleted": null` where dockerd answers `[]`.
+/// The volume API (create with labels, list by label, `Mountpoint` under
+/// the data root, get, remove refused with 409 while a container uses the
+/// volume, prune's answer) and `volumes={name: {"bind": ..., "mode": ...}}`
+/// on run. The script passes against dockerd 20.10 too.
 #[test]
 fn docker_py_volumes_against_berthd() {
-    let have = Command::new("python3")
-        .args(["-c", "import docker"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have {
-        assert!(!ci(), "docker-py is required under CI (pip install docker)");
-        eprintln!("SKIP: docker-py is not installed");
-        return;
-    }
-    let d = Daemon::start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/docker_py_volumes.py");
-    let mut cmd = Command::new("python3");
-    cmd.arg(script)
-        .arg(&d.sock)
-        .arg(d.dir.join("data"))
-        .arg(berth_tests::unique("pyvol"));
-    let out = run(cmd, None, Duration::from_secs(120));
-    assert_eq!(out.code, 0, "{out:?}\n{}", d.log());
-    assert!(out.stdout.contains("docker-py volumes: ok"), "{out:?}");
-    d.finish();
+    run_script(
+        "docker_py_volumes.py",
+        |d| {
+            vec![
+                d.dir.join("data").into(),
+                berth_tests::unique("pyvol").into(),
+            ]
+        },
+        "docker-py volumes: ok",
+    );
 }
 
-/// tests/py/docker_py_build.py: `images.build()` (it parses the legacy
-/// build stream itself), build args, and a failing build as BuildError.
+/// `images.build()` (it parses the legacy build stream itself), build
+/// args, and a failing build as BuildError.
 #[test]
 fn docker_py_builds_against_berthd() {
-    let have = Command::new("python3")
-        .args(["-c", "import docker"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have {
-        assert!(!ci(), "docker-py is required under CI (pip install docker)");
-        eprintln!("SKIP: docker-py is not installed");
-        return;
-    }
-    let d = Daemon::start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/docker_py_build.py");
-    let mut cmd = Command::new("python3");
-    cmd.arg(script).arg(&d.sock);
-    let out = run(cmd, None, Duration::from_secs(120));
-    assert_eq!(out.code, 0, "{out:?}\n{}", d.log());
-    assert!(out.stdout.contains("docker-py build: ok"), "{out:?}");
-    d.finish();
+    run_script("docker_py_build.py", |_| vec![], "docker-py build: ok");
 }

@@ -785,42 +785,38 @@ fn berth_cli_prints_what_the_docker_cli_prints() {
         "60",
     ])
     .ok();
-    for args in [
-        vec!["volume", "ls"],
-        vec!["volume", "ls", "-q", "-f", "label=k=v"],
-        vec!["volume", "ls", "-f", "dangling=true"],
-        vec!["volume", "inspect", "cmpvol"],
-        vec![
-            "volume",
-            "inspect",
-            "-f",
-            "{{.Name}} {{.Driver}} {{.Labels}}",
-            "cmpvol",
+    d.assert_same_output(
+        &[
+            &["volume", "ls"],
+            &["volume", "ls", "-q", "-f", "label=k=v"],
+            &["volume", "ls", "-f", "dangling=true"],
+            &["volume", "inspect", "cmpvol"],
+            &[
+                "volume",
+                "inspect",
+                "-f",
+                "{{.Name}} {{.Driver}} {{.Labels}}",
+                "cmpvol",
+            ],
+            &["inspect", "-f", "{{json .Mounts}}", "vc"],
+            &[
+                "inspect",
+                "-f",
+                "{{range .Mounts}}{{.Type}}:{{.Destination}} {{end}}",
+                "vc",
+            ],
+            &["ps", "--format", "{{.Names}} {{.Mounts}}"],
         ],
-        vec!["inspect", "-f", "{{json .Mounts}}", "vc"],
-        vec![
-            "inspect",
-            "-f",
-            "{{range .Mounts}}{{.Type}}:{{.Destination}} {{end}}",
-            "vc",
+        false,
+    );
+    d.assert_same_output(
+        &[
+            &["volume", "rm", "cmpvol"],
+            &["volume", "inspect", "nosuch"],
+            &["volume", "create", "x"],
         ],
-        vec!["ps", "--format", "{{.Names}} {{.Mounts}}"],
-    ] {
-        let b = d.berth(&args);
-        let k = d.docker(&args);
-        assert_eq!(b.code, k.code, "{args:?}: {b:?} vs {k:?}");
-        assert_eq!(b.stdout, k.stdout, "{args:?}");
-    }
-    for args in [
-        vec!["volume", "rm", "cmpvol"],
-        vec!["volume", "inspect", "nosuch"],
-        vec!["volume", "create", "x"],
-    ] {
-        let b = d.berth(&args);
-        let k = d.docker(&args);
-        assert_eq!(b.code, k.code, "{args:?}: {b:?} vs {k:?}");
-        assert_eq!(b.stderr, k.stderr, "{args:?}");
-    }
+        true,
+    );
     d.berth(&["rm", "-fv", "vc"]).ok();
     d.finish();
 }
