@@ -159,3 +159,60 @@ fn multi_stage_with_copy_from_and_target() {
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
     d.finish();
 }
+
+fn ctx_with_ignore(root: &std::path::Path) -> std::path::PathBuf {
+    let ctx = root.join("bctx");
+    std::fs::create_dir_all(ctx.join("keep")).unwrap();
+    std::fs::write(ctx.join("keep/a.txt"), "kept\n").unwrap();
+    std::fs::write(ctx.join("secret.txt"), "do not send\n").unwrap();
+    std::fs::write(ctx.join(".dockerignore"), "secret.txt\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nCOPY . /ctx/\nCMD [\"ls\", \"-A\", \"/ctx\"]\n",
+    )
+    .unwrap();
+    ctx
+}
+
+#[test]
+fn berth_build_against_berthd_and_dockerd() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let ctx = ctx_with_ignore(&d.dir);
+    let iid = d.dir.join("iid");
+    let out = d.berth(&[
+        "build",
+        "-t",
+        "bb:1",
+        "--iidfile",
+        iid.to_str().unwrap(),
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Successfully tagged bb:1"), "{out:?}");
+    let id = std::fs::read_to_string(&iid).unwrap();
+    assert!(id.starts_with("sha256:"), "{id}");
+    // .dockerignore was honoured client-side; the Dockerfile and it are sent.
+    let ls = d.docker(&["run", "--rm", "bb:1"]).ok().to_string();
+    assert_eq!(ls, ".dockerignore\nDockerfile\nkeep\n");
+    let q = d.berth(&["build", "-q", ctx.to_str().unwrap()]);
+    assert_eq!(q.ok().trim(), id);
+    let bad = d.berth(&["build", d.dir.join("nosuch").to_str().unwrap()]);
+    assert_ne!(bad.code, 0);
+    // The same command against a real dockerd (its legacy builder).
+    if let Some(dd) = berth_tests::Dockerd::start() {
+        dd.import_busybox();
+        let mut c = std::process::Command::new(berth_tests::bin("berth"));
+        c.env("DOCKER_HOST", dd.host())
+            .args(["build", "-t", "bb:1", ctx.to_str().unwrap()]);
+        let out = berth_tests::run(c, None, std::time::Duration::from_secs(120));
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(
+            dd.docker(&["run", "--rm", "bb:1"]).ok(),
+            ".dockerignore\nDockerfile\nkeep\n"
+        );
+    }
+    d.finish();
+}

@@ -79,6 +79,8 @@ pub enum Cmd {
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(SaveArgs),
     /// Load an image from a tar archive or STDIN
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
     Load(LoadArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
@@ -200,6 +202,8 @@ pub enum ImageCmd {
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(SaveArgs),
     /// Load an image from a tar archive or STDIN
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
     Load(LoadArgs),
     /// Show the history of an image
     History(HistoryArgs),
@@ -627,6 +631,51 @@ pub struct ImagesArgs {
     pub filter: Vec<String>,
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Name and optionally a tag in the "name:tag" format
+    #[arg(short = 't', long = "tag", value_name = "list")]
+    pub tag: Vec<String>,
+    /// Name of the Dockerfile (Default is "PATH/Dockerfile")
+    #[arg(short = 'f', long = "file", value_name = "string")]
+    pub file: Option<String>,
+    /// Set build-time variables
+    #[arg(long = "build-arg", value_name = "list")]
+    pub build_arg: Vec<String>,
+    /// Set the target build stage to build
+    #[arg(long = "target", value_name = "string")]
+    pub target: Option<String>,
+    /// Do not use cache when building the image
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long = "pull")]
+    pub pull: bool,
+    /// Suppress the build output and print image ID on success
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Set metadata for an image
+    #[arg(long = "label", value_name = "list")]
+    pub label: Vec<String>,
+    /// Set the networking mode for the RUN instructions during build
+    #[arg(long = "network", value_name = "string")]
+    pub network: Option<String>,
+    /// Set platform if server is multi-platform capable
+    #[arg(long = "platform", value_name = "string")]
+    pub platform: Option<String>,
+    /// Write the image ID to the file
+    #[arg(long = "iidfile", value_name = "string")]
+    pub iidfile: Option<String>,
+    /// Remove intermediate containers after a successful build
+    #[arg(long = "rm", default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub rm: bool,
+    /// Always remove intermediate containers
+    #[arg(long = "force-rm")]
+    pub force_rm: bool,
+    #[arg(value_name = "PATH | URL | -")]
+    pub path: String,
 }
 
 #[derive(Args, Debug)]
