@@ -216,3 +216,41 @@ fn berth_build_against_berthd_and_dockerd() {
     }
     d.finish();
 }
+
+#[test]
+fn closing_the_connection_cancels_the_build() {
+    if !require(DOCKER) {
+        return;
+    }
+    use std::io::{BufRead, Write};
+    let d = Daemon::start();
+    let tar = berth_tests::tar_with(&[("Dockerfile", b"FROM busybox\nRUN sleep 60\n")]);
+    let mut s = std::os::unix::net::UnixStream::connect(&d.sock).unwrap();
+    write!(
+        s,
+        "POST /build?t=cancelled:1 HTTP/1.1\r\nHost: berth\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        tar.len()
+    )
+    .unwrap();
+    s.write_all(&tar).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut r = std::io::BufReader::new(s);
+    let mut line = String::new();
+    while !line.contains("Running in") {
+        line.clear();
+        assert!(r.read_line(&mut line).unwrap() > 0, "stream ended");
+    }
+    drop(r);
+    // The RUN's container goes, and no image is tagged.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !d.docker(&["ps", "-aq"]).ok().trim().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build's container is still there"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_ne!(d.docker(&["image", "inspect", "cancelled:1"]).code, 0);
+    d.finish();
+}

@@ -268,6 +268,11 @@ impl Engine {
         }
         for s in &stage.commands {
             *step += 1;
+            if tx.is_closed() {
+                return Err(Error::invalid(
+                    "the build was cancelled: the client went away",
+                ));
+            }
             say(format!("Step {step}/{total} : {}\n", s.original)).await;
             self.build_step(s, lex, &mut st, dir, o, tx, &df.stages, built)
                 .await?;
@@ -684,7 +689,17 @@ impl Engine {
             self.finish_step(&cid, false, o, tx).await;
             return Err(e);
         }
-        let code = exit.await;
+        // A client that goes away cancels the build: the step's process is
+        // killed (and its container removed below).
+        let code = tokio::select! {
+            code = exit => code,
+            _ = tx.closed() => {
+                let _ = self.containers.kill(&cid, Some("KILL")).await;
+                relay.abort();
+                self.finish_step(&cid, false, &BuildOptions { force_remove: true, ..o.clone() }, tx).await;
+                return Err(Error::invalid("the build was cancelled: the client went away"));
+            }
+        };
         let _ = relay.await;
         if code != 0 {
             self.finish_step(&cid, false, o, tx).await;
