@@ -1336,6 +1336,19 @@ fn api_details_docker_py_relies_on() {
         "eth0",
     ]);
     assert!(ll.ok().contains("inet 169.254.8.8/16"), "{ll:?}");
+    // Settings berth cannot apply are refused, not ignored.
+    for body in [
+        &br#"{"Name":"nm","Options":{"com.docker.network.bridge.enable_ip_masquerade":"false"}}"#[..],
+        br#"{"Name":"sc","Scope":"swarm"}"#,
+        br#"{"Name":"v4","EnableIPv4":false}"#,
+    ] {
+        let (status, out) = d.api("POST", "/networks/create", body);
+        assert_eq!(status, 400, "{out}");
+        assert!(
+            out.contains("not supported") || out.contains("swarm"),
+            "{out}"
+        );
+    }
     let (status, out) = d.api("POST", "/networks/create", br#"{"Name":"  "}"#);
     assert_eq!(
         (status, out.contains("name is empty")),

@@ -693,6 +693,30 @@ impl NetworkService {
                 ));
             }
         }
+        // Per-network settings berth applies daemon-wide: only their
+        // defaults are accepted, anything else is refused, never ignored.
+        for (k, default) in [
+            ("com.docker.network.bridge.enable_ip_masquerade", "true"),
+            ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
+        ] {
+            if req.options.get(k).is_some_and(|v| v != default) {
+                return Err(Error::invalid(format!(
+                    "{k}={} is not supported by berth yet",
+                    req.options[k]
+                )));
+            }
+        }
+        if !matches!(req.scope.as_str(), "" | "local") {
+            return Err(Error::invalid(format!(
+                "scope {:?} needs swarm mode, which berth does not have",
+                req.scope
+            )));
+        }
+        if req.enable_ipv4 == Some(false) {
+            return Err(Error::invalid(
+                "networks without IPv4 are not supported by berth yet",
+            ));
+        }
         let ipam_in = req.ipam.clone().unwrap_or_default();
         if !ipam_in.driver.is_empty() && ipam_in.driver != "default" {
             return Err(Error::not_found(format!(
@@ -948,6 +972,16 @@ impl NetworkService {
                 ));
             }
             link_local_ips(es)?;
+            if es.driver_opts.as_ref().is_some_and(|o| !o.is_empty()) {
+                return Err(Error::invalid(
+                    "endpoint driver options are not supported by berth yet",
+                ));
+            }
+            if es.gw_priority != 0 {
+                return Err(Error::invalid(
+                    "gateway priorities (--gw-priority) are not supported by berth yet",
+                ));
+            }
             if !ip.is_empty() {
                 let addr: Ipv4Addr = ip
                     .parse()
