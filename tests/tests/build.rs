@@ -55,6 +55,26 @@ fn a_dockerfile_builds_caches_and_runs() {
         cfg,
         "[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"APP=/srv/app\",\"WHO=world\"]|{\"team\":\"berth\"}|{\"8080/tcp\":{}}|1000|/srv|[\"cat\"]|[\"/srv/greeting\"]"
     );
+    // `-q` prints the id alone, and --iidfile gets it, as with dockerd.
+    let iid = d.dir.join("iid");
+    let q = build(
+        &d,
+        &ctx,
+        &[
+            "-q",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "--build-arg",
+            "GREETING=hey",
+        ],
+    );
+    assert_eq!(q.code, 0, "{q:?}");
+    let id = std::fs::read_to_string(&iid).unwrap();
+    let id = id.trim();
+    assert!(
+        id.starts_with("sha256:") && q.stdout.trim() == id,
+        "{q:?} {id}"
+    );
     // Again: every step from the cache, the same image.
     let again = build(&d, &ctx, &["-t", "built:1", "--build-arg", "GREETING=hey"]);
     assert_eq!(again.code, 0, "{again:?}");

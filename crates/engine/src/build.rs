@@ -171,7 +171,11 @@ impl Engine {
         let _ = tx
             .send(Bytes::from(format!("{}\r\n", json!({"aux": {"ID": id}}))))
             .await;
-        if !o.quiet {
+        if o.quiet {
+            // As dockerd: a quiet build's stream is the image id alone
+            // (the docker CLI's `-q` and `--iidfile` read it there).
+            let _ = tx.send(stream(format!("{id}\n"))).await;
+        } else {
             let _ = tx
                 .send(stream(format!("Successfully built {}\n", short(&id))))
                 .await;
