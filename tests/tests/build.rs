@@ -102,6 +102,20 @@ fn a_dockerfile_builds_caches_and_runs() {
     );
     // No intermediate container is left.
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    // Intermediate images hide behind the built ones (shown with -a) and go
+    // with them on rmi, as dockerd's.
+    let listed = d.docker(&["images", "-q"]).ok().lines().count();
+    let all = d.docker(&["images", "-aq"]).ok().lines().count();
+    assert!(all > listed, "{listed} {all}");
+    assert_eq!(
+        d.docker(&["images", "-q", "--filter", "dangling=true"])
+            .ok()
+            .trim(),
+        ""
+    );
+    d.docker(&["rmi", "built:1", "built:2"]).ok();
+    let left = d.docker(&["images", "-aq"]).ok().lines().count();
+    assert_eq!(left, 1, "only busybox should be left");
     d.finish();
 }
 

@@ -27,6 +27,11 @@ pub struct ImageRecord {
     /// are in the content store), pushed again unchanged.
     #[serde(default)]
     pub manifest: Option<String>,
+    /// The image this one was made from by a build step or a commit
+    /// (dockerd's `Parent`): intermediate images hide behind their children
+    /// in `docker images` and go with them on `rmi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 /// Where a layer's bytes are kept in the content store.
@@ -216,6 +221,7 @@ impl ImageService {
             repo_digests: vec![],
             layers: vec![blob],
             manifest: None,
+            parent: None,
         };
         self.register(
             &bytes,
@@ -276,6 +282,7 @@ impl ImageService {
             repo_digests: vec![],
             layers,
             manifest: None,
+            parent: Some(parent.record.id.clone()),
         };
         let tags: Vec<&Reference> = reference.into_iter().collect();
         self.register(&bytes, record, &tags)
@@ -318,6 +325,7 @@ impl ImageService {
             repo_digests: vec![],
             layers: parent.map(|p| p.record.layers.clone()).unwrap_or_default(),
             manifest: None,
+            parent: parent.map(|p| p.record.id.clone()),
         };
         self.register(&bytes, record, &[])
     }
@@ -457,6 +465,7 @@ impl ImageService {
     /// `GET /images/json`. `containers` counts containers per image id.
     pub fn list(
         &self,
+        all: bool,
         filters: &crate::containers::Filters,
         containers: &dyn Fn(&str) -> i64,
     ) -> Result<Vec<ImageSummary>> {
@@ -479,7 +488,15 @@ impl ImageService {
             .and_then(|v| v.first())
             .map(|n| created_of(n))
             .transpose()?;
-        for (id, rec) in self.meta.list::<ImageRecord>(Table::Images)? {
+        let records = self.meta.list::<ImageRecord>(Table::Images)?;
+        // Intermediate images (untagged parents of others) are not listed
+        // unless `all`, as dockerd.
+        let parents: std::collections::HashSet<String> =
+            records.iter().filter_map(|(_, r)| r.parent.clone()).collect();
+        for (id, rec) in records {
+            if !all && parents.contains(&id) && !tags.contains_key(&id) {
+                continue;
+            }
             let nanos = chrono::DateTime::parse_from_rfc3339(&rec.created)
                 .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
                 .unwrap_or(0);
@@ -513,7 +530,7 @@ impl ImageService {
                 .unwrap_or(0);
             out.push(ImageSummary {
                 id: id.clone(),
-                parent_id: String::new(),
+                parent_id: rec.parent.clone().unwrap_or_default(),
                 repo_tags,
                 repo_digests: rec.repo_digests.clone(),
                 created,
@@ -726,8 +743,39 @@ impl ImageService {
         if in_use(&id).is_none() {
             self.release(&img)?;
             out.push(Deleted::Deleted(id.clone()));
+            out.extend(self.prune_parents(img.record.parent.clone(), in_use)?);
         }
         self.publish_deleted(&id, &out);
+        Ok(out)
+    }
+
+    /// After an image went: its parents that are untagged, unused and now
+    /// childless go too, up the chain (dockerd's rmi without `--no-prune`).
+    fn prune_parents(
+        &self,
+        mut parent: Option<String>,
+        in_use: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Vec<Deleted>> {
+        let mut out = Vec::new();
+        while let Some(p) = parent.take() {
+            let records = self.meta.list::<ImageRecord>(Table::Images)?;
+            let tagged = self
+                .meta
+                .list::<String>(Table::Tags)?
+                .iter()
+                .any(|(_, v)| *v == p);
+            let has_child = records.iter().any(|(_, r)| r.parent.as_deref() == Some(p.as_str()));
+            if tagged || has_child || in_use(&p).is_some() {
+                break;
+            }
+            let Some(img) = self.get_by_id(&p)? else {
+                break;
+            };
+            self.meta.update(|tx| tx.delete(Table::Images, &p).map(|_| ()))?;
+            self.release(&img)?;
+            out.push(Deleted::Deleted(p.clone()));
+            parent = img.record.parent.clone();
+        }
         Ok(out)
     }
 

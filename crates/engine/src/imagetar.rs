@@ -265,6 +265,7 @@ pub fn load(images: &ImageService, r: impl Read, scratch: &Path) -> Result<Vec<S
             repo_digests: vec![],
             layers: blobs,
             manifest: None,
+            parent: None,
         };
         let id = images.register(&config_bytes, record, &tags.iter().collect::<Vec<_>>())?;
         if tags.is_empty() {

@@ -97,7 +97,7 @@ impl SystemService {
     pub fn data_usage(&self) -> base::Result<Value> {
         let containers = self.containers.clone();
         let count = move |id: &str| containers.using_image(id).len() as i64;
-        let images = self.images.list(&Default::default(), &count)?;
+        let images = self.images.list(false, &Default::default(), &count)?;
         let mut list = self.containers.list(true, None, &Default::default())?;
         let ctrs: Vec<Value> = list
             .drain(..)

@@ -317,6 +317,7 @@ impl ImageService {
             )],
             layers: blobs,
             manifest: Some(resolved.manifest.digest.to_string()),
+            parent: None,
         };
         let tag_ref = if reference.tag.is_some() {
             vec![&reference]
