@@ -491,8 +491,10 @@ impl ImageService {
         let records = self.meta.list::<ImageRecord>(Table::Images)?;
         // Intermediate images (untagged parents of others) are not listed
         // unless `all`, as dockerd.
-        let parents: std::collections::HashSet<String> =
-            records.iter().filter_map(|(_, r)| r.parent.clone()).collect();
+        let parents: std::collections::HashSet<String> = records
+            .iter()
+            .filter_map(|(_, r)| r.parent.clone())
+            .collect();
         for (id, rec) in records {
             if !all && parents.contains(&id) && !tags.contains_key(&id) {
                 continue;
@@ -764,14 +766,17 @@ impl ImageService {
                 .list::<String>(Table::Tags)?
                 .iter()
                 .any(|(_, v)| *v == p);
-            let has_child = records.iter().any(|(_, r)| r.parent.as_deref() == Some(p.as_str()));
+            let has_child = records
+                .iter()
+                .any(|(_, r)| r.parent.as_deref() == Some(p.as_str()));
             if tagged || has_child || in_use(&p).is_some() {
                 break;
             }
             let Some(img) = self.get_by_id(&p)? else {
                 break;
             };
-            self.meta.update(|tx| tx.delete(Table::Images, &p).map(|_| ()))?;
+            self.meta
+                .update(|tx| tx.delete(Table::Images, &p).map(|_| ()))?;
             self.release(&img)?;
             out.push(Deleted::Deleted(p.clone()));
             parent = img.record.parent.clone();

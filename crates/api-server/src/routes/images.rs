@@ -90,7 +90,11 @@ pub(crate) fn image_list(ctx: Ctx) -> Result<Resp> {
     let filters = ctx.filters()?;
     let containers = ctx.engine.containers.clone();
     let count = move |id: &str| containers.using_image(id).len() as i64;
-    Ok(json(&ctx.engine.images.list(ctx.flag("all"), &filters, &count)?))
+    Ok(json(&ctx.engine.images.list(
+        ctx.flag("all"),
+        &filters,
+        &count,
+    )?))
 }
 
 pub(crate) fn image_inspect(ctx: Ctx, name: &str) -> Result<Resp> {
