@@ -761,17 +761,20 @@ pub fn natural_less(a: &str, b: &str) -> bool {
     a.len() < b.len()
 }
 
+/// [`natural_less`] as an ordering, for `sort_by`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    if natural_less(a, b) {
+        std::cmp::Ordering::Less
+    } else if natural_less(b, a) {
+        std::cmp::Ordering::Greater
+    } else {
+        std::cmp::Ordering::Equal
+    }
+}
+
 /// Sorts strings with [`natural_less`].
 pub fn natural_sort(v: &mut [String]) {
-    v.sort_by(|x, y| {
-        if natural_less(x, y) {
-            std::cmp::Ordering::Less
-        } else if natural_less(y, x) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    });
+    v.sort_by(|x, y| natural_cmp(x, y));
 }
 
 /// One entry of a container summary's `Ports`.

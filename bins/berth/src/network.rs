@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cli::*;
 use crate::containers::{docker_json_pretty, render_format};
-use crate::netopts::{self, natural_less, natural_sort};
+use crate::netopts::{self, natural_cmp, natural_sort};
 use crate::{fmtutil, CmdResult, Failure};
 
 /// A flag value the docker CLI rejects while parsing flags (pflag quotes
@@ -376,17 +376,10 @@ pub async fn ls(client: &Client, a: NetworkLsArgs) -> CmdResult {
     }
     let mut list: Vec<Value> = client.get_json("/networks", &q).await?;
     list.sort_by(|x, y| {
-        let (x, y) = (
+        natural_cmp(
             x["Name"].as_str().unwrap_or_default(),
             y["Name"].as_str().unwrap_or_default(),
-        );
-        if natural_less(x, y) {
-            std::cmp::Ordering::Less
-        } else if natural_less(y, x) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
+        )
     });
     let format = match a.format.as_deref().unwrap_or("") {
         "" | "table" if a.quiet => "{{.ID}}".to_string(),

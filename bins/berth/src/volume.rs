@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cli::*;
 use crate::containers::render_format;
-use crate::netopts::{self, natural_less};
+use crate::netopts::{self, natural_cmp};
 use crate::network::{self, check_args, flag_error, Arity};
 use crate::{fmtutil, CmdResult, Failure};
 
@@ -158,17 +158,10 @@ pub async fn ls(client: &Client, a: VolumeLsArgs) -> CmdResult {
     let resp: Value = client.get_json("/volumes", &q).await?;
     let mut list: Vec<&Value> = resp["Volumes"].as_array().into_iter().flatten().collect();
     list.sort_by(|x, y| {
-        let (x, y) = (
+        natural_cmp(
             x["Name"].as_str().unwrap_or_default(),
             y["Name"].as_str().unwrap_or_default(),
-        );
-        if natural_less(x, y) {
-            std::cmp::Ordering::Less
-        } else if natural_less(y, x) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
+        )
     });
     let mut format = a.format.clone().unwrap_or_default();
     if format.is_empty() {

@@ -3,6 +3,7 @@
 
 pub mod digest;
 pub mod error;
+pub mod filters;
 pub mod id;
 pub mod reference;
 

@@ -19,7 +19,6 @@ use crate::shim_client::{self, read_frame, write_frame, ShimConn, ShimStart};
 use crate::{images::ImageService, Config};
 use api_types::{
     ContainerConfig, ContainerCreateRequest, ContainerSummary, ExecConfig, HostConfig, IdResponse,
-    Labels,
 };
 use base::error::IoContext;
 use base::{Error, Result};
@@ -38,15 +37,7 @@ use tokio::sync::watch;
 /// Docker's `filters` query parameter, decoded.
 pub type Filters = BTreeMap<String, Vec<String>>;
 
-/// Whether `labels` satisfy every `key` or `key=value` filter.
-pub fn labels_match(want: Option<&Vec<String>>, labels: &Labels) -> bool {
-    want.is_none_or(|w| {
-        w.iter().all(|f| match f.split_once('=') {
-            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-            None => labels.contains_key(f),
-        })
-    })
-}
+pub use base::filters::labels_match;
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -1984,7 +1975,7 @@ mod tests {
             merge_env(&["A=1".into(), "B=2".into()], &["A=3".into()]),
             vec!["B=2", "A=3"]
         );
-        let mut l = Labels::new();
+        let mut l = api_types::Labels::new();
         l.insert("a".into(), "b".into());
         assert!(labels_match(Some(&vec!["a=b".into()]), &l));
         assert!(labels_match(Some(&vec!["a".into()]), &l));

@@ -15,12 +15,4 @@ pub use service::{
     host_resolv, AttachRequest, Attached, Config, EndpointRecord, NetworkRecord, NetworkService,
 };
 
-/// Whether `labels` satisfy every `key` or `key=value` filter.
-pub fn labels_match(want: Option<&Vec<String>>, labels: &api_types::Labels) -> bool {
-    want.is_none_or(|w| {
-        w.iter().all(|f| match f.split_once('=') {
-            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-            None => labels.contains_key(f),
-        })
-    })
-}
+use base::filters::labels_match;

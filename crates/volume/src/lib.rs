@@ -11,6 +11,7 @@ use api_types::volume::{
     Volume, VolumeCreateOptions, VolumeListResponse, VolumePruneResponse, VolumeUsageData,
 };
 use api_types::Labels;
+use base::filters::labels_match;
 use base::{Error, Result};
 use driver::VolumeDriver;
 use serde::{Deserialize, Serialize};
@@ -379,16 +380,6 @@ impl VolumeService {
         let st = self.state.lock().unwrap();
         st.vols.values().map(|r| self.view(&st, r, true)).collect()
     }
-}
-
-/// Whether `labels` satisfy every `key` or `key=value` filter.
-fn labels_match(want: Option<&Vec<String>>, labels: &Labels) -> bool {
-    want.is_none_or(|w| {
-        w.iter().all(|f| match f.split_once('=') {
-            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-            None => labels.contains_key(f),
-        })
-    })
 }
 
 #[cfg(test)]
