@@ -206,20 +206,12 @@ impl Engine {
         step: &mut usize,
         total: usize,
     ) -> Result<String> {
-        let say = |s: String| {
-            let tx = tx.clone();
-            let quiet = o.quiet;
-            async move {
-                if !quiet {
-                    let _ = tx.send(stream(s)).await;
-                }
-            }
-        };
         *step += 1;
-        say(format!(
-            "Step {step}/{total} : {}\n",
-            stage.from_statement.original
-        ))
+        self.say(
+            tx,
+            o,
+            &format!("Step {step}/{total} : {}\n", stage.from_statement.original),
+        )
         .await;
         let base = lex
             .process_word(&stage.from.image, &meta.meta_visible())
@@ -267,8 +259,11 @@ impl Engine {
             st.config.env.push(crate::spec::DEFAULT_PATH.to_string());
         }
         match &st.image {
-            Some(i) => say(format!(" ---> {}\n", short(&i.record.id))).await,
-            None => say(" ---> \n".to_string()).await,
+            Some(i) => {
+                self.say(tx, o, &format!(" ---> {}\n", short(&i.record.id)))
+                    .await
+            }
+            None => self.say(tx, o, " ---> \n").await,
         }
         for s in &stage.commands {
             *step += 1;
@@ -277,7 +272,8 @@ impl Engine {
                     "the build was cancelled: the client went away",
                 ));
             }
-            say(format!("Step {step}/{total} : {}\n", s.original)).await;
+            self.say(tx, o, &format!("Step {step}/{total} : {}\n", s.original))
+                .await;
             self.build_step(s, lex, &mut st, dir, o, tx, &df.stages, built)
                 .await?;
         }
@@ -441,7 +437,7 @@ impl Engine {
                     }
                 };
                 extra = digest_files(&files)?;
-                let owner = c.chown.as_deref().map(|u| self.owner(st, u)).transpose()?;
+                let owner = c.chown.as_deref().map(Self::owner).transpose()?;
                 let mode = c
                     .chmod
                     .as_deref()
@@ -471,7 +467,7 @@ impl Engine {
                 }
                 let files = self.sources(dir, &a.paths.sources, &a.paths.dest, &cfg)?;
                 extra = digest_files(&files)?;
-                let owner = a.chown.as_deref().map(|u| self.owner(st, u)).transpose()?;
+                let owner = a.chown.as_deref().map(Self::owner).transpose()?;
                 let mode = a
                     .chmod
                     .as_deref()
@@ -554,7 +550,7 @@ impl Engine {
     }
 
     /// `--chown user[:group]`, resolved in the stage's image.
-    fn owner(&self, st: &StageState, spec: &str) -> Result<(u32, u32)> {
+    fn owner(spec: &str) -> Result<(u32, u32)> {
         if let Some((u, g)) = spec.split_once(':') {
             if let (Ok(u), Ok(g)) = (u.parse(), g.parse()) {
                 return Ok((u, g));
@@ -562,7 +558,6 @@ impl Engine {
         } else if let Ok(u) = spec.parse::<u32>() {
             return Ok((u, u));
         }
-        let _ = st;
         Err(Error::invalid(format!(
             "--chown with user or group names ({spec}) is not supported by berth's builder yet; use numeric ids"
         )))
