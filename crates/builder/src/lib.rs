@@ -3,4 +3,5 @@
 //! executor (steps, cache, `POST /build`) comes on top of these.
 
 pub mod dockerignore;
+pub mod glob;
 pub mod parser;

@@ -91,11 +91,9 @@ pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     let engine = ctx.engine.clone();
     tokio::spawn(async move {
-        let dir = context.dir.clone();
-        if let Err(e) = engine.build(dir, o, tx.clone()).await {
+        if let Err(e) = engine.build(context, o, tx.clone()).await {
             let _ = tx.send(engine::build::error_line(&e)).await;
         }
-        drop(context);
     });
     Ok(Response::builder()
         .header("Content-Type", "application/json")

@@ -20,9 +20,14 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use store::metadata::Table;
+
+mod context;
+mod copy;
+pub use context::Context;
+use copy::Item;
 use tokio::io::AsyncReadExt;
 
 /// What `POST /build` asks for.
@@ -74,44 +79,45 @@ impl StageState {
     }
 }
 
+/// What a COPY or ADD step copies, and how.
+struct CopyAction {
+    /// Where the items come from: the context, or files of an image.
+    src: Arc<Context>,
+    items: Vec<Item>,
+    /// The destination as written.
+    dest: String,
+    chown: Option<String>,
+    chmod: Option<u32>,
+}
+
+/// `--chmod` as octal bits.
+fn chmod(m: Option<&str>) -> Result<Option<u32>> {
+    m.map(|m| {
+        u32::from_str_radix(m, 8)
+            .ok()
+            .filter(|b| *b <= 0o7777)
+            .ok_or_else(|| Error::invalid(format!("invalid chmod parameter: {m}")))
+    })
+    .transpose()
+}
+
 /// `k=v` into an env list, replacing `k`.
 fn set_env(env: &mut Vec<String>, k: &str, v: &str) {
     env.retain(|e| e.split_once('=').map(|x| x.0) != Some(k));
     env.push(format!("{k}={v}"));
 }
 
-/// An unpacked build context, removed when dropped.
-pub struct Context {
-    pub dir: PathBuf,
-}
-
-impl Drop for Context {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 impl Engine {
-    /// Unpacks a build context (a tar, plain or compressed) safely: no
-    /// entry may climb out with `..` or through a symlink. Blocking.
+    /// Reads a build context (a tar, plain or compressed, or a Dockerfile
+    /// alone), hashing its files as they stream in. Blocking.
     pub fn build_context(&self, body: impl Read) -> Result<Context> {
-        let dir = self
-            .tmp
-            .join(format!("build-{}", &base::id::random_id()[..16]));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the build context", e))?;
-        let ctx = Context { dir };
-        archive::apply_layer(body, &ctx.dir).map_err(|e| Error {
-            kind: e.kind,
-            message: format!("invalid build context: {}", e.message),
-        })?;
-        Ok(ctx)
+        Context::unpack(body, self.tmp.clone())
     }
 
-    /// Builds the context in `dir`, sending Docker's stream to `tx`; returns
-    /// the image id.
+    /// Builds `ctx`, sending Docker's stream to `tx`; returns the image id.
     pub async fn build(
         self: &Arc<Self>,
-        dir: PathBuf,
+        mut ctx: Context,
         o: BuildOptions,
         tx: ProgressTx,
     ) -> Result<String> {
@@ -120,9 +126,26 @@ impl Engine {
         } else {
             o.dockerfile.clone()
         };
-        let path = context_path(&dir, &name)?;
-        let text = std::fs::read_to_string(&path)
-            .map_err(|_| Error::invalid(format!("Cannot locate specified Dockerfile: {name}")))?;
+        let text = ctx
+            .resolve(&name, true)
+            .ok()
+            .and_then(|p| ctx.read(&p))
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| Error::invalid(format!("Cannot locate specified Dockerfile: {name}")))?;
+        // As dockerd: the Dockerfile and .dockerignore that the context's
+        // own .dockerignore excludes are dropped once read.
+        if let Some(ignore) = ctx
+            .read(std::path::Path::new(".dockerignore"))
+            .and_then(|b| String::from_utf8(b).ok())
+        {
+            let patterns = builder::dockerignore::Patterns::parse(&ignore)
+                .map_err(|e| Error::invalid(e.message))?;
+            for gone in patterns.removed_after_read(&name) {
+                ctx.remove(std::path::Path::new(&gone));
+            }
+        }
+        let ctx = Arc::new(ctx);
+        let ctx = &ctx;
         if text.trim().is_empty() {
             return Err(Error::invalid(format!(
                 "the Dockerfile ({name}) cannot be empty"
@@ -150,7 +173,7 @@ impl Engine {
             let stage = &df.stages[i];
             let id = self
                 .build_stage(
-                    &df, stage, &lex, &meta, &built, &dir, &o, &tx, &mut step, total,
+                    &df, stage, &lex, &meta, &built, ctx, &o, &tx, &mut step, total,
                 )
                 .await?;
             built.insert(i, id);
@@ -200,7 +223,7 @@ impl Engine {
         lex: &Lex,
         meta: &parser::ArgScope,
         built: &BTreeMap<usize, String>,
-        dir: &Path,
+        ctx: &Arc<Context>,
         o: &BuildOptions,
         tx: &ProgressTx,
         step: &mut usize,
@@ -274,7 +297,7 @@ impl Engine {
             }
             self.say(tx, o, &format!("Step {step}/{total} : {}\n", s.original))
                 .await;
-            self.build_step(s, lex, &mut st, dir, o, tx, &df.stages, built)
+            self.build_step(s, lex, &mut st, ctx, o, tx, &df.stages, built)
                 .await?;
         }
         match &st.image {
@@ -295,7 +318,7 @@ impl Engine {
         s: &Statement,
         lex: &Lex,
         st: &mut StageState,
-        dir: &Path,
+        ctx: &Arc<Context>,
         o: &BuildOptions,
         tx: &ProgressTx,
         stages: &[Stage],
@@ -306,8 +329,6 @@ impl Engine {
             .instruction
             .expand(lex, &env)
             .map_err(|e| Error::invalid(e.to_string()))?;
-        // Files of another image (`COPY --from`), unpacked for this step.
-        let mut fetched: Option<Context> = None;
         let parent = st
             .image
             .as_ref()
@@ -319,7 +340,7 @@ impl Engine {
         enum Action {
             Config,
             Run(Vec<String>),
-            Copy(Vec<(PathBuf, String)>, Option<(u32, u32)>, Option<u32>),
+            Copy(CopyAction),
         }
         let action = match &inst {
             Instruction::Env(kvs) => {
@@ -426,27 +447,30 @@ impl Engine {
                 if c.link || c.parents || !c.paths.inline.is_empty() {
                     return Err(Error::invalid("COPY --link, --parents and heredocs are not supported by berth's builder yet"));
                 }
-                let files = match &c.from {
-                    None => self.sources(dir, &c.paths.sources, &c.paths.dest, &cfg)?,
+                let (src, sources) = match &c.from {
+                    None => (ctx.clone(), c.paths.sources.clone()),
                     Some(from) => {
                         let image = self.copy_from_image(from, stages, built)?;
                         let (tmp, sources) = self.fetch_from(&image, &c.paths.sources).await?;
-                        let files = self.sources(&tmp.dir, &sources, &c.paths.dest, &cfg)?;
-                        fetched = Some(tmp);
-                        files
+                        (Arc::new(tmp), sources)
                     }
                 };
-                extra = digest_files(&files)?;
-                let owner = c.chown.as_deref().map(Self::owner).transpose()?;
-                let mode = c
-                    .chmod
-                    .as_deref()
-                    .map(|m| {
-                        u32::from_str_radix(m, 8)
-                            .map_err(|_| Error::invalid(format!("invalid chmod parameter: {m}")))
-                    })
-                    .transpose()?;
-                Action::Copy(files, owner, mode)
+                let items = copy::sources(
+                    &src,
+                    &sources,
+                    &c.paths.dest,
+                    &cfg.working_dir,
+                    false,
+                    "COPY",
+                )?;
+                extra = copy::digest(&src, &items);
+                Action::Copy(CopyAction {
+                    src,
+                    items,
+                    dest: c.paths.dest.clone(),
+                    chown: c.chown.clone(),
+                    chmod: chmod(c.chmod.as_deref())?,
+                })
             }
             Instruction::Add(a) => {
                 if a.paths.sources.iter().any(|s| s.contains("://"))
@@ -462,21 +486,22 @@ impl Engine {
                         "ADD --link and heredocs are not supported by berth's builder yet",
                     ));
                 }
-                if a.paths.sources.iter().any(|s| is_archive_name(s)) {
-                    return Err(Error::invalid("ADD of a local archive (extracted by Docker) is not supported by berth's builder yet"));
-                }
-                let files = self.sources(dir, &a.paths.sources, &a.paths.dest, &cfg)?;
-                extra = digest_files(&files)?;
-                let owner = a.chown.as_deref().map(Self::owner).transpose()?;
-                let mode = a
-                    .chmod
-                    .as_deref()
-                    .map(|m| {
-                        u32::from_str_radix(m, 8)
-                            .map_err(|_| Error::invalid(format!("invalid chmod parameter: {m}")))
-                    })
-                    .transpose()?;
-                Action::Copy(files, owner, mode)
+                let items = copy::sources(
+                    ctx,
+                    &a.paths.sources,
+                    &a.paths.dest,
+                    &cfg.working_dir,
+                    true,
+                    "ADD",
+                )?;
+                extra = copy::digest(ctx, &items);
+                Action::Copy(CopyAction {
+                    src: ctx.clone(),
+                    items,
+                    dest: a.paths.dest.clone(),
+                    chown: a.chown.clone(),
+                    chmod: chmod(a.chmod.as_deref())?,
+                })
             }
             Instruction::From(_) => unreachable!("FROM starts a stage"),
         };
@@ -518,12 +543,8 @@ impl Engine {
                 .map_err(|e| Error::internal(e.to_string()))??
             }
             Action::Run(argv) => self.run_step(st, &cfg, argv, created_by, o, tx).await?,
-            Action::Copy(files, owner, mode) => {
-                self.copy_step(st, &cfg, files, owner, mode, created_by, o, tx)
-                    .await?
-            }
+            Action::Copy(c) => self.copy_step(st, &cfg, c, created_by, o, tx).await?,
         };
-        drop(fetched);
         self.meta_put_cache(&key, &id)?;
         self.say(tx, o, &format!(" ---> {}\n", short(&id))).await;
         st.image = Some(self.images.resolve(&id)?);
@@ -547,20 +568,6 @@ impl Engine {
     fn meta_put_cache(&self, key: &str, id: &str) -> Result<()> {
         self.meta()
             .update_lazy(|tx| tx.put(Table::BuildCache, key, &id.to_string()))
-    }
-
-    /// `--chown user[:group]`, resolved in the stage's image.
-    fn owner(spec: &str) -> Result<(u32, u32)> {
-        if let Some((u, g)) = spec.split_once(':') {
-            if let (Ok(u), Ok(g)) = (u.parse(), g.parse()) {
-                return Ok((u, g));
-            }
-        } else if let Ok(u) = spec.parse::<u32>() {
-            return Ok((u, u));
-        }
-        Err(Error::invalid(format!(
-            "--chown with user or group names ({spec}) is not supported by berth's builder yet; use numeric ids"
-        )))
     }
 
     /// A step's container: the stage's image with `argv`, not started.
@@ -718,14 +725,11 @@ impl Engine {
         id
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn copy_step(
         self: &Arc<Self>,
         st: &StageState,
         cfg: &ImageRunConfig,
-        files: Vec<(PathBuf, String)>,
-        owner: Option<(u32, u32)>,
-        mode: Option<u32>,
+        c: CopyAction,
         created_by: String,
         o: &BuildOptions,
         tx: &ProgressTx,
@@ -734,10 +738,39 @@ impl Engine {
             .step_container(st, cfg, vec!["/bin/sh".into()], vec![])
             .await?;
         let put = async {
+            let owner = match &c.chown {
+                Some(spec) => Some(self.chown_ids(&cid, spec).await?),
+                None => None,
+            };
+            let mut items = c.items;
+            // As dockerd: one file copied to an existing directory goes
+            // inside it.
+            if let [Item::Entry { src, dst }] = items.as_mut_slice() {
+                let is_file = c
+                    .src
+                    .get(src)
+                    .is_some_and(|n| !matches!(n.kind, context::Kind::Dir));
+                if is_file && !c.dest.ends_with('/') {
+                    let lease = self.containers.copy_lease(&cid, false).await?;
+                    let path = dst.clone();
+                    let st = tokio::task::spawn_blocking(move || lease.stat(&path))
+                        .await
+                        .map_err(|e| Error::internal(e.to_string()))?;
+                    if st.is_ok_and(|st| st.mode & (1 << 31) != 0) {
+                        let name = src
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        *dst = format!("{}/{name}", dst.trim_end_matches('/'));
+                    }
+                }
+            }
             let lease = self.containers.copy_lease(&cid, true).await?;
+            let (src, mode) = (c.src.clone(), c.chmod);
             tokio::task::spawn_blocking(move || -> Result<()> {
                 let (mut rd, wr) = std::io::pipe().map_err(|e| Error::io("pipe", e))?;
-                let writer = std::thread::spawn(move || files_tar(&files, owner, mode, wr));
+                let writer =
+                    std::thread::spawn(move || copy::write_tar(&src, &items, owner, mode, wr));
                 let r = lease.put(
                     "/",
                     &mut rd,
@@ -750,20 +783,86 @@ impl Engine {
                 let w = writer
                     .join()
                     .map_err(|_| Error::internal("copy writer panicked"))?;
-                r?;
-                w.map_err(|e| Error::io("reading the build context", e))
+                // The writer's error first: it says why the stream broke.
+                w?;
+                r
             })
             .await
             .map_err(|e| Error::internal(e.to_string()))?
         };
         if let Err(e) = put.await {
             self.finish_step(&cid, false, o, tx).await;
+            let _ = self.containers.remove(&cid, true, false).await;
             return Err(e);
         }
         let id = self.commit_step(&cid, cfg, created_by).await;
         // The container never ran: it goes regardless of `rm`.
         let _ = self.containers.remove(&cid, true, false).await;
         id
+    }
+
+    /// `--chown user[:group]` as ids: numbers as they are, names looked up
+    /// in the container's `/etc/passwd` and `/etc/group`, as dockerd does.
+    /// A user alone gives its uid as the gid too.
+    async fn chown_ids(&self, cid: &str, spec: &str) -> Result<(u32, u32)> {
+        let (user, group) = match spec.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (spec, None),
+        };
+        let needs_names =
+            user.parse::<u32>().is_err() || group.is_some_and(|g| g.parse::<u32>().is_err());
+        let (passwd, groups) = if needs_names {
+            (
+                self.read_container_file(cid, "/etc/passwd").await,
+                self.read_container_file(cid, "/etc/group").await,
+            )
+        } else {
+            (None, None)
+        };
+        let lookup = |file: &Option<String>, name: &str, what: &str| -> Result<u32> {
+            if let Ok(n) = name.parse::<u32>() {
+                return Ok(n);
+            }
+            file.as_deref()
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    (f.len() > 2 && f[0] == name).then(|| f[2].parse::<u32>().ok())?
+                })
+                .next()
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "unable to convert uid/gid chown string to host mapping: can't find {what} for {} {name}: no such {}: {name}",
+                        if what == "uid" { "user" } else { "group" },
+                        if what == "uid" { "user" } else { "group" },
+                    ))
+                })
+        };
+        let uid = lookup(&passwd, user, "uid")?;
+        let gid = match group {
+            Some(g) => lookup(&groups, g, "gid")?,
+            None => uid,
+        };
+        Ok((uid, gid))
+    }
+
+    /// A small file of a container's filesystem, if it is there.
+    async fn read_container_file(&self, cid: &str, path: &str) -> Option<String> {
+        let lease = self.containers.copy_lease(cid, false).await.ok()?;
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || {
+            let (_, stream) = lease.get(&path).ok()?;
+            let mut tar = Vec::new();
+            stream.copy_to(&mut tar).ok()?;
+            let mut ar = tar::Archive::new(tar.as_slice());
+            let mut e = ar.entries().ok()?.next()?.ok()?;
+            let mut s = String::new();
+            e.read_to_string(&mut s).ok()?;
+            Some(s)
+        })
+        .await
+        .ok()?
     }
 
     /// The image `COPY --from` names: an earlier stage (by name or index) or
@@ -814,257 +913,73 @@ impl Engine {
             ..Default::default()
         };
         let cid = self.containers.create(None, req)?.id;
-        let tmp = Context {
-            dir: self
-                .tmp
-                .join(format!("from-{}", &base::id::random_id()[..16])),
-        };
+        let mut fetched = Some(Context::empty(self.tmp.clone()));
         let mut local = Vec::new();
         let r = async {
             for (i, s) in sources.iter().enumerate() {
-                let sub = tmp.dir.join(i.to_string());
-                std::fs::create_dir_all(&sub)
-                    .map_err(|e| Error::io("unpack a stage's files", e))?;
-                let lease = self.containers.copy_lease(&cid, false).await?;
-                let path = if s.starts_with('/') {
+                // A wildcard source: its directory is fetched and the
+                // pattern matched in it.
+                let abs = if s.starts_with('/') {
                     s.clone()
                 } else {
                     format!("/{s}")
                 };
-                let sub2 = sub.clone();
-                let name = tokio::task::spawn_blocking(move || -> Result<String> {
-                    let (st, stream) = lease.get(&path)?;
-                    let (mut rd, wr) = std::io::pipe().map_err(|e| Error::io("pipe", e))?;
-                    let w = std::thread::spawn(move || stream.copy_to(wr));
-                    let applied = archive::apply_layer(&mut rd, &sub2);
-                    drop(rd);
-                    w.join()
-                        .map_err(|_| Error::internal("copy reader panicked"))??;
-                    applied?;
-                    Ok(st.name)
+                let comps: Vec<&str> = abs.split('/').filter(|c| !c.is_empty()).collect();
+                let lit = comps
+                    .iter()
+                    .position(|c| builder::glob::has_wildcards(c))
+                    .unwrap_or(comps.len());
+                let path = format!("/{}", comps[..lit].join("/"));
+                let rest = comps[lit..].join("/");
+                let lease = self.containers.copy_lease(&cid, false).await?;
+                let mut ctx = fetched.take().expect("the context is put back");
+                let (ctx, name) = tokio::task::spawn_blocking(move || {
+                    let r = (|| -> Result<String> {
+                        let (st, stream) = lease.get(&path)?;
+                        let (mut rd, wr) = std::io::pipe().map_err(|e| Error::io("pipe", e))?;
+                        let w = std::thread::spawn(move || stream.copy_to(wr));
+                        let added = ctx.add_tar(&mut rd, std::path::Path::new(&i.to_string()));
+                        // The tar reader stops at the end marker: the rest
+                        // (padding) is read so the writer finishes.
+                        let _ = std::io::copy(&mut rd, &mut std::io::sink());
+                        drop(rd);
+                        w.join()
+                            .map_err(|_| Error::internal("copy reader panicked"))??;
+                        added?;
+                        Ok(st.name)
+                    })();
+                    (ctx, r)
                 })
                 .await
-                .map_err(|e| Error::internal(e.to_string()))?
-                .map_err(|e| match e.kind {
+                .map_err(|e| Error::internal(e.to_string()))?;
+                fetched = Some(ctx);
+                let name = name.map_err(|e| match e.kind {
                     base::ErrorKind::NotFound => {
                         Error::invalid(format!("COPY failed: stat {s}: file does not exist"))
                     }
                     _ => e,
                 })?;
-                local.push(format!("{i}/{name}"));
+                let name = name.trim_matches('/');
+                local.push(
+                    [i.to_string().as_str(), name, rest.as_str()]
+                        .iter()
+                        .filter(|p| !p.is_empty())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                );
             }
             Ok::<(), Error>(())
         }
         .await;
         let _ = self.containers.remove(&cid, true, false).await;
         r?;
-        Ok((tmp, local))
-    }
-
-    /// Resolves COPY/ADD sources in the context to (file, path in the image).
-    fn sources(
-        &self,
-        dir: &Path,
-        sources: &[String],
-        dest: &str,
-        cfg: &ImageRunConfig,
-    ) -> Result<Vec<(PathBuf, String)>> {
-        if sources.iter().any(|s| s.contains(['*', '?', '['])) {
-            return Err(Error::invalid(
-                "wildcards in COPY/ADD sources are not supported by berth's builder yet",
-            ));
-        }
-        let dest_abs = if dest.starts_with('/') {
-            dest.to_string()
-        } else {
-            let wd = if cfg.working_dir.is_empty() {
-                "/"
-            } else {
-                &cfg.working_dir
-            };
-            format!("{}/{dest}", wd.trim_end_matches('/'))
-        };
-        let dest_is_dir = dest.ends_with('/') || sources.len() > 1;
-        let mut out = Vec::new();
-        for s in sources {
-            let src = context_path(dir, s)?;
-            let meta = std::fs::metadata(&src).map_err(|_| {
-                Error::invalid(format!("COPY failed: file not found in build context or excluded by .dockerignore: stat {s}: file does not exist"))
-            })?;
-            if meta.is_dir() {
-                walk(&src, &PathBuf::new(), &mut |rel, full| {
-                    out.push((
-                        full.to_path_buf(),
-                        format!("{}/{}", dest_abs.trim_end_matches('/'), rel.display()),
-                    ));
-                })
-                .map_err(|e| Error::io("reading the build context", e))?;
-                out.push((src.clone(), dest_abs.trim_end_matches('/').to_string()));
-            } else if dest_is_dir {
-                let name = src
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                out.push((
-                    src.clone(),
-                    format!("{}/{name}", dest_abs.trim_end_matches('/')),
-                ));
-            } else {
-                out.push((src.clone(), dest_abs.clone()));
-            }
-        }
-        Ok(out)
+        Ok((fetched.expect("the context is put back"), local))
     }
 
     fn meta(&self) -> &store::metadata::Metadata {
         &self.meta
     }
-}
-
-/// A path of the context, refusing `..` and symlinks that lead out of it.
-fn context_path(dir: &Path, rel: &str) -> Result<PathBuf> {
-    let clean: PathBuf = Path::new(rel)
-        .components()
-        .filter(|c| !matches!(c, Component::RootDir | Component::CurDir))
-        .collect();
-    if clean
-        .components()
-        .any(|c| matches!(c, Component::ParentDir))
-    {
-        return Err(Error::invalid(format!(
-            "forbidden path outside the build context: {rel} ()"
-        )));
-    }
-    let full = dir.join(&clean);
-    let real = std::fs::canonicalize(&full).unwrap_or(full.clone());
-    let root = std::fs::canonicalize(dir).unwrap_or(dir.to_path_buf());
-    if !real.starts_with(&root) {
-        return Err(Error::invalid(format!(
-            "forbidden path outside the build context: {rel} ()"
-        )));
-    }
-    Ok(full)
-}
-
-/// Every entry below `dir` (not following symlinks), parents first.
-fn walk(dir: &Path, rel: &Path, f: &mut dyn FnMut(&Path, &Path)) -> std::io::Result<()> {
-    for n in archive::sorted_names(&dir.join(rel))? {
-        let r = rel.join(&n);
-        let full = dir.join(&r);
-        f(&r, &full);
-        if std::fs::symlink_metadata(&full)?.is_dir() {
-            walk(dir, &r, f)?;
-        }
-    }
-    Ok(())
-}
-
-/// The cache key part of copied files: their paths, contents, modes.
-fn digest_files(files: &[(PathBuf, String)]) -> Result<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut h = Sha256::new();
-    for (src, dst) in files {
-        let m = std::fs::symlink_metadata(src)
-            .map_err(|e| Error::io("reading the build context", e))?;
-        h.update(dst.as_bytes());
-        h.update(m.permissions().mode().to_le_bytes());
-        if m.is_file() {
-            let mut f =
-                std::fs::File::open(src).map_err(|e| Error::io("reading the build context", e))?;
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = f
-                    .read(&mut buf)
-                    .map_err(|e| Error::io("reading the build context", e))?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-        } else if m.file_type().is_symlink() {
-            h.update(
-                std::fs::read_link(src)
-                    .unwrap_or_default()
-                    .as_os_str()
-                    .as_encoded_bytes(),
-            );
-        }
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
-/// The copied files as a tar rooted at `/`: owned by root (or `--chown`),
-/// with `--chmod` when given, as dockerd's COPY.
-fn files_tar(
-    files: &[(PathBuf, String)],
-    owner: Option<(u32, u32)>,
-    mode: Option<u32>,
-    out: impl std::io::Write,
-) -> std::io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let mut b = tar::Builder::new(std::io::BufWriter::new(out));
-    let (uid, gid) = owner.unwrap_or((0, 0));
-    // Parents of the destinations, made root-owned as dockerd does.
-    let mut dirs = std::collections::BTreeSet::new();
-    for (_, dst) in files {
-        let mut p = Path::new(dst.trim_start_matches('/')).parent();
-        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
-            dirs.insert(d.to_path_buf());
-            p = d.parent();
-        }
-    }
-    let dest_set: std::collections::BTreeSet<PathBuf> = files
-        .iter()
-        .map(|(_, d)| PathBuf::from(d.trim_start_matches('/')))
-        .collect();
-    for d in dirs.iter().filter(|d| !dest_set.contains(*d)) {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        h.set_mtime(0);
-        // Every numeric field set: an unset one is NUL bytes, which
-        // unpacking with ownership refuses.
-        h.set_uid(0);
-        h.set_gid(0);
-        b.append_data(&mut h, d, std::io::empty())?;
-    }
-    let mut sorted: Vec<&(PathBuf, String)> = files.iter().collect();
-    sorted.sort_by(|a, b| a.1.cmp(&b.1));
-    for (src, dst) in sorted {
-        let m = std::fs::symlink_metadata(src)?;
-        let name = dst.trim_start_matches('/');
-        let mut h = tar::Header::new_gnu();
-        h.set_metadata(&m);
-        h.set_uid(uid as u64);
-        h.set_gid(gid as u64);
-        if let Some(mode) = mode {
-            h.set_mode(mode);
-        } else {
-            h.set_mode(m.mode() & 0o7777);
-        }
-        if m.is_dir() {
-            h.set_size(0);
-            b.append_data(&mut h, name, std::io::empty())?;
-        } else if m.file_type().is_symlink() {
-            let target = std::fs::read_link(src)?;
-            h.set_size(0);
-            b.append_link(&mut h, name, target)?;
-        } else if m.is_file() {
-            let f = std::fs::File::open(src)?;
-            b.append_data(&mut h, name, f)?;
-        }
-    }
-    std::io::Write::flush(&mut b.into_inner()?)
-}
-
-fn is_archive_name(s: &str) -> bool {
-    [
-        ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz",
-    ]
-    .iter()
-    .any(|e| s.ends_with(e))
 }
 
 /// A CMD/ENTRYPOINT/RUN as argv: exec form as is, shell form through SHELL.
@@ -1093,44 +1008,4 @@ pub fn error_line(e: &Error) -> Bytes {
         "{}\r\n",
         json!({"errorDetail": detail, "error": e.message})
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copied_files_unpack() {
-        let src = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(src.path().join("app/sub")).unwrap();
-        std::fs::write(src.path().join("app/a"), "a").unwrap();
-        std::fs::write(src.path().join("app/sub/b"), "b").unwrap();
-        let files = vec![
-            (src.path().join("app/a"), "/srv/app/a".to_string()),
-            (src.path().join("app/sub"), "/srv/app/sub".to_string()),
-            (src.path().join("app/sub/b"), "/srv/app/sub/b".to_string()),
-            (src.path().join("app"), "/srv/app".to_string()),
-        ];
-        let mut buf = Vec::new();
-        files_tar(&files, Some((1, 2)), None, &mut buf).unwrap();
-        let dst = tempfile::tempdir().unwrap();
-        let mut ar = tar::Archive::new(buf.as_slice());
-        for e in ar.entries().unwrap() {
-            let mut e = e.unwrap();
-            let p = e.path().unwrap().into_owned();
-            if let Err(err) = e.unpack_in(dst.path()) {
-                let mut s = format!("{p:?}: {err}");
-                let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&err);
-                while let Some(c) = src {
-                    s.push_str(&format!(" <- {c}"));
-                    src = c.source();
-                }
-                panic!("{s}");
-            }
-        }
-        assert_eq!(
-            std::fs::read_to_string(dst.path().join("srv/app/sub/b")).unwrap(),
-            "b"
-        );
-    }
 }
