@@ -279,6 +279,143 @@ pub struct ImageRunConfig {
         deserialize_with = "null_as_default"
     )]
     pub on_build: Vec<String>,
+    /// The test a container of this image runs to check its health
+    /// (`HEALTHCHECK`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<HealthConfig>,
+    /// The shell of shell-form commands (`SHELL`, a Docker extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
+}
+
+/// A health check (`HealthConfig` of the Engine API): durations in
+/// nanoseconds, zero meaning "inherit" (and omitted, as dockerd does).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HealthConfig {
+    /// `[]` inherit, `["NONE"]` disabled, `["CMD", args...]` or
+    /// `["CMD-SHELL", command]`.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub test: Vec<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub interval: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub timeout: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retries: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub start_period: i64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub start_interval: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// `GET /images/{name}/json` (`ImageInspect`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImageInspect {
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    /// The image this one was built on by the legacy builder, or "".
+    pub parent: String,
+    pub comment: String,
+    pub created: String,
+    pub docker_version: String,
+    pub author: String,
+    pub config: ImageInspectConfig,
+    pub architecture: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    pub os: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    pub size: i64,
+    pub graph_driver: DriverData,
+    #[serde(rename = "RootFS")]
+    pub root_fs: ImageRootFs,
+    pub metadata: ImageMetadata,
+}
+
+/// `ImageInspect.Config`: the spec's `ImageConfig`, plus the fields that
+/// older clients still read, empty as dockerd sends them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImageInspectConfig {
+    pub hostname: String,
+    pub domainname: String,
+    pub user: String,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    pub exposed_ports: Option<Map<String, Value>>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    pub env: Vec<String>,
+    pub cmd: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<HealthConfig>,
+    pub image: String,
+    pub volumes: Option<Map<String, Value>>,
+    pub working_dir: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub on_build: Vec<String>,
+    pub labels: Labels,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
+}
+
+impl From<&ImageRunConfig> for ImageInspectConfig {
+    fn from(r: &ImageRunConfig) -> Self {
+        ImageInspectConfig {
+            user: r.user.clone(),
+            exposed_ports: r.exposed_ports.clone(),
+            env: r.env.clone(),
+            cmd: r.cmd.clone(),
+            healthcheck: r.healthcheck.clone(),
+            volumes: r.volumes.clone(),
+            working_dir: r.working_dir.clone(),
+            entrypoint: r.entrypoint.clone(),
+            on_build: r.on_build.clone(),
+            labels: r.labels.clone(),
+            stop_signal: r.stop_signal.clone(),
+            shell: r.shell.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A storage driver's name and data (`DriverData`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DriverData {
+    pub name: String,
+    pub data: BTreeMap<String, String>,
+}
+
+/// `ImageInspect.RootFS`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImageRootFs {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub layers: Vec<String>,
+}
+
+/// `ImageInspect.Metadata`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImageMetadata {
+    pub last_tag_time: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -591,6 +591,27 @@ impl ContainerService {
         if config.stop_signal.is_none() {
             config.stop_signal = img.stop_signal.clone();
         }
+        // As dockerd merges the image's config: a health check the request
+        // does not set (or leaves without a test), and the image's shell.
+        let has_test = config
+            .extra
+            .get("Healthcheck")
+            .and_then(|h| h.get("Test"))
+            .and_then(|t| t.as_array())
+            .is_some_and(|t| !t.is_empty());
+        if !has_test {
+            if let Some(h) = &img.healthcheck {
+                config.extra.insert(
+                    "Healthcheck".into(),
+                    serde_json::to_value(h).unwrap_or_default(),
+                );
+            }
+        }
+        if !config.extra.contains_key("Shell") {
+            if let Some(sh) = &img.shell {
+                config.extra.insert("Shell".into(), serde_json::json!(sh));
+            }
+        }
         let (networks, warnings) = self.prepare_network(
             &mut config,
             &mut host_config,

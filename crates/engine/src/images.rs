@@ -625,41 +625,36 @@ impl ImageService {
     }
 
     /// `GET /images/{name}/json`.
-    pub fn inspect(&self, name: &str) -> Result<serde_json::Value> {
+    pub fn inspect(&self, name: &str) -> Result<api_types::ImageInspect> {
         let img = self.resolve(name)?;
         let c = &img.config;
-        let run = &c.config;
-        let config = serde_json::json!({
-            "Hostname": "", "Domainname": "", "User": run.user,
-            "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
-            "ExposedPorts": run.exposed_ports, "Tty": false, "OpenStdin": false, "StdinOnce": false,
-            "Env": run.env, "Cmd": run.cmd, "Image": "", "Volumes": run.volumes, "WorkingDir": run.working_dir,
-            "Entrypoint": run.entrypoint, "OnBuild": run.on_build, "Labels": run.labels, "StopSignal": run.stop_signal,
-        });
-        let upper = img
-            .record
-            .top_layer
-            .as_ref()
-            .map(|_| "")
-            .unwrap_or_default();
-        Ok(serde_json::json!({
-            "Id": img.record.id,
-            "RepoTags": self.repo_tags(&img.record.id)?,
-            "RepoDigests": img.record.repo_digests,
-            "Parent": "",
-            "Comment": c.comment.clone().unwrap_or_default(),
-            "Created": img.record.created,
-            "DockerVersion": "",
-            "Author": c.author.clone().unwrap_or_default(),
-            "Config": config,
-            "Architecture": c.architecture,
-            "Variant": c.variant,
-            "Os": c.os,
-            "Size": img.record.size,
-            "GraphDriver": {"Name": "overlay2", "Data": {"UpperDir": upper}},
-            "RootFS": {"Type": "layers", "Layers": c.rootfs.diff_ids},
-            "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
-        }))
+        Ok(api_types::ImageInspect {
+            id: img.record.id.clone(),
+            repo_tags: self.repo_tags(&img.record.id)?,
+            repo_digests: img.record.repo_digests.clone(),
+            parent: img.record.parent.clone().unwrap_or_default(),
+            comment: c.comment.clone().unwrap_or_default(),
+            created: img.record.created.clone(),
+            docker_version: String::new(),
+            author: c.author.clone().unwrap_or_default(),
+            config: (&c.config).into(),
+            architecture: c.architecture.clone(),
+            variant: c.variant.clone(),
+            os: c.os.clone(),
+            os_version: None,
+            size: img.record.size,
+            graph_driver: api_types::DriverData {
+                name: "overlay2".into(),
+                data: [("UpperDir".to_string(), String::new())].into(),
+            },
+            root_fs: api_types::ImageRootFs {
+                kind: "layers".into(),
+                layers: c.rootfs.diff_ids.clone(),
+            },
+            metadata: api_types::ImageMetadata {
+                last_tag_time: "0001-01-01T00:00:00Z".into(),
+            },
+        })
     }
 
     /// `POST /images/{name}/tag`.

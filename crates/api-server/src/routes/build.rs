@@ -20,64 +20,104 @@ fn json_map(ctx: &Ctx, k: &str) -> Result<BTreeMap<String, String>> {
     }
 }
 
+/// `X-Registry-Config`: base64url JSON of registry → credentials. As
+/// dockerd, a header that does not decode means no credentials.
+fn registry_config<B>(req: &Request<B>) -> BTreeMap<String, distribution::AuthConfig> {
+    use base64::Engine as _;
+    req.headers()
+        .get("X-Registry-Config")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            base64::engine::general_purpose::URL_SAFE
+                .decode(v.trim())
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v.trim()))
+                .or_else(|_| base64::engine::general_purpose::STANDARD.decode(v.trim()))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 /// `POST /build`: the context is unpacked first (a bad tar is a 400), then
 /// the build streams.
 pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
     // What berth's builder does not do is refused, never ignored.
     for (k, default) in [
-        ("pull", ""),
-        ("platform", ""),
         ("remote", ""),
         ("squash", ""),
-        ("extrahosts", ""),
-        ("memory", "0"),
-        ("memswap", "0"),
-        ("cpushares", "0"),
         ("cpusetcpus", ""),
-        ("cpuperiod", "0"),
-        ("cpuquota", "0"),
-        ("shmsize", "0"),
+        ("cpusetmems", ""),
+        ("cgroupparent", ""),
         ("isolation", ""),
         ("outputs", ""),
+        ("ulimits", "[]"),
     ] {
         if let Some(v) = ctx.q(k).filter(|v| {
-            !v.is_empty() && *v != default && *v != "0" && !v.eq_ignore_ascii_case("false")
+            !v.is_empty()
+                && *v != default
+                && *v != "0"
+                && !v.eq_ignore_ascii_case("false")
+                && *v != "null"
         }) {
             return Err(Error::invalid(format!(
                 "the build option {k}={v} is not supported by berth's builder yet"
             )));
         }
     }
-    if let Some(n) = ctx
-        .q("networkmode")
-        .filter(|n| !n.is_empty() && *n != "default" && *n != "bridge")
-    {
-        return Err(Error::invalid(format!(
-            "build network mode {n} is not supported by berth's builder yet"
-        )));
-    }
-    if ctx
-        .q("cachefrom")
-        .is_some_and(|c| !c.is_empty() && c != "[]" && c != "null")
-    {
+    if !ctx.q_all("securityopt").is_empty() {
         return Err(Error::invalid(
-            "--cache-from is not supported by berth's builder yet",
+            "security options are not supported on linux",
         ));
     }
     if ctx.q("version").is_some_and(|v| v == "2") {
         return Err(Error::invalid("BuildKit (version=2) is not supported by berth; use the legacy builder (DOCKER_BUILDKIT=0)"));
     }
+    let int = |k: &str| ctx.int(k).map(|v| v.unwrap_or(0));
+    let host = api_types::HostConfig {
+        memory: int("memory")?,
+        memory_swap: int("memswap")?,
+        cpu_shares: int("cpushares")?,
+        cpu_period: int("cpuperiod")?,
+        cpu_quota: int("cpuquota")?,
+        shm_size: int("shmsize")?,
+        extra_hosts: ctx
+            .q_all("extrahosts")
+            .into_iter()
+            .flat_map(|h| h.split(',').map(str::to_string).collect::<Vec<_>>())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        network_mode: match ctx.q("networkmode").unwrap_or("") {
+            "" | "default" => String::new(),
+            n => n.to_string(),
+        },
+        ..Default::default()
+    };
+    let cache_from: Vec<String> = match ctx.q("cachefrom").filter(|c| !c.is_empty()) {
+        None => Vec::new(),
+        Some(c) => serde_json::from_str::<Option<Vec<String>>>(c)
+            .map_err(|e| Error::invalid(format!("error reading cache-from: {e}")))?
+            .unwrap_or_default(),
+    };
     let o = BuildOptions {
         dockerfile: ctx.q("dockerfile").unwrap_or("").to_string(),
         tags: ctx.q_all("t"),
         build_args: json_map(&ctx, "buildargs")?,
         target: ctx.q("target").filter(|t| !t.is_empty()).map(String::from),
         no_cache: ctx.flag("nocache"),
-        remove: ctx.q("rm").is_none() || ctx.flag("rm"),
+        remove: ctx.q("rm").is_none() || ctx.flag("rm") || ctx.flag("forcerm"),
         force_remove: ctx.flag("forcerm"),
         labels: json_map(&ctx, "labels")?,
         quiet: ctx.flag("q"),
+        pull: ctx.flag("pull"),
+        platform: ctx
+            .q("platform")
+            .filter(|p| !p.is_empty())
+            .map(String::from),
+        host,
+        cache_from,
+        auths: registry_config(&req),
     };
+    ctx.engine.check_build_options(&o)?;
     let reader = BodyReader::new(req);
     let engine = ctx.engine.clone();
     let context = tokio::task::spawn_blocking(move || {

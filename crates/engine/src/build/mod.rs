@@ -45,6 +45,31 @@ pub struct BuildOptions {
     pub force_remove: bool,
     pub labels: BTreeMap<String, String>,
     pub quiet: bool,
+    /// Pull base images even when they are present (`--pull`).
+    pub pull: bool,
+    /// `--platform`: only the host's (emulation is not there yet).
+    pub platform: Option<String>,
+    /// What RUN containers get: memory and CPU limits, `--shm-size`,
+    /// `--add-host`, `--network`.
+    pub host: api_types::HostConfig,
+    /// `--cache-from`: images whose layers may stand in for steps.
+    pub cache_from: Vec<String>,
+    /// Credentials for pulling base images, by registry (`X-Registry-Config`).
+    pub auths: BTreeMap<String, distribution::AuthConfig>,
+}
+
+/// Refuses a `--platform` other than the host's, naming it.
+fn check_platform(p: &str) -> Result<()> {
+    let want = distribution::Platform::parse(p).map_err(Error::from)?;
+    let host = distribution::Platform::host();
+    if want.os != host.os || want.architecture != host.architecture || want.variant != host.variant
+    {
+        return Err(Error::invalid(format!(
+            "berth's builder cannot build for platform {p} yet: only for the host's ({}/{}); emulation of other platforms is not supported yet",
+            host.os, host.architecture
+        )));
+    }
+    Ok(())
 }
 
 fn stream(s: impl Into<String>) -> Bytes {
@@ -90,6 +115,32 @@ struct CopyAction {
     chmod: Option<u32>,
 }
 
+/// A HEALTHCHECK as the image config's `Healthcheck`.
+fn health_config(h: &parser::Healthcheck) -> api_types::HealthConfig {
+    let ns = |d: &Option<std::time::Duration>| d.map(|d| d.as_nanos() as i64).unwrap_or(0);
+    match h {
+        parser::Healthcheck::None => api_types::HealthConfig {
+            test: vec!["NONE".into()],
+            ..Default::default()
+        },
+        parser::Healthcheck::Cmd {
+            test,
+            interval,
+            timeout,
+            start_period,
+            start_interval,
+            retries,
+        } => api_types::HealthConfig {
+            test: test.clone(),
+            interval: ns(interval),
+            timeout: ns(timeout),
+            start_period: ns(start_period),
+            start_interval: ns(start_interval),
+            retries: retries.map(i64::from).unwrap_or(0),
+        },
+    }
+}
+
 /// `--chmod` as octal bits.
 fn chmod(m: Option<&str>) -> Result<Option<u32>> {
     m.map(|m| {
@@ -108,6 +159,82 @@ fn set_env(env: &mut Vec<String>, k: &str, v: &str) {
 }
 
 impl Engine {
+    /// Checks a build's options before its context is read (a 400 then).
+    pub fn check_build_options(&self, o: &BuildOptions) -> Result<()> {
+        if let Some(p) = &o.platform {
+            check_platform(p)?;
+        }
+        crate::spec::validate_host_config(&o.host)?;
+        match o.host.network_mode.as_str() {
+            "" | "bridge" | "host" | "none" => {}
+            n if n.starts_with("container:") => {
+                return Err(Error::invalid(
+                    "network mode container:<id> is not supported for builds",
+                ))
+            }
+            n => {
+                self.networks
+                    .get(n)
+                    .map_err(|_| Error::not_found(format!("network {n} not found")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The base image of a stage: the local one unless `--pull` or missing,
+    /// then pulled (its progress in the build's stream, as dockerd).
+    async fn base_image(&self, name: &str, o: &BuildOptions, tx: &ProgressTx) -> Result<Image> {
+        if !o.pull {
+            if let Ok(img) = self.images.resolve(name) {
+                return Ok(img);
+            }
+        }
+        let reference = base::Reference::parse_tagged(name)?;
+        let auth = o
+            .auths
+            .iter()
+            .find(|(k, _)| {
+                let host = k
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap_or("");
+                host == reference.domain
+                    || (reference.domain == "docker.io"
+                        && matches!(host, "index.docker.io" | "registry-1.docker.io"))
+            })
+            .map(|(_, a)| a.clone())
+            .unwrap_or_default();
+        let missing = || {
+            Error::not_found(format!(
+                "pull access denied for {name}, repository does not exist or may require 'docker login'"
+            ))
+        };
+        let plan = self
+            .images
+            .pull_resolve(name, "", o.platform.as_deref(), &auth)
+            .await
+            .map_err(|e| match e.kind {
+                base::ErrorKind::NotFound => missing(),
+                _ => e,
+            })?;
+        let (ptx, mut prx) = tokio::sync::mpsc::channel::<Bytes>(64);
+        let relay = {
+            let (tx, quiet) = (tx.clone(), o.quiet);
+            tokio::spawn(async move {
+                while let Some(b) = prx.recv().await {
+                    if !quiet {
+                        let _ = tx.send(b).await;
+                    }
+                }
+            })
+        };
+        let pulled = self.images.pull_run(plan, ptx).await;
+        let _ = relay.await;
+        self.images.resolve(&pulled?)
+    }
+
     /// Reads a build context (a tar, plain or compressed, or a Dockerfile
     /// alone), hashing its files as they stream in. Blocking.
     pub fn build_context(&self, body: impl Read) -> Result<Context> {
@@ -239,10 +366,11 @@ impl Engine {
         let base = lex
             .process_word(&stage.from.image, &meta.meta_visible())
             .map_err(|e| Error::invalid(e.to_string()))?;
-        if stage.from.platform.is_some() {
-            return Err(Error::invalid(
-                "FROM --platform is not supported by berth's builder yet",
-            ));
+        if let Some(p) = &stage.from.platform {
+            let p = lex
+                .process_word(p, &meta.meta_visible())
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            check_platform(&p)?;
         }
         let image = if base == "scratch" {
             None
@@ -252,31 +380,42 @@ impl Engine {
         {
             Some(self.images.resolve(&built[&idx])?)
         } else {
-            Some(self.images.resolve(&base).map_err(|_| {
-                Error::not_found(format!(
-                    "pull access denied for {base}, repository does not exist or may require 'docker login'"
-                ))
-            })?)
+            Some(self.base_image(&base, o, tx).await?)
         };
+        let config = image
+            .as_ref()
+            .map(|i| i.config.config.clone())
+            .unwrap_or_default();
         let mut st = StageState {
-            config: image
-                .as_ref()
-                .map(|i| i.config.config.clone())
-                .unwrap_or_default(),
+            shell: config
+                .shell
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]),
+            config,
             image,
-            shell: vec!["/bin/sh".into(), "-c".into()],
             args: meta.for_stage(),
         };
-        if st
-            .image
-            .as_ref()
-            .is_some_and(|i| !i.config.config.on_build.is_empty())
-        {
-            return Err(Error::invalid(
-                "ONBUILD triggers of a base image are not supported by berth's builder yet",
-            ));
+        // The base image's ONBUILD triggers run first, and are not inherited.
+        let triggers = std::mem::take(&mut st.config.on_build);
+        let mut trigger_steps = Vec::new();
+        for t in &triggers {
+            let s = parser::parse_instruction(t).map_err(|e| Error::invalid(e.to_string()))?;
+            match &s.instruction {
+                Instruction::Onbuild(_) => {
+                    return Err(Error::invalid(
+                        "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+                    ))
+                }
+                Instruction::From(_) | Instruction::Maintainer(_) => {
+                    return Err(Error::invalid(format!(
+                        "{} isn't allowed as an ONBUILD trigger",
+                        s.instruction.name()
+                    )))
+                }
+                _ => trigger_steps.push(s),
+            }
         }
-        st.config.on_build.clear();
         // As dockerd: a stage without PATH gets the default one.
         if !st.config.env.iter().any(|e| e.starts_with("PATH=")) {
             st.config.env.push(crate::spec::DEFAULT_PATH.to_string());
@@ -287,6 +426,22 @@ impl Engine {
                     .await
             }
             None => self.say(tx, o, " ---> \n").await,
+        }
+        if !trigger_steps.is_empty() {
+            let n = trigger_steps.len();
+            self.say(
+                tx,
+                o,
+                &format!(
+                    "# Executing {n} build trigger{}\n",
+                    if n == 1 { "" } else { "s" }
+                ),
+            )
+            .await;
+            for s in &trigger_steps {
+                self.build_step(s, lex, &mut st, ctx, o, tx, &df.stages, built)
+                    .await?;
+            }
         }
         for s in &stage.commands {
             *step += 1;
@@ -417,16 +572,26 @@ impl Engine {
             }
             Instruction::Shell(sh) => {
                 st.shell = sh.clone();
-                return Ok(());
+                cfg.shell = Some(sh.clone());
+                Action::Config
             }
             Instruction::Onbuild(t) => {
                 cfg.on_build.push(t.expression.clone());
                 Action::Config
             }
-            Instruction::Healthcheck(_) => {
-                return Err(Error::invalid(
-                    "HEALTHCHECK is not supported by berth's builder yet",
-                ));
+            Instruction::Healthcheck(h) => {
+                if let Some(old) = &cfg.healthcheck {
+                    if old.test.first().is_some_and(|t| t != "NONE") {
+                        self.say(
+                            tx,
+                            o,
+                            &format!("Note: overriding previous HEALTHCHECK: {:?}\n", old.test),
+                        )
+                        .await;
+                    }
+                }
+                cfg.healthcheck = Some(health_config(h));
+                Action::Config
             }
             Instruction::Run(r) => {
                 if !r.mounts.is_empty()
@@ -577,6 +742,7 @@ impl Engine {
         cfg: &ImageRunConfig,
         argv: Vec<String>,
         env_extra: Vec<String>,
+        host: api_types::HostConfig,
     ) -> Result<String> {
         let image = st
             .image
@@ -604,6 +770,7 @@ impl Engine {
                 attach_stderr: true,
                 ..Default::default()
             },
+            host_config: host,
             ..Default::default()
         };
         let r = self.containers.create(None, req)?;
@@ -655,7 +822,9 @@ impl Engine {
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        let cid = self.step_container(st, cfg, argv.clone(), args).await?;
+        let cid = self
+            .step_container(st, cfg, argv.clone(), args, o.host.clone())
+            .await?;
         self.say(tx, o, &format!(" ---> Running in {}\n", &cid[..12]))
             .await;
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
@@ -735,7 +904,7 @@ impl Engine {
         tx: &ProgressTx,
     ) -> Result<String> {
         let cid = self
-            .step_container(st, cfg, vec!["/bin/sh".into()], vec![])
+            .step_container(st, cfg, vec!["/bin/sh".into()], vec![], Default::default())
             .await?;
         let put = async {
             let owner = match &c.chown {

@@ -39,6 +39,14 @@ fn run_config(c: &ContainerConfig) -> ImageRunConfig {
         labels: c.labels.clone(),
         stop_signal: c.stop_signal.clone(),
         on_build: c.on_build.clone(),
+        healthcheck: c
+            .extra
+            .get("Healthcheck")
+            .and_then(|v| serde_json::from_value(v.clone()).ok()),
+        shell: c
+            .extra
+            .get("Shell")
+            .and_then(|v| serde_json::from_value(v.clone()).ok()),
     }
 }
 
