@@ -290,3 +290,97 @@ fn closing_the_connection_cancels_the_build() {
     assert_ne!(d.docker(&["image", "inspect", "cancelled:1"]).code, 0);
     d.finish();
 }
+
+/// Independent stages build at once: the `server` stage's RUN waits for a
+/// connection that only the `client` stage's RUN makes (on the host's
+/// loopback, `--network host`), so a builder running stages one after the
+/// other fails here (the server gives up after 60 s); the output still
+/// reads in stage order.
+#[test]
+fn independent_stages_build_at_once() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let ctx = d.dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let port = 20000 + std::process::id() % 20000;
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!(
+            "FROM busybox AS server\n\
+             RUN timeout 60 nc -l -p {port} > /got\n\
+             FROM busybox AS client\n\
+             RUN i=0; until echo hello | nc -w 2 127.0.0.1 {port}; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done\n\
+             FROM busybox\n\
+             COPY --from=server /got /got\n\
+             COPY --from=client /etc/passwd /client\n\
+             CMD [\"cat\", \"/got\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = build(&d, &ctx, &["--network", "host", "-t", "par:1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let steps: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Step "))
+        .map(|l| l.split(" : ").next().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        (1..=8).map(|i| format!("Step {i}/8")).collect::<Vec<_>>(),
+        "{out:?}"
+    );
+    assert_eq!(d.docker(&["run", "--rm", "par:1"]).ok(), "hello\n");
+    d.finish();
+}
+
+/// `--cache-from`: an image built elsewhere (here: saved, removed with its
+/// intermediates and loaded back, so the local cache knows nothing of it)
+/// stands in for the steps it was made by, as with dockerd's legacy builder;
+/// without `--cache-from` the steps run.
+#[test]
+fn cache_from_an_image_without_local_cache() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let ctx = d.dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nENV A=1\nRUN echo hi > /hi\nCOPY Dockerfile /df\nRUN echo two > /two\nCMD [\"cat\", \"/hi\"]\n",
+    )
+    .unwrap();
+    let out = build(&d, &ctx, &["-t", "cf:1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let id = d
+        .docker(&["image", "inspect", "-f", "{{.Id}}", "cf:1"])
+        .ok()
+        .to_string();
+    let tar = d.dir.join("cf.tar");
+    d.docker(&["save", "-o", tar.to_str().unwrap(), "cf:1"])
+        .ok();
+    d.docker(&["rmi", "cf:1"]).ok();
+    d.docker(&["load", "-i", tar.to_str().unwrap()]).ok();
+    // Without it, the local cache does not know these steps.
+    let out = build(&d, &ctx, &["-t", "cf:3"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Running in"), "{out:?}");
+    let out = build(&d, &ctx, &["--cache-from", "cf:1", "-t", "cf:2"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout.matches(" ---> Using cache").count(),
+        5,
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("Running in"), "{out:?}");
+    let id2 = d
+        .docker(&["image", "inspect", "-f", "{{.Id}}", "cf:2"])
+        .ok()
+        .to_string();
+    assert_eq!(id, id2);
+    assert_eq!(d.docker(&["run", "--rm", "cf:2"]).ok(), "hi\n");
+    d.finish();
+}

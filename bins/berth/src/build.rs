@@ -150,6 +150,39 @@ pub async fn build(client: &Client, a: BuildArgs) -> CmdResult {
     if let Some(p) = &a.platform {
         q.push(("platform", p));
     }
+    let bytes = |v: &Option<String>, what: &str| -> Result<Option<String>, Failure> {
+        v.as_deref()
+            .map(|s| {
+                if s == "-1" {
+                    return Ok("-1".to_string());
+                }
+                crate::fmtutil::ram_in_bytes(s)
+                    .map(|n| n.to_string())
+                    .map_err(|e| fail(format!("invalid argument {s:?} for \"--{what}\" flag: {e}")))
+            })
+            .transpose()
+    };
+    let numbers = [
+        ("memory", bytes(&a.memory, "memory")?),
+        ("memswap", bytes(&a.memory_swap, "memory-swap")?),
+        ("shmsize", bytes(&a.shm_size, "shm-size")?),
+        ("cpushares", a.cpu_shares.map(|n| n.to_string())),
+        ("cpuperiod", a.cpu_period.map(|n| n.to_string())),
+        ("cpuquota", a.cpu_quota.map(|n| n.to_string())),
+        ("cpusetcpus", a.cpuset_cpus.clone()),
+    ];
+    for (k, v) in &numbers {
+        if let Some(v) = v {
+            q.push((k, v));
+        }
+    }
+    for h in &a.add_host {
+        q.push(("extrahosts", h));
+    }
+    let cache_from = serde_json::to_string(&a.cache_from).unwrap_or_default();
+    if !a.cache_from.is_empty() {
+        q.push(("cachefrom", &cache_from));
+    }
     if !a.quiet {
         let size = crate::fmtutil::human_size(tar.len() as f64);
         let mut o = std::io::stdout().lock();

@@ -247,7 +247,7 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::Push(a) | Cmd::Image(ImageCmd::Push(a)) => transfer::push(&client, a).await,
         Cmd::Save(a) | Cmd::Image(ImageCmd::Save(a)) => transfer::save(&client, a).await,
         Cmd::Load(a) | Cmd::Image(ImageCmd::Load(a)) => transfer::load(&client, a).await,
-        Cmd::Build(a) | Cmd::Image(ImageCmd::Build(a)) => build::build(&client, a).await,
+        Cmd::Build(a) | Cmd::Image(ImageCmd::Build(a)) => build::build(&client, *a).await,
         Cmd::Export(a) | Cmd::Container(ContainerCmd::Export(a)) => {
             transfer::export(&client, a).await
         }

@@ -330,6 +330,55 @@ impl ImageService {
         self.register(&bytes, record, &[])
     }
 
+    /// An image of the first `entries` history entries of `target` (and
+    /// the layers they made), with the run config `run`, whose parent is
+    /// `parent`: a build step found in a `--cache-from` image, as dockerd's
+    /// `restoreCachedImage`.
+    pub fn restore_prefix(
+        &self,
+        target: &Image,
+        entries: usize,
+        run: ImageRunConfig,
+        parent: Option<&Image>,
+    ) -> Result<String> {
+        let history: Vec<serde_json::Value> = target.config.history[..entries].to_vec();
+        let layers = history
+            .iter()
+            .filter(|h| {
+                !h.get("empty_layer")
+                    .and_then(|e| e.as_bool())
+                    .unwrap_or(false)
+            })
+            .count();
+        let diff_ids = target.config.rootfs.diff_ids[..layers].to_vec();
+        let digests = diff_ids
+            .iter()
+            .map(|d| Digest::parse(d))
+            .collect::<Result<Vec<_>>>()?;
+        let mut config = target.config.clone();
+        config.created = history
+            .last()
+            .and_then(|h| h.get("created"))
+            .and_then(|c| c.as_str())
+            .map(String::from);
+        config.config = run;
+        config.history = history;
+        config.rootfs.diff_ids = diff_ids;
+        let blobs: Vec<LayerBlob> = target.record.layers.iter().take(layers).cloned().collect();
+        let bytes = serde_json::to_vec(&config).map_err(|e| Error::internal(e.to_string()))?;
+        let record = ImageRecord {
+            id: String::new(),
+            created: config.created.clone().unwrap_or_else(now),
+            size: blobs.iter().map(|b| b.size).sum(),
+            top_layer: base::digest::chain_id(&digests).map(|d| d.to_string()),
+            repo_digests: vec![],
+            layers: blobs,
+            manifest: None,
+            parent: parent.map(|p| p.record.id.clone()),
+        };
+        self.register(&bytes, record, &[])
+    }
+
     /// Tags an image by id with `reference`.
     pub fn tag_id(&self, id: &str, reference: &Reference) -> Result<()> {
         self.meta

@@ -14,13 +14,14 @@ use crate::transfer::ProgressTx;
 use crate::Engine;
 use api_types::{ContainerConfig, ContainerCreateRequest, ImageRunConfig};
 use base::{Error, Result};
-use builder::parser::{self, CommandLine, Dockerfile, Instruction, Lex, Stage, Statement};
+use builder::parser::{self, CommandLine, Dockerfile, Instruction, Lex, Statement};
 use bytes::Bytes;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use store::metadata::Table;
 
@@ -101,6 +102,61 @@ impl StageState {
             }
         }
         vars
+    }
+}
+
+/// The message of a stage that stops because another one failed.
+const STOPPED: &str = "the build stopped: another stage failed";
+
+/// What every stage of one build shares.
+struct Run<'a> {
+    df: &'a Dockerfile,
+    lex: &'a Lex,
+    meta: &'a parser::ArgScope,
+    stages: &'a Stages,
+    ctx: &'a Arc<Context>,
+    o: &'a BuildOptions,
+    total: usize,
+}
+
+/// The stages' results, awaited by the stages that need them.
+struct Stages {
+    /// None while building, then the image id (None if it failed).
+    cells: Vec<tokio::sync::watch::Sender<Option<Option<String>>>>,
+    needed: Vec<bool>,
+    /// A stage failed: the others stop at their next step.
+    failed: AtomicBool,
+}
+
+impl Stages {
+    fn new(n: usize, needed: &[usize]) -> Stages {
+        Stages {
+            cells: (0..n)
+                .map(|_| tokio::sync::watch::Sender::new(None))
+                .collect(),
+            needed: (0..n).map(|i| needed.contains(&i)).collect(),
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    fn set(&self, i: usize, id: Option<String>) {
+        self.cells[i].send_replace(Some(id));
+    }
+
+    /// Stage `i`'s image, once built.
+    async fn get(&self, i: usize) -> Result<String> {
+        if !self.needed[i] {
+            return Err(Error::internal(format!(
+                "stage {i} is not part of this build"
+            )));
+        }
+        let mut rx = self.cells[i].subscribe();
+        let v = rx
+            .wait_for(|v| v.is_some())
+            .await
+            .map_err(|_| Error::invalid(STOPPED))?
+            .clone();
+        v.flatten().ok_or_else(|| Error::invalid(STOPPED))
     }
 }
 
@@ -294,21 +350,69 @@ impl Engine {
                 .iter()
                 .map(|i| 1 + df.stages[*i].commands.len())
                 .sum::<usize>();
-        let mut step = 0usize;
-        let mut built: BTreeMap<usize, String> = BTreeMap::new();
+        let stages = Stages::new(df.stages.len(), &needed);
+        let run = Run {
+            df: &df,
+            lex: &lex,
+            meta: &meta,
+            stages: &stages,
+            ctx,
+            o: &o,
+            total,
+        };
+        // Independent stages build at once. Each streams into its own
+        // channel and the channels go to the client in stage order, so the
+        // output reads as dockerd's sequential one.
+        let mut first = df.meta_args.len();
+        let mut futs = Vec::new();
+        let mut outs = Vec::new();
         for &i in &needed {
-            let stage = &df.stages[i];
-            let id = self
-                .build_stage(
-                    &df, stage, &lex, &meta, &built, ctx, &o, &tx, &mut step, total,
-                )
-                .await?;
-            built.insert(i, id);
+            let (stx, srx) = tokio::sync::mpsc::channel(4096);
+            outs.push(srx);
+            let (run, step) = (&run, first + 1);
+            first += 1 + df.stages[i].commands.len();
+            futs.push(async move {
+                let r = self.build_stage(run, i, &stx, step).await;
+                if r.is_err() {
+                    run.stages.failed.store(true, Ordering::SeqCst);
+                }
+                run.stages.set(i, r.as_ref().ok().cloned());
+                r
+            });
         }
-        let mut id = built
-            .get(&target)
-            .cloned()
-            .ok_or_else(|| Error::internal("target stage was not built"))?;
+        let merge = async {
+            for mut rx in outs {
+                loop {
+                    tokio::select! {
+                        m = rx.recv() => match m {
+                            Some(b) => {
+                                if tx.send(b).await.is_err() {
+                                    return;
+                                }
+                            }
+                            None => break,
+                        },
+                        _ = tx.closed() => return,
+                    }
+                }
+            }
+        };
+        let (results, ()) = tokio::join!(futures_util::future::join_all(futs), merge);
+        // The error to report is the first that is not a stage stopping
+        // because another failed.
+        let mut errors: Vec<Error> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().cloned())
+            .collect();
+        if !errors.is_empty() {
+            let first = errors
+                .iter()
+                .position(|e| e.message != STOPPED)
+                .unwrap_or(0);
+            return Err(errors.swap_remove(first));
+        }
+        drop(results);
+        let mut id = stages.get(target).await?;
         if !o.labels.is_empty() {
             let img = self.images.resolve(&id)?;
             let mut cfg = img.config.config.clone();
@@ -342,21 +446,22 @@ impl Engine {
         Ok(id)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn build_stage(
         self: &Arc<Self>,
-        df: &Dockerfile,
-        stage: &Stage,
-        lex: &Lex,
-        meta: &parser::ArgScope,
-        built: &BTreeMap<usize, String>,
-        ctx: &Arc<Context>,
-        o: &BuildOptions,
+        run: &Run<'_>,
+        index: usize,
         tx: &ProgressTx,
-        step: &mut usize,
-        total: usize,
+        mut step: usize,
     ) -> Result<String> {
-        *step += 1;
+        let Run {
+            df,
+            lex,
+            meta,
+            o,
+            total,
+            ..
+        } = *run;
+        let stage = &df.stages[index];
         self.say(
             tx,
             o,
@@ -378,7 +483,7 @@ impl Engine {
             .iter()
             .position(|s| s.name() == Some(base.to_ascii_lowercase().as_str()))
         {
-            Some(self.images.resolve(&built[&idx])?)
+            Some(self.images.resolve(&run.stages.get(idx).await?)?)
         } else {
             Some(self.base_image(&base, o, tx).await?)
         };
@@ -439,21 +544,22 @@ impl Engine {
             )
             .await;
             for s in &trigger_steps {
-                self.build_step(s, lex, &mut st, ctx, o, tx, &df.stages, built)
-                    .await?;
+                self.build_step(s, run, index, &mut st, tx).await?;
             }
         }
         for s in &stage.commands {
-            *step += 1;
+            step += 1;
             if tx.is_closed() {
                 return Err(Error::invalid(
                     "the build was cancelled: the client went away",
                 ));
             }
+            if run.stages.failed.load(Ordering::SeqCst) {
+                return Err(Error::invalid(STOPPED));
+            }
             self.say(tx, o, &format!("Step {step}/{total} : {}\n", s.original))
                 .await;
-            self.build_step(s, lex, &mut st, ctx, o, tx, &df.stages, built)
-                .await?;
+            self.build_step(s, run, index, &mut st, tx).await?;
         }
         match &st.image {
             Some(i) => Ok(i.record.id.clone()),
@@ -467,18 +573,15 @@ impl Engine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn build_step(
         self: &Arc<Self>,
         s: &Statement,
-        lex: &Lex,
+        run: &Run<'_>,
+        stage: usize,
         st: &mut StageState,
-        ctx: &Arc<Context>,
-        o: &BuildOptions,
         tx: &ProgressTx,
-        stages: &[Stage],
-        built: &BTreeMap<usize, String>,
     ) -> Result<()> {
+        let Run { lex, ctx, o, .. } = *run;
         let env = st.env();
         let inst = s
             .instruction
@@ -615,7 +718,7 @@ impl Engine {
                 let (src, sources) = match &c.from {
                     None => (ctx.clone(), c.paths.sources.clone()),
                     Some(from) => {
-                        let image = self.copy_from_image(from, stages, built)?;
+                        let image = self.copy_from_image(from, run, stage).await?;
                         let (tmp, sources) = self.fetch_from(&image, &c.paths.sources).await?;
                         (Arc::new(tmp), sources)
                     }
@@ -685,7 +788,17 @@ impl Engine {
             h.update(serde_json::to_vec(&cfg).unwrap_or_default());
             hex::encode(h.finalize())
         };
-        if !o.no_cache {
+        if !o.no_cache && !o.cache_from.is_empty() {
+            if let Some(id) = self.cache_from_hit(st.image.as_ref(), &created_by, &cfg, o)? {
+                let img = self.images.resolve(&id)?;
+                self.say(tx, o, " ---> Using cache\n").await;
+                self.say(tx, o, &format!(" ---> {}\n", short(&id))).await;
+                st.config = img.config.config.clone();
+                st.image = Some(img);
+                return Ok(());
+            }
+        }
+        if !o.no_cache && o.cache_from.is_empty() {
             if let Some(id) = self.cached(&key) {
                 if let Ok(img) = self.images.resolve(&id) {
                     self.say(tx, o, " ---> Using cache\n").await;
@@ -715,6 +828,46 @@ impl Engine {
         st.image = Some(self.images.resolve(&id)?);
         st.config = cfg;
         Ok(())
+    }
+
+    /// A step found in a `--cache-from` image, as dockerd's legacy cache:
+    /// an image whose history and layers start with the parent's, and whose
+    /// next history entry was made by the same instruction. Its whole
+    /// image when that entry is its last, else an image restored from the
+    /// prefix.
+    fn cache_from_hit(
+        &self,
+        parent: Option<&Image>,
+        created_by: &str,
+        cfg: &ImageRunConfig,
+        o: &BuildOptions,
+    ) -> Result<Option<String>> {
+        let (p_hist, p_diffs) = match parent {
+            Some(p) => (&p.config.history[..], &p.config.rootfs.diff_ids[..]),
+            None => (&[][..], &[][..]),
+        };
+        for name in &o.cache_from {
+            let Ok(t) = self.images.resolve(name) else {
+                continue;
+            };
+            let h = &t.config.history;
+            if h.len() <= p_hist.len()
+                || t.config.rootfs.diff_ids.len() < p_diffs.len()
+                || h[..p_hist.len()] != *p_hist
+                || t.config.rootfs.diff_ids[..p_diffs.len()] != *p_diffs
+                || h[p_hist.len()].get("created_by").and_then(|c| c.as_str()) != Some(created_by)
+            {
+                continue;
+            }
+            if h.len() == p_hist.len() + 1 {
+                return Ok(Some(t.record.id.clone()));
+            }
+            return self
+                .images
+                .restore_prefix(&t, p_hist.len() + 1, cfg.clone(), parent)
+                .map(Some);
+        }
+        Ok(None)
     }
 
     async fn say(&self, tx: &ProgressTx, o: &BuildOptions, s: &str) {
@@ -1036,25 +1189,20 @@ impl Engine {
 
     /// The image `COPY --from` names: an earlier stage (by name or index) or
     /// an image.
-    fn copy_from_image(
-        &self,
-        from: &str,
-        stages: &[Stage],
-        built: &BTreeMap<usize, String>,
-    ) -> Result<Image> {
+    async fn copy_from_image(&self, from: &str, run: &Run<'_>, current: usize) -> Result<Image> {
         let idx = from.parse::<usize>().ok().or_else(|| {
-            stages
+            run.df.stages[..current]
                 .iter()
                 .position(|s| s.name() == Some(from.to_ascii_lowercase().as_str()))
         });
         match idx {
             Some(i) => {
-                let id = built.get(&i).ok_or_else(|| {
-                    Error::invalid(format!(
+                if i >= current || !run.stages.needed[i] {
+                    return Err(Error::invalid(format!(
                         "invalid from flag value {from}: refers to a stage not built before it"
-                    ))
-                })?;
-                self.images.resolve(id)
+                    )));
+                }
+                self.images.resolve(&run.stages.get(i).await?)
             }
             None => self.images.resolve(from).map_err(|_| {
                 Error::not_found(format!(
