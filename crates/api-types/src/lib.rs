@@ -366,7 +366,8 @@ pub struct ImageInspectConfig {
     pub volumes: Option<Map<String, Value>>,
     pub working_dir: String,
     pub entrypoint: Option<Vec<String>>,
-    pub on_build: Vec<String>,
+    /// null when there are none, as dockerd sends it.
+    pub on_build: Option<Vec<String>>,
     pub labels: Labels,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -385,7 +386,7 @@ impl From<&ImageRunConfig> for ImageInspectConfig {
             volumes: r.volumes.clone(),
             working_dir: r.working_dir.clone(),
             entrypoint: r.entrypoint.clone(),
-            on_build: r.on_build.clone(),
+            on_build: (!r.on_build.is_empty()).then(|| r.on_build.clone()),
             labels: r.labels.clone(),
             stop_signal: r.stop_signal.clone(),
             shell: r.shell.clone(),

@@ -78,6 +78,12 @@ pub struct LoginOutcome {
 }
 
 impl Client {
+    /// The HTTP client for URLs that are not registries (a build's
+    /// `ADD <url>`): the system trust roots, the same timeouts.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.default_http
+    }
+
     /// Builds a client: parses the mirror and insecure lists and loads the
     /// system trust roots.
     pub fn new(config: Config) -> Result<Client> {

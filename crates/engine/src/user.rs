@@ -116,16 +116,18 @@ pub fn resolve(root: &Path, user: &str) -> Result<ExecUser> {
             }
         };
     }
-    let additional_gids = if name.is_empty() {
-        vec![]
-    } else {
-        group
-            .iter()
-            .filter(|e| e.len() >= 4 && e[3].split(',').any(|m| m == name))
-            .filter_map(|e| e[2].parse().ok())
-            .filter(|x| *x != gid)
-            .collect()
-    };
+    // As dockerd: the primary group is always a supplementary group too
+    // (so `id` shows `groups=<gid>`), then the user's memberships.
+    let mut additional_gids = vec![gid];
+    if !name.is_empty() {
+        additional_gids.extend(
+            group
+                .iter()
+                .filter(|e| e.len() >= 4 && e[3].split(',').any(|m| m == name))
+                .filter_map(|e| e[2].parse::<u32>().ok())
+                .filter(|x| *x != gid),
+        );
+    }
     Ok(ExecUser {
         uid,
         gid,
@@ -159,7 +161,7 @@ mod tests {
             ExecUser {
                 uid: 65534,
                 gid: 65534,
-                additional_gids: vec![10],
+                additional_gids: vec![65534, 10],
                 home: "/nonexistent".into()
             }
         );

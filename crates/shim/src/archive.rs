@@ -7,8 +7,9 @@
 //! - `archive-get ROOT PATH [--stat-only] [--contents]`: writes one line of
 //!   JSON (the path's stat, as the Engine API's `X-Docker-Container-Path-Stat`),
 //!   then a tar of PATH whose top entry is named after PATH's last element
-//!   (with `--contents`, of a directory's entries, named relative to it).
-//! - `archive-put ROOT DIR [--no-overwrite-dir-non-dir] [--copy-uid-gid]`:
+//!   (with `--contents`, of a directory's entries, named relative to it,
+//!   after a `./` entry for the directory itself).
+//! - `archive-put ROOT DIR [--no-overwrite-dir-non-dir] [--copy-uid-gid] [--root-meta]`:
 //!   extracts the tar on stdin into the directory DIR.
 //!
 //! Exit status: 0 done, 2 the path does not exist, 3 the request or the
@@ -158,6 +159,9 @@ fn get(args: &[String]) -> Result<(), Fail> {
     let top = PathBuf::from(path);
     let io = |e: std::io::Error| Fail(1, format!("archiving {path}: {e}"));
     if m.is_dir() && contents {
+        // The directory itself as `./` first: its mode and owner, which a
+        // volume's root takes (`archive-put --root-meta`).
+        b.append_dir(".", &top).map_err(io)?;
         archive::append_tree(&mut b, &top, Path::new("")).map_err(io)?;
     } else if m.is_dir() {
         b.append_dir(&base, &top).map_err(io)?;
@@ -189,6 +193,8 @@ fn put(args: &[String]) -> Result<(), Fail> {
     };
     let no_overwrite = args.iter().any(|a| a == "--no-overwrite-dir-non-dir");
     let copy_ids = args.iter().any(|a| a == "--copy-uid-gid");
+    // A `./` directory entry sets the destination's own mode and owner.
+    let root_meta = args.iter().any(|a| a == "--root-meta");
     enter_root(root)?;
     let m = std::fs::metadata(dir).map_err(|_| {
         Fail(
@@ -225,6 +231,18 @@ fn put(args: &[String]) -> Result<(), Fail> {
             ));
         };
         if rel.as_os_str().is_empty() {
+            let h = entry.header();
+            if root_meta && h.entry_type().is_dir() {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = h.mode().unwrap_or(0o755) & 0o7777;
+                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| Fail(1, format!("chmod {}: {e}", dest.display())))?;
+                if copy_ids {
+                    let (u, g) = (h.uid().unwrap_or(0) as u32, h.gid().unwrap_or(0) as u32);
+                    std::os::unix::fs::chown(&dest, Some(u), Some(g))
+                        .map_err(|e| Fail(1, format!("chown {}: {e}", dest.display())))?;
+                }
+            }
             continue;
         }
         let target = dest.join(&rel);

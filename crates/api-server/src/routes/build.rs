@@ -38,31 +38,40 @@ fn registry_config<B>(req: &Request<B>) -> BTreeMap<String, distribution::AuthCo
         .unwrap_or_default()
 }
 
-/// `POST /build`: the context is unpacked first (a bad tar is a 400), then
-/// the build streams.
-pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
-    // What berth's builder does not do is refused, never ignored.
-    for (k, default) in [
-        ("remote", ""),
-        ("squash", ""),
-        ("cpusetcpus", ""),
-        ("cpusetmems", ""),
-        ("cgroupparent", ""),
-        ("isolation", ""),
-        ("outputs", ""),
-        ("ulimits", "[]"),
+/// The build's options from the query and headers; what berth's builder
+/// does not do is refused, never ignored.
+fn build_options(ctx: &Ctx, req: &Request<Incoming>) -> Result<BuildOptions> {
+    for k in [
+        "remote",
+        "cpusetcpus",
+        "cpusetmems",
+        "cgroupparent",
+        "outputs",
     ] {
-        if let Some(v) = ctx.q(k).filter(|v| {
-            !v.is_empty()
-                && *v != default
-                && *v != "0"
-                && !v.eq_ignore_ascii_case("false")
-                && *v != "null"
-        }) {
+        if let Some(v) = ctx.q(k).filter(|v| !v.is_empty()) {
             return Err(Error::invalid(format!(
                 "the build option {k}={v} is not supported by berth's builder yet"
             )));
         }
+    }
+    if ctx.flag("squash") {
+        return Err(Error::invalid(
+            "squash is only supported with experimental mode",
+        ));
+    }
+    if let Some(i) = ctx
+        .q("isolation")
+        .filter(|i| !i.is_empty() && *i != "default")
+    {
+        return Err(Error::invalid(format!("unsupported isolation: {i:?}")));
+    }
+    if let Some(u) = ctx
+        .q("ulimits")
+        .filter(|u| !matches!(*u, "" | "[]" | "null"))
+    {
+        return Err(Error::invalid(format!(
+            "the build option ulimits={u} is not supported by berth's builder yet"
+        )));
     }
     if !ctx.q_all("securityopt").is_empty() {
         return Err(Error::invalid(
@@ -101,12 +110,12 @@ pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp
     let o = BuildOptions {
         dockerfile: ctx.q("dockerfile").unwrap_or("").to_string(),
         tags: ctx.q_all("t"),
-        build_args: json_map(&ctx, "buildargs")?,
+        build_args: json_map(ctx, "buildargs")?,
         target: ctx.q("target").filter(|t| !t.is_empty()).map(String::from),
         no_cache: ctx.flag("nocache"),
         remove: ctx.q("rm").is_none() || ctx.flag("rm") || ctx.flag("forcerm"),
         force_remove: ctx.flag("forcerm"),
-        labels: json_map(&ctx, "labels")?,
+        labels: json_map(ctx, "labels")?,
         quiet: ctx.flag("q"),
         pull: ctx.flag("pull"),
         platform: ctx
@@ -115,9 +124,27 @@ pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp
             .map(String::from),
         host,
         cache_from,
-        auths: registry_config(&req),
+        auths: registry_config(req),
     };
-    ctx.engine.check_build_options(&o)?;
+    Ok(o)
+}
+
+/// `POST /build`: the context is unpacked first (a bad tar is a 400), then
+/// the build streams.
+pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    let o = match build_options(&ctx, &req).and_then(|o| {
+        ctx.engine.check_build_options(&o)?;
+        Ok(o)
+    }) {
+        Ok(o) => o,
+        Err(e) => {
+            // The client is still sending its context: it is read and
+            // dropped so the client sees the error, not a broken pipe.
+            let mut body = req.into_body();
+            while let Some(Ok(_)) = http_body_util::BodyExt::frame(&mut body).await {}
+            return Err(e);
+        }
+    };
     let reader = BodyReader::new(req);
     let engine = ctx.engine.clone();
     let context = tokio::task::spawn_blocking(move || {
@@ -128,15 +155,51 @@ pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp
     })
     .await
     .map_err(|e| Error::internal(e.to_string()))??;
-    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let (done_tx, mut done) = tokio::sync::oneshot::channel();
     let engine = ctx.engine.clone();
     tokio::spawn(async move {
-        if let Err(e) = engine.build(context, o, tx.clone()).await {
-            let _ = tx.send(engine::build::error_line(&e)).await;
+        let _ = done_tx.send(engine.build(context, o, tx).await);
+    });
+    // As dockerd: an error before the build has said anything (a bad
+    // Dockerfile, a missing stage) is the response's status, not a line of
+    // the stream.
+    let first = tokio::select! {
+        biased;
+        m = rx.recv() => m,
+        r = &mut done => match r {
+            Ok(Err(e)) => return Err(e),
+            _ => None,
+        },
+    };
+    let (out, out_rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(async move {
+        if let Some(b) = first {
+            if out.send(b).await.is_err() {
+                return;
+            }
+            // A client that goes away is seen here at once (not at the next
+            // line), and the build then sees its channel closed.
+            loop {
+                tokio::select! {
+                    m = rx.recv() => match m {
+                        Some(b) => {
+                            if out.send(b).await.is_err() {
+                                return;
+                            }
+                        }
+                        None => break,
+                    },
+                    _ = out.closed() => return,
+                }
+            }
+        }
+        if let Ok(Err(e)) = done.await {
+            let _ = out.send(engine::build::error_line(&e)).await;
         }
     });
     Ok(Response::builder()
         .header("Content-Type", "application/json")
-        .body(Body::stream(rx))
+        .body(Body::stream(out_rx))
         .expect("valid response"))
 }

@@ -194,12 +194,33 @@ impl Context {
             return Ok(ctx);
         }
         let r = archive::decompress(br).map_err(|e| bad(e.message))?;
-        ctx.add_tar(r, Path::new(""))?;
+        // The docker CLI ends some contexts right after the last file's
+        // data, without padding or end blocks (Go's tar reader takes that
+        // as the end): zeros stand in for them. A file cut short is still
+        // an error: every file's length is checked against its header.
+        let data_end = std::rc::Rc::new(std::cell::Cell::new(0));
+        let r = ZeroTail {
+            inner: r,
+            pos: 0,
+            tail: 1536,
+            data_end: data_end.clone(),
+        };
+        ctx.add_tar_at(r, Path::new(""), Some(&data_end))?;
         Ok(ctx)
     }
 
     /// Adds the entries of the tar `r` under `prefix`. Blocking.
     pub fn add_tar(&mut self, r: impl Read, prefix: &Path) -> Result<()> {
+        self.add_tar_at(r, prefix, None)
+    }
+
+    /// [`Context::add_tar`], telling `data_end` where each file's data ends.
+    fn add_tar_at(
+        &mut self,
+        r: impl Read,
+        prefix: &Path,
+        data_end: Option<&std::cell::Cell<u64>>,
+    ) -> Result<()> {
         let mut ar = tar::Archive::new(r);
         for entry in ar.entries().map_err(|e| bad(e.to_string()))? {
             let mut entry = entry.map_err(|e| bad(e.to_string()))?;
@@ -261,7 +282,19 @@ impl Context {
                     }
                 }
                 k if k.is_file() => {
+                    let size = entry.header().size().unwrap_or(0);
+                    if let Some(end) = data_end {
+                        end.set(entry.raw_file_position() + size);
+                    }
                     let mut n = self.spool_file(&mut entry, mode, mtime)?;
+                    if let Kind::File { len, .. } = n.kind {
+                        if len != size {
+                            return Err(bad(format!(
+                                "{}: the archive ends inside the file",
+                                rel.display()
+                            )));
+                        }
+                    }
                     (n.uid, n.gid) = (uid, gid);
                     n
                 }
@@ -277,6 +310,16 @@ impl Context {
             }
             self.nodes.insert(rel, node);
         }
+        Ok(())
+    }
+
+    /// Adds a regular file at `rel` with the content of `r`. Blocking.
+    pub fn add_file(&mut self, rel: &Path, r: &mut dyn Read, mode: u32, mtime: u64) -> Result<()> {
+        let rel = clean(rel)?;
+        self.ensure_parents(&rel)?;
+        let node = self.spool_file(r, mode, mtime)?;
+        self.remove_tree(&rel);
+        self.nodes.insert(rel, node);
         Ok(())
     }
 
@@ -460,6 +503,33 @@ impl Context {
     }
 }
 
+/// A reader that, when `inner` ends right after a file's data or on a
+/// block boundary, gives `tail` zero bytes more (padding and end blocks).
+struct ZeroTail<R> {
+    inner: R,
+    pos: u64,
+    tail: usize,
+    data_end: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for ZeroTail<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 || buf.is_empty() {
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let end = self.data_end.get();
+        if self.pos != end && (self.pos % 512 != 0 || self.pos < end) {
+            return Ok(0);
+        }
+        let n = self.tail.min(buf.len());
+        buf[..n].fill(0);
+        self.tail -= n;
+        Ok(n)
+    }
+}
+
 struct SpoolReader<'a> {
     spool: &'a Spool,
     off: u64,
@@ -586,6 +656,24 @@ mod tests {
         let mut out = Vec::new();
         ctx.copy_file(&n2, &mut out).unwrap();
         assert!(out == big);
+    }
+
+    #[test]
+    fn a_tar_without_end_blocks_is_read_and_a_cut_file_refused() {
+        let full = tar_of(&[("Dockerfile", b"FROM x\n"), ("b", b"bbb")]);
+        // Up to the end of b's data: no padding, no end blocks.
+        let cut = &full[..512 + 512 + 512 + 3];
+        let ctx = Context::unpack(cut, tmp()).unwrap();
+        assert_eq!(ctx.read(Path::new("b")).unwrap(), b"bbb");
+        let e = Context::unpack(&full[..512 + 512 + 512 + 2], tmp())
+            .err()
+            .unwrap();
+        assert!(e.message.contains("ends inside the file"), "{}", e.message);
+        // Cut on a block boundary inside a file's data.
+        let big = vec![7u8; 1024];
+        let full = tar_of(&[("big", &big)]);
+        let e = Context::unpack(&full[..512 + 512], tmp()).err().unwrap();
+        assert!(e.message.contains("ends inside the file"), "{}", e.message);
     }
 
     #[test]

@@ -27,6 +27,7 @@ use store::metadata::Table;
 
 mod context;
 mod copy;
+mod history;
 pub use context::Context;
 use copy::Item;
 use tokio::io::AsyncReadExt;
@@ -167,8 +168,15 @@ struct CopyAction {
     items: Vec<Item>,
     /// The destination as written.
     dest: String,
+    /// How many sources the instruction names (wildcards count as two).
+    sources: usize,
     chown: Option<String>,
     chmod: Option<u32>,
+}
+
+/// Whether an ADD source is a URL dockerd fetches.
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
 }
 
 /// A HEALTHCHECK as the image config's `Healthcheck`.
@@ -736,17 +744,32 @@ impl Engine {
                     src,
                     items,
                     dest: c.paths.dest.clone(),
+                    sources: c
+                        .paths
+                        .sources
+                        .iter()
+                        .map(|s| {
+                            if builder::glob::has_wildcards(s) {
+                                2
+                            } else {
+                                1
+                            }
+                        })
+                        .sum(),
                     chown: c.chown.clone(),
                     chmod: chmod(c.chmod.as_deref())?,
                 })
             }
             Instruction::Add(a) => {
-                if a.paths.sources.iter().any(|s| s.contains("://"))
-                    || a.checksum.is_some()
-                    || a.keep_git_dir.is_some()
-                {
+                if a.checksum.is_some() || a.keep_git_dir.is_some() {
                     return Err(Error::invalid(
-                        "ADD of URLs and git sources is not supported by berth's builder yet",
+                        "ADD --checksum and --keep-git-dir are not supported by berth's builder yet",
+                    ));
+                }
+                let urls = a.paths.sources.iter().filter(|s| is_url(s)).count();
+                if urls > 0 && urls < a.paths.sources.len() {
+                    return Err(Error::invalid(
+                        "ADD of URLs together with local files in one instruction is not supported by berth's builder yet",
                     ));
                 }
                 if a.link || !a.paths.inline.is_empty() {
@@ -754,28 +777,86 @@ impl Engine {
                         "ADD --link and heredocs are not supported by berth's builder yet",
                     ));
                 }
+                // URLs are fetched by the daemon into a context of their
+                // own; what they fetch is not extracted (as dockerd).
+                let (src, sources) = if urls > 0 {
+                    let (dl, names) = self.download(&a.paths.sources, o, tx).await?;
+                    (Arc::new(dl), names)
+                } else {
+                    (ctx.clone(), a.paths.sources.clone())
+                };
                 let items = copy::sources(
-                    ctx,
-                    &a.paths.sources,
+                    &src,
+                    &sources,
                     &a.paths.dest,
                     &cfg.working_dir,
-                    true,
+                    urls == 0,
                     "ADD",
                 )?;
-                extra = copy::digest(ctx, &items);
+                extra = copy::digest(&src, &items);
                 Action::Copy(CopyAction {
-                    src: ctx.clone(),
+                    src,
                     items,
                     dest: a.paths.dest.clone(),
+                    sources: a
+                        .paths
+                        .sources
+                        .iter()
+                        .map(|s| {
+                            if builder::glob::has_wildcards(s) {
+                                2
+                            } else {
+                                1
+                            }
+                        })
+                        .sum(),
                     chown: a.chown.clone(),
                     chmod: chmod(a.chmod.as_deref())?,
                 })
             }
             Instruction::From(_) => unreachable!("FROM starts a stage"),
         };
-        let created_by = match &action {
-            Action::Run(argv) => argv.join(" "),
-            _ => format!("/bin/sh -c #(nop) {}", s.original),
+        let created_by = match (&action, &inst) {
+            (Action::Run(argv), _) => {
+                let args: Vec<(String, String)> = st
+                    .args
+                    .visible()
+                    .into_iter()
+                    .filter(|(k, _)| {
+                        !cfg.env
+                            .iter()
+                            .any(|e| e.split_once('=').map(|x| x.0) == Some(k))
+                    })
+                    .collect();
+                history::run(argv, &args)
+            }
+            (Action::Copy(c), Instruction::Copy(_) | Instruction::Add(_)) => {
+                let kind = if c.items.len() > 1 && c.sources > 1 {
+                    "multi"
+                } else if matches!(c.items.first(), Some(Item::Entry { src, .. })
+                    if c.src.get(src).is_some_and(|n| matches!(n.kind, context::Kind::Dir)))
+                {
+                    "dir"
+                } else {
+                    "file"
+                };
+                let chown = c
+                    .chown
+                    .as_deref()
+                    .map(|o| format!("--chown={o}"))
+                    .unwrap_or_default();
+                history::nop1(
+                    &st.shell,
+                    &format!("{} {chown}{kind}:{extra} in {} ", inst.name(), c.dest),
+                )
+            }
+            (_, Instruction::Workdir(_)) => {
+                history::nop1(&st.shell, &format!("WORKDIR {}", cfg.working_dir))
+            }
+            (_, i) => match history::config_comment(i, &cfg, cfg.healthcheck.as_ref()) {
+                Some(c) => history::nop(&st.shell, &c),
+                None => history::nop(&st.shell, &s.original),
+            },
         };
         let key = {
             let mut h = Sha256::new();
@@ -868,6 +949,67 @@ impl Engine {
                 .map(Some);
         }
         Ok(None)
+    }
+
+    /// Fetches ADD's URLs into a context of their own, each file named as
+    /// the URL's last path segment, mode 0600 and the server's
+    /// Last-Modified time, as dockerd does; returns it and the files' paths.
+    async fn download(
+        &self,
+        urls: &[String],
+        o: &BuildOptions,
+        tx: &ProgressTx,
+    ) -> Result<(Context, Vec<String>)> {
+        use futures_util::TryStreamExt;
+        let mut dl = Some(Context::empty(self.tmp.clone()));
+        let mut names = Vec::new();
+        for (i, u) in urls.iter().enumerate() {
+            let fail =
+                |e: &dyn std::fmt::Display| Error::invalid(format!("failed to GET {u}: {e}"));
+            let parsed = url::Url::parse(u).map_err(|e| fail(&e))?;
+            let name = parsed
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+                .unwrap_or("__unnamed__")
+                .to_string();
+            self.say(tx, o, &format!("Downloading {u}\n")).await;
+            let resp = self
+                .images
+                .registry
+                .http()
+                .get(parsed)
+                .send()
+                .await
+                .map_err(|e| fail(&e))?;
+            if !resp.status().is_success() {
+                return Err(fail(&format!("status {}", resp.status())));
+            }
+            let mtime = resp
+                .headers()
+                .get(http::header::LAST_MODIFIED)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+                .map(|t| t.timestamp().max(0) as u64)
+                .unwrap_or(0);
+            let body = tokio_util::io::StreamReader::new(
+                resp.bytes_stream().map_err(std::io::Error::other),
+            );
+            let mut ctx = dl.take().expect("the context is put back");
+            let rel = format!("{i}/{name}");
+            let path = rel.clone();
+            let (ctx, r) = tokio::task::spawn_blocking(move || {
+                let mut r = tokio_util::io::SyncIoBridge::new(body);
+                let added = ctx.add_file(Path::new(&path), &mut r, 0o600, mtime);
+                (ctx, added)
+            })
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+            dl = Some(ctx);
+            r?;
+            names.push(rel);
+        }
+        Ok((dl.expect("the context is put back"), names))
     }
 
     async fn say(&self, tx: &ProgressTx, o: &BuildOptions, s: &str) {

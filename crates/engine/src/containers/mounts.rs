@@ -519,6 +519,7 @@ impl ContainerService {
             .arg(dir)
             .arg("/")
             .arg("--copy-uid-gid")
+            .arg("--root-meta")
             .stdin(Stdio::from(out))
             .stderr(Stdio::piped())
             .output()
