@@ -520,7 +520,7 @@ impl<R: Read> Read for ZeroTail<R> {
             return Ok(n);
         }
         let end = self.data_end.get();
-        if self.pos != end && (self.pos % 512 != 0 || self.pos < end) {
+        if self.pos != end && (!self.pos.is_multiple_of(512) || self.pos < end) {
             return Ok(0);
         }
         let n = self.tail.min(buf.len());

@@ -88,8 +88,8 @@ pub fn go_duration(ns: i64) -> String {
 /// Go's `%q` of an int (a rune literal).
 fn go_rune(n: i64) -> String {
     match u32::try_from(n).ok().and_then(char::from_u32) {
-        Some(c) if c == '\'' => "'\\''".into(),
-        Some(c) if c == '\\' => "'\\\\'".into(),
+        Some('\'') => "'\\''".into(),
+        Some('\\') => "'\\\\'".into(),
         Some(c) if (' '..='~').contains(&c) => format!("'{c}'"),
         Some(c) if (c as u32) < 0x80 => format!("'\\x{:02x}'", c as u32),
         Some(c) if (c as u32) <= 0xffff && !c.is_control() => format!("'{c}'"),
