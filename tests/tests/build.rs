@@ -466,3 +466,33 @@ fn add_fetches_urls() {
     server.join().unwrap();
     d.finish();
 }
+
+/// `docker builder prune`: `-a` forgets every cached step (the next build
+/// runs them again); without it only steps whose image is gone.
+#[test]
+fn builder_prune_forgets_cached_steps() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let ctx = d.dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nRUN echo x > /x\n").unwrap();
+    assert_eq!(build(&d, &ctx, &["-t", "bp:1"]).code, 0);
+    let again = build(&d, &ctx, &["-t", "bp:1"]);
+    assert!(again.stdout.contains("Using cache"), "{again:?}");
+    let kept = d.docker(&["builder", "prune", "-f"]).ok().to_string();
+    assert!(kept.contains("Total reclaimed space: 0B"), "{kept}");
+    assert!(build(&d, &ctx, &["-t", "bp:1"])
+        .stdout
+        .contains("Using cache"));
+    let all = d.docker(&["builder", "prune", "-af"]).ok().to_string();
+    assert!(all.contains("Deleted build cache objects:"), "{all}");
+    assert!(all.lines().any(|l| l.len() == 64), "{all}");
+    let after = build(&d, &ctx, &["-t", "bp:1"]);
+    assert!(after.stdout.contains("Running in"), "{after:?}");
+    let bad = d.docker(&["builder", "prune", "-f", "--filter", "until=1h"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("filters"), "{bad:?}");
+    d.finish();
+}

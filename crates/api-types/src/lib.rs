@@ -316,6 +316,14 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
+/// `POST /build/prune` (`BuildCachePruneResponse`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BuildCachePruneResponse {
+    pub caches_deleted: Option<Vec<String>>,
+    pub space_reclaimed: i64,
+}
+
 /// `GET /images/{name}/json` (`ImageInspect`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]

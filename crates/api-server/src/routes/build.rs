@@ -203,3 +203,24 @@ pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp
         .body(Body::stream(out_rx))
         .expect("valid response"))
 }
+
+/// `POST /build/prune`.
+pub(crate) fn build_prune(ctx: Ctx) -> Result<Resp> {
+    if let Some(f) = ctx
+        .q("filters")
+        .filter(|f| !f.is_empty() && *f != "{}" && *f != "null")
+    {
+        return Err(Error::invalid(format!(
+            "berth does not support build cache prune filters yet: {f}"
+        )));
+    }
+    if ctx
+        .q("keep-storage")
+        .is_some_and(|k| !k.is_empty() && k != "0")
+    {
+        return Err(Error::invalid(
+            "berth does not support --keep-storage for build cache prune yet",
+        ));
+    }
+    Ok(crate::json(&ctx.engine.build_prune(ctx.flag("all"))?))
+}

@@ -54,6 +54,7 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
 
         (&M::POST, ["commit"]) => containers::image_commit(ctx, req).await,
         (&M::POST, ["build"]) => build::image_build(ctx, req).await,
+        (&M::POST, ["build", "prune"]) => build::build_prune(ctx),
         (&M::POST, ["containers", "create"]) => containers::container_create(ctx, req).await,
         (&M::GET, ["containers", "json"]) => containers::container_list(ctx),
         (&M::POST, ["containers", "prune"]) => containers::container_prune(ctx).await,

@@ -299,6 +299,28 @@ impl Engine {
         self.images.resolve(&pulled?)
     }
 
+    /// `POST /build/prune`: forgets cached steps, those whose image is gone
+    /// or, with `all`, every one. The steps' images are images (dockerd's
+    /// legacy builder keeps them the same way): `image prune` removes them.
+    pub fn build_prune(&self, all: bool) -> Result<api_types::BuildCachePruneResponse> {
+        let mut deleted = Vec::new();
+        for (key, id) in self.meta().list::<String>(Table::BuildCache)? {
+            if all || self.images.resolve(&id).is_err() {
+                deleted.push(key);
+            }
+        }
+        self.meta().update(|tx| {
+            for k in &deleted {
+                tx.delete(Table::BuildCache, k)?;
+            }
+            Ok(())
+        })?;
+        Ok(api_types::BuildCachePruneResponse {
+            caches_deleted: (!deleted.is_empty()).then_some(deleted),
+            space_reclaimed: 0,
+        })
+    }
+
     /// Reads a build context (a tar, plain or compressed, or a Dockerfile
     /// alone), hashing its files as they stream in. Blocking.
     pub fn build_context(&self, body: impl Read) -> Result<Context> {
