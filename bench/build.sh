@@ -6,6 +6,9 @@
 #   cold:   the image removed (busybox stays), then `--no-cache`: every RUN
 #           runs a container, the COPY makes a 50 MB layer.
 #   cached: the same build again right after, every step from the cache.
+#   docker CLI alone: the cached build's floor, the CLI sending the same
+#           context to a stand-in daemon that does nothing with it
+#           (bench/null-daemon.py): no daemon's cached build can beat it.
 # The daemons run as in run-true.sh (lib-bridge.sh: berthd on its own bridge
 # bbench0, dockerd on docker0 with --ip-forward=false; RUN steps use each
 # daemon's default bridge); see lib-bridge.sh for the settings and the cleanup.
@@ -86,6 +89,19 @@ for r in $(seq 0 "$N"); do
   done
 done
 
+# The floor under a cached build: the docker CLI alone, against a stand-in
+# daemon that reads the context and answers at once (bench/null-daemon.py).
+python3 bench/null-daemon.py "$tmp/null.sock" & npid=$!
+wait_sock "$tmp/null.sock" || die "the stand-in daemon did not start"
+for r in $(seq 0 "$N"); do
+  t0=$(now)
+  DOCKER_HOST="unix://$tmp/null.sock" $docker build -q "$ctx" >/dev/null 2>"$tmp/err.n" \
+    || { cat "$tmp/err.n" >&2; die "the docker CLI against the stand-in daemon failed"; }
+  t1=$(now)
+  [ "$r" -gt 0 ] && echo $(( (t1 - t0) / 1000 )) >> "$tmp/t.n.cached"
+done
+kill "$npid"; wait "$npid" 2>/dev/null || true
+
 # Median in ms of the microsecond figures on stdin.
 median() { sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f\n", m/1000}'; }
 range() { sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.0f-%.0f", lo/1000, hi/1000}'; }
@@ -101,6 +117,7 @@ printf '  %-24s %10s %14s %10s %14s\n' "" "cold" "" "cached" ""
 for c in "${cases[@]}"; do
   printf '  %-24s %10s %14s %10s %14s\n' "$(name "$c")" "${t[$c,cold]}" "[${rg[$c,cold]}]" "${t[$c,cached]}" "[${rg[$c,cached]}]"
 done
+printf '  %-24s %10s %14s %10s %14s\n' "docker CLI alone" "" "" "$(median < "$tmp/t.n.cached")" "[$(range < "$tmp/t.n.cached")]"
 if [ $have_dockerd = 1 ]; then
   printf '  %-24s %10s %14s %10s\n' "ratio dockerd/berthd" "$(ratio "${t[d,cold]}" "${t[b,cold]}")" "" \
     "$(ratio "${t[d,cached]}" "${t[b,cached]}")"

@@ -49,7 +49,7 @@ pub struct Node {
 /// Where file contents live: memory chunks, then a temporary file.
 struct Spool {
     /// Full chunks but the last, which holds `mem % CHUNK` bytes.
-    chunks: Vec<memmap2::MmapMut>,
+    chunks: Vec<Vec<u8>>,
     mem: u64,
     file: Option<std::fs::File>,
     len: u64,
@@ -66,9 +66,8 @@ impl Spool {
             let used = (self.mem % CHUNK as u64) as usize;
             if self.file.is_none() && (used != 0 || self.mem < MEMORY_LIMIT) {
                 if used == 0 {
-                    let m = memmap2::MmapMut::map_anon(CHUNK)?;
-                    let _ = m.advise(memmap2::Advice::HugePage);
-                    self.chunks.push(m);
+                    // calloc'd: the kernel's zero pages, faulted in as filled.
+                    self.chunks.push(vec![0u8; CHUNK]);
                 }
                 let c = self.chunks.last_mut().expect("a chunk");
                 let n = match r.read(&mut c[used..]) {
