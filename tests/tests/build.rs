@@ -141,6 +141,17 @@ fn a_failing_run_gives_dockers_message_and_leaves_nothing() {
     );
     assert!(out.stdout.contains("before"), "{out:?}");
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    // Quiet, the build's output is still shown when it fails (as dockerd).
+    let out = build(&d, &ctx, &["-q", "--force-rm"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        format!("{}{}", out.stdout, out.stderr).contains("before"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("returned a non-zero code: 3"),
+        "{out:?}"
+    );
     // Bad input: an unknown instruction, a source outside the context, no base image.
     for (df, want) in [
         ("FROM busybox\nFOO bar\n", "unknown instruction: FOO"),

@@ -6,7 +6,7 @@ use crate::progress::{self, Target};
 use crate::{CmdResult, Failure};
 use api_client::{Body, Client, HttpMethod as Method};
 use builder::dockerignore::{DirMatch, Patterns};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 fn fail(msg: impl Into<String>) -> Failure {
@@ -214,6 +214,5 @@ pub async fn build(client: &Client, a: BuildArgs) -> CmdResult {
         std::fs::write(f, &id)
             .map_err(|e| fail(format!("failed to write the image ID file: {e}")))?;
     }
-    let _ = std::io::stdout().is_terminal();
     Ok(0)
 }

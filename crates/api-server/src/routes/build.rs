@@ -125,6 +125,7 @@ fn build_options(ctx: &Ctx, req: &Request<Incoming>) -> Result<BuildOptions> {
         host,
         cache_from,
         auths: registry_config(req),
+        quiet_log: Default::default(),
     };
     Ok(o)
 }

@@ -168,27 +168,69 @@ where
 }
 
 /// A request body as a blocking reader, for engine work on a blocking thread.
+/// Frames cross from the connection's task in batches (whatever has arrived,
+/// up to 1 MiB), so a 50 MB upload wakes the reading thread tens of times,
+/// not thousands. A body that breaks off is an error, never an early end.
 pub(crate) struct BodyReader {
-    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    rx: tokio::sync::mpsc::Receiver<std::result::Result<Vec<Bytes>, String>>,
+    batch: std::vec::IntoIter<Bytes>,
     cur: Bytes,
+    failed: Option<String>,
 }
+
+/// How much a batch gathers before it is handed over.
+const BATCH: usize = 1 << 20;
 
 impl BodyReader {
     pub(crate) fn new(req: Request<Incoming>) -> BodyReader {
-        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        use futures_util::FutureExt;
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
         let mut body = req.into_body();
         tokio::spawn(async move {
-            while let Some(Ok(frame)) = body.frame().await {
-                if let Ok(data) = frame.into_data() {
-                    if tx.send(data).await.is_err() {
+            let mut batch = Vec::new();
+            let mut size = 0;
+            let mut next = body.frame().await;
+            loop {
+                match next {
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            size += data.len();
+                            batch.push(data);
+                        }
+                    }
+                    Some(Err(e)) => {
+                        let _ = tx.send(Err(e.to_string())).await;
+                        return;
+                    }
+                    None => {
+                        if !batch.is_empty() {
+                            let _ = tx.send(Ok(batch)).await;
+                        }
                         return;
                     }
                 }
+                // More that has already arrived joins the batch; otherwise
+                // the batch goes and the next frame is awaited.
+                next = match body.frame().now_or_never() {
+                    Some(f) if size < BATCH => f,
+                    ready => {
+                        size = 0;
+                        if tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+                            return;
+                        }
+                        match ready {
+                            Some(f) => f,
+                            None => body.frame().await,
+                        }
+                    }
+                };
             }
         });
         BodyReader {
             rx,
+            batch: Vec::new().into_iter(),
             cur: Bytes::new(),
+            failed: None,
         }
     }
 
@@ -205,8 +247,18 @@ impl BodyReader {
 impl std::io::Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.cur.is_empty() {
+            if let Some(b) = self.batch.next() {
+                self.cur = b;
+                continue;
+            }
+            if let Some(e) = &self.failed {
+                return Err(std::io::Error::other(format!(
+                    "reading the request body: {e}"
+                )));
+            }
             match self.rx.blocking_recv() {
-                Some(b) => self.cur = b,
+                Some(Ok(batch)) => self.batch = batch.into_iter(),
+                Some(Err(e)) => self.failed = Some(e),
                 None => return Ok(0),
             }
         }

@@ -61,22 +61,27 @@ impl Spool {
     /// memory chunks; past the memory limit, through a buffer into the
     /// temporary file.
     fn fill(&mut self, r: &mut dyn Read, h: &mut blake3::Hasher) -> std::io::Result<()> {
-        let mut buf = Vec::new();
+        // Read through a small buffer that stays in cache, then appended:
+        // a chunk is written once (no zeroing first).
+        let mut buf = vec![0u8; 256 * 1024];
         loop {
             let used = (self.mem % CHUNK as u64) as usize;
             if self.file.is_none() && (used != 0 || self.mem < MEMORY_LIMIT) {
                 if used == 0 {
-                    // calloc'd: the kernel's zero pages, faulted in as filled.
-                    self.chunks.push(vec![0u8; CHUNK]);
+                    self.chunks.push(Vec::with_capacity(CHUNK));
                 }
-                let c = self.chunks.last_mut().expect("a chunk");
-                let n = match r.read(&mut c[used..]) {
+                let room = (CHUNK - used).min(buf.len());
+                let n = match r.read(&mut buf[..room]) {
                     Ok(0) => return Ok(()),
                     Ok(n) => n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(e),
                 };
-                h.update(&c[used..used + n]);
+                h.update(&buf[..n]);
+                self.chunks
+                    .last_mut()
+                    .expect("a chunk")
+                    .extend_from_slice(&buf[..n]);
                 self.mem += n as u64;
                 self.len += n as u64;
                 continue;
@@ -94,7 +99,6 @@ impl Spool {
                 std::fs::remove_file(&p)?;
                 self.file = Some(f);
             }
-            buf.resize(256 * 1024, 0);
             let n = match r.read(&mut buf) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,

@@ -58,6 +58,19 @@ pub struct BuildOptions {
     pub cache_from: Vec<String>,
     /// Credentials for pulling base images, by registry (`X-Registry-Config`).
     pub auths: BTreeMap<String, distribution::AuthConfig>,
+    /// A quiet build's output, kept to be shown if it fails (as dockerd).
+    pub quiet_log: Arc<std::sync::Mutex<Vec<Bytes>>>,
+}
+
+impl BuildOptions {
+    /// Sends `b` to the client, or keeps it when the build is quiet.
+    async fn emit(&self, tx: &ProgressTx, b: Bytes) {
+        if self.quiet {
+            self.quiet_log.lock().unwrap().push(b);
+        } else {
+            let _ = tx.send(b).await;
+        }
+    }
 }
 
 /// Refuses a `--platform` other than the host's, naming it.
@@ -285,12 +298,10 @@ impl Engine {
             })?;
         let (ptx, mut prx) = tokio::sync::mpsc::channel::<Bytes>(64);
         let relay = {
-            let (tx, quiet) = (tx.clone(), o.quiet);
+            let (tx, o) = (tx.clone(), o.clone());
             tokio::spawn(async move {
                 while let Some(b) = prx.recv().await {
-                    if !quiet {
-                        let _ = tx.send(b).await;
-                    }
+                    o.emit(&tx, b).await;
                 }
             })
         };
@@ -329,6 +340,23 @@ impl Engine {
 
     /// Builds `ctx`, sending Docker's stream to `tx`; returns the image id.
     pub async fn build(
+        self: &Arc<Self>,
+        ctx: Context,
+        o: BuildOptions,
+        tx: ProgressTx,
+    ) -> Result<String> {
+        let r = self.build_all(ctx, o.clone(), tx.clone()).await;
+        // As dockerd: a quiet build that fails shows what it said.
+        if r.is_err() {
+            let kept = std::mem::take(&mut *o.quiet_log.lock().unwrap());
+            for b in kept {
+                let _ = tx.send(b).await;
+            }
+        }
+        r
+    }
+
+    async fn build_all(
         self: &Arc<Self>,
         mut ctx: Context,
         o: BuildOptions,
@@ -1035,9 +1063,7 @@ impl Engine {
     }
 
     async fn say(&self, tx: &ProgressTx, o: &BuildOptions, s: &str) {
-        if !o.quiet {
-            let _ = tx.send(stream(s)).await;
-        }
+        o.emit(tx, stream(s)).await;
     }
 
     fn cached(&self, key: &str) -> Option<String> {
@@ -1158,7 +1184,7 @@ impl Engine {
             .await?;
         let exit = self.containers.wait(&cid, "next-exit")?;
         let relay = {
-            let (tx, quiet) = (tx.clone(), o.quiet);
+            let (tx, o) = (tx.clone(), o.clone());
             tokio::spawn(async move {
                 let mut r = ours;
                 let mut head = [0u8; 8];
@@ -1168,11 +1194,8 @@ impl Engine {
                     if r.read_exact(&mut buf).await.is_err() {
                         break;
                     }
-                    if !quiet {
-                        let _ = tx
-                            .send(stream(String::from_utf8_lossy(&buf).into_owned()))
-                            .await;
-                    }
+                    o.emit(&tx, stream(String::from_utf8_lossy(&buf).into_owned()))
+                        .await;
                 }
             })
         };
