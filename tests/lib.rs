@@ -538,6 +538,11 @@ impl Daemon {
         ]
     }
 
+    /// Starts the daemon again after [`Daemon::stop_daemon`].
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+
     /// Stops and starts the daemon on the same roots.
     pub fn restart(&mut self) {
         self.stop_daemon();

@@ -8,6 +8,7 @@ mod freeze;
 mod inspect_fs;
 mod mounts;
 mod net;
+mod restart;
 pub use mounts::MountSpec;
 pub mod stats;
 pub use commit::CommitOptions;
@@ -124,6 +125,10 @@ pub struct ContainerRecord {
     pub state: StateRecord,
     #[serde(default)]
     pub restart_count: i64,
+    /// Stopped by `docker stop` or `kill` (not started since): restart
+    /// policies leave it stopped, across daemon restarts too.
+    #[serde(default)]
+    pub manually_stopped: bool,
     /// The runtime spec of the last start, used by exec.
     #[serde(default)]
     pub spec: Option<Value>,
@@ -165,6 +170,16 @@ struct Handle {
     pending: Mutex<Vec<AttachClient>>,
     /// Serializes start, stop, remove and export.
     op: Arc<tokio::sync::Mutex<()>>,
+    /// The restart policy's back-off and its cancellation.
+    restart: Mutex<RestartState>,
+}
+
+#[derive(Default)]
+struct RestartState {
+    /// The last back-off (None before the first restart).
+    delay: Option<Duration>,
+    /// Bumped to cancel a pending restart.
+    gen: u64,
 }
 
 impl Handle {
@@ -387,7 +402,8 @@ impl ContainerService {
             // A start whose lazy commit was lost to a kill -9 left the
             // record at "created" while its shim runs: ask the shim too.
             let was_running = matches!(rec.state.status.as_str(), "running" | "paused")
-                || (rec.state.status == "created" && self.shim_dir(&id).exists());
+                || (matches!(rec.state.status.as_str(), "created" | "restarting")
+                    && self.shim_dir(&id).exists());
             let mut running = false;
             if was_running {
                 if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
@@ -407,7 +423,7 @@ impl ContainerService {
             }
             // Paused while the daemon was away (or before it stopped)?
             let paused = running && freeze::is_frozen(&self.cgroups_path(&id));
-            if running && rec.state.status == "created" {
+            if running && matches!(rec.state.status.as_str(), "created" | "restarting") {
                 // The start itself was lost: take it back from the shim and the bundle.
                 let shim_dir = self.shim_dir(&id);
                 rec.state.pid = std::fs::read_to_string(shim_dir.join("init.pid"))
@@ -442,6 +458,7 @@ impl ContainerService {
                 rec: Mutex::new(rec),
                 pending: Mutex::new(Vec::new()),
                 op: Arc::new(tokio::sync::Mutex::new(())),
+                restart: Mutex::new(RestartState::default()),
             });
             self.by_id.write().unwrap().insert(id.clone(), h.clone());
             let mounts = h.rec.lock().unwrap().mounts.clone();
@@ -477,6 +494,7 @@ impl ContainerService {
         tokio::task::spawn_blocking(move || nets.recover(&running))
             .await
             .map_err(|e| Error::internal(format!("network recovery: {e}")))??;
+        self.start_by_policies();
         Ok(())
     }
 
@@ -538,6 +556,7 @@ impl ContainerService {
             ));
         }
         crate::spec::validate_host_config(&host_config)?;
+        restart::policy(&host_config)?;
         let image = self
             .images
             .resolve(&config.image)
@@ -728,6 +747,7 @@ impl ContainerService {
                 oom_killed: false,
             },
             restart_count: 0,
+            manually_stopped: false,
             spec: None,
             networks,
             mounts,
@@ -744,6 +764,7 @@ impl ContainerService {
             life: watch::Sender::new(Life::default()),
             pending: Mutex::new(Vec::new()),
             op: Arc::new(tokio::sync::Mutex::new(())),
+            restart: Mutex::new(RestartState::default()),
         });
         self.by_id.write().unwrap().insert(id.clone(), h);
         Ok(IdResponse { id, warnings })
@@ -775,8 +796,19 @@ impl ContainerService {
         if h.running() {
             return Err(Error::not_modified("container already started"));
         }
+        // A start by the user: no pending restart, counts start over.
+        self.cancel_restart(&h, Some(false));
+        h.restart.lock().unwrap().delay = None;
+        h.rec.lock().unwrap().restart_count = 0;
+        let id = h.id();
+        self.start_unlocked(&h, &id).await
+    }
+
+    /// Starts a container whose op lock the caller holds.
+    async fn start_unlocked(self: &Arc<Self>, h: &Arc<Handle>, id: &str) -> Result<()> {
+        let h = h.clone();
         let rec = h.rec.lock().unwrap().clone();
-        let id = rec.id.clone();
+        let id = id.to_string();
         match self.start_locked(&h, rec).await {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -984,6 +1016,18 @@ impl ContainerService {
             let settled = {
                 let mut rec = h.rec.lock().unwrap();
                 self.settle_exit(&mut rec, code);
+                // Going to be started again: "restarting" from the exit on,
+                // as dockerd shows it.
+                if restart::policy(&rec.host_config).is_ok_and(|p| {
+                    p.wants_restart(
+                        rec.state.exit_code,
+                        rec.restart_count,
+                        rec.manually_stopped,
+                        false,
+                    )
+                }) {
+                    rec.state.status = "restarting".into();
+                }
                 rec.clone()
             };
             let (id, auto_remove, exit_code) = (
@@ -1039,6 +1083,8 @@ impl ContainerService {
                     let _ = std::fs::remove_dir_all(bundle);
                 })
                 .await;
+                drop(_op);
+                self.after_exit(h, false);
             }
         });
     }
@@ -1101,6 +1147,7 @@ impl ContainerService {
     pub async fn stop(&self, name: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
         let h = self.find(name)?;
         let _op = h.op.lock().await;
+        self.cancel_restart(&h, Some(true));
         self.stop_locked(&h, timeout, signal).await
     }
 
@@ -1142,6 +1189,7 @@ impl ContainerService {
                 h.id()
             )));
         }
+        self.cancel_restart(&h, Some(true));
         self.signal(&h, sig).await?;
         if sig == 9 {
             // As Docker: a paused container is thawed so the kill lands.
@@ -1202,6 +1250,12 @@ impl ContainerService {
     pub async fn remove(&self, name: &str, force: bool, remove_volumes: bool) -> Result<()> {
         let h = self.find(name)?;
         let _op = h.op.lock().await;
+        if !force && h.rec.lock().unwrap().state.status == "restarting" {
+            return Err(Error::conflict(
+                "You cannot remove a restarting container. Stop the container before attempting removal or force remove",
+            ));
+        }
+        self.cancel_restart(&h, None);
         if h.running() {
             if !force {
                 let n = h.rec.lock().unwrap().name.clone();
@@ -1494,6 +1548,11 @@ impl ContainerService {
                 human_duration(since(&r.state.finished_at))
             ),
             "created" => "Created".into(),
+            "restarting" => format!(
+                "Restarting ({}) {} ago",
+                r.state.exit_code,
+                human_duration(since(&r.state.finished_at))
+            ),
             s => s.to_string(),
         };
         let command = std::iter::once(r.path.as_str())
@@ -1547,7 +1606,7 @@ impl ContainerService {
                 status: r.state.status.clone(),
                 running,
                 paused: h.life.borrow().paused,
-                restarting: false,
+                restarting: r.state.status == "restarting",
                 oom_killed: r.state.oom_killed,
                 dead: false,
                 pid: if running { r.state.pid } else { 0 },
