@@ -8,7 +8,10 @@ mod freeze;
 mod inspect_fs;
 mod mounts;
 mod net;
+pub mod options;
 mod restart;
+#[cfg(test)]
+mod spec_fields;
 pub use mounts::MountSpec;
 pub mod stats;
 pub use commit::CommitOptions;
@@ -555,6 +558,7 @@ impl ContainerService {
                 "config cannot be empty in order to create a container",
             ));
         }
+        options::check_create(&config, &host_config)?;
         crate::spec::validate_host_config(&host_config)?;
         restart::policy(&host_config)?;
         let image = self
@@ -571,6 +575,14 @@ impl ContainerService {
             })?;
         let img = &image.config.config;
         let entrypoint_overridden = config.entrypoint.is_some();
+        // As dockerd: `--entrypoint ""` (sent as `[""]`) clears it.
+        if config
+            .entrypoint
+            .as_ref()
+            .is_some_and(|e| e.len() == 1 && e[0].is_empty())
+        {
+            config.entrypoint = Some(vec![]);
+        }
         let entrypoint = config
             .entrypoint
             .clone()
@@ -891,7 +903,13 @@ impl ContainerService {
         let extra_mounts = tokio::task::spawn_blocking(move || svc.start_mounts(&r2, &root2))
             .await
             .map_err(|e| Error::internal(format!("mounts: {e}")))??;
-        let user = crate::user::resolve(&rootfs, &rec.config.user)?;
+        let mut user = crate::user::resolve(&rootfs, &rec.config.user)?;
+        let groups = crate::kernel_opts::KernelOpts::of(&rec.host_config)?.group_add;
+        for g in crate::user::group_ids(&rootfs, &groups)? {
+            if !user.additional_gids.contains(&g) {
+                user.additional_gids.push(g);
+            }
+        }
         let mut env = rec.config.env.clone();
         if !has_env(&env, "HOSTNAME") {
             env.insert(
@@ -1682,6 +1700,7 @@ impl ContainerService {
 
     /// `POST /containers/{id}/exec`.
     pub fn exec_create(&self, name: &str, config: ExecConfig) -> Result<String> {
+        options::check_exec(&config)?;
         let h = self.find(name)?;
         let id = h.id();
         if !h.running() {

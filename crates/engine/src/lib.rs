@@ -13,6 +13,7 @@ pub mod containers;
 pub mod events;
 pub mod images;
 pub mod imagetar;
+pub mod kernel_opts;
 pub mod logs;
 pub mod networks;
 pub mod shim_client;

@@ -224,6 +224,13 @@ pub fn validate_host_config(h: &HostConfig) -> Result<()> {
             return Err(Error::invalid(format!("invalid capability: {c}")));
         }
     }
+    if h.memory_swap > 0 && h.memory == 0 {
+        return Err(Error::invalid(
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ));
+    }
+    let k = crate::kernel_opts::KernelOpts::of(h)?;
+    k.validate(ncpu, h.network_mode == "host")?;
     Ok(())
 }
 
@@ -310,15 +317,24 @@ fn resources(h: &HostConfig) -> Value {
     if h.privileged {
         r["devices"] = json!([{"allow": true, "access": "rwm"}]);
     }
+    let mut memory = serde_json::Map::new();
     if h.memory > 0 {
         let swap = match h.memory_swap {
             0 => h.memory * 2,
             s => s,
         };
-        r["memory"] = json!({"limit": h.memory, "swap": swap});
-        if h.memory_reservation > 0 {
-            r["memory"]["reservation"] = json!(h.memory_reservation);
-        }
+        memory.insert("limit".into(), json!(h.memory));
+        memory.insert("swap".into(), json!(swap));
+    }
+    if h.memory_reservation > 0 {
+        memory.insert("reservation".into(), json!(h.memory_reservation));
+    }
+    let k = crate::kernel_opts::KernelOpts::of(h).unwrap_or_default();
+    if let Some(sw) = k.swappiness {
+        memory.insert("swappiness".into(), json!(sw));
+    }
+    if !memory.is_empty() {
+        r["memory"] = Value::Object(memory);
     }
     let mut cpu = serde_json::Map::new();
     if h.cpu_shares > 0 {
@@ -335,6 +351,12 @@ fn resources(h: &HostConfig) -> Value {
         if h.cpu_quota > 0 {
             cpu.insert("quota".into(), json!(h.cpu_quota));
         }
+    }
+    if let Some(c) = &k.cpuset_cpus {
+        cpu.insert("cpus".into(), json!(c));
+    }
+    if let Some(m) = &k.cpuset_mems {
+        cpu.insert("mems".into(), json!(m));
     }
     if !cpu.is_empty() {
         r["cpu"] = Value::Object(cpu);
@@ -403,6 +425,15 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "oomScoreAdj": 0,
     });
+    let k = crate::kernel_opts::KernelOpts::of(i.host)?;
+    process["oomScoreAdj"] = json!(k.oom_score_adj);
+    if !k.ulimits.is_empty() {
+        process["rlimits"] = json!(k
+            .ulimits
+            .iter()
+            .map(|u| json!({"type": u.rlimit(), "soft": u.soft, "hard": u.hard}))
+            .collect::<Vec<_>>());
+    }
     if !i.user.additional_gids.is_empty() {
         process["user"]["additionalGids"] = json!(i.user.additional_gids);
     }
@@ -424,6 +455,9 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     }
     if let Some(profile) = seccomp(i.host) {
         linux["seccomp"] = profile;
+    }
+    if !k.sysctls.is_empty() {
+        linux["sysctl"] = json!(k.sysctls);
     }
     let mut spec = json!({
         "ociVersion": "1.2.0",

@@ -136,6 +136,28 @@ pub fn resolve(root: &Path, user: &str) -> Result<ExecUser> {
     })
 }
 
+/// `--group-add` entries (names or ids) as gids, names looked up in the
+/// rootfs's `/etc/group`.
+pub fn group_ids(root: &Path, groups: &[String]) -> Result<Vec<u32>> {
+    let db = read_db(root, "/etc/group");
+    groups
+        .iter()
+        .map(|g| {
+            if let Ok(n) = g.parse::<u32>() {
+                return Ok(n);
+            }
+            db.iter()
+                .find(|e| e.len() >= 3 && e[0] == *g)
+                .and_then(|e| e[2].parse().ok())
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "Unable to find group {g}: no matching entries in group file"
+                    ))
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,429 @@
+//! What berth does with every field of a container's create body (and of
+//! exec bodies): applied, refused with a message naming the option, or
+//! accepted as a no-op for a stated reason. Nothing is accepted and then
+//! silently not applied. The unit test walks this table against the Engine
+//! API spec's field lists (`spec_fields.rs`), so a field without a decision
+//! fails the build.
+
+use api_types::{ContainerConfig, HostConfig};
+use base::{Error, Result};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Takes effect (tested from inside or outside the container).
+    Applied,
+    /// A set value is refused: `berth does not support <option> yet`.
+    Refused(&'static str),
+    /// Accepted and without effect, for this reason.
+    NoOp(&'static str),
+    /// Some values are applied, others refused: [`check_value`] decides.
+    Values,
+}
+
+use Decision::*;
+
+const OUTPUT: Decision = NoOp("an output field: the daemon fills it in");
+
+pub const CONTAINER_CONFIG: &[(&str, Decision)] = &[
+    ("Hostname", Applied),
+    ("Domainname", Refused("--domainname")),
+    ("User", Applied),
+    (
+        "AttachStdin",
+        NoOp("the attach request says which streams are attached, as with dockerd"),
+    ),
+    (
+        "AttachStdout",
+        NoOp("the attach request says which streams are attached, as with dockerd"),
+    ),
+    (
+        "AttachStderr",
+        NoOp("the attach request says which streams are attached, as with dockerd"),
+    ),
+    ("ExposedPorts", Applied),
+    ("Tty", Applied),
+    ("OpenStdin", Applied),
+    ("StdinOnce", Applied),
+    ("Env", Applied),
+    ("Cmd", Applied),
+    ("Healthcheck", Values),
+    (
+        "ArgsEscaped",
+        NoOp("Windows-only: how the command line is escaped"),
+    ),
+    ("Image", Applied),
+    ("Volumes", Applied),
+    ("WorkingDir", Applied),
+    ("Entrypoint", Applied),
+    ("NetworkDisabled", Refused("NetworkDisabled")),
+    ("MacAddress", Applied),
+    ("OnBuild", NoOp("build triggers: only builds run them")),
+    ("Labels", Applied),
+    ("StopSignal", Applied),
+    ("StopTimeout", Applied),
+    ("Shell", NoOp("the shell of a build's shell-form commands")),
+];
+
+pub const HOST_CONFIG: &[(&str, Decision)] = &[
+    ("CpuShares", Applied),
+    ("Memory", Applied),
+    ("CgroupParent", Refused("--cgroup-parent")),
+    ("BlkioWeight", Refused("--blkio-weight")),
+    ("BlkioWeightDevice", Refused("--blkio-weight-device")),
+    ("BlkioDeviceReadBps", Refused("--device-read-bps")),
+    ("BlkioDeviceWriteBps", Refused("--device-write-bps")),
+    ("BlkioDeviceReadIOps", Refused("--device-read-iops")),
+    ("BlkioDeviceWriteIOps", Refused("--device-write-iops")),
+    ("CpuPeriod", Applied),
+    ("CpuQuota", Applied),
+    ("CpuRealtimePeriod", Refused("--cpu-rt-period")),
+    ("CpuRealtimeRuntime", Refused("--cpu-rt-runtime")),
+    ("CpusetCpus", Applied),
+    ("CpusetMems", Applied),
+    ("Devices", Refused("--device")),
+    ("DeviceCgroupRules", Refused("--device-cgroup-rule")),
+    ("DeviceRequests", Refused("--gpus")),
+    ("KernelMemoryTCP", Refused("--kernel-memory-tcp")),
+    ("MemoryReservation", Applied),
+    ("MemorySwap", Applied),
+    ("MemorySwappiness", Applied),
+    ("NanoCpus", Applied),
+    ("OomKillDisable", Refused("--oom-kill-disable")),
+    ("Init", Refused("--init")),
+    ("PidsLimit", Applied),
+    ("Ulimits", Applied),
+    ("CpuCount", Refused("--cpu-count")),
+    ("CpuPercent", Refused("--cpu-percent")),
+    ("IOMaximumIOps", Refused("--io-maxiops")),
+    ("IOMaximumBandwidth", Refused("--io-maxbandwidth")),
+    ("Binds", Applied),
+    ("ContainerIDFile", NoOp("the client writes the file")),
+    ("LogConfig", Values),
+    ("NetworkMode", Applied),
+    ("PortBindings", Applied),
+    ("RestartPolicy", Applied),
+    ("AutoRemove", Applied),
+    ("VolumeDriver", Applied),
+    ("VolumesFrom", Applied),
+    ("Mounts", Applied),
+    (
+        "ConsoleSize",
+        NoOp("the client sets the TTY's size right after it attaches"),
+    ),
+    ("Annotations", Refused("--annotation")),
+    ("CapAdd", Applied),
+    ("CapDrop", Applied),
+    ("CgroupnsMode", Values),
+    ("Dns", Applied),
+    ("DnsOptions", Applied),
+    ("DnsSearch", Applied),
+    ("ExtraHosts", Applied),
+    ("GroupAdd", Applied),
+    ("IpcMode", Values),
+    ("Cgroup", Refused("--cgroup")),
+    ("Links", Applied),
+    ("OomScoreAdj", Applied),
+    ("PidMode", Values),
+    ("Privileged", Applied),
+    ("PublishAllPorts", Applied),
+    ("ReadonlyRootfs", Applied),
+    ("SecurityOpt", Values),
+    ("StorageOpt", Refused("--storage-opt")),
+    ("Tmpfs", Applied),
+    ("UTSMode", Values),
+    ("UsernsMode", Values),
+    ("ShmSize", Applied),
+    ("Sysctls", Applied),
+    ("Runtime", Applied),
+    ("Isolation", Values),
+    ("MaskedPaths", Refused("MaskedPaths")),
+    ("ReadonlyPaths", Refused("ReadonlyPaths")),
+];
+
+pub const ENDPOINT_SETTINGS: &[(&str, Decision)] = &[
+    ("IPAMConfig", Applied),
+    ("Links", Applied),
+    ("MacAddress", Applied),
+    ("Aliases", Applied),
+    ("DriverOpts", Refused("endpoint driver options")),
+    ("GwPriority", Refused("--gw-priority")),
+    ("NetworkID", OUTPUT),
+    ("EndpointID", OUTPUT),
+    ("Gateway", OUTPUT),
+    ("IPAddress", OUTPUT),
+    ("IPPrefixLen", OUTPUT),
+    ("IPv6Gateway", OUTPUT),
+    ("GlobalIPv6Address", OUTPUT),
+    ("GlobalIPv6PrefixLen", OUTPUT),
+    ("DNSNames", OUTPUT),
+];
+
+pub const EXEC_CREATE: &[(&str, Decision)] = &[
+    ("AttachStdin", Applied),
+    (
+        "AttachStdout",
+        NoOp("exec start streams the exec's output, as the docker CLI asks"),
+    ),
+    (
+        "AttachStderr",
+        NoOp("exec start streams the exec's output, as the docker CLI asks"),
+    ),
+    (
+        "ConsoleSize",
+        NoOp("the client sets the TTY's size right after it attaches"),
+    ),
+    ("DetachKeys", Refused("--detach-keys")),
+    ("Tty", Applied),
+    ("Env", Applied),
+    ("Cmd", Applied),
+    ("Privileged", Refused("exec --privileged")),
+    ("User", Applied),
+    ("WorkingDir", Applied),
+];
+
+pub const EXEC_START: &[(&str, Decision)] = &[
+    ("Detach", Applied),
+    (
+        "Tty",
+        NoOp("the exec's Tty at create decides how its output is framed"),
+    ),
+    (
+        "ConsoleSize",
+        NoOp("the client sets the TTY's size right after it attaches"),
+    ),
+];
+
+/// Whether a JSON value is a default the clients send (null, false, 0,
+/// "", [], {}): not a request for anything.
+fn is_default(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+fn refuse(option: &str) -> Error {
+    Error::invalid(format!("berth does not support {option} yet"))
+}
+
+/// The fields whose values decide: which are applied, which refused.
+fn check_value(field: &str, v: &Value) -> Result<()> {
+    let s = v.as_str().unwrap_or("");
+    match field {
+        "Healthcheck" => {
+            let test: Vec<&str> = v
+                .get("Test")
+                .and_then(|t| t.as_array())
+                .map(|t| t.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            if !test.is_empty() && test[0] != "NONE" {
+                return Err(refuse("health checks (--health-cmd)"));
+            }
+            Ok(())
+        }
+        "LogConfig" => {
+            let t = v.get("Type").and_then(|t| t.as_str()).unwrap_or("");
+            if !matches!(t, "" | "json-file") {
+                return Err(refuse(&format!("the log driver {t}")));
+            }
+            if let Some(k) = v
+                .get("Config")
+                .and_then(|c| c.as_object())
+                .and_then(|c| c.keys().next())
+            {
+                return Err(refuse(&format!("--log-opt {k}")));
+            }
+            Ok(())
+        }
+        "CgroupnsMode" => match s {
+            // The host's cgroup namespace is what berth gives (and dockerd's
+            // default on cgroup v1).
+            "" | "host" => Ok(()),
+            m => Err(refuse(&format!("--cgroupns {m}"))),
+        },
+        "IpcMode" => match s {
+            "" | "private" | "shareable" => Ok(()),
+            m => Err(refuse(&format!("--ipc {m}"))),
+        },
+        "PidMode" => match s {
+            "" => Ok(()),
+            m => Err(refuse(&format!("--pid {m}"))),
+        },
+        "UTSMode" => match s {
+            "" => Ok(()),
+            m => Err(refuse(&format!("--uts {m}"))),
+        },
+        "UsernsMode" => match s {
+            "" | "host" => Ok(()),
+            m => Err(refuse(&format!("--userns {m}"))),
+        },
+        "Isolation" => match s {
+            "" | "default" => Ok(()),
+            m => Err(Error::invalid(format!(
+                "Invalid isolation: {m:?} - linux only supports 'default'"
+            ))),
+        },
+        "SecurityOpt" => {
+            for o in v.as_array().into_iter().flatten() {
+                let o = o.as_str().unwrap_or("");
+                let ok = matches!(
+                    o,
+                    "no-new-privileges"
+                        | "no-new-privileges:true"
+                        | "no-new-privileges=true"
+                        | "no-new-privileges:false"
+                        | "no-new-privileges=false"
+                        | "seccomp=unconfined"
+                        | "seccomp:unconfined"
+                )
+                // No SELinux and no AppArmor on this host: as dockerd
+                // there, these are accepted and have nothing to act on.
+                    || o.starts_with("label=")
+                    || o.starts_with("label:")
+                    || o.starts_with("apparmor=")
+                    || o.starts_with("apparmor:");
+                if !ok {
+                    return Err(refuse(&format!("--security-opt {o}")));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_fields(table: &[(&str, Decision)], body: &Value) -> Result<()> {
+    let Some(obj) = body.as_object() else {
+        return Ok(());
+    };
+    for (k, v) in obj {
+        match table.iter().find(|(f, _)| f == k).map(|(_, d)| *d) {
+            Some(Refused(option)) if !is_default(v) => return Err(refuse(option)),
+            Some(Values) if !v.is_null() => check_value(k, v)?,
+            // Fields the API does not define are ignored, as Go's JSON
+            // decoding in dockerd ignores them.
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks a create body's config and host config against the table.
+pub fn check_create(config: &ContainerConfig, host: &HostConfig) -> Result<()> {
+    let c = serde_json::to_value(config).map_err(|e| Error::internal(e.to_string()))?;
+    check_fields(CONTAINER_CONFIG, &c)?;
+    let h = serde_json::to_value(host).map_err(|e| Error::internal(e.to_string()))?;
+    check_fields(HOST_CONFIG, &h)
+}
+
+/// Checks an exec create body.
+pub fn check_exec(body: &impl serde::Serialize) -> Result<()> {
+    let v = serde_json::to_value(body).map_err(|e| Error::internal(e.to_string()))?;
+    check_fields(EXEC_CREATE, &v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::spec_fields;
+    use super::*;
+
+    fn names(t: &[(&'static str, Decision)]) -> Vec<&'static str> {
+        t.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Every field of the spec has a decision, and every decision is about
+    /// a field of the spec.
+    #[test]
+    fn the_table_covers_the_spec() {
+        for (what, table, spec) in [
+            (
+                "ContainerConfig",
+                CONTAINER_CONFIG,
+                spec_fields::CONTAINER_CONFIG,
+            ),
+            ("HostConfig", HOST_CONFIG, spec_fields::HOST_CONFIG),
+            (
+                "EndpointSettings",
+                ENDPOINT_SETTINGS,
+                spec_fields::ENDPOINT_SETTINGS,
+            ),
+            ("ExecConfig", EXEC_CREATE, spec_fields::EXEC_CREATE),
+            ("ExecStartConfig", EXEC_START, spec_fields::EXEC_START),
+        ] {
+            let have = names(table);
+            for f in spec {
+                assert!(have.contains(f), "{what}.{f} has no decision in options.rs");
+            }
+            for f in &have {
+                assert!(
+                    spec.contains(f),
+                    "{what}.{f} is decided but not in the spec"
+                );
+            }
+        }
+    }
+
+    /// The typed members of berth's structs are fields of the spec (a
+    /// member added without a decision fails here).
+    #[test]
+    fn typed_members_are_decided() {
+        let h = serde_json::to_value(HostConfig::default()).unwrap();
+        for k in h.as_object().unwrap().keys() {
+            assert!(
+                HOST_CONFIG.iter().any(|(f, _)| f == k),
+                "HostConfig.{k} has no decision"
+            );
+        }
+        let c = serde_json::to_value(ContainerConfig::default()).unwrap();
+        for k in c.as_object().unwrap().keys() {
+            assert!(
+                CONTAINER_CONFIG.iter().any(|(f, _)| f == k),
+                "ContainerConfig.{k} has no decision"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_option_and_defaults_pass() {
+        let host = |v: Value| -> HostConfig { serde_json::from_value(v).unwrap() };
+        let cfg = ContainerConfig::default();
+        // What the docker CLI sends for a plain `docker run`.
+        check_create(
+            &cfg,
+            &host(serde_json::json!({
+                "Devices": [], "Ulimits": null, "BlkioWeight": 0, "IpcMode": "",
+                "PidMode": "", "CgroupnsMode": "", "Isolation": "", "LogConfig": {"Type": "", "Config": {}},
+                "OomKillDisable": false, "Init": null, "SecurityOpt": null,
+            })),
+        )
+        .unwrap();
+        for (v, want) in [
+            (
+                serde_json::json!({"Devices": [{"PathOnHost": "/dev/null"}]}),
+                "--device",
+            ),
+            (serde_json::json!({"Init": true}), "--init"),
+            (serde_json::json!({"PidMode": "host"}), "--pid host"),
+            (
+                serde_json::json!({"LogConfig": {"Type": "syslog"}}),
+                "the log driver syslog",
+            ),
+            (
+                serde_json::json!({"LogConfig": {"Type": "json-file", "Config": {"max-size": "1m"}}}),
+                "--log-opt max-size",
+            ),
+            (
+                serde_json::json!({"SecurityOpt": ["seccomp=/x.json"]}),
+                "--security-opt seccomp=/x.json",
+            ),
+        ] {
+            let e = check_create(&cfg, &host(v.clone())).unwrap_err();
+            assert!(e.message.contains(want), "{v}: {}", e.message);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! `docker run` options through the real docker CLI: each one berth
+//! applies is observed from inside the container, and each one it does not
+//! apply yet is refused with a message naming it (the decision table in
+//! crates/engine/src/containers/options.rs).
+
+use berth_tests::{require, Daemon, DOCKER};
+
+#[test]
+fn applied_options_take_effect() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let run = |args: &[&str]| -> String {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        d.docker(&all).ok().trim().to_string()
+    };
+    assert_eq!(
+        run(&[
+            "--ulimit",
+            "nofile=100:200",
+            "busybox",
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn"
+        ]),
+        "100\n200"
+    );
+    assert_eq!(
+        run(&[
+            "--cpuset-cpus",
+            "0",
+            "busybox",
+            "grep",
+            "Cpus_allowed_list",
+            "/proc/self/status"
+        ]),
+        "Cpus_allowed_list:\t0"
+    );
+    assert_eq!(
+        run(&[
+            "--oom-score-adj",
+            "321",
+            "busybox",
+            "cat",
+            "/proc/self/oom_score_adj"
+        ]),
+        "321"
+    );
+    assert_eq!(
+        run(&[
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=42",
+            "busybox",
+            "cat",
+            "/proc/sys/net/ipv4/ip_unprivileged_port_start"
+        ]),
+        "42"
+    );
+    let groups = run(&[
+        "--user",
+        "1000:1000",
+        "--group-add",
+        "10",
+        "busybox",
+        "id",
+        "-G",
+    ]);
+    let mut g: Vec<&str> = groups.split_whitespace().collect();
+    g.sort();
+    assert_eq!(g, ["10", "1000"], "{groups}");
+    // `--entrypoint ""` clears the image's entrypoint.
+    assert_eq!(run(&["--entrypoint", "", "busybox", "echo", "hi"]), "hi");
+    d.finish();
+}
+
+#[test]
+fn unapplied_options_are_refused_by_name() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    for (args, want) in [
+        (
+            &["--device", "/dev/null"][..],
+            "berth does not support --device yet",
+        ),
+        (&["--init"][..], "berth does not support --init yet"),
+        (
+            &["--pid", "host"][..],
+            "berth does not support --pid host yet",
+        ),
+        (
+            &["--uts", "host"][..],
+            "berth does not support --uts host yet",
+        ),
+        (
+            &["--log-driver", "syslog"][..],
+            "berth does not support the log driver syslog yet",
+        ),
+        (
+            &["--log-opt", "max-size=1m"][..],
+            "berth does not support --log-opt max-size yet",
+        ),
+        (&["--health-cmd", "true"][..], "health checks"),
+        (
+            &["--cgroup-parent", "elsewhere"][..],
+            "berth does not support --cgroup-parent yet",
+        ),
+        (
+            &["--blkio-weight", "300"][..],
+            "berth does not support --blkio-weight yet",
+        ),
+        (
+            &["--oom-kill-disable"][..],
+            "berth does not support --oom-kill-disable yet",
+        ),
+        (
+            &["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"][..],
+            "not allowed in host network mode",
+        ),
+        (&["--memory-swap", "64m"][..], "always set the Memory limit"),
+        (
+            &["--ulimit", "nofile=10:999999999"][..],
+            "above the daemon's own hard limit",
+        ),
+        (
+            &["--cpuset-cpus", "64"][..],
+            "Requested CPUs are not available",
+        ),
+    ] {
+        let mut all = vec!["create"];
+        all.extend_from_slice(args);
+        all.extend(["busybox", "true"]);
+        let out = d.docker(&all);
+        assert_ne!(out.code, 0, "{args:?} was accepted");
+        assert!(out.stderr.contains(want), "{args:?}: {out:?}");
+    }
+    // A seccomp profile file (the CLI sends its content).
+    let profile = d.dir.join("profile.json");
+    std::fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let out = d.docker(&["create", "--security-opt", &opt, "busybox", "true"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("berth does not support --security-opt seccomp="),
+        "{out:?}"
+    );
+    // Nothing was created by the refused requests.
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    d.finish();
+}
