@@ -103,7 +103,6 @@ fn unapplied_options_are_refused_by_name() {
             &["--log-opt", "max-size=1m"][..],
             "berth does not support --log-opt max-size yet",
         ),
-        (&["--health-cmd", "true"][..], "health checks"),
         (
             &["--cgroup-parent", "elsewhere"][..],
             "berth does not support --cgroup-parent yet",

@@ -5,6 +5,7 @@
 mod commit;
 mod copy;
 mod freeze;
+mod health;
 mod inspect_fs;
 mod mounts;
 mod net;
@@ -132,6 +133,9 @@ pub struct ContainerRecord {
     /// policies leave it stopped, across daemon restarts too.
     #[serde(default)]
     pub manually_stopped: bool,
+    /// The health check's state, when the container has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<api_types::Health>,
     /// The runtime spec of the last start, used by exec.
     #[serde(default)]
     pub spec: Option<Value>,
@@ -477,7 +481,8 @@ impl ContainerService {
                 self.networks.set_dns_servers(&id, &dns);
                 if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
                     if conn.send(&Request::Wait).await.is_ok() {
-                        self.clone().monitor(h, conn);
+                        self.clone().monitor(h.clone(), conn);
+                        self.start_health(h, false);
                     }
                 }
             }
@@ -760,6 +765,7 @@ impl ContainerService {
             },
             restart_count: 0,
             manually_stopped: false,
+            health: None,
             spec: None,
             networks,
             mounts,
@@ -1024,6 +1030,7 @@ impl ContainerService {
         *h.rec.lock().unwrap() = rec;
         h.life.send_modify(|l| l.running = true);
         self.clone().monitor(h.clone(), wait_conn);
+        self.start_health(h.clone(), true);
         Ok(())
     }
 
@@ -1537,6 +1544,15 @@ impl ContainerService {
             if !labels_match(filters.get("label"), &r.config.labels) {
                 continue;
             }
+            if let Some(want) = filters.get("health") {
+                let status = health::config_of(&r.config.extra)
+                    .and(r.health.as_ref())
+                    .map(|h| h.status.clone())
+                    .unwrap_or_else(|| "none".into());
+                if !want.contains(&status) {
+                    continue;
+                }
+            }
             if let Some(anc) = filters.get("ancestor") {
                 let ok = anc.iter().any(|a| {
                     self.images
@@ -1558,7 +1574,19 @@ impl ContainerService {
 
     fn summary(&self, r: &ContainerRecord) -> ContainerSummary {
         let status = match r.state.status.as_str() {
-            "running" => format!("Up {}", human_duration(since(&r.state.started_at))),
+            "running" => format!(
+                "Up {}{}",
+                human_duration(since(&r.state.started_at)),
+                match health::config_of(&r.config.extra)
+                    .and(r.health.as_ref())
+                    .map(|h| h.status.as_str())
+                {
+                    Some("starting") => " (health: starting)",
+                    Some("healthy") => " (healthy)",
+                    Some("unhealthy") => " (unhealthy)",
+                    _ => "",
+                }
+            ),
             "paused" => format!("Up {} (Paused)", human_duration(since(&r.state.started_at))),
             "exited" => format!(
                 "Exited ({}) {} ago",
@@ -1632,6 +1660,7 @@ impl ContainerService {
                 error: r.state.error.clone(),
                 started_at: r.state.started_at.clone(),
                 finished_at: r.state.finished_at.clone(),
+                health: health::config_of(&r.config.extra).and(r.health.clone()),
             },
             "Image": r.image_id,
             "ResolvConfPath": dir.join("resolv.conf"),
@@ -1725,6 +1754,29 @@ impl ContainerService {
             }),
         );
         Ok(exec_id)
+    }
+
+    /// An exec's exit code, once it has one.
+    fn exec_exit_code(&self, id: &str) -> Option<i64> {
+        self.find_exec(id).ok()?.state.lock().unwrap().exit_code
+    }
+
+    /// Kills an exec's process (a health check past its timeout).
+    fn exec_kill(&self, id: &str) {
+        if let Ok(e) = self.find_exec(id) {
+            let pid = e.state.lock().unwrap().pid;
+            if pid > 0 {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+
+    /// Forgets an exec the daemon ran for itself.
+    fn exec_forget(&self, id: &str) {
+        self.execs.lock().unwrap().remove(id);
     }
 
     fn find_exec(&self, id: &str) -> Result<Arc<Exec>> {

@@ -30,6 +30,7 @@ mod copy;
 mod history;
 pub use context::Context;
 use copy::Item;
+pub(crate) use history::go_duration;
 use tokio::io::AsyncReadExt;
 
 /// What `POST /build` asks for.

@@ -47,7 +47,7 @@ pub const CONTAINER_CONFIG: &[(&str, Decision)] = &[
     ("StdinOnce", Applied),
     ("Env", Applied),
     ("Cmd", Applied),
-    ("Healthcheck", Values),
+    ("Healthcheck", Applied),
     (
         "ArgsEscaped",
         NoOp("Windows-only: how the command line is escaped"),
@@ -215,17 +215,6 @@ fn refuse(option: &str) -> Error {
 fn check_value(field: &str, v: &Value) -> Result<()> {
     let s = v.as_str().unwrap_or("");
     match field {
-        "Healthcheck" => {
-            let test: Vec<&str> = v
-                .get("Test")
-                .and_then(|t| t.as_array())
-                .map(|t| t.iter().filter_map(|x| x.as_str()).collect())
-                .unwrap_or_default();
-            if !test.is_empty() && test[0] != "NONE" {
-                return Err(refuse("health checks (--health-cmd)"));
-            }
-            Ok(())
-        }
         "LogConfig" => {
             let t = v.get("Type").and_then(|t| t.as_str()).unwrap_or("");
             if !matches!(t, "" | "json-file") {
