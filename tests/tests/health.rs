@@ -93,7 +93,10 @@ fn health_checks_run_and_report() {
     assert!(codes.len() <= 5 && codes.last() == Some(&"1"), "{log}");
     // Health-check execs do not pile up in the container's ExecIDs (the
     // user's `docker exec` and at most one check in flight).
-    let ids = d.docker(&["inspect", "-f", "{{json .ExecIDs}}", "h1"]).ok().to_string();
+    let ids = d
+        .docker(&["inspect", "-f", "{{json .ExecIDs}}", "h1"])
+        .ok()
+        .to_string();
     assert!(ids.matches(',').count() <= 1, "{ids}");
     let now = chrono_now(&d);
     let events = d

@@ -151,3 +151,87 @@ fn unapplied_options_are_refused_by_name() {
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
     d.finish();
 }
+
+/// `docker update` on a running container: the cgroup takes the new
+/// limits (read back from inside), inspect shows them, the restart policy
+/// changes; on a stopped one they apply at the next start; what update
+/// cannot change is refused by name.
+#[test]
+fn update_changes_a_running_container() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "run", "-d", "--name", "upd", "-m", "64m", "busybox", "sleep", "1000",
+    ])
+    .ok();
+    d.docker(&[
+        "update",
+        "--memory",
+        "96m",
+        "--memory-swap",
+        "192m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "77",
+        "--restart",
+        "on-failure:3",
+        "upd",
+    ])
+    .ok();
+    let inspect = d
+        .docker(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}",
+            "upd",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(inspect, "100663296 500000000 77 on-failure:3");
+    // Read back from the container's own cgroup (v1 or v2).
+    // The container sees its own cgroup at the controller's root (or, on
+    // some setups, under its full path): either is read.
+    let script = r#"
+        rd() { cat "$1$2/$3" 2>/dev/null || cat "$1/$3"; }
+        if [ -d /sys/fs/cgroup/pids ]; then
+            rd /sys/fs/cgroup/pids "$(grep ':pids:' /proc/self/cgroup | cut -d: -f3)" pids.max
+            rd /sys/fs/cgroup/memory "$(grep ':memory:' /proc/self/cgroup | cut -d: -f3)" memory.limit_in_bytes
+            rd /sys/fs/cgroup/cpu "$(grep -E ':cpu,cpuacct:|:cpu:' /proc/self/cgroup | head -1 | cut -d: -f3)" cpu.cfs_quota_us
+        else
+            p=$(grep '^0::' /proc/self/cgroup | cut -d: -f3)
+            rd /sys/fs/cgroup "$p" pids.max; rd /sys/fs/cgroup "$p" memory.max
+            rd /sys/fs/cgroup "$p" cpu.max | cut -d' ' -f1
+        fi"#;
+    let got = d
+        .docker(&["exec", "upd", "sh", "-c", script])
+        .ok()
+        .to_string();
+    assert_eq!(
+        got.split_whitespace().collect::<Vec<_>>(),
+        ["77", "100663296", "50000"],
+        "{got}"
+    );
+    // Refused by name, as at create.
+    let out = d.docker(&["update", "--blkio-weight", "300", "upd"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("berth does not support --blkio-weight yet"),
+        "{out:?}"
+    );
+    // A stopped container takes the new values at its next start.
+    d.docker(&["stop", "-t", "0", "upd"]).ok();
+    d.docker(&["update", "--pids-limit", "55", "upd"]).ok();
+    d.docker(&["start", "upd"]).ok();
+    let got = d
+        .docker(&["exec", "upd", "sh", "-c", script])
+        .ok()
+        .to_string();
+    assert_eq!(got.split_whitespace().next(), Some("55"), "{got}");
+    d.docker(&["rm", "-f", "upd"]).ok();
+    d.finish();
+}

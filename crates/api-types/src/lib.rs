@@ -338,6 +338,13 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
+/// `POST /containers/{id}/update`'s answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerUpdateResponse {
+    pub warnings: Vec<String>,
+}
+
 /// `POST /build/prune` (`BuildCachePruneResponse`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]

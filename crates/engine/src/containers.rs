@@ -13,6 +13,7 @@ pub mod options;
 mod restart;
 #[cfg(test)]
 mod spec_fields;
+mod update;
 pub use mounts::MountSpec;
 pub mod stats;
 pub use commit::CommitOptions;

@@ -152,6 +152,13 @@ pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
     Ok(no_content())
 }
 
+/// `POST /containers/{id}/update`.
+pub(crate) async fn container_update(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
+    let body: serde_json::Value = read_json(req, false).await?;
+    let warnings = ctx.engine.containers.update(id, body).await?;
+    Ok(json(&api_types::ContainerUpdateResponse { warnings }))
+}
+
 /// `POST /containers/{id}/pause`.
 pub(crate) async fn container_pause(ctx: Ctx, id: &str) -> Result<Resp> {
     ctx.engine.containers.pause(id).await?;

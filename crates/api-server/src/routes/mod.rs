@@ -69,6 +69,9 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::POST, ["containers", id, "attach"]) => containers::container_attach(ctx, req, id),
         (&M::POST, ["containers", id, "resize"]) => containers::container_resize(ctx, id).await,
         (&M::POST, ["containers", id, "rename"]) => containers::container_rename(ctx, id),
+        (&M::POST, ["containers", id, "update"]) => {
+            containers::container_update(ctx, req, id).await
+        }
         (&M::POST, ["containers", id, "pause"]) => containers::container_pause(ctx, id).await,
         (&M::POST, ["containers", id, "unpause"]) => containers::container_unpause(ctx, id).await,
         (&M::POST, ["containers", id, "exec"]) => exec::container_exec(ctx, req, id).await,

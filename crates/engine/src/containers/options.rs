@@ -310,6 +310,12 @@ pub fn check_create(config: &ContainerConfig, host: &HostConfig) -> Result<()> {
     check_fields(HOST_CONFIG, &h)
 }
 
+/// Checks an update body (`Resources` and `RestartPolicy`): the resource
+/// fields refused at create are refused here too.
+pub fn check_update(body: &Value) -> Result<()> {
+    check_fields(HOST_CONFIG, body)
+}
+
 /// Checks an exec create body.
 pub fn check_exec(body: &impl serde::Serialize) -> Result<()> {
     let v = serde_json::to_value(body).map_err(|e| Error::internal(e.to_string()))?;
