@@ -70,6 +70,29 @@ fn applied_options_take_effect() {
     let mut g: Vec<&str> = groups.split_whitespace().collect();
     g.sort();
     assert_eq!(g, ["10", "1000"], "{groups}");
+    // The host's namespaces: its processes, IPC and hostname.
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        run(&["--uts", "host", "busybox", "hostname"]),
+        host_name.trim()
+    );
+    let own = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    assert_eq!(
+        run(&["--ipc", "host", "busybox", "readlink", "/proc/self/ns/ipc"]),
+        own.display().to_string()
+    );
+    let me = std::process::id().to_string();
+    let ps = run(&["--pid", "host", "busybox", "sh", "-c", "ls /proc"]);
+    assert!(
+        ps.split_whitespace().any(|p| p == me),
+        "the host's pid {me} is not seen"
+    );
+    // Another container's pid namespace: its processes are seen.
+    d.docker(&["run", "-d", "--name", "pidsrc", "busybox", "sleep", "1000"])
+        .ok();
+    let seen = run(&["--pid", "container:pidsrc", "busybox", "ps"]);
+    assert!(seen.contains("sleep 1000"), "{seen}");
+    d.docker(&["rm", "-f", "pidsrc"]).ok();
     // `--entrypoint ""` clears the image's entrypoint.
     assert_eq!(run(&["--entrypoint", "", "busybox", "echo", "hi"]), "hi");
     d.finish();
@@ -87,14 +110,6 @@ fn unapplied_options_are_refused_by_name() {
             "berth does not support --device yet",
         ),
         (&["--init"][..], "berth does not support --init yet"),
-        (
-            &["--pid", "host"][..],
-            "berth does not support --pid host yet",
-        ),
-        (
-            &["--uts", "host"][..],
-            "berth does not support --uts host yet",
-        ),
         (
             &["--log-driver", "syslog"][..],
             "berth does not support the log driver syslog yet",

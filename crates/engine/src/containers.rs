@@ -968,6 +968,14 @@ impl ContainerService {
             netns: net.netns.as_deref(),
             host_network: net.host_network,
             mounts: extra_mounts,
+            pid_ns: self.namespace_mode(&rec.host_config, "PidMode", "pid")?,
+            ipc_ns: self.namespace_mode(&rec.host_config, "IpcMode", "ipc")?,
+            host_uts: rec
+                .host_config
+                .extra
+                .get("UTSMode")
+                .and_then(|v| v.as_str())
+                == Some("host"),
         })?;
         let bundle = self.bundle(&id);
         std::fs::create_dir_all(&bundle).ctx("create bundle")?;
@@ -1755,6 +1763,31 @@ impl ContainerService {
             }),
         );
         Ok(exec_id)
+    }
+
+    /// A `--pid`/`--ipc` mode as the namespace to use: None a new one,
+    /// Some(None) the host's, Some(Some(path)) a running container's.
+    fn namespace_mode(
+        &self,
+        h: &HostConfig,
+        field: &str,
+        kind: &str,
+    ) -> Result<Option<Option<String>>> {
+        let mode = h.extra.get(field).and_then(|v| v.as_str()).unwrap_or("");
+        if mode == "host" {
+            return Ok(Some(None));
+        }
+        let Some(other) = mode.strip_prefix("container:") else {
+            return Ok(None);
+        };
+        let o = self.find(other)?;
+        let pid = o.rec.lock().unwrap().state.pid;
+        if !o.running() || pid <= 0 {
+            return Err(Error::conflict(format!(
+                "cannot join {kind} namespace of a non running container: {other}"
+            )));
+        }
+        Ok(Some(Some(format!("/proc/{pid}/ns/{kind}"))))
     }
 
     /// An exec's exit code, once it has one.

@@ -296,6 +296,13 @@ pub struct SpecInput<'a> {
     pub host_network: bool,
     /// The container's own mounts (binds, volumes, tmpfs), parents first.
     pub mounts: Vec<Value>,
+    /// `--pid`: None a new namespace, Some(None) the host's, Some(Some(p))
+    /// another container's (its `/proc/<pid>/ns/pid`).
+    pub pid_ns: Option<Option<String>>,
+    /// `--ipc`, the same way.
+    pub ipc_ns: Option<Option<String>>,
+    /// `--uts host`.
+    pub host_uts: bool,
 }
 
 fn resources(h: &HostConfig) -> Value {
@@ -374,11 +381,16 @@ fn namespaces(i: &SpecInput) -> Value {
         (Some(p), false) => ns.push(json!({"type": "network", "path": p})),
         (None, false) => ns.push(json!({"type": "network"})),
     }
-    if !i.host_network {
+    if !i.host_network && !i.host_uts {
         ns.push(json!({"type": "uts"}));
     }
-    ns.push(json!({"type": "pid"}));
-    ns.push(json!({"type": "ipc"}));
+    for (kind, mode) in [("pid", &i.pid_ns), ("ipc", &i.ipc_ns)] {
+        match mode {
+            None => ns.push(json!({"type": kind})),
+            Some(None) => {}
+            Some(Some(path)) => ns.push(json!({"type": kind, "path": path})),
+        }
+    }
     json!(ns)
 }
 
@@ -467,8 +479,8 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         "mounts": mounts,
         "linux": linux,
     });
-    if i.host_network {
-        // The host's UTS namespace too: no hostname of its own.
+    if i.host_network || i.host_uts {
+        // The host's UTS namespace: no hostname of its own.
         spec.as_object_mut().unwrap().remove("hostname");
     }
     // The runtime reads this with oci-spec's types; check the shape here.
@@ -522,6 +534,9 @@ mod tests {
             netns: None,
             host_network: false,
             mounts: vec![],
+            pid_ns: None,
+            ipc_ns: None,
+            host_uts: false,
         }
     }
 

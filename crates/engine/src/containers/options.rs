@@ -236,15 +236,17 @@ fn check_value(field: &str, v: &Value) -> Result<()> {
             m => Err(refuse(&format!("--cgroupns {m}"))),
         },
         "IpcMode" => match s {
-            "" | "private" | "shareable" => Ok(()),
+            "" | "private" | "shareable" | "host" => Ok(()),
+            m if m.starts_with("container:") => Ok(()),
             m => Err(refuse(&format!("--ipc {m}"))),
         },
         "PidMode" => match s {
-            "" => Ok(()),
+            "" | "host" => Ok(()),
+            m if m.starts_with("container:") => Ok(()),
             m => Err(refuse(&format!("--pid {m}"))),
         },
         "UTSMode" => match s {
-            "" => Ok(()),
+            "" | "host" => Ok(()),
             m => Err(refuse(&format!("--uts {m}"))),
         },
         "UsernsMode" => match s {
@@ -403,7 +405,7 @@ mod tests {
                 "--device",
             ),
             (serde_json::json!({"Init": true}), "--init"),
-            (serde_json::json!({"PidMode": "host"}), "--pid host"),
+            (serde_json::json!({"PidMode": "bogus"}), "--pid bogus"),
             (
                 serde_json::json!({"LogConfig": {"Type": "syslog"}}),
                 "the log driver syslog",
