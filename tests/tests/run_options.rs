@@ -250,3 +250,72 @@ fn update_changes_a_running_container() {
     d.docker(&["rm", "-f", "upd"]).ok();
     d.finish();
 }
+
+/// A container the memory cgroup kills reports `OOMKilled: true` (exit
+/// 137) and an `oom` event; one that exits on its own does not.
+#[test]
+fn oom_kills_are_reported() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    // busybox tail keeps a line without newlines whole in memory.
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "hog",
+        "-m",
+        "8m",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 200m /dev/zero | tail > /dev/null",
+    ]);
+    assert_eq!(out.code, 137, "{out:?}");
+    assert_eq!(
+        d.docker(&[
+            "inspect",
+            "-f",
+            "{{.State.OOMKilled}} {{.State.ExitCode}}",
+            "hog"
+        ])
+        .ok()
+        .trim(),
+        "true 137"
+    );
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
+    let events = d
+        .docker(&[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--filter",
+            "container=hog",
+            "--format",
+            "{{.Action}}",
+        ])
+        .ok()
+        .to_string();
+    assert!(events.lines().any(|l| l == "oom"), "{events}");
+    d.docker(&["run", "--name", "calm", "-m", "8m", "busybox", "true"])
+        .ok();
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{.State.OOMKilled}}", "calm"])
+            .ok()
+            .trim(),
+        "false"
+    );
+    d.finish();
+}

@@ -512,11 +512,13 @@ impl ContainerService {
         let record: Option<ExitRecord> = std::fs::read(self.shim_dir(&rec.id).join(EXIT_FILE))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
+        let oom = record.as_ref().is_some_and(|r| r.oom_killed);
         let (code, finished) = match (code, record) {
             (Some(c), r) => (c as i64, r.map(|r| r.finished_at).unwrap_or_else(now)),
             (None, Some(r)) => (r.exit_code as i64, r.finished_at),
             (None, None) => (255, now()),
         };
+        rec.state.oom_killed = oom;
         rec.state.status = "exited".into();
         rec.state.pid = 0;
         rec.state.exit_code = code;
@@ -1069,6 +1071,9 @@ impl ContainerService {
                 settled.host_config.auto_remove,
                 settled.state.exit_code,
             );
+            if settled.state.oom_killed {
+                self.event(&settled, "oom", &[]);
+            }
             self.event(&settled, "die", &[("exitCode", exit_code.to_string())]);
             // The exit is durable before anyone hears of it: the shim's exit
             // record is gone once settled, and a lazy commit would roll back

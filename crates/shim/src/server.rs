@@ -849,7 +849,8 @@ pub fn run(opts: Options) -> i32 {
     let record = ExitRecord {
         exit_code: code,
         finished_at: now_rfc3339(),
-        oom_killed: false,
+        // Read before the runtime's delete removes the cgroup.
+        oom_killed: oom_killed(&opts.bundle),
     };
     let tmp = opts.state_dir.join(format!("{EXIT_FILE}.tmp"));
     if std::fs::write(&tmp, serde_json::to_vec(&record).unwrap_or_default()).is_ok() {
@@ -895,4 +896,38 @@ pub fn run(opts: Options) -> i32 {
     }
     let _ = std::fs::remove_file(&sock);
     0
+}
+
+/// Whether the memory cgroup of the bundle's container killed a process for
+/// lack of memory: the `oom_kill` counter of cgroup v1's
+/// `memory.oom_control` or v2's `memory.events`.
+fn oom_killed(bundle: &std::path::Path) -> bool {
+    let Some(path) = std::fs::read(bundle.join("config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["linux"]["cgroupsPath"].as_str().map(String::from))
+    else {
+        return false;
+    };
+    let rel = path.trim_start_matches('/');
+    let counter = |file: std::path::PathBuf| -> Option<u64> {
+        std::fs::read_to_string(file).ok()?.lines().find_map(|l| {
+            l.strip_prefix("oom_kill ")
+                .and_then(|n| n.trim().parse().ok())
+        })
+    };
+    [
+        std::path::Path::new("/sys/fs/cgroup/memory")
+            .join(rel)
+            .join("memory.oom_control"),
+        std::path::Path::new("/sys/fs/cgroup/unified")
+            .join(rel)
+            .join("memory.events"),
+        std::path::Path::new("/sys/fs/cgroup")
+            .join(rel)
+            .join("memory.events"),
+    ]
+    .into_iter()
+    .filter_map(counter)
+    .any(|n| n > 0)
 }
