@@ -17,6 +17,7 @@ pkgs=(
   file
   curl
   procps          # ps, for docker top
+  tini             # tini-static: the init of --init, as dockerd's docker-init
   openssl          # TLS fixtures (certs.d tests)
   docker-compose   # compose v1 (python) against berthd: tests/tests/compose.rs
 )

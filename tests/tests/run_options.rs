@@ -93,6 +93,15 @@ fn applied_options_take_effect() {
     let seen = run(&["--pid", "container:pidsrc", "busybox", "ps"]);
     assert!(seen.contains("sleep 1000"), "{seen}");
     d.docker(&["rm", "-f", "pidsrc"]).ok();
+    // `--init`: PID 1 is the init (tini), the command runs under it.
+    let pid1 = run(&[
+        "--init",
+        "busybox",
+        "sh",
+        "-c",
+        "tr '\\0' ' ' < /proc/1/cmdline",
+    ]);
+    assert!(pid1.starts_with("/sbin/docker-init -- sh -c"), "{pid1}");
     // `--entrypoint ""` clears the image's entrypoint.
     assert_eq!(run(&["--entrypoint", "", "busybox", "echo", "hi"]), "hi");
     d.finish();
@@ -109,7 +118,6 @@ fn unapplied_options_are_refused_by_name() {
             &["--device", "/dev/null"][..],
             "berth does not support --device yet",
         ),
-        (&["--init"][..], "berth does not support --init yet"),
         (
             &["--log-driver", "syslog"][..],
             "berth does not support the log driver syslog yet",

@@ -17,6 +17,8 @@ pub struct FileConfig {
     pub default_runtime: Option<String>,
     pub runtimes: Option<BTreeMap<String, RuntimeConfig>>,
     pub cgroup_parent: Option<String>,
+    pub init: Option<bool>,
+    pub init_path: Option<PathBuf>,
     /// Accepted for compatibility: containers always outlive the daemon.
     #[allow(dead_code)]
     pub live_restore: Option<bool>,
@@ -64,6 +66,8 @@ pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
         "default-runtime",
         "runtimes",
         "cgroup-parent",
+        "init",
+        "init-path",
         "live-restore",
         "insecure-registries",
         "registry-mirrors",

@@ -406,6 +406,14 @@ fn run() -> anyhow::Result<()> {
             ..Default::default()
         },
         network: net,
+        init_path: file.init_path.clone().or_else(|| {
+            ["docker-init", "tini-static"].iter().find_map(|n| {
+                std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                    .map(|d| d.join(n))
+                    .find(|p| p.is_file())
+            })
+        }),
+        init_default: file.init.unwrap_or(false),
     };
 
     write_pidfile(&pidfile)?;

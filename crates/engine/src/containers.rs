@@ -956,6 +956,25 @@ impl ContainerService {
             .etc_from
             .clone()
             .unwrap_or_else(|| self.container_dir(&id));
+        // `--init`: tini first, the command after `--`, as dockerd.
+        let mut extra_mounts = extra_mounts;
+        let args = if rec.host_config.init.unwrap_or(self.cfg.init_default) {
+            let init = self.cfg.init_path.clone().ok_or_else(|| {
+                Error::invalid(
+                    "--init needs docker-init (tini-static): install Debian's tini or set init-path in daemon.json",
+                )
+            })?;
+            extra_mounts.push(json!({
+                "destination": "/sbin/docker-init", "type": "bind",
+                "source": init, "options": ["bind", "ro"],
+            }));
+            ["/sbin/docker-init".to_string(), "--".to_string()]
+                .into_iter()
+                .chain(args)
+                .collect::<Vec<_>>()
+        } else {
+            args
+        };
         let spec = crate::spec::build(&crate::spec::SpecInput {
             config: &rec.config,
             host: &rec.host_config,

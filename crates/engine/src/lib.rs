@@ -80,6 +80,11 @@ pub struct Config {
     pub registry: distribution::Config,
     /// Networking: default bridge, address pools, firewall, DNS.
     pub network: network::Config,
+    /// The init of `--init` (`init-path`; else `docker-init` or
+    /// `tini-static` from PATH), mounted at `/sbin/docker-init`.
+    pub init_path: Option<PathBuf>,
+    /// daemon.json `init`: every container gets the init unless it says no.
+    pub init_default: bool,
 }
 
 /// All services, built in plain order by [`Engine::new`].

@@ -175,7 +175,8 @@ impl SystemService {
             "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": false, "Error": "", "RemoteManagers": null},
             "LiveRestoreEnabled": true,
             "Isolation": "",
-            "InitBinary": "",
+            // As dockerd: the init's name, when there is one.
+            "InitBinary": if self.cfg.init_path.is_some() { "docker-init" } else { "" },
             "SecurityOptions": ["name=seccomp,profile=builtin"],
             "Warnings": [],
         })

@@ -90,7 +90,7 @@ pub const HOST_CONFIG: &[(&str, Decision)] = &[
     ("MemorySwappiness", Applied),
     ("NanoCpus", Applied),
     ("OomKillDisable", Refused("--oom-kill-disable")),
-    ("Init", Refused("--init")),
+    ("Init", Applied),
     ("PidsLimit", Applied),
     ("Ulimits", Applied),
     ("CpuCount", Refused("--cpu-count")),
