@@ -123,10 +123,6 @@ fn unapplied_options_are_refused_by_name() {
             "berth does not support the log driver syslog yet",
         ),
         (
-            &["--log-opt", "max-size=1m"][..],
-            "berth does not support --log-opt max-size yet",
-        ),
-        (
             &["--cgroup-parent", "elsewhere"][..],
             "berth does not support --cgroup-parent yet",
         ),

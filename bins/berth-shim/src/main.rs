@@ -18,6 +18,15 @@ struct Args {
     runtime_root: Option<PathBuf>,
     #[arg(long)]
     log_path: PathBuf,
+    /// Rotate the json-file log at this size (0: never).
+    #[arg(long, default_value_t = 0)]
+    log_max_size: u64,
+    /// How many log files to keep, the current one included.
+    #[arg(long, default_value_t = 1)]
+    log_max_file: u32,
+    /// Keep no log at all (`--log-driver none`).
+    #[arg(long)]
+    no_log: bool,
     #[arg(long)]
     tty: bool,
     #[arg(long)]
@@ -38,6 +47,9 @@ fn main() {
         runtime: a.runtime,
         runtime_root: a.runtime_root,
         log_path: a.log_path,
+        log_max_size: a.log_max_size,
+        log_max_file: a.log_max_file.max(1),
+        no_log: a.no_log,
         tty: a.tty,
         stdin: a.stdin,
     }));

@@ -18,6 +18,8 @@ pub struct FileConfig {
     pub runtimes: Option<BTreeMap<String, RuntimeConfig>>,
     pub cgroup_parent: Option<String>,
     pub init: Option<bool>,
+    pub log_driver: Option<String>,
+    pub log_opts: Option<BTreeMap<String, String>>,
     pub init_path: Option<PathBuf>,
     /// Accepted for compatibility: containers always outlive the daemon.
     #[allow(dead_code)]
@@ -67,6 +69,8 @@ pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
         "runtimes",
         "cgroup-parent",
         "init",
+        "log-driver",
+        "log-opts",
         "init-path",
         "live-restore",
         "insecure-registries",

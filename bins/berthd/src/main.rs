@@ -382,6 +382,15 @@ fn run() -> anyhow::Result<()> {
     if !runtimes.iter().any(|(n, _)| *n == default_runtime) {
         bail!("default runtime {default_runtime} is not configured");
     }
+    if file.log_driver.is_some() || file.log_opts.is_some() {
+        let lc = serde_json::json!({
+            "Type": file.log_driver.clone().unwrap_or_default(),
+            "Config": file.log_opts.clone().unwrap_or_default(),
+        });
+        if let Err(e) = engine::logs::LogSettings::of(Some(&lc)) {
+            bail!("invalid log configuration in daemon.json: {}", e.message);
+        }
+    }
     let cfg = engine::Config {
         data_root: std::path::absolute(&data_root)?,
         exec_root: std::path::absolute(&exec_root)?,
@@ -414,6 +423,12 @@ fn run() -> anyhow::Result<()> {
             })
         }),
         init_default: file.init.unwrap_or(false),
+        default_log: (file.log_driver.is_some() || file.log_opts.is_some()).then(|| {
+            serde_json::json!({
+                "Type": file.log_driver.clone().unwrap_or_else(|| "json-file".into()),
+                "Config": file.log_opts.clone().unwrap_or_default(),
+            })
+        }),
     };
 
     write_pidfile(&pidfile)?;

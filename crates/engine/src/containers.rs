@@ -566,7 +566,20 @@ impl ContainerService {
                 "config cannot be empty in order to create a container",
             ));
         }
+        // The daemon's log-driver and log-opts when the request names no driver.
+        let named = host_config
+            .log_config
+            .as_ref()
+            .and_then(|c| c.get("Type"))
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| !t.is_empty());
+        if !named {
+            if let Some(d) = &self.cfg.default_log {
+                host_config.log_config = Some(d.clone());
+            }
+        }
         options::check_create(&config, &host_config)?;
+        crate::logs::LogSettings::of(host_config.log_config.as_ref())?;
         crate::spec::validate_host_config(&host_config)?;
         restart::policy(&host_config)?;
         let image = self
@@ -1022,6 +1035,7 @@ impl ContainerService {
             runtime: &runtime,
             runtime_root: &runtime_root,
             log_path: &log_path,
+            log: crate::logs::LogSettings::of(rec.host_config.log_config.as_ref())?,
             tty: rec.config.tty,
             stdin: rec.config.open_stdin,
         })
@@ -1723,10 +1737,15 @@ impl ContainerService {
         o: crate::logs::LogOptions,
     ) -> Result<(bool, tokio::sync::mpsc::Receiver<bytes::Bytes>)> {
         let h = self.find(name)?;
-        let (id, tty) = {
+        let (id, tty, log) = {
             let r = h.rec.lock().unwrap();
-            (r.id.clone(), r.config.tty)
+            (r.id.clone(), r.config.tty, r.host_config.log_config.clone())
         };
+        if crate::logs::LogSettings::of(log.as_ref()).is_ok_and(|l| l.no_log) {
+            return Err(Error::invalid(
+                "configured logging driver does not support reading",
+            ));
+        }
         if !o.stdout && !o.stderr {
             return Err(Error::invalid(
                 "Bad parameters: you must choose at least one stream",

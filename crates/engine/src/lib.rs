@@ -85,6 +85,8 @@ pub struct Config {
     pub init_path: Option<PathBuf>,
     /// daemon.json `init`: every container gets the init unless it says no.
     pub init_default: bool,
+    /// daemon.json `log-driver` and `log-opts`, as a `LogConfig`.
+    pub default_log: Option<serde_json::Value>,
 }
 
 /// All services, built in plain order by [`Engine::new`].

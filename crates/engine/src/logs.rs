@@ -71,6 +71,125 @@ fn render(l: &Line, o: &LogOptions, tty: bool) -> Option<Bytes> {
     Some(Bytes::from(out))
 }
 
+/// How a container's log is kept: dockerd's `json-file` (rotation with
+/// `max-size` and `max-file`), `local` (kept the same way here, with the
+/// local driver's defaults: 20 MB, 5 files) and `none` (nothing kept).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    pub no_log: bool,
+    pub max_size: u64,
+    pub max_file: u32,
+}
+
+/// A size as dockerd reads `max-size` (`10m` is 10 MiB).
+fn ram_in_bytes(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let digits = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let n: f64 = s[..digits].parse().ok()?;
+    let mult: u64 = match s[digits..].trim_end_matches('b').trim_end_matches('i') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return None,
+    };
+    Some((n * mult as f64) as u64)
+}
+
+impl LogSettings {
+    /// Reads and checks a `LogConfig` (`Type`, `Config`) as dockerd does.
+    pub fn of(log_config: Option<&serde_json::Value>) -> base::Result<LogSettings> {
+        use base::Error;
+        let kind = log_config
+            .and_then(|c| c.get("Type"))
+            .and_then(|t| t.as_str())
+            .unwrap_or("");
+        let opts = log_config
+            .and_then(|c| c.get("Config"))
+            .and_then(|c| c.as_object())
+            .cloned()
+            .unwrap_or_default();
+        let (mut st, allowed): (LogSettings, &[&str]) = match kind {
+            "" | "json-file" => (
+                LogSettings {
+                    max_file: 1,
+                    ..Default::default()
+                },
+                &["max-size", "max-file", "compress"],
+            ),
+            "local" => (
+                LogSettings {
+                    no_log: false,
+                    max_size: 20 << 20,
+                    max_file: 5,
+                },
+                &["max-size", "max-file", "compress"],
+            ),
+            "none" => (
+                LogSettings {
+                    no_log: true,
+                    ..Default::default()
+                },
+                &[],
+            ),
+            other => {
+                return Err(Error::invalid(format!(
+                    "berth does not support the log driver {other} yet"
+                )))
+            }
+        };
+        for (k, v) in &opts {
+            let v = v.as_str().unwrap_or("");
+            if !allowed.contains(&k.as_str()) {
+                return Err(Error::invalid(format!(
+                    "berth does not support --log-opt {k} yet"
+                )));
+            }
+            match k.as_str() {
+                "max-size" => {
+                    st.max_size = ram_in_bytes(v)
+                        .filter(|n| *n > 0 || v == "-1")
+                        .ok_or_else(|| Error::invalid(format!("invalid max-size: {v}")))?;
+                }
+                "max-file" => {
+                    st.max_file = v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        Error::invalid(format!("max-file must be a positive number: {v}"))
+                    })?;
+                }
+                "compress" if matches!(v, "" | "false") => {}
+                "compress" => {
+                    return Err(Error::invalid(
+                        "berth does not support --log-opt compress=true yet",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if st.max_file > 1 && st.max_size == 0 {
+            return Err(Error::invalid("max-file cannot be set without max-size"));
+        }
+        Ok(st)
+    }
+}
+
+/// The log's files, oldest first: `<log>.N` ... `<log>.1`, `<log>`.
+pub fn files(path: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for i in (1..100).rev() {
+        let mut p = path.as_os_str().to_os_string();
+        p.push(format!(".{i}"));
+        let p = PathBuf::from(p);
+        if p.exists() {
+            out.push(p);
+        }
+    }
+    out.push(path.to_path_buf());
+    out
+}
+
 /// Streams the log at `path`. With `follow`, keeps reading until
 /// `running` turns false (and the file has no more lines) or the receiver is dropped.
 pub fn stream(
@@ -81,19 +200,49 @@ pub fn stream(
 ) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
+        use std::os::unix::fs::MetadataExt;
+        // The rotated files first, whole; then the current one, followed.
+        let mut chunk = Vec::new();
+        let all = files(&path);
+        for old in &all[..all.len() - 1] {
+            if let Ok(b) = tokio::fs::read(old).await {
+                chunk.extend(b);
+            }
+        }
         let mut offset = 0u64;
+        let mut inode = None;
         let mut partial = Vec::new();
         let mut first = true;
         loop {
             let still_running = *running.borrow();
-            let mut chunk = Vec::new();
+            let meta = tokio::fs::metadata(&path).await.ok();
+            let now_inode = meta.as_ref().map(|m| m.ino());
+            if inode.is_some() && now_inode != inode {
+                // Rotated: the rest of the file followed so far is `<log>.1`.
+                let mut p = path.as_os_str().to_os_string();
+                p.push(".1");
+                if let Ok(mut f) = tokio::fs::File::open(PathBuf::from(p)).await {
+                    if f.metadata().await.ok().map(|m| m.ino()) == inode
+                        && f.seek(std::io::SeekFrom::Start(offset)).await.is_ok()
+                    {
+                        let _ = f.read_to_end(&mut chunk).await;
+                    }
+                }
+                offset = 0;
+            } else if meta.as_ref().is_some_and(|m| m.len() < offset) {
+                // Truncated in place (one file kept).
+                offset = 0;
+            }
+            inode = now_inode;
+            let before = chunk.len();
             if let Ok(mut f) = tokio::fs::File::open(&path).await {
                 if f.seek(std::io::SeekFrom::Start(offset)).await.is_ok() {
                     let _ = f.read_to_end(&mut chunk).await;
                 }
             }
-            offset += chunk.len() as u64;
-            partial.extend_from_slice(&chunk);
+            offset += (chunk.len() - before) as u64;
+            let got_new = !chunk.is_empty();
+            partial.append(&mut chunk);
             let mut lines = Vec::new();
             while let Some(i) = partial.iter().position(|&b| b == b'\n') {
                 let l: Vec<u8> = partial.drain(..=i).collect();
@@ -115,7 +264,7 @@ pub fn stream(
                     }
                 }
             }
-            if !o.follow || (!still_running && chunk.is_empty()) {
+            if !o.follow || (!still_running && !got_new) {
                 return;
             }
             tokio::select! {

@@ -15,6 +15,7 @@ pub struct ShimStart<'a> {
     pub runtime: &'a Path,
     pub runtime_root: &'a Path,
     pub log_path: &'a Path,
+    pub log: crate::logs::LogSettings,
     pub tty: bool,
     pub stdin: bool,
 }
@@ -38,6 +39,15 @@ pub async fn spawn(s: ShimStart<'_>) -> Result<i32> {
         .arg(s.runtime_root)
         .arg("--log-path")
         .arg(s.log_path);
+    if s.log.no_log {
+        cmd.arg("--no-log");
+    }
+    if s.log.max_size > 0 {
+        cmd.arg("--log-max-size")
+            .arg(s.log.max_size.to_string())
+            .arg("--log-max-file")
+            .arg(s.log.max_file.to_string());
+    }
     if s.tty {
         cmd.arg("--tty");
     }

@@ -152,7 +152,13 @@ impl SystemService {
             "CPUShares": true, "CPUSet": true, "PidsLimit": true, "IPv4Forwarding": false,
             "Debug": false, "NFd": 0, "OomKillDisable": false, "NGoroutines": 0,
             "SystemTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-            "LoggingDriver": "json-file",
+            "LoggingDriver": self
+                .cfg
+                .default_log
+                .as_ref()
+                .and_then(|l| l["Type"].as_str())
+                .filter(|t| !t.is_empty())
+                .unwrap_or("json-file"),
             "CgroupDriver": "cgroupfs",
             "CgroupVersion": cgroup_version(),
             "NEventsListener": 0,

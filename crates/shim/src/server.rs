@@ -22,6 +22,12 @@ pub struct Options {
     pub runtime: PathBuf,
     pub runtime_root: Option<PathBuf>,
     pub log_path: PathBuf,
+    /// Rotate the log at this size (0: never), keeping `log_max_file`
+    /// files (`<log>`, `<log>.1`, ...), as dockerd's json-file driver.
+    pub log_max_size: u64,
+    pub log_max_file: u32,
+    /// `--log-driver none`: nothing is kept.
+    pub no_log: bool,
     pub tty: bool,
     pub stdin: bool,
 }
@@ -229,10 +235,16 @@ fn resize(master: &File, height: u16, width: u16) {
     unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
 }
 
-/// Appends Docker json-file log lines.
+/// Appends Docker json-file log lines, rotating as dockerd's json-file
+/// driver does: past `max_size` the file becomes `<log>.1` (older ones move
+/// up, the oldest beyond `max_file` goes) and a new one starts.
 struct JsonLog {
-    file: File,
+    file: Option<File>,
     partial: [Vec<u8>; 3],
+    path: PathBuf,
+    size: u64,
+    max_size: u64,
+    max_file: u32,
 }
 
 impl JsonLog {
@@ -248,14 +260,50 @@ impl JsonLog {
             let line: Vec<u8> = std::mem::take(buf);
             out.extend(log_line(kind, &line));
         }
-        let _ = self.file.write_all(&out);
+        self.append(&out);
+    }
+
+    fn append(&mut self, out: &[u8]) {
+        if out.is_empty() {
+            return;
+        }
+        let Some(f) = self.file.as_mut() else { return };
+        let _ = f.write_all(out);
+        self.size += out.len() as u64;
+        if self.max_size > 0 && self.size >= self.max_size {
+            self.rotate();
+        }
+    }
+
+    fn rotate(&mut self) {
+        let name = |i: u32| {
+            let mut p = self.path.clone().into_os_string();
+            p.push(format!(".{i}"));
+            PathBuf::from(p)
+        };
+        if self.max_file > 1 {
+            let _ = std::fs::remove_file(name(self.max_file - 1));
+            for i in (1..self.max_file - 1).rev() {
+                let _ = std::fs::rename(name(i), name(i + 1));
+            }
+            let _ = std::fs::rename(&self.path, name(1));
+        }
+        if let Ok(f) = File::options()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&self.path)
+        {
+            self.file = Some(f);
+            self.size = 0;
+        }
     }
 
     fn flush_partial(&mut self) {
         for kind in [frame::STDOUT, frame::STDERR] {
             let line = std::mem::take(&mut self.partial[kind as usize]);
             if !line.is_empty() {
-                let _ = self.file.write_all(&log_line(kind, &line));
+                self.append(&log_line(kind, &line));
             }
         }
     }
@@ -721,7 +769,11 @@ pub fn run(opts: Options) -> i32 {
         .append(true)
         .open(&opts.log_path)
     {
-        Ok(f) => f,
+        Ok(f) if opts.no_log => {
+            drop(f);
+            None
+        }
+        Ok(f) => Some(f),
         Err(e) => {
             ready(&Reply::err(format!(
                 "log file {}: {e}",
@@ -737,8 +789,16 @@ pub fn run(opts: Options) -> i32 {
         io: Mutex::new(None),
         attachers: Mutex::new(Vec::new()),
         log: Mutex::new(JsonLog {
+            size: log
+                .as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map(|m| m.len())
+                .unwrap_or(0),
             file: log,
             partial: Default::default(),
+            path: opts.log_path.clone(),
+            max_size: opts.log_max_size,
+            max_file: opts.log_max_file,
         }),
         started: Mutex::new(false),
         init: Mutex::new(InitState::default()),

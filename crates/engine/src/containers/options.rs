@@ -215,20 +215,7 @@ fn refuse(option: &str) -> Error {
 fn check_value(field: &str, v: &Value) -> Result<()> {
     let s = v.as_str().unwrap_or("");
     match field {
-        "LogConfig" => {
-            let t = v.get("Type").and_then(|t| t.as_str()).unwrap_or("");
-            if !matches!(t, "" | "json-file") {
-                return Err(refuse(&format!("the log driver {t}")));
-            }
-            if let Some(k) = v
-                .get("Config")
-                .and_then(|c| c.as_object())
-                .and_then(|c| c.keys().next())
-            {
-                return Err(refuse(&format!("--log-opt {k}")));
-            }
-            Ok(())
-        }
+        "LogConfig" => crate::logs::LogSettings::of(Some(v)).map(|_| ()),
         "CgroupnsMode" => match s {
             // The host's cgroup namespace is what berth gives (and dockerd's
             // default on cgroup v1).
@@ -411,8 +398,8 @@ mod tests {
                 "the log driver syslog",
             ),
             (
-                serde_json::json!({"LogConfig": {"Type": "json-file", "Config": {"max-size": "1m"}}}),
-                "--log-opt max-size",
+                serde_json::json!({"LogConfig": {"Type": "json-file", "Config": {"tag": "x"}}}),
+                "--log-opt tag",
             ),
             (
                 serde_json::json!({"SecurityOpt": ["seccomp=/x.json"]}),

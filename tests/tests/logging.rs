@@ -1,0 +1,136 @@
+//! Log drivers through the docker CLI: json-file's max-size and max-file
+//! rotate the log and `docker logs` reads across the rotated files; `none`
+//! keeps nothing and `logs` says so; `local`; drivers and options berth
+//! lacks are refused; daemon.json's log-driver and log-opts are defaults.
+
+use berth_tests::{require, Daemon, DaemonOpts, DOCKER};
+
+#[test]
+fn json_file_rotation_and_drivers() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    // 600 numbered lines of ~100 bytes in 2 KiB files, at most 3 kept.
+    d.docker(&[
+        "run", "--name", "rot", "--log-opt", "max-size=2k", "--log-opt", "max-file=3",
+        "busybox", "sh", "-c",
+        "i=0; while [ $i -lt 600 ]; do printf 'line %04d %s\\n' $i ................................................................................; i=$((i+1)); done",
+    ])
+    .ok();
+    let log = d
+        .docker(&["inspect", "-f", "{{.LogPath}}", "rot"])
+        .ok()
+        .trim()
+        .to_string();
+    let size = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    assert!(size(&log) <= 2048 + 200, "{}", size(&log));
+    assert!(std::path::Path::new(&format!("{log}.1")).exists());
+    assert!(std::path::Path::new(&format!("{log}.2")).exists());
+    assert!(!std::path::Path::new(&format!("{log}.3")).exists());
+    // `logs` reads the kept files in order: the last line, and a run of
+    // consecutive lines before it.
+    let out = d.docker(&["logs", "rot"]).ok().to_string();
+    let nums: Vec<u32> = out
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(nums.last(), Some(&599));
+    assert!(nums.len() > 20 && nums.len() < 600, "{}", nums.len());
+    assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "out of order");
+    assert_eq!(
+        d.docker(&["logs", "--tail", "2", "rot"])
+            .ok()
+            .lines()
+            .count(),
+        2
+    );
+
+    // none: nothing kept, and logs says so as dockerd does.
+    d.docker(&[
+        "run",
+        "--name",
+        "quiet",
+        "--log-driver",
+        "none",
+        "busybox",
+        "echo",
+        "hi",
+    ])
+    .ok();
+    let out = d.docker(&["logs", "quiet"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("configured logging driver does not support reading"),
+        "{out:?}"
+    );
+    // local: kept and read.
+    d.docker(&[
+        "run",
+        "--name",
+        "loc",
+        "--log-driver",
+        "local",
+        "busybox",
+        "echo",
+        "kept",
+    ])
+    .ok();
+    assert_eq!(d.docker(&["logs", "loc"]).ok().trim(), "kept");
+    // Refused by name.
+    for (args, want) in [
+        (&["--log-driver", "syslog"][..], "the log driver syslog"),
+        (&["--log-opt", "compress=true"][..], "compress=true"),
+        (&["--log-opt", "tag=x"][..], "--log-opt tag"),
+    ] {
+        let mut all = vec!["create"];
+        all.extend_from_slice(args);
+        all.extend(["busybox", "true"]);
+        let out = d.docker(&all);
+        assert_ne!(out.code, 0);
+        assert!(out.stderr.contains(want), "{args:?}: {out:?}");
+    }
+    d.finish();
+}
+
+#[test]
+fn daemon_json_log_defaults() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start_with(DaemonOpts {
+        config: Some(
+            r#"{"log-driver": "json-file", "log-opts": {"max-size": "1k", "max-file": "2"}}"#
+                .into(),
+        ),
+        ..Default::default()
+    });
+    d.docker(&[
+        "run", "--name", "dflt", "busybox", "sh", "-c",
+        "i=0; while [ $i -lt 100 ]; do echo line-$i-..........................................; i=$((i+1)); done",
+    ])
+    .ok();
+    assert_eq!(
+        d.docker(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}}",
+            "dflt"
+        ])
+        .ok()
+        .trim(),
+        "json-file 1k"
+    );
+    let log = d
+        .docker(&["inspect", "-f", "{{.LogPath}}", "dflt"])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(std::path::Path::new(&format!("{log}.1")).exists());
+    assert_eq!(
+        d.docker(&["info", "-f", "{{.LoggingDriver}}"]).ok().trim(),
+        "json-file"
+    );
+    d.finish();
+}
