@@ -391,7 +391,6 @@ mod tests {
                 serde_json::json!({"Devices": [{"PathOnHost": "/dev/null"}]}),
                 "--device",
             ),
-            (serde_json::json!({"Init": true}), "--init"),
             (serde_json::json!({"PidMode": "bogus"}), "--pid bogus"),
             (
                 serde_json::json!({"LogConfig": {"Type": "syslog"}}),
@@ -406,7 +405,7 @@ mod tests {
                 "--security-opt seccomp=/x.json",
             ),
         ] {
-            let e = check_create(&cfg, &host(v.clone())).unwrap_err();
+            let e = check_create(&cfg, &host(v.clone())).expect_err(&v.to_string());
             assert!(e.message.contains(want), "{v}: {}", e.message);
         }
     }
