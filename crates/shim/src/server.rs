@@ -251,14 +251,28 @@ impl JsonLog {
     fn write(&mut self, kind: u8, data: &[u8]) {
         let buf = &mut self.partial[kind as usize % 3];
         buf.extend_from_slice(data);
+        // Lines are written in batches, but a file is rotated at the line
+        // that would take it past max-size, as dockerd's json-file does.
         let mut out = Vec::new();
+        let mut lines = Vec::new();
         while let Some(i) = buf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = buf.drain(..=i).collect();
-            out.extend(log_line(kind, &line));
+            lines.push(log_line(kind, &line));
         }
         if buf.len() >= 16 * 1024 {
             let line: Vec<u8> = std::mem::take(buf);
-            out.extend(log_line(kind, &line));
+            lines.push(log_line(kind, &line));
+        }
+        for l in lines {
+            if self.max_size > 0
+                && self.size + (out.len() + l.len()) as u64 > self.max_size
+                && self.size + out.len() as u64 > 0
+            {
+                self.append(&out);
+                out.clear();
+                self.rotate();
+            }
+            out.extend(l);
         }
         self.append(&out);
     }
@@ -270,9 +284,6 @@ impl JsonLog {
         let Some(f) = self.file.as_mut() else { return };
         let _ = f.write_all(out);
         self.size += out.len() as u64;
-        if self.max_size > 0 && self.size >= self.max_size {
-            self.rotate();
-        }
     }
 
     fn rotate(&mut self) {

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# 20 detached containers started at once (`docker run -d busybox sleep`,
+# 20 docker CLIs in parallel), then removed at once (`rm -f`): berthd vs
+# dockerd on the same machine, in one run, each on its default bridge (see
+# lib-bridge.sh for the settings and the cleanup). Timed: from launching
+# the 20 CLIs until all have returned and `ps -q` lists 20 running
+# containers; the removal is timed the same way (until `ps -aq` is empty).
+# Issue 11's anchor: dockerd 9.0 s for the start here; target at least 8x.
+# Usage: run-parallel.sh [N] [K]  (N timed rounds after 1 warm-up; K
+# containers per round; defaults 5 and 20)
+set -euo pipefail
+N=${1:-5}
+K=${2:-20}
+cd "$(dirname "$0")/.."
+have_dockerd=0
+command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] && have_dockerd=1
+scripts/install-deps.sh
+cargo build --release --workspace --bins -q
+. bench/lib-bridge.sh
+bench_preflight $have_dockerd
+
+scripts/busybox-tar.sh "$tmp/busybox.tar"
+start_berthd
+[ $have_dockerd = 1 ] && start_dockerd
+DOCKER_HOST=$B $docker import -c 'CMD ["sh"]' "$tmp/busybox.tar" busybox:latest >/dev/null
+[ $have_dockerd = 1 ] && DOCKER_HOST=$D $docker import -c 'CMD ["sh"]' "$tmp/busybox.tar" busybox:latest >/dev/null
+trap 'rm_all_containers "$B"; [ $have_dockerd = 1 ] && rm_all_containers "$D"; bench_cleanup' EXIT
+
+cases=(b); [ $have_dockerd = 1 ] && cases+=(d)
+host() { case $1 in b) echo "$B" ;; d) echo "$D" ;; esac; }
+name() { case $1 in b) echo berthd ;; d) echo dockerd ;; esac; }
+now() { date +%s%N; }
+
+# K CLIs at once; fails if any failed.
+start_all() { # case
+  local h; h=$(host "$1"); local pids=()
+  for i in $(seq 1 "$K"); do
+    DOCKER_HOST=$h $docker run -d --name "par$i" busybox sleep 1000 >/dev/null 2>>"$tmp/err.$1" & pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || { cat "$tmp/err.$1" >&2; die "$(name "$1"): a run failed"; }; done
+  local n; n=$(DOCKER_HOST=$h $docker ps -q | wc -l)
+  [ "$n" -eq "$K" ] || die "$(name "$1"): $n containers running, not $K"
+}
+rm_all() { # case
+  local h; h=$(host "$1"); local pids=()
+  for i in $(seq 1 "$K"); do
+    DOCKER_HOST=$h $docker rm -f "par$i" >/dev/null 2>>"$tmp/err.$1" & pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || { cat "$tmp/err.$1" >&2; die "$(name "$1"): an rm failed"; }; done
+  [ -z "$(DOCKER_HOST=$h $docker ps -aq)" ] || die "$(name "$1"): containers left after rm"
+}
+
+for r in $(seq 0 "$N"); do
+  for c in "${cases[@]}"; do
+    t0=$(now); start_all "$c"; t1=$(now); rm_all "$c"; t2=$(now)
+    if [ "$r" -gt 0 ]; then
+      echo $(( (t1 - t0) / 1000 )) >> "$tmp/t.$c.start"
+      echo $(( (t2 - t1) / 1000 )) >> "$tmp/t.$c.rm"
+    fi
+  done
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f\n", m/1000}'; }
+range() { sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.0f-%.0f", lo/1000, hi/1000}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a/b}'; }
+declare -A t rg
+for c in "${cases[@]}"; do
+  for m in start rm; do t[$c,$m]=$(median < "$tmp/t.$c.$m"); rg[$c,$m]=$(range < "$tmp/t.$c.$m"); done
+done
+echo "$K detached busybox containers started at once, then removed at once; median of $N (ms) [min-max]:"
+printf '  %-24s %10s %14s %10s %14s\n' "" "start $K" "" "rm -f $K" ""
+for c in "${cases[@]}"; do
+  printf '  %-24s %10s %14s %10s %14s\n' "$(name "$c")" "${t[$c,start]}" "[${rg[$c,start]}]" "${t[$c,rm]}" "[${rg[$c,rm]}]"
+done
+if [ $have_dockerd = 1 ]; then
+  printf '  %-24s %10s %14s %10s\n' "ratio dockerd/berthd" "$(ratio "${t[d,start]}" "${t[b,start]}")" "" \
+    "$(ratio "${t[d,rm]}" "${t[b,rm]}")"
+else
+  echo "  dockerd not installed: no ratio (apt-get install docker.io)"
+fi
