@@ -102,6 +102,25 @@ fn applied_options_take_effect() {
         "tr '\\0' ' ' < /proc/1/cmdline",
     ]);
     assert!(pid1.starts_with("/sbin/docker-init -- sh -c"), "{pid1}");
+    // `--device`: the node in the container (renamed), allowed by the
+    // device cgroup; a path that is no device is refused.
+    assert_eq!(
+        run(&[
+            "--device",
+            "/dev/null:/dev/mynull",
+            "busybox",
+            "sh",
+            "-c",
+            "stat -c '%t,%T %F' /dev/mynull && echo ok > /dev/mynull && echo written"
+        ]),
+        "1,3 character special file\nwritten"
+    );
+    let out = d.docker(&["create", "--device", "/etc/hostname", "busybox", "true"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("error gathering device information"),
+        "{out:?}"
+    );
     // `--entrypoint ""` clears the image's entrypoint.
     assert_eq!(run(&["--entrypoint", "", "busybox", "echo", "hi"]), "hi");
     d.finish();
@@ -114,10 +133,6 @@ fn unapplied_options_are_refused_by_name() {
     }
     let d = Daemon::start();
     for (args, want) in [
-        (
-            &["--device", "/dev/null"][..],
-            "berth does not support --device yet",
-        ),
         (
             &["--log-driver", "syslog"][..],
             "berth does not support the log driver syslog yet",

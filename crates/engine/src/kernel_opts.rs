@@ -47,6 +47,80 @@ impl Ulimit {
     }
 }
 
+/// One `--device host[:container[:perms]]`, as the client sends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeviceMapping {
+    pub path_on_host: String,
+    pub path_in_container: String,
+    pub cgroup_permissions: String,
+}
+
+/// A host device node as the runtime spec wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub path: String,
+    /// `c` or `b`.
+    pub kind: char,
+    pub major: u64,
+    pub minor: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub access: String,
+}
+
+impl DeviceMapping {
+    /// The host's node, checked as dockerd does.
+    pub fn resolve(&self) -> Result<Device> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let m = std::fs::metadata(&self.path_on_host).map_err(|e| {
+            Error::invalid(format!(
+                "error gathering device information while adding custom device {:?}: {e}",
+                self.path_on_host
+            ))
+        })?;
+        let kind = if m.file_type().is_char_device() {
+            'c'
+        } else if m.file_type().is_block_device() {
+            'b'
+        } else if m.is_dir() {
+            return Err(Error::invalid(format!(
+                "berth does not support --device with a directory ({}) yet",
+                self.path_on_host
+            )));
+        } else {
+            return Err(Error::invalid(format!(
+                "error gathering device information while adding custom device {:?}: not a device node",
+                self.path_on_host
+            )));
+        };
+        let access = if self.cgroup_permissions.is_empty() {
+            "rwm".to_string()
+        } else {
+            self.cgroup_permissions.clone()
+        };
+        if access.is_empty() || !access.chars().all(|c| "rwm".contains(c)) {
+            return Err(Error::invalid(format!("invalid device mode: {access}")));
+        }
+        let rdev = m.rdev();
+        Ok(Device {
+            path: if self.path_in_container.is_empty() {
+                self.path_on_host.clone()
+            } else {
+                self.path_in_container.clone()
+            },
+            kind,
+            major: nix::sys::stat::major(rdev),
+            minor: nix::sys::stat::minor(rdev),
+            mode: m.mode() & 0o7777,
+            uid: m.uid(),
+            gid: m.gid(),
+            access,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct KernelOpts {
     pub cpuset_cpus: Option<String>,
@@ -56,6 +130,7 @@ pub struct KernelOpts {
     pub ulimits: Vec<Ulimit>,
     pub sysctls: BTreeMap<String, String>,
     pub group_add: Vec<String>,
+    pub devices: Vec<DeviceMapping>,
 }
 
 fn field<T: serde::de::DeserializeOwned>(h: &HostConfig, k: &str) -> Result<Option<T>> {
@@ -77,11 +152,15 @@ impl KernelOpts {
             ulimits: field::<Vec<Ulimit>>(h, "Ulimits")?.unwrap_or_default(),
             sysctls: field::<BTreeMap<String, String>>(h, "Sysctls")?.unwrap_or_default(),
             group_add: field::<Vec<String>>(h, "GroupAdd")?.unwrap_or_default(),
+            devices: field::<Vec<DeviceMapping>>(h, "Devices")?.unwrap_or_default(),
         })
     }
 
     /// dockerd's checks at create, with its words where it has them.
     pub fn validate(&self, ncpu: i64, host_network: bool) -> Result<()> {
+        for d in &self.devices {
+            d.resolve()?;
+        }
         for (what, list, max) in [
             ("CPUs", &self.cpuset_cpus, ncpu),
             ("memory nodes", &self.cpuset_mems, mem_nodes()),

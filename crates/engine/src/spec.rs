@@ -323,6 +323,14 @@ fn resources(h: &HostConfig) -> Value {
     });
     if h.privileged {
         r["devices"] = json!([{"allow": true, "access": "rwm"}]);
+    } else if let Ok(k) = crate::kernel_opts::KernelOpts::of(h) {
+        // `--device`: allowed in the device cgroup too.
+        for d in k.devices.iter().filter_map(|d| d.resolve().ok()) {
+            r["devices"].as_array_mut().expect("a list").push(json!({
+                "allow": true, "type": d.kind.to_string(), "major": d.major,
+                "minor": d.minor, "access": d.access,
+            }));
+        }
     }
     let mut memory = serde_json::Map::new();
     if h.memory > 0 {
@@ -470,6 +478,17 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     }
     if !k.sysctls.is_empty() {
         linux["sysctl"] = json!(k.sysctls);
+    }
+    if !k.devices.is_empty() {
+        let mut devs = Vec::new();
+        for d in &k.devices {
+            let d = d.resolve()?;
+            devs.push(json!({
+                "path": d.path, "type": d.kind.to_string(), "major": d.major,
+                "minor": d.minor, "fileMode": d.mode, "uid": d.uid, "gid": d.gid,
+            }));
+        }
+        linux["devices"] = json!(devs);
     }
     let mut spec = json!({
         "ociVersion": "1.2.0",

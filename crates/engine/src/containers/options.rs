@@ -81,7 +81,7 @@ pub const HOST_CONFIG: &[(&str, Decision)] = &[
     ("CpuRealtimeRuntime", Refused("--cpu-rt-runtime")),
     ("CpusetCpus", Applied),
     ("CpusetMems", Applied),
-    ("Devices", Refused("--device")),
+    ("Devices", Applied),
     ("DeviceCgroupRules", Refused("--device-cgroup-rule")),
     ("DeviceRequests", Refused("--gpus")),
     ("KernelMemoryTCP", Refused("--kernel-memory-tcp")),
@@ -387,10 +387,6 @@ mod tests {
         )
         .unwrap();
         for (v, want) in [
-            (
-                serde_json::json!({"Devices": [{"PathOnHost": "/dev/null"}]}),
-                "--device",
-            ),
             (serde_json::json!({"PidMode": "bogus"}), "--pid bogus"),
             (
                 serde_json::json!({"LogConfig": {"Type": "syslog"}}),
