@@ -121,6 +121,44 @@ fn applied_options_take_effect() {
         out.stderr.contains("error gathering device information"),
         "{out:?}"
     );
+    // `--privileged`: every capability the host's bounding set holds, and
+    // the host's devices.
+    let bnd = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string()))
+        .unwrap();
+    let eff = run(&[
+        "--privileged",
+        "busybox",
+        "sh",
+        "-c",
+        "grep CapEff /proc/self/status",
+    ]);
+    assert_eq!(eff.split_whitespace().nth(1), Some(bnd.as_str()), "{eff}");
+    if std::path::Path::new("/dev/loop-control").exists() {
+        assert_eq!(
+            run(&[
+                "--privileged",
+                "busybox",
+                "sh",
+                "-c",
+                "test -c /dev/loop-control && echo yes"
+            ]),
+            "yes"
+        );
+    }
+    // A capability the host's bounding set lacks is refused by name.
+    let bits = u64::from_str_radix(&bnd, 16).unwrap();
+    if bits & (1 << 24) == 0 {
+        let out = d.docker(&["create", "--cap-add", "SYS_RESOURCE", "busybox", "true"]);
+        assert_ne!(out.code, 0);
+        assert!(
+            out.stderr
+                .contains("cannot add capability CAP_SYS_RESOURCE"),
+            "{out:?}"
+        );
+    }
     // `--entrypoint ""` clears the image's entrypoint.
     assert_eq!(run(&["--entrypoint", "", "busybox", "echo", "hi"]), "hi");
     d.finish();

@@ -121,6 +121,49 @@ impl DeviceMapping {
     }
 }
 
+/// Every device node of the host's `/dev` (what `--privileged` gives, as
+/// dockerd does), but the ones a container gets its own of.
+pub fn host_devices() -> Vec<Device> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<Device>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            let rel = p
+                .strip_prefix("/dev")
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .into_owned();
+            if ft.is_dir() {
+                if !matches!(rel.as_str(), "pts" | "shm" | "mqueue" | "fd") {
+                    walk(&p, out);
+                }
+                continue;
+            }
+            // The runtime makes these itself (the default devices).
+            if matches!(
+                rel.as_str(),
+                "console" | "ptmx" | "tty" | "null" | "zero" | "full" | "random" | "urandom"
+            ) || ft.is_symlink()
+            {
+                continue;
+            }
+            let m = DeviceMapping {
+                path_on_host: p.to_string_lossy().into_owned(),
+                ..Default::default()
+            };
+            if let Ok(d) = m.resolve() {
+                out.push(d);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(std::path::Path::new("/dev"), &mut out);
+    out
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct KernelOpts {
     pub cpuset_cpus: Option<String>,

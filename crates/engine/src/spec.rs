@@ -224,6 +224,15 @@ pub fn validate_host_config(h: &HostConfig) -> Result<()> {
             return Err(Error::invalid(format!("invalid capability: {c}")));
         }
     }
+    let host = host_caps();
+    for c in h.cap_add.iter().flatten() {
+        let norm = normalize_cap(c);
+        if norm != "ALL" && !host.contains(&norm.as_str()) {
+            return Err(Error::invalid(format!(
+                "cannot add capability {norm}: the daemon's own bounding set does not hold it, so no container on this host can have it"
+            )));
+        }
+    }
     if h.memory_swap > 0 && h.memory == 0 {
         return Err(Error::invalid(
             "You should always set the Memory limit when using Memoryswap limit, see usage",
@@ -243,9 +252,31 @@ fn normalize_cap(c: &str) -> String {
     }
 }
 
+/// The capabilities the daemon's bounding set holds (a container can
+/// get no others): ALL_CAPS is in the kernel's numbering order.
+fn host_caps() -> Vec<&'static str> {
+    let bnd = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX);
+    ALL_CAPS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bnd & (1u64 << i) != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
 fn capabilities(h: &HostConfig) -> Vec<String> {
+    // `--privileged` and `--cap-add ALL`: all that the host's bounding set
+    // allows (this host's lacks some; asking for them fails the start).
+    let all = host_caps();
     if h.privileged {
-        return ALL_CAPS.iter().map(|s| s.to_string()).collect();
+        return all.iter().map(|s| s.to_string()).collect();
     }
     let add: Vec<String> = h
         .cap_add
@@ -260,7 +291,7 @@ fn capabilities(h: &HostConfig) -> Vec<String> {
         .map(|c| normalize_cap(c))
         .collect();
     let base: Vec<&str> = if add.iter().any(|c| c == "ALL") {
-        ALL_CAPS.to_vec()
+        all.clone()
     } else {
         DEFAULT_CAPS.to_vec()
     };
@@ -479,10 +510,18 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     if !k.sysctls.is_empty() {
         linux["sysctl"] = json!(k.sysctls);
     }
-    if !k.devices.is_empty() {
-        let mut devs = Vec::new();
+    if !k.devices.is_empty() || i.host.privileged {
+        // `--privileged`: the host's devices too, as dockerd gives them.
+        let mut nodes = if i.host.privileged {
+            crate::kernel_opts::host_devices()
+        } else {
+            Vec::new()
+        };
         for d in &k.devices {
-            let d = d.resolve()?;
+            nodes.push(d.resolve()?);
+        }
+        let mut devs = Vec::new();
+        for d in nodes {
             devs.push(json!({
                 "path": d.path, "type": d.kind.to_string(), "major": d.major,
                 "minor": d.minor, "fileMode": d.mode, "uid": d.uid, "gid": d.gid,
