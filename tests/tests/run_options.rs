@@ -219,6 +219,17 @@ fn unapplied_options_are_refused_by_name() {
             .contains("berth does not support --security-opt seccomp="),
         "{out:?}"
     );
+    // docker info says what is off on this host, as dockerd.
+    let fwd = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let warnings = d
+        .docker(&["info", "-f", "{{json .Warnings}}"])
+        .ok()
+        .to_string();
+    assert_eq!(
+        warnings.contains("WARNING: IPv4 forwarding is disabled"),
+        fwd.trim() == "0",
+        "{warnings}"
+    );
     // Nothing was created by the refused requests.
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
     d.finish();

@@ -18,6 +18,21 @@ pub struct SystemService {
     id: String,
 }
 
+/// What `docker info` warns of, as dockerd: what is off on this host.
+fn warnings() -> Vec<String> {
+    let mut w = Vec::new();
+    let on = |p: &str| std::fs::read_to_string(p).is_ok_and(|v| v.trim() == "1");
+    if !on("/proc/sys/net/ipv4/ip_forward") {
+        w.push("WARNING: IPv4 forwarding is disabled".to_string());
+    }
+    if !std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
+        && std::path::Path::new("/sys/fs/cgroup/memory").is_dir()
+    {
+        w.push("WARNING: No swap limit support".to_string());
+    }
+    w
+}
+
 fn kernel() -> String {
     nix::sys::utsname::uname()
         .map(|u| u.release().to_string_lossy().into_owned())
@@ -184,7 +199,7 @@ impl SystemService {
             // As dockerd: the init's name, when there is one.
             "InitBinary": if self.cfg.init_path.is_some() { "docker-init" } else { "" },
             "SecurityOptions": ["name=seccomp,profile=builtin"],
-            "Warnings": [],
+            "Warnings": warnings(),
         })
     }
 }
