@@ -381,8 +381,13 @@ impl ImageService {
 
     /// Tags an image by id with `reference`.
     pub fn tag_id(&self, id: &str, reference: &Reference) -> Result<()> {
-        self.meta
-            .update(|tx| tx.put(Table::Tags, &reference.to_string(), &id.to_string()))?;
+        // A tag that already names this image is not written again (a
+        // rebuild from the cache re-tags the same image: no fsync for it).
+        let key = reference.to_string();
+        if self.meta.get::<String>(Table::Tags, &key)?.as_deref() != Some(id) {
+            self.meta
+                .update(|tx| tx.put(Table::Tags, &key, &id.to_string()))?;
+        }
         self.events.publish(
             "image",
             "tag",
