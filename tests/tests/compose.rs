@@ -387,3 +387,62 @@ fn compose_builds_a_service() {
     ok(compose(&d, &dir, project, &["down"]), &d);
     d.finish();
 }
+
+/// compose's `restart:` and `healthcheck:`: the policy restarts a service
+/// that fails, and the health check runs (compose shows `Up (healthy)`).
+#[test]
+fn compose_restart_and_healthcheck() {
+    if !require(COMPOSE) || !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let dir = d.dir.join("life-stack");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        r#"version: "2.4"
+services:
+  flaky:
+    image: busybox
+    command: ["sh", "-c", "exit 1"]
+    restart: on-failure:2
+  web:
+    image: busybox
+    command: ["sleep", "300"]
+    restart: always
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 200ms
+      retries: 2
+"#,
+    )
+    .unwrap();
+    let project = "berthlife";
+    ok(compose(&d, &dir, project, &["up", "-d"]), &d);
+    let inspect = |name: &str, f: &str| {
+        d.docker(&["inspect", "-f", f, &format!("{project}_{name}_1")])
+            .ok()
+            .trim()
+            .to_string()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while inspect("flaky", "{{.RestartCount}} {{.State.Status}}") != "2 exited"
+        || inspect("web", "{{.State.Health.Status}}") != "healthy"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} / {}",
+            inspect("flaky", "{{.RestartCount}} {{.State.Status}}"),
+            inspect("web", "{{.State.Health.Status}}")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        inspect("web", "{{.HostConfig.RestartPolicy.Name}}"),
+        "always"
+    );
+    let ps = ok(compose(&d, &dir, project, &["ps"]), &d);
+    assert!(ps.contains("(healthy)"), "{ps}");
+    ok(compose(&d, &dir, project, &["down"]), &d);
+    d.finish();
+}

@@ -71,3 +71,14 @@ fn docker_py_volumes_against_berthd() {
 fn docker_py_builds_against_berthd() {
     run_script("docker_py_build.py", |_| vec![], "docker-py build: ok");
 }
+
+/// Restart policies, update and health checks through docker-py's
+/// high-level API, and a refused option as a 400 naming it.
+#[test]
+fn docker_py_lifecycle_against_berthd() {
+    run_script(
+        "docker_py_lifecycle.py",
+        |_| vec![],
+        "docker-py lifecycle: ok",
+    );
+}

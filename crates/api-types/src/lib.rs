@@ -322,15 +322,15 @@ pub struct HealthConfig {
         deserialize_with = "null_as_default"
     )]
     pub test: Vec<String>,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub interval: i64,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub timeout: i64,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub retries: i64,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub start_period: i64,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_as_default")]
     pub start_interval: i64,
 }
 
