@@ -327,6 +327,87 @@ fn build_config(
     if o.init {
         host.insert("Init".into(), json!(true));
     }
+    if o.log_driver.is_some() || !o.log_opt.is_empty() {
+        let mut opts = serde_json::Map::new();
+        for kv in &o.log_opt {
+            let (k, v) = kv.split_once('=').ok_or_else(|| {
+                run_error(
+                    cmd,
+                    &format!(
+                        "invalid argument {kv:?} for \"--log-opt\" flag: invalid log opt format"
+                    ),
+                    125,
+                )
+            })?;
+            opts.insert(k.into(), json!(v));
+        }
+        host.insert(
+            "LogConfig".into(),
+            json!({"Type": o.log_driver.clone().unwrap_or_default(), "Config": opts}),
+        );
+    }
+    if !o.ulimit.is_empty() {
+        let mut list = Vec::new();
+        for u in &o.ulimit {
+            let bad = || {
+                run_error(
+                    cmd,
+                    &format!(
+                        "invalid argument {u:?} for \"--ulimit\" flag: invalid ulimit argument"
+                    ),
+                    125,
+                )
+            };
+            let (name, vals) = u.split_once('=').ok_or_else(bad)?;
+            let (soft, hard) = match vals.split_once(':') {
+                Some((s, h)) => (
+                    s.parse::<i64>().map_err(|_| bad())?,
+                    h.parse::<i64>().map_err(|_| bad())?,
+                ),
+                None => {
+                    let v = vals.parse::<i64>().map_err(|_| bad())?;
+                    (v, v)
+                }
+            };
+            list.push(json!({"Name": name, "Soft": soft, "Hard": hard}));
+        }
+        host.insert("Ulimits".into(), json!(list));
+    }
+    let dur = |v: &Option<String>, flag: &str| -> Result<i64, Failure> {
+        v.as_deref()
+            .map(|d| {
+                crate::fmtutil::parse_go_duration(d)
+                    .map(|d| d.as_nanos() as i64)
+                    .ok_or_else(|| run_error(cmd, &format!("invalid argument {d:?} for \"{flag}\" flag: time: invalid duration {d:?}"), 125))
+            })
+            .transpose()
+            .map(|d| d.unwrap_or(0))
+    };
+    let health = if o.no_healthcheck {
+        Some(json!({"Test": ["NONE"]}))
+    } else if o.health_cmd.is_some()
+        || o.health_interval.is_some()
+        || o.health_timeout.is_some()
+        || o.health_retries.is_some()
+        || o.health_start_period.is_some()
+        || o.health_start_interval.is_some()
+    {
+        let test = o
+            .health_cmd
+            .as_ref()
+            .map(|c| json!(["CMD-SHELL", c]))
+            .unwrap_or(json!([]));
+        Some(json!({
+            "Test": test,
+            "Interval": dur(&o.health_interval, "--health-interval")?,
+            "Timeout": dur(&o.health_timeout, "--health-timeout")?,
+            "StartPeriod": dur(&o.health_start_period, "--health-start-period")?,
+            "StartInterval": dur(&o.health_start_interval, "--health-start-interval")?,
+            "Retries": o.health_retries.unwrap_or(0),
+        }))
+    } else {
+        None
+    };
 
     let attach_stdin = o.interactive && !detach;
     let mut cfg = json!({
@@ -355,6 +436,9 @@ fn build_config(
     }
     if net.exposed.as_object().is_some_and(|e| !e.is_empty()) {
         cfg["ExposedPorts"] = net.exposed;
+    }
+    if let Some(h) = health {
+        cfg["Healthcheck"] = h;
     }
     cfg["NetworkingConfig"] = json!({ "EndpointsConfig": net.endpoints });
     cfg["Volumes"] = storage.volumes;
@@ -1133,6 +1217,75 @@ pub async fn diff(client: &Client, a: DiffArgs) -> CmdResult {
         println!("{kind} {}", c["Path"].as_str().unwrap_or_default());
     }
     Ok(0)
+}
+
+/// `berth update`: the body of `POST /containers/{id}/update`, sent to
+/// each container, whose name is printed back (as the docker CLI).
+pub async fn update(client: &Client, a: crate::cli::UpdateArgs) -> CmdResult {
+    let bytes = |v: &Option<String>, flag: &str| -> Result<Option<i64>, Failure> {
+        v.as_deref()
+            .map(|s| {
+                if s == "-1" {
+                    return Ok(-1);
+                }
+                crate::fmtutil::ram_in_bytes(s).map_err(|e| {
+                    Failure::new(
+                        125,
+                        format!("invalid argument {s:?} for \"{flag}\" flag: {e}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let mut body = serde_json::Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            body.insert(k.into(), v);
+        }
+    };
+    put("Memory", bytes(&a.memory, "--memory")?.map(|n| json!(n)));
+    put(
+        "MemorySwap",
+        bytes(&a.memory_swap, "--memory-swap")?.map(|n| json!(n)),
+    );
+    put(
+        "MemoryReservation",
+        bytes(&a.memory_reservation, "--memory-reservation")?.map(|n| json!(n)),
+    );
+    put("NanoCpus", a.cpus.map(|c| json!((c * 1e9) as i64)));
+    put("CpuShares", a.cpu_shares.map(|n| json!(n)));
+    put("CpuPeriod", a.cpu_period.map(|n| json!(n)));
+    put("CpuQuota", a.cpu_quota.map(|n| json!(n)));
+    put("CpusetCpus", a.cpuset_cpus.clone().map(|n| json!(n)));
+    put("CpusetMems", a.cpuset_mems.clone().map(|n| json!(n)));
+    put("PidsLimit", a.pids_limit.map(|n| json!(n)));
+    put("BlkioWeight", a.blkio_weight.map(|n| json!(n)));
+    put(
+        "RestartPolicy",
+        a.restart.as_ref().map(|r| {
+            let (name, count) = match r.split_once(':') {
+                Some((n, c)) => (n.to_string(), c.parse::<i64>().unwrap_or(0)),
+                None => (r.clone(), 0),
+            };
+            json!({"Name": name, "MaximumRetryCount": count})
+        }),
+    );
+    let body = Value::Object(body);
+    let mut failed = Vec::new();
+    for c in &a.containers {
+        match client
+            .post(&format!("/containers/{c}/update"), &[], Some(&body))
+            .await
+        {
+            Ok(_) => println!("{c}"),
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    if failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(Failure::new(1, failed.join("\n")))
+    }
 }
 
 pub async fn rename(client: &Client, a: RenameArgs) -> CmdResult {

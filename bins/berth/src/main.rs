@@ -227,6 +227,7 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::Exec(a) | Cmd::Container(ContainerCmd::Exec(a)) => c::exec(&client, a).await,
         Cmd::Attach(a) | Cmd::Container(ContainerCmd::Attach(a)) => c::attach(&client, a).await,
         Cmd::Rename(a) | Cmd::Container(ContainerCmd::Rename(a)) => c::rename(&client, a).await,
+        Cmd::Update(a) | Cmd::Container(ContainerCmd::Update(a)) => c::update(&client, a).await,
         Cmd::Commit(a) | Cmd::Container(ContainerCmd::Commit(a)) => i::commit(&client, a).await,
         Cmd::Top(a) | Cmd::Container(ContainerCmd::Top(a)) => c::top(&client, a).await,
         Cmd::Stats(a) | Cmd::Container(ContainerCmd::Stats(a)) => c::stats(&client, a).await,

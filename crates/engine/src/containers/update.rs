@@ -175,7 +175,8 @@ fn write_cgroup(cg: &Cg, c: &Change, old: &HostConfig, new: &HostConfig) -> Resu
             };
             // The kernel wants memory <= memsw at every step: raise memsw
             // first when the limit grows, lower it last when it shrinks.
-            let growing = new.memory > old.memory || old.memory == 0;
+            // (No limit before is the largest limit: the new one is lower.)
+            let growing = old.memory > 0 && (new.memory > old.memory || new.memory <= 0);
             if swap_on && growing {
                 write(
                     cg,
