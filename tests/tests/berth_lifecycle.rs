@@ -105,6 +105,63 @@ fn scenario(host: &str) {
         "{logs}"
     );
     assert!(logs.lines().count() < 100, "{}", logs.lines().count());
+    // Capabilities, devices, sysctls and oom-score-adj as flags of berth run.
+    assert_eq!(
+        ok(
+            host,
+            &[
+                "run",
+                "--rm",
+                "--cap-drop",
+                "ALL",
+                "--cap-add",
+                "CHOWN",
+                "busybox",
+                "grep",
+                "CapEff",
+                "/proc/self/status"
+            ]
+        )
+        .trim(),
+        "CapEff:\t0000000000000001"
+    );
+    assert_eq!(
+        ok(
+            host,
+            &[
+                "run",
+                "--rm",
+                "--device",
+                "/dev/null:/dev/mynull",
+                "busybox",
+                "stat",
+                "-c",
+                "%t,%T",
+                "/dev/mynull"
+            ]
+        )
+        .trim(),
+        "1,3"
+    );
+    assert_eq!(
+        ok(
+            host,
+            &[
+                "run",
+                "--rm",
+                "--oom-score-adj",
+                "123",
+                "--sysctl",
+                "net.ipv4.ip_unprivileged_port_start=99",
+                "busybox",
+                "sh",
+                "-c",
+                "cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_unprivileged_port_start"
+            ]
+        )
+        .trim(),
+        "123\n99"
+    );
     for n in ["bhc", "brf", "blog"] {
         ok(host, &["rm", "-f", n]);
     }

@@ -159,6 +159,36 @@ fn applied_options_take_effect() {
             "{out:?}"
         );
     }
+    // `--ipc none`: no /dev/shm; `--cgroupns private`: a cgroup namespace
+    // of its own, where the container's cgroup is the root.
+    assert_eq!(
+        run(&[
+            "--ipc",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "grep -c ' /dev/shm ' /proc/mounts || true"
+        ]),
+        "0"
+    );
+    let host_cgns = std::fs::read_link("/proc/self/ns/cgroup").unwrap();
+    let cgns = run(&[
+        "--cgroupns",
+        "private",
+        "busybox",
+        "readlink",
+        "/proc/self/ns/cgroup",
+    ]);
+    assert_ne!(cgns, host_cgns.display().to_string());
+    let cg = run(&[
+        "--cgroupns",
+        "private",
+        "busybox",
+        "cat",
+        "/proc/self/cgroup",
+    ]);
+    assert!(cg.lines().all(|l| l.ends_with(":/")), "{cg}");
     // `--entrypoint ""` clears the image's entrypoint.
     assert_eq!(run(&["--entrypoint", "", "busybox", "echo", "hi"]), "hi");
     d.finish();

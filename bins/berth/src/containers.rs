@@ -346,6 +346,75 @@ fn build_config(
             json!({"Type": o.log_driver.clone().unwrap_or_default(), "Config": opts}),
         );
     }
+    if !o.cap_add.is_empty() {
+        host.insert("CapAdd".into(), json!(o.cap_add));
+    }
+    if !o.cap_drop.is_empty() {
+        host.insert("CapDrop".into(), json!(o.cap_drop));
+    }
+    if !o.group_add.is_empty() {
+        host.insert("GroupAdd".into(), json!(o.group_add));
+    }
+    if !o.security_opt.is_empty() {
+        host.insert("SecurityOpt".into(), json!(o.security_opt));
+    }
+    if !o.device.is_empty() {
+        let devs: Vec<Value> = o
+            .device
+            .iter()
+            .map(|d| {
+                let mut p = d.splitn(3, ':');
+                let host_path = p.next().unwrap_or_default();
+                let second = p.next();
+                let (inside, perms) = match (second, p.next()) {
+                    // `/dev/x:rw`: permissions only.
+                    (Some(s), None) if !s.starts_with('/') => (host_path, s),
+                    (Some(s), perms) => (s, perms.unwrap_or("rwm")),
+                    (None, _) => (host_path, "rwm"),
+                };
+                json!({"PathOnHost": host_path, "PathInContainer": inside, "CgroupPermissions": perms})
+            })
+            .collect();
+        host.insert("Devices".into(), json!(devs));
+    }
+    if !o.sysctl.is_empty() {
+        let mut m = serde_json::Map::new();
+        for kv in &o.sysctl {
+            let (k, v) = kv.split_once('=').ok_or_else(|| {
+                run_error(cmd, &format!("invalid argument {kv:?} for \"--sysctl\" flag: sysctl '{kv}' is not allowed"), 125)
+            })?;
+            m.insert(k.into(), json!(v));
+        }
+        host.insert("Sysctls".into(), Value::Object(m));
+    }
+    for (k, v) in [
+        ("PidMode", &o.pid),
+        ("IpcMode", &o.ipc),
+        ("UTSMode", &o.uts),
+    ] {
+        if let Some(v) = v {
+            host.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(n) = o.oom_score_adj {
+        host.insert("OomScoreAdj".into(), json!(n));
+    }
+    if let Some(c) = &o.cpuset_cpus {
+        host.insert("CpusetCpus".into(), json!(c));
+    }
+    if let Some(m) = &o.cpuset_mems {
+        host.insert("CpusetMems".into(), json!(m));
+    }
+    if let Some(s) = &o.shm_size {
+        let n = crate::fmtutil::ram_in_bytes(s).map_err(|e| {
+            run_error(
+                cmd,
+                &format!("invalid argument {s:?} for \"--shm-size\" flag: {e}"),
+                125,
+            )
+        })?;
+        host.insert("ShmSize".into(), json!(n));
+    }
     if !o.ulimit.is_empty() {
         let mut list = Vec::new();
         for u in &o.ulimit {

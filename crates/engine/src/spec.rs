@@ -423,6 +423,10 @@ fn namespaces(i: &SpecInput) -> Value {
     if !i.host_network && !i.host_uts {
         ns.push(json!({"type": "uts"}));
     }
+    // `--cgroupns private`: a cgroup namespace of its own.
+    if i.host.extra.get("CgroupnsMode").and_then(|v| v.as_str()) == Some("private") {
+        ns.push(json!({"type": "cgroup"}));
+    }
     for (kind, mode) in [("pid", &i.pid_ns), ("ipc", &i.ipc_ns)] {
         match mode {
             None => ns.push(json!({"type": kind})),
@@ -459,6 +463,10 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     ];
     if i.host.privileged {
         mounts[3]["options"] = json!(["nosuid", "noexec", "nodev"]);
+    }
+    // `--ipc none`: a private IPC namespace without /dev/shm, as dockerd.
+    if i.host.extra.get("IpcMode").and_then(|v| v.as_str()) == Some("none") {
+        mounts.retain(|m| m["destination"] != "/dev/shm");
     }
     // A user mount over one of the defaults replaces it, as in dockerd.
     mounts.retain(|d| {

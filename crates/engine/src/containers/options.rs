@@ -217,13 +217,12 @@ fn check_value(field: &str, v: &Value) -> Result<()> {
     match field {
         "LogConfig" => crate::logs::LogSettings::of(Some(v)).map(|_| ()),
         "CgroupnsMode" => match s {
-            // The host's cgroup namespace is what berth gives (and dockerd's
-            // default on cgroup v1).
-            "" | "host" => Ok(()),
+            // The host's by default (dockerd's default on cgroup v1).
+            "" | "host" | "private" => Ok(()),
             m => Err(refuse(&format!("--cgroupns {m}"))),
         },
         "IpcMode" => match s {
-            "" | "private" | "shareable" | "host" => Ok(()),
+            "" | "private" | "shareable" | "host" | "none" => Ok(()),
             m if m.starts_with("container:") => Ok(()),
             m => Err(refuse(&format!("--ipc {m}"))),
         },
