@@ -417,3 +417,24 @@ fn oom_kills_are_reported() {
     );
     d.finish();
 }
+
+/// `docker system prune -a` runs every step (containers, networks, images,
+/// build cache) against berthd and reports what each removed.
+#[test]
+fn system_prune_runs_every_step() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&["run", "--name", "gone", "busybox", "true"]).ok();
+    d.docker(&["network", "create", "prunenet"]).ok();
+    d.docker(&["tag", "busybox", "prunable:1"]).ok();
+    let out = d.docker(&["system", "prune", "-af"]).ok().to_string();
+    assert!(out.contains("Deleted Containers:"), "{out}");
+    assert!(out.contains("Deleted Networks:\nprunenet"), "{out}");
+    assert!(out.contains("Deleted Images:"), "{out}");
+    assert!(out.contains("Total reclaimed space:"), "{out}");
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    assert_eq!(d.docker(&["images", "-q"]).ok().trim(), "");
+    d.finish();
+}
