@@ -181,12 +181,8 @@ impl ContainerService {
         if h.running() || h.life.borrow().removed {
             return Ok(());
         }
-        {
-            let mut rec = h.rec.lock().unwrap();
-            if rec.state.status == "restarting" {
-                rec.state.status = "exited".into();
-            }
-        }
+        // The status stays "restarting" until the start succeeds (then
+        // "running") or fails (then "exited", by the caller).
         let id = h.id();
         self.start_unlocked(h, &id).await
     }
