@@ -150,22 +150,18 @@ pub async fn build(client: &Client, a: BuildArgs) -> CmdResult {
     if let Some(p) = &a.platform {
         q.push(("platform", p));
     }
-    let bytes = |v: &Option<String>, what: &str| -> Result<Option<String>, Failure> {
+    let bytes = |v: &Option<String>, flag: &str| -> Result<Option<String>, Failure> {
         v.as_deref()
             .map(|s| {
-                if s == "-1" {
-                    return Ok("-1".to_string());
-                }
-                crate::fmtutil::ram_in_bytes(s)
+                crate::network::bytes_flag("build [OPTIONS] PATH | URL | -", s, flag)
                     .map(|n| n.to_string())
-                    .map_err(|e| fail(format!("invalid argument {s:?} for \"--{what}\" flag: {e}")))
             })
             .transpose()
     };
     let numbers = [
-        ("memory", bytes(&a.memory, "memory")?),
-        ("memswap", bytes(&a.memory_swap, "memory-swap")?),
-        ("shmsize", bytes(&a.shm_size, "shm-size")?),
+        ("memory", bytes(&a.memory, "-m, --memory")?),
+        ("memswap", bytes(&a.memory_swap, "--memory-swap")?),
+        ("shmsize", bytes(&a.shm_size, "--shm-size")?),
         ("cpushares", a.cpu_shares.map(|n| n.to_string())),
         ("cpuperiod", a.cpu_period.map(|n| n.to_string())),
         ("cpuquota", a.cpu_quota.map(|n| n.to_string())),

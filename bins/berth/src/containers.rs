@@ -309,14 +309,7 @@ fn build_config(
     host.extend(storage.host);
     host.extend(net.host);
     if let Some(r) = &o.restart {
-        let (name, count) = match r.split_once(':') {
-            Some((n, c)) => (n.to_string(), c.parse::<i64>().unwrap_or(0)),
-            None => (r.clone(), 0),
-        };
-        host.insert(
-            "RestartPolicy".into(),
-            json!({"Name": name, "MaximumRetryCount": count}),
-        );
+        host.insert("RestartPolicy".into(), restart_policy(r));
     }
     if o.privileged {
         host.insert("Privileged".into(), json!(true));
@@ -330,15 +323,9 @@ fn build_config(
     if o.log_driver.is_some() || !o.log_opt.is_empty() {
         let mut opts = serde_json::Map::new();
         for kv in &o.log_opt {
-            let (k, v) = kv.split_once('=').ok_or_else(|| {
-                run_error(
-                    cmd,
-                    &format!(
-                        "invalid argument {kv:?} for \"--log-opt\" flag: invalid log opt format"
-                    ),
-                    125,
-                )
-            })?;
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| flag_error(cmd, kv, "--log-opt", "invalid log opt format"))?;
             opts.insert(k.into(), json!(v));
         }
         host.insert(
@@ -381,7 +368,12 @@ fn build_config(
         let mut m = serde_json::Map::new();
         for kv in &o.sysctl {
             let (k, v) = kv.split_once('=').ok_or_else(|| {
-                run_error(cmd, &format!("invalid argument {kv:?} for \"--sysctl\" flag: sysctl '{kv}' is not allowed"), 125)
+                flag_error(
+                    cmd,
+                    kv,
+                    "--sysctl",
+                    &format!("sysctl '{kv}' is not allowed"),
+                )
             })?;
             m.insert(k.into(), json!(v));
         }
@@ -406,27 +398,13 @@ fn build_config(
         host.insert("CpusetMems".into(), json!(m));
     }
     if let Some(s) = &o.shm_size {
-        let n = crate::fmtutil::ram_in_bytes(s).map_err(|e| {
-            run_error(
-                cmd,
-                &format!("invalid argument {s:?} for \"--shm-size\" flag: {e}"),
-                125,
-            )
-        })?;
+        let n = fmtutil::ram_in_bytes(s).map_err(|e| flag_error(cmd, s, "--shm-size", &e))?;
         host.insert("ShmSize".into(), json!(n));
     }
     if !o.ulimit.is_empty() {
         let mut list = Vec::new();
         for u in &o.ulimit {
-            let bad = || {
-                run_error(
-                    cmd,
-                    &format!(
-                        "invalid argument {u:?} for \"--ulimit\" flag: invalid ulimit argument"
-                    ),
-                    125,
-                )
-            };
+            let bad = || flag_error(cmd, u, "--ulimit", "invalid ulimit argument");
             let (name, vals) = u.split_once('=').ok_or_else(bad)?;
             let (soft, hard) = match vals.split_once(':') {
                 Some((s, h)) => (
@@ -445,9 +423,16 @@ fn build_config(
     let dur = |v: &Option<String>, flag: &str| -> Result<i64, Failure> {
         v.as_deref()
             .map(|d| {
-                crate::fmtutil::parse_go_duration(d)
+                fmtutil::parse_go_duration(d)
                     .map(|d| d.as_nanos() as i64)
-                    .ok_or_else(|| run_error(cmd, &format!("invalid argument {d:?} for \"{flag}\" flag: time: invalid duration {d:?}"), 125))
+                    .ok_or_else(|| {
+                        flag_error(
+                            cmd,
+                            d,
+                            flag,
+                            &format!("time: invalid duration {}", go_quote(d)),
+                        )
+                    })
             })
             .transpose()
             .map(|d| d.unwrap_or(0))
@@ -1288,21 +1273,22 @@ pub async fn diff(client: &Client, a: DiffArgs) -> CmdResult {
     Ok(0)
 }
 
+/// `--restart name[:count]` as a `RestartPolicy`.
+fn restart_policy(r: &str) -> Value {
+    let (name, count) = match r.split_once(':') {
+        Some((n, c)) => (n, c.parse::<i64>().unwrap_or(0)),
+        None => (r, 0),
+    };
+    json!({"Name": name, "MaximumRetryCount": count})
+}
+
 /// `berth update`: the body of `POST /containers/{id}/update`, sent to
 /// each container, whose name is printed back (as the docker CLI).
 pub async fn update(client: &Client, a: crate::cli::UpdateArgs) -> CmdResult {
     let bytes = |v: &Option<String>, flag: &str| -> Result<Option<i64>, Failure> {
         v.as_deref()
             .map(|s| {
-                if s == "-1" {
-                    return Ok(-1);
-                }
-                crate::fmtutil::ram_in_bytes(s).map_err(|e| {
-                    Failure::new(
-                        125,
-                        format!("invalid argument {s:?} for \"{flag}\" flag: {e}"),
-                    )
-                })
+                crate::network::bytes_flag("update [OPTIONS] CONTAINER [CONTAINER...]", s, flag)
             })
             .transpose()
     };
@@ -1329,16 +1315,7 @@ pub async fn update(client: &Client, a: crate::cli::UpdateArgs) -> CmdResult {
     put("CpusetMems", a.cpuset_mems.clone().map(|n| json!(n)));
     put("PidsLimit", a.pids_limit.map(|n| json!(n)));
     put("BlkioWeight", a.blkio_weight.map(|n| json!(n)));
-    put(
-        "RestartPolicy",
-        a.restart.as_ref().map(|r| {
-            let (name, count) = match r.split_once(':') {
-                Some((n, c)) => (n.to_string(), c.parse::<i64>().unwrap_or(0)),
-                None => (r.clone(), 0),
-            };
-            json!({"Name": name, "MaximumRetryCount": count})
-        }),
-    );
+    put("RestartPolicy", a.restart.as_deref().map(restart_policy));
     let body = Value::Object(body);
     let mut failed = Vec::new();
     for c in &a.containers {

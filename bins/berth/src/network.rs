@@ -26,6 +26,15 @@ pub fn flag_error(usage: &str, value: &str, flag: &str, err: &str) -> Failure {
     )
 }
 
+/// A byte-size flag value (`64m`; `-1` for unlimited), failing as docker
+/// does.
+pub fn bytes_flag(usage: &str, value: &str, flag: &str) -> Result<i64, Failure> {
+    if value == "-1" {
+        return Ok(-1);
+    }
+    fmtutil::ram_in_bytes(value).map_err(|e| flag_error(usage, value, flag, &e))
+}
+
 const CREATE_USAGE: &str = "network create [OPTIONS] NETWORK";
 
 /// How many positional arguments a command takes (cobra's argument checks).

@@ -74,18 +74,23 @@ fn invalid(p: &Path, why: &str) -> Error {
     ))
 }
 
-/// Normalizes an entry path to a relative path with no `..`.
-fn clean(p: &Path) -> Result<PathBuf> {
+/// An archive entry's path as a relative path, or None if it has `..`
+/// (or a prefix): the check every unpacker of untrusted tars makes.
+pub fn relative_path(p: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
             Component::Normal(s) => out.push(s),
             Component::RootDir | Component::CurDir => {}
-            Component::ParentDir => return Err(invalid(p, "path escapes the layer root")),
-            Component::Prefix(_) => return Err(invalid(p, "unsupported path")),
+            Component::ParentDir | Component::Prefix(_) => return None,
         }
     }
-    Ok(out)
+    Some(out)
+}
+
+/// Normalizes an entry path to a relative path with no `..`.
+fn clean(p: &Path) -> Result<PathBuf> {
+    relative_path(p).ok_or_else(|| invalid(p, "path escapes the layer root"))
 }
 
 /// Creates the parents of `rel` under `root`, refusing to pass through a symlink.

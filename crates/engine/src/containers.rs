@@ -1592,8 +1592,7 @@ impl ContainerService {
                 continue;
             }
             if let Some(want) = filters.get("health") {
-                let status = health::config_of(&r.config.extra)
-                    .and(r.health.as_ref())
+                let status = health::shown(&r)
                     .map(|h| h.status.clone())
                     .unwrap_or_else(|| "none".into());
                 if !want.contains(&status) {
@@ -1624,10 +1623,7 @@ impl ContainerService {
             "running" => format!(
                 "Up {}{}",
                 human_duration(since(&r.state.started_at)),
-                match health::config_of(&r.config.extra)
-                    .and(r.health.as_ref())
-                    .map(|h| h.status.as_str())
-                {
+                match health::shown(r).map(|h| h.status.as_str()) {
                     Some("starting") => " (health: starting)",
                     Some("healthy") => " (healthy)",
                     Some("unhealthy") => " (unhealthy)",
@@ -1707,7 +1703,7 @@ impl ContainerService {
                 error: r.state.error.clone(),
                 started_at: r.state.started_at.clone(),
                 finished_at: r.state.finished_at.clone(),
-                health: health::config_of(&r.config.extra).and(r.health.clone()),
+                health: health::shown(&r).cloned(),
             },
             "Image": r.image_id,
             "ResolvConfPath": dir.join("resolv.conf"),

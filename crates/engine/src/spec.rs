@@ -1,6 +1,7 @@
 //! OCI runtime spec generation from a container's configuration, with
 //! Docker's defaults (capabilities, masked paths, devices, mounts).
 
+use crate::kernel_opts::{Device, KernelOpts};
 use api_types::{ContainerConfig, HostConfig};
 use base::{Error, Result};
 use serde_json::{json, Value};
@@ -336,7 +337,9 @@ pub struct SpecInput<'a> {
     pub host_uts: bool,
 }
 
-fn resources(h: &HostConfig) -> Value {
+/// `linux.resources`; `k` are the host config's kernel options and
+/// `nodes` the device nodes the container gets (allowed in its cgroup).
+fn resources(h: &HostConfig, k: &KernelOpts, nodes: &[Device]) -> Value {
     let mut r = json!({
         "devices": [
             {"allow": false, "access": "rwm"},
@@ -354,9 +357,9 @@ fn resources(h: &HostConfig) -> Value {
     });
     if h.privileged {
         r["devices"] = json!([{"allow": true, "access": "rwm"}]);
-    } else if let Ok(k) = crate::kernel_opts::KernelOpts::of(h) {
+    } else {
         // `--device`: allowed in the device cgroup too.
-        for d in k.devices.iter().filter_map(|d| d.resolve().ok()) {
+        for d in nodes {
             r["devices"].as_array_mut().expect("a list").push(json!({
                 "allow": true, "type": d.kind.to_string(), "major": d.major,
                 "minor": d.minor, "access": d.access,
@@ -375,7 +378,6 @@ fn resources(h: &HostConfig) -> Value {
     if h.memory_reservation > 0 {
         memory.insert("reservation".into(), json!(h.memory_reservation));
     }
-    let k = crate::kernel_opts::KernelOpts::of(h).unwrap_or_default();
     if let Some(sw) = k.swappiness {
         memory.insert("swappiness".into(), json!(sw));
     }
@@ -484,7 +486,16 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "oomScoreAdj": 0,
     });
-    let k = crate::kernel_opts::KernelOpts::of(i.host)?;
+    let k = KernelOpts::of(i.host)?;
+    // The device nodes: `--privileged` gets the host's, as dockerd does.
+    let mut nodes = if i.host.privileged {
+        crate::kernel_opts::host_devices()
+    } else {
+        Vec::new()
+    };
+    for d in &k.devices {
+        nodes.push(d.resolve()?);
+    }
     process["oomScoreAdj"] = json!(k.oom_score_adj);
     if !k.ulimits.is_empty() {
         process["rlimits"] = json!(k
@@ -502,7 +513,7 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         process["noNewPrivileges"] = json!(true);
     }
     let mut linux = json!({
-        "resources": resources(i.host),
+        "resources": resources(i.host, &k, &nodes),
         "cgroupsPath": i.cgroups_path,
         "namespaces": namespaces(i),
         "maskedPaths": MASKED,
@@ -518,24 +529,14 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     if !k.sysctls.is_empty() {
         linux["sysctl"] = json!(k.sysctls);
     }
-    if !k.devices.is_empty() || i.host.privileged {
-        // `--privileged`: the host's devices too, as dockerd gives them.
-        let mut nodes = if i.host.privileged {
-            crate::kernel_opts::host_devices()
-        } else {
-            Vec::new()
-        };
-        for d in &k.devices {
-            nodes.push(d.resolve()?);
-        }
-        let mut devs = Vec::new();
-        for d in nodes {
-            devs.push(json!({
+    if !nodes.is_empty() {
+        linux["devices"] = json!(nodes
+            .iter()
+            .map(|d| json!({
                 "path": d.path, "type": d.kind.to_string(), "major": d.major,
                 "minor": d.minor, "fileMode": d.mode, "uid": d.uid, "gid": d.gid,
-            }));
-        }
-        linux["devices"] = json!(devs);
+            }))
+            .collect::<Vec<_>>());
     }
     let mut spec = json!({
         "ociVersion": "1.2.0",

@@ -559,17 +559,8 @@ fn bad(why: impl std::fmt::Display) -> Error {
 
 /// An entry path as a relative path with no `..`.
 fn clean(p: &Path) -> Result<PathBuf> {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::Normal(s) => out.push(s),
-            Component::RootDir | Component::CurDir => {}
-            Component::ParentDir | Component::Prefix(_) => {
-                return Err(bad(format!("{}: the path leaves the context", p.display())))
-            }
-        }
-    }
-    Ok(out)
+    archive::relative_path(p)
+        .ok_or_else(|| bad(format!("{}: the path leaves the context", p.display())))
 }
 
 /// Whether `head` starts with a tar header (its checksum is right).

@@ -31,7 +31,6 @@ mod history;
 pub use context::Context;
 use copy::Item;
 pub(crate) use history::go_duration;
-use tokio::io::AsyncReadExt;
 
 /// What `POST /build` asks for.
 #[derive(Debug, Default, Clone)]
@@ -1188,13 +1187,7 @@ impl Engine {
             let (tx, o) = (tx.clone(), o.clone());
             tokio::spawn(async move {
                 let mut r = ours;
-                let mut head = [0u8; 8];
-                while r.read_exact(&mut head).await.is_ok() {
-                    let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
-                    let mut buf = vec![0u8; len];
-                    if r.read_exact(&mut buf).await.is_err() {
-                        break;
-                    }
+                while let Ok(Some((_, buf))) = crate::shim_client::read_frame(&mut r).await {
                     o.emit(&tx, stream(String::from_utf8_lossy(&buf).into_owned()))
                         .await;
                 }

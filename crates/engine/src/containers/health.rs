@@ -11,7 +11,6 @@ use super::{AttachClient, ContainerService, Handle};
 use api_types::{ExecConfig, HealthConfig, HealthcheckResult};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +41,11 @@ pub(super) fn config_of(
         Some("CMD") | Some("CMD-SHELL") => Some(h),
         _ => None,
     }
+}
+
+/// The health state a container shows: its own, when it has a check.
+pub(super) fn shown(r: &super::ContainerRecord) -> Option<&api_types::Health> {
+    config_of(&r.config.extra).and(r.health.as_ref())
 }
 
 /// The status and a failing streak after one result, as dockerd counts:
@@ -195,13 +199,7 @@ impl ContainerService {
         let collect = tokio::spawn(async move {
             let mut r = ours;
             let mut out = Vec::new();
-            let mut head = [0u8; 8];
-            while r.read_exact(&mut head).await.is_ok() {
-                let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
-                let mut buf = vec![0u8; len];
-                if r.read_exact(&mut buf).await.is_err() {
-                    break;
-                }
+            while let Ok(Some((_, buf))) = crate::shim_client::read_frame(&mut r).await {
                 if out.len() < MAX_OUTPUT {
                     out.extend_from_slice(&buf[..buf.len().min(MAX_OUTPUT - out.len())]);
                 }

@@ -57,13 +57,13 @@ fn online_cpus() -> u64 {
         .unwrap_or(1)
 }
 
-/// Where the container's cgroup lives.
-enum Cgroup {
+/// Where the container's cgroup lives (also for `docker update`).
+pub(super) enum Cgroup {
     V1(String),
     V2(PathBuf),
 }
 
-fn locate(cgroups_path: &str) -> Option<Cgroup> {
+pub(super) fn locate(cgroups_path: &str) -> Option<Cgroup> {
     let rel = cgroups_path.trim_start_matches('/');
     if Path::new("/sys/fs/cgroup/memory").join(rel).is_dir()
         || Path::new("/sys/fs/cgroup/cpuacct").join(rel).is_dir()

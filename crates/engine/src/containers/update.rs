@@ -5,11 +5,12 @@
 //! its cgroup, v1 or v2. What update cannot change is refused by name, as
 //! at create.
 
+use super::stats::{locate, Cgroup};
 use super::{options, restart, ContainerService};
 use api_types::HostConfig;
 use base::{Error, Result};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What one update changes, read from the body.
 #[derive(Debug, Default, Clone)]
@@ -107,37 +108,18 @@ impl Change {
 }
 
 /// A cgroup file of the container: (v1 controller, v1 file, v2 file).
-fn write(cg: &Cg, v1: (&str, &str), v2: &str, value: &str) -> Result<()> {
+fn write(cg: &Cgroup, v1: (&str, &str), v2: &str, value: &str) -> Result<()> {
     let path = match cg {
-        Cg::V1(rel) => Path::new("/sys/fs/cgroup").join(v1.0).join(rel).join(v1.1),
-        Cg::V2(dir) => dir.join(v2),
+        Cgroup::V1(rel) => Path::new("/sys/fs/cgroup").join(v1.0).join(rel).join(v1.1),
+        Cgroup::V2(dir) => dir.join(v2),
     };
     std::fs::write(&path, value)
         .map_err(|e| Error::internal(format!("updating {}: {e}", path.display())))
 }
 
-enum Cg {
-    V1(String),
-    V2(PathBuf),
-}
-
-fn locate(cgroups_path: &str) -> Option<Cg> {
-    let rel = cgroups_path.trim_start_matches('/');
-    if Path::new("/sys/fs/cgroup/memory").join(rel).is_dir() {
-        return Some(Cg::V1(rel.to_string()));
-    }
-    for base in ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
-        let p = Path::new(base).join(rel);
-        if p.join("cgroup.procs").exists() {
-            return Some(Cg::V2(p));
-        }
-    }
-    None
-}
-
 /// Writes the new limits into a running container's cgroup.
-fn write_cgroup(cg: &Cg, c: &Change, old: &HostConfig, new: &HostConfig) -> Result<()> {
-    let v2 = matches!(cg, Cg::V2(_));
+fn write_cgroup(cg: &Cgroup, c: &Change, old: &HostConfig, new: &HostConfig) -> Result<()> {
+    let v2 = matches!(cg, Cgroup::V2(_));
     let max = |n: i64| {
         if n <= 0 {
             "max".to_string()
@@ -165,7 +147,7 @@ fn write_cgroup(cg: &Cg, c: &Change, old: &HostConfig, new: &HostConfig) -> Resu
             write(cg, ("memory", ""), "memory.swap.max", &max(swap)).ok();
         } else {
             let memsw = Path::new("memory.memsw.limit_in_bytes");
-            let swap_on = matches!(cg, Cg::V1(rel) if Path::new("/sys/fs/cgroup/memory").join(rel).join(memsw).exists());
+            let swap_on = matches!(cg, Cgroup::V1(rel) if Path::new("/sys/fs/cgroup/memory").join(rel).join(memsw).exists());
             let limit = |n: i64| {
                 if n <= 0 {
                     "-1".to_string()
