@@ -306,7 +306,9 @@ fn closing_the_connection_cancels_the_build() {
 /// connection that only the `client` stage's RUN makes (on the host's
 /// loopback, `--network host`), so a builder running stages one after the
 /// other fails here (the server gives up after 60 s); the output still
-/// reads in stage order.
+/// reads in stage order. The client reads from a file, not a pipe from
+/// `echo`: busybox nc exits when the server half-closes (its stdin is
+/// empty), which can come before `echo` has written into the pipe.
 #[test]
 fn independent_stages_build_at_once() {
     if !require(DOCKER) {
@@ -322,7 +324,7 @@ fn independent_stages_build_at_once() {
             "FROM busybox AS server\n\
              RUN timeout 60 nc -l -p {port} > /got\n\
              FROM busybox AS client\n\
-             RUN i=0; until echo hello | nc -w 2 127.0.0.1 {port}; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done\n\
+             RUN echo hello > /hello; i=0; until nc -w 2 127.0.0.1 {port} < /hello; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done\n\
              FROM busybox\n\
              COPY --from=server /got /got\n\
              COPY --from=client /etc/passwd /client\n\
