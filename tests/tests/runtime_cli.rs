@@ -599,6 +599,49 @@ fn missing_executable_fails_at_create() {
     assert!(!out.status.success());
 }
 
+/// A failing step of the container's setup is named with its OS error, as
+/// runc names it, not as libcontainer's bare "failed to prepare rootfs".
+#[test]
+fn failed_steps_name_the_step_and_the_errno() {
+    let cases: [(&str, fn(&mut Value), &str); 3] = [
+        (
+            "mountfile",
+            |c| {
+                c["mounts"].as_array_mut().unwrap().push(json!({
+                    "destination": "/bin/busybox/x", "type": "bind",
+                    "source": "/etc/hostname", "options": ["rbind"]
+                }))
+            },
+            r#"error mounting "/etc/hostname" to rootfs at "/bin/busybox/x""#,
+        ),
+        (
+            "sysctl",
+            |c| c["linux"]["sysctl"] = json!({"net.ipv4.no_such_key": "1"}),
+            "open /proc/sys/net/ipv4/no_such_key: no such file or directory",
+        ),
+        (
+            "cwdfile",
+            |c| c["process"]["cwd"] = json!("/bin/busybox"),
+            "/bin/busybox",
+        ),
+    ];
+    for (name, edit, want) in cases {
+        let fx = Fixture::with_config(name, edit);
+        let out = fx.run(&["create", "--bundle", fx.bundle.to_str().unwrap(), &fx.id]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{name}: {stderr}");
+        if name != "sysctl" {
+            assert!(
+                stderr.contains("not a directory (errno 20)"),
+                "{name}: {stderr}"
+            );
+        }
+        assert!(!stderr.contains("failed syscall"), "{name}: {stderr}");
+        assert!(!fx.root.join(&fx.id).exists(), "{name}");
+    }
+}
+
 #[test]
 fn rlimits_above_the_hard_limit_are_clamped() {
     let mut fx = Fixture::with_config("rlimit", |c| {

@@ -143,9 +143,13 @@ pub fn error_message(err: &anyhow::Error) -> String {
     // libcontainer words a failure of the container's process as
     // "exec process failed with error error in executing process : <why>";
     // keep just <why>, as runc does.
+    // "failed to unix syscall" and "failed syscall" are wrappers that say
+    // nothing of their own: the step and errno follow them.
     for noise in [
         "exec process failed with error ",
         "error in executing process : ",
+        "failed to unix syscall: ",
+        "failed syscall: ",
     ] {
         msg = msg.replace(noise, "");
     }

@@ -117,7 +117,8 @@ pub fn create_container(global: &GlobalOpts, opts: &CreateOptions) -> Result<Pid
         .with_systemd(false)
         .with_detach(true)
         .with_no_pivot(opts.no_pivot)
-        .build()?;
+        .build()
+        .map_err(|e| explain(e.into(), &prepared))?;
 
     match finish(&mut container, &bundle, &prepared, pid_file.as_deref()) {
         Ok(pid) => Ok(pid),
@@ -127,6 +128,28 @@ pub fn create_container(global: &GlobalOpts, opts: &CreateOptions) -> Result<Pid
             Err(e)
         }
     }
+}
+
+/// The failure of the container's setup in runc's terms: the step, what it
+/// worked on and the OS error.
+fn explain(e: anyhow::Error, prepared: &spec::Prepared) -> anyhow::Error {
+    let mut msg = common::error_message(&e);
+    let why = spec::missing_sysctl(&prepared.sysctls).or_else(|| {
+        let detail = crate::logging::failure_detail()?;
+        Some(match detail.strip_prefix("failed to chdir") {
+            Some(rest) => format!(
+                "chdir to cwd ({:?}) set in config.json failed{rest}",
+                prepared.cwd
+            ),
+            None => detail,
+        })
+    });
+    if let Some(why) = why {
+        if !msg.contains(&why) {
+            msg = format!("{msg}: {why}");
+        }
+    }
+    anyhow::anyhow!(msg)
 }
 
 struct RemoveDirOnDrop(PathBuf);

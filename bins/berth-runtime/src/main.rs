@@ -177,7 +177,12 @@ fn main() {
     let code = match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            let msg = common::error_message(&e);
+            let mut msg = common::error_message(&e);
+            if let Some(detail) = logging::failure_detail() {
+                if !msg.contains(&detail) {
+                    msg = format!("{msg}: {detail}");
+                }
+            }
             logging::error(&msg);
             eprintln!("berth-runtime: {msg}");
             common::reap_children(std::time::Duration::from_secs(1));

@@ -32,6 +32,10 @@ pub struct Prepared {
     pub oci_version: String,
     /// `process.terminal` of the spec.
     pub terminal: bool,
+    /// The keys of `linux.sysctl`.
+    pub sysctls: Vec<String>,
+    /// `process.cwd` of the spec.
+    pub cwd: String,
 }
 
 pub fn default_cgroups_path(id: &str) -> String {
@@ -64,6 +68,16 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         .pointer("/process/terminal")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let sysctls = spec
+        .pointer("/linux/sysctl")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let cwd = spec
+        .pointer("/process/cwd")
+        .and_then(Value::as_str)
+        .unwrap_or("/")
+        .to_string();
 
     let mut changed = false;
     if let Some(linux) = spec.get_mut("linux").and_then(Value::as_object_mut) {
@@ -87,6 +101,8 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
             rootfs,
             oci_version,
             terminal,
+            sysctls,
+            cwd,
         });
     }
 
@@ -105,6 +121,22 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         rootfs,
         oci_version,
         terminal,
+        sysctls,
+        cwd,
+    })
+}
+
+/// The sysctl among `keys` that has no file under /proc/sys, in runc's words:
+/// libcontainer reports that failure as just "open subpath in procfs failed".
+pub fn missing_sysctl(keys: &[String]) -> Option<String> {
+    keys.iter().find_map(|k| {
+        let path = Path::new("/proc/sys").join(k.replace('.', "/"));
+        (!path.exists()).then(|| {
+            format!(
+                "sysctl {k:?}: open {}: no such file or directory",
+                path.display()
+            )
+        })
     })
 }
 
