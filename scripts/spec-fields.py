@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes crates/engine/src/containers/spec_fields.rs: the field names of the
-create, endpoint and exec bodies in the Engine API spec, which the decision
+create, endpoint, exec and update bodies in the Engine API spec, which the decision
 table of crates/engine/src/containers/options.rs is tested against.
 Usage: scripts/spec-fields.py [SPEC]  (default ../shared/specs/docker-engine-api-v1.50.yaml)"""
 import os
@@ -30,9 +30,13 @@ def body(path, method):
     for p in d["paths"][path][method]["parameters"]:
         if p.get("in") == "body":
             s = p["schema"]
-            if "$ref" in s:
-                return props(s["$ref"].split("/")[-1])
-            return list(s.get("properties", {}).keys())
+            out = []
+            for part in s.get("allOf", [s]):
+                if "$ref" in part:
+                    out += props(part["$ref"].split("/")[-1])
+                else:
+                    out += list(part.get("properties", {}).keys())
+            return out
     return []
 
 
@@ -42,9 +46,10 @@ lists = [
     ("ENDPOINT_SETTINGS", props("EndpointSettings")),
     ("EXEC_CREATE", body("/containers/{id}/exec", "post")),
     ("EXEC_START", body("/exec/{id}/start", "post")),
+    ("UPDATE", body("/containers/{id}/update", "post")),
 ]
-out = ["//! Field names of the Engine API v1.50 spec's create, endpoint and exec",
-       "//! bodies (docker-engine-api-v1.50.yaml), written by scripts/spec-fields.py.",
+out = ["//! Field names of the Engine API v1.50 spec's create, endpoint, exec and",
+       "//! update bodies (docker-engine-api-v1.50.yaml), written by scripts/spec-fields.py.",
        "//! The decision table in options.rs is tested against them.", ""]
 for name, fields in lists:
     out.append(f"pub const {name}: &[&str] = &[")

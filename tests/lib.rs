@@ -853,11 +853,17 @@ impl Daemon {
             .flatten()
             .flatten()
         {
-            let p = h.path().join(self.cgroup_parent.trim_start_matches('/'));
-            for c in std::fs::read_dir(&p).into_iter().flatten().flatten() {
-                let _ = std::fs::remove_dir(c.path());
+            // Bottom up: a cgroup goes only once its children are gone (a
+            // test's own `--cgroup-parent` nests under ours).
+            fn remove_tree(p: &Path) {
+                for c in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                    if c.path().is_dir() {
+                        remove_tree(&c.path());
+                    }
+                }
+                let _ = std::fs::remove_dir(p);
             }
-            let _ = std::fs::remove_dir(&p);
+            remove_tree(&h.path().join(self.cgroup_parent.trim_start_matches('/')));
         }
         if std::env::var_os("BERTH_KEEP_TEST_DIRS").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);

@@ -194,6 +194,186 @@ fn applied_options_take_effect() {
     d.finish();
 }
 
+/// The cgroup options: `--cgroup-parent`, `--device-cgroup-rule`, the
+/// blkio throttles and weight, `--oom-kill-disable`, `KernelMemoryTCP`;
+/// and `--domainname`, `--annotation`. Each read back from the container's
+/// cgroup on the host or from inside; what the host cannot do is discarded
+/// with dockerd's warning.
+#[test]
+fn cgroup_options_take_effect() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let run = |args: &[&str]| -> berth_tests::Out {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        d.docker(&all)
+    };
+    assert_eq!(
+        run(&[
+            "--domainname",
+            "example.org",
+            "busybox",
+            "cat",
+            "/proc/sys/kernel/domainname"
+        ])
+        .ok()
+        .trim(),
+        "example.org"
+    );
+    // A device rule lets the container open a node it makes (mknod is
+    // allowed for all, opening only what the rules allow).
+    if std::path::Path::new("/sys/block/loop0").exists() {
+        let open = "mknod /dev/l0 b 7 0 && exec 3</dev/l0 && echo opened";
+        assert_eq!(
+            run(&[
+                "--device-cgroup-rule",
+                "b 7:* rmw",
+                "busybox",
+                "sh",
+                "-c",
+                open
+            ])
+            .ok()
+            .trim(),
+            "opened"
+        );
+        let out = run(&["busybox", "sh", "-c", open]);
+        assert_ne!(out.code, 0);
+        assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
+    }
+    // The docker CLI checks the format itself; the daemon does too.
+    let (status, body) = d.api(
+        "POST",
+        "/containers/create",
+        br#"{"Image": "busybox", "HostConfig": {"DeviceCgroupRules": ["c 1:2 rwx"]}}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("invalid device cgroup rule format: 'c 1:2 rwx'"),
+        "{body}"
+    );
+    // `--cgroup-parent`, the throttles, the OOM killer and KernelMemoryTCP,
+    // read from the container's cgroup on the host.
+    // Under the test daemon's own parent, which its clean-up removes.
+    let parent = format!("{}/own", d.cgroup_parent);
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory/memory.oom_control").exists();
+    let disk = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .map(|e| format!("/dev/{}", e.file_name().to_string_lossy()))
+        .find(|p| std::path::Path::new(p).exists());
+    let mut args = vec![
+        "run",
+        "-d",
+        "--name",
+        "cg",
+        "--cgroup-parent",
+        &parent,
+        "-m",
+        "32m",
+        "--oom-kill-disable",
+        "--annotation",
+        "org.example.a=b",
+    ];
+    let (bps, iops);
+    if let Some(disk) = &disk {
+        bps = format!("{disk}:1mb");
+        iops = format!("{disk}:77");
+        args.extend(["--device-read-bps", &bps, "--device-write-iops", &iops]);
+    }
+    args.extend(["busybox", "sleep", "1000"]);
+    let out = d.docker(&args);
+    assert_eq!(out.code, 0, "{out:?}");
+    let id = out.stdout.trim().to_string();
+    let cg = |ctrl: &str, file: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctrl}{parent}/{id}/{file}"))
+            .unwrap_or_else(|e| panic!("{ctrl} {file}: {e}"))
+    };
+    if v1 {
+        assert!(cg("memory", "memory.oom_control").contains("oom_kill_disable 1"));
+        assert_eq!(cg("memory", "memory.limit_in_bytes").trim(), "33554432");
+        if let Some(disk) = &disk {
+            use std::os::unix::fs::MetadataExt;
+            let rdev = std::fs::metadata(disk).unwrap().rdev();
+            let dev = format!(
+                "{}:{}",
+                nix::sys::stat::major(rdev),
+                nix::sys::stat::minor(rdev)
+            );
+            assert_eq!(
+                cg("blkio", "blkio.throttle.read_bps_device").trim(),
+                format!("{dev} 1048576")
+            );
+            assert_eq!(
+                cg("blkio", "blkio.throttle.write_iops_device").trim(),
+                format!("{dev} 77")
+            );
+        }
+    } else {
+        assert!(out.stderr.contains("OomKillDisable discarded"), "{out:?}");
+    }
+    // The annotation is in the runtime spec the container runs with.
+    let spec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(d.dir.join("exec/containers").join(&id).join("config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(spec["annotations"]["org.example.a"], "b", "{spec}");
+    // `--oom-kill-disable` without a memory limit: dockerd's warning.
+    let out = run(&["--oom-kill-disable", "busybox", "true"]);
+    assert!(
+        out.stderr
+            .contains("OOM killer is disabled for the container")
+            || out.stderr.contains("OomKillDisable discarded"),
+        "{out:?}"
+    );
+    // KernelMemoryTCP (no docker CLI flag: through the API).
+    let body = serde_json::json!({
+        "Image": "busybox", "Cmd": ["sleep", "1000"],
+        "HostConfig": {"KernelMemoryTCP": 8388608, "CgroupParent": parent},
+    });
+    let (status, created) = d.api(
+        "POST",
+        "/containers/create?name=tcp",
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 201, "{created}");
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let tcp_id = created["Id"].as_str().unwrap().to_string();
+    d.docker(&["start", "tcp"]).ok();
+    let tcp_file = format!("/sys/fs/cgroup/memory{parent}/{tcp_id}/memory.kmem.tcp.limit_in_bytes");
+    if std::path::Path::new("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes").exists() {
+        assert_eq!(
+            std::fs::read_to_string(&tcp_file).unwrap().trim(),
+            "8388608"
+        );
+    } else {
+        assert!(
+            created["Warnings"]
+                .to_string()
+                .contains("Limitation discarded"),
+            "{created}"
+        );
+    }
+    d.docker(&["rm", "-f", "tcp"]).ok();
+    d.docker(&["rm", "-f", "cg"]).ok();
+    // The parent stays, as with dockerd; it can go once the runtime has
+    // removed the containers' cgroups (just after `rm` answers).
+    for _ in 0..100 {
+        let mut left = false;
+        for ctrl in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            let p = ctrl.path().join(parent.trim_start_matches('/'));
+            left |= p.exists() && std::fs::remove_dir(&p).is_err();
+        }
+        if !left {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    d.finish();
+}
+
 #[test]
 fn unapplied_options_are_refused_by_name() {
     if !require(DOCKER) {
@@ -206,16 +386,13 @@ fn unapplied_options_are_refused_by_name() {
             "berth does not support the log driver syslog yet",
         ),
         (
-            &["--cgroup-parent", "elsewhere"][..],
-            "berth does not support --cgroup-parent yet",
+            &["--cpu-rt-runtime", "950"][..],
+            "berth does not support --cpu-rt-runtime yet",
         ),
+        (&["--gpus", "all"][..], "berth does not support --gpus yet"),
         (
-            &["--blkio-weight", "300"][..],
-            "berth does not support --blkio-weight yet",
-        ),
-        (
-            &["--oom-kill-disable"][..],
-            "berth does not support --oom-kill-disable yet",
+            &["--device-read-bps", "/dev/berth-no-such-disk:1mb"][..],
+            "stat /dev/berth-no-such-disk: no such file or directory",
         ),
         (
             &["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"][..],
@@ -328,14 +505,32 @@ fn update_changes_a_running_container() {
         ["77", "100663296", "50000"],
         "{got}"
     );
-    // Refused by name, as at create.
-    let out = d.docker(&["update", "--blkio-weight", "300", "upd"]);
-    assert_ne!(out.code, 0);
-    assert!(
-        out.stderr
-            .contains("berth does not support --blkio-weight yet"),
-        "{out:?}"
+    // What update cannot change is refused by name.
+    let (status, body) = d.api(
+        "POST",
+        "/containers/upd/update",
+        br#"{"Ulimits": [{"Name": "nofile", "Soft": 10, "Hard": 10}]}"#,
     );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("berth does not support updating --ulimit yet"),
+        "{body}"
+    );
+    // The blkio weight: written where the host has it, else discarded with
+    // dockerd's warning.
+    let out = d.docker(&["update", "--blkio-weight", "300", "upd"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let weight = d
+        .docker(&["inspect", "-f", "{{.HostConfig.BlkioWeight}}", "upd"])
+        .ok()
+        .trim()
+        .to_string();
+    // (The docker CLI prints update's warnings on stdout.)
+    if out.stdout.contains("Weight discarded") {
+        assert_eq!(weight, "0");
+    } else {
+        assert_eq!(weight, "300", "{out:?}");
+    }
     // A stopped container takes the new values at its next start.
     d.docker(&["stop", "-t", "0", "upd"]).ok();
     d.docker(&["update", "--pids-limit", "55", "upd"]).ok();

@@ -603,7 +603,8 @@ fn missing_executable_fails_at_create() {
 /// runc names it, not as libcontainer's bare "failed to prepare rootfs".
 #[test]
 fn failed_steps_name_the_step_and_the_errno() {
-    let cases: [(&str, fn(&mut Value), &str); 3] = [
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit, &str); 3] = [
         (
             "mountfile",
             |c| {

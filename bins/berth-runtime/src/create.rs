@@ -190,6 +190,9 @@ fn finish(
         .pid()
         .map(|p| Pid::from_raw(p.as_raw()))
         .context("libcontainer recorded no init pid")?;
+    if prepared.disable_oom_killer {
+        spec::disable_oom_killer(&container.spec()?.cgroup_path)?;
+    }
     crate::network::bring_up_loopback(pid)?;
     if let Some(path) = pid_file {
         common::write_pid_file(path, pid)?;

@@ -36,6 +36,9 @@ pub struct Prepared {
     pub sysctls: Vec<String>,
     /// `process.cwd` of the spec.
     pub cwd: String,
+    /// `linux.resources.memory.disableOOMKiller`, which libcontainer does
+    /// not apply: [`disable_oom_killer`] does.
+    pub disable_oom_killer: bool,
 }
 
 pub fn default_cgroups_path(id: &str) -> String {
@@ -78,6 +81,10 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         .and_then(Value::as_str)
         .unwrap_or("/")
         .to_string();
+    let disable_oom_killer = spec
+        .pointer("/linux/resources/memory/disableOOMKiller")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
 
     let mut changed = false;
     if let Some(linux) = spec.get_mut("linux").and_then(Value::as_object_mut) {
@@ -103,6 +110,7 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
             terminal,
             sysctls,
             cwd,
+            disable_oom_killer,
         });
     }
 
@@ -123,7 +131,22 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         terminal,
         sysctls,
         cwd,
+        disable_oom_killer,
     })
+}
+
+/// Turns off the OOM killer of the container's memory cgroup (v1's
+/// `memory.oom_control`; cgroup v2 has no such switch, so asking for it
+/// there is an error, as with runc).
+pub fn disable_oom_killer(cgroups_path: &Path) -> Result<()> {
+    use libcgroups::v1::{util::get_subsystem_mount_point, ControllerType};
+    let mount = get_subsystem_mount_point(&ControllerType::Memory).map_err(|e| {
+        anyhow::anyhow!("disableOOMKiller needs the cgroup v1 memory controller: {e}")
+    })?;
+    let file = mount
+        .join(cgroups_path.strip_prefix("/").unwrap_or(cgroups_path))
+        .join("memory.oom_control");
+    fs::write(&file, "1").with_context(|| format!("disableOOMKiller: write {}", file.display()))
 }
 
 /// The sysctl among `keys` that has no file under /proc/sys, in runc's words:

@@ -353,8 +353,19 @@ impl ContainerService {
         self.cfg.data_root.join("containers").join(id)
     }
     /// The container's cgroup (`<cgroup-parent>/<id>`), in every hierarchy.
-    fn cgroups_path(&self, id: &str) -> String {
-        format!("{}/{}", self.cfg.cgroup_parent.trim_end_matches('/'), id)
+    /// The container's cgroup: its `--cgroup-parent` or the daemon's.
+    fn cgroups_path(&self, id: &str, host: &HostConfig) -> String {
+        let parent = host
+            .extra
+            .get("CgroupParent")
+            .and_then(|p| p.as_str())
+            .filter(|p| !p.is_empty())
+            .unwrap_or(&self.cfg.cgroup_parent);
+        crate::kernel_opts::cgroups_path(parent, id)
+    }
+    fn cgroups_path_of(&self, h: &Handle) -> String {
+        let r = h.rec.lock().unwrap();
+        self.cgroups_path(&r.id, &r.host_config)
     }
     fn rootfs(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("rootfs")
@@ -430,7 +441,7 @@ impl ContainerService {
                 }
             }
             // Paused while the daemon was away (or before it stopped)?
-            let paused = running && freeze::is_frozen(&self.cgroups_path(&id));
+            let paused = running && freeze::is_frozen(&self.cgroups_path(&id, &rec.host_config));
             if running && matches!(rec.state.status.as_str(), "created" | "restarting") {
                 // The start itself was lost: take it back from the shim and the bundle.
                 let shim_dir = self.shim_dir(&id);
@@ -581,6 +592,8 @@ impl ContainerService {
         options::check_create(&config, &host_config)?;
         crate::logs::LogSettings::of(host_config.log_config.as_ref())?;
         crate::spec::validate_host_config(&host_config)?;
+        let mut warnings =
+            crate::kernel_opts::adapt(&mut host_config, crate::kernel_opts::CgroupSupport::host())?;
         restart::policy(&host_config)?;
         let image = self
             .images
@@ -664,13 +677,14 @@ impl ContainerService {
                 config.extra.insert("Shell".into(), serde_json::json!(sh));
             }
         }
-        let (networks, warnings) = self.prepare_network(
+        let (networks, net_warnings) = self.prepare_network(
             &mut config,
             &mut host_config,
             networking_config
                 .map(|n| n.endpoints_config)
                 .unwrap_or_default(),
         )?;
+        warnings.extend(net_warnings);
         if config.hostname.is_empty() {
             config.hostname = if host_config.network_mode == "host" {
                 nix::unistd::gethostname()
@@ -998,7 +1012,7 @@ impl ContainerService {
             hostname: rec.config.hostname.clone(),
             rootfs: &rootfs,
             container_dir: &container_dir,
-            cgroups_path: self.cgroups_path(&id),
+            cgroups_path: self.cgroups_path(&id, &rec.host_config),
             netns: net.netns.as_deref(),
             host_network: net.host_network,
             mounts: extra_mounts,

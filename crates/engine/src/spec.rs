@@ -339,7 +339,7 @@ pub struct SpecInput<'a> {
 
 /// `linux.resources`; `k` are the host config's kernel options and
 /// `nodes` the device nodes the container gets (allowed in its cgroup).
-fn resources(h: &HostConfig, k: &KernelOpts, nodes: &[Device]) -> Value {
+fn resources(h: &HostConfig, k: &KernelOpts, nodes: &[Device]) -> Result<Value> {
     let mut r = json!({
         "devices": [
             {"allow": false, "access": "rwm"},
@@ -353,6 +353,11 @@ fn resources(h: &HostConfig, k: &KernelOpts, nodes: &[Device]) -> Value {
             {"allow": true, "type": "c", "major": 5, "minor": 2, "access": "rwm"},
             {"allow": true, "type": "c", "major": 136, "access": "rwm"},
             {"allow": false, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+            // mknod of any node (opening it is another matter), as runc's
+            // defaults allow; after the deny above, since runc's v1 device
+            // rules cannot punch a hole in a wildcard.
+            {"allow": true, "type": "c", "access": "m"},
+            {"allow": true, "type": "b", "access": "m"},
         ],
     });
     if h.privileged {
@@ -365,6 +370,21 @@ fn resources(h: &HostConfig, k: &KernelOpts, nodes: &[Device]) -> Value {
                 "minor": d.minor, "access": d.access,
             }));
         }
+        // `--device-cgroup-rule`.
+        for rule in &k.device_rules {
+            let mut d =
+                json!({"allow": true, "type": rule.kind.to_string(), "access": rule.access});
+            if let Some(m) = rule.major {
+                d["major"] = json!(m);
+            }
+            if let Some(m) = rule.minor {
+                d["minor"] = json!(m);
+            }
+            r["devices"].as_array_mut().expect("a list").push(d);
+        }
+    }
+    if let Some(io) = k.block_io()? {
+        r["blockIO"] = io;
     }
     let mut memory = serde_json::Map::new();
     if h.memory > 0 {
@@ -380,6 +400,12 @@ fn resources(h: &HostConfig, k: &KernelOpts, nodes: &[Device]) -> Value {
     }
     if let Some(sw) = k.swappiness {
         memory.insert("swappiness".into(), json!(sw));
+    }
+    if k.oom_kill_disable {
+        memory.insert("disableOOMKiller".into(), json!(true));
+    }
+    if k.kernel_memory_tcp > 0 {
+        memory.insert("kernelTCP".into(), json!(k.kernel_memory_tcp));
     }
     if !memory.is_empty() {
         r["memory"] = Value::Object(memory);
@@ -412,7 +438,7 @@ fn resources(h: &HostConfig, k: &KernelOpts, nodes: &[Device]) -> Value {
     if let Some(p) = h.pids_limit.filter(|p| *p != 0) {
         r["pids"] = json!({"limit": if p < 0 { -1 } else { p }});
     }
-    r
+    Ok(r)
 }
 
 fn namespaces(i: &SpecInput) -> Value {
@@ -513,7 +539,7 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         process["noNewPrivileges"] = json!(true);
     }
     let mut linux = json!({
-        "resources": resources(i.host, &k, &nodes),
+        "resources": resources(i.host, &k, &nodes)?,
         "cgroupsPath": i.cgroups_path,
         "namespaces": namespaces(i),
         "maskedPaths": MASKED,
@@ -549,6 +575,14 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     if i.host_network || i.host_uts {
         // The host's UTS namespace: no hostname of its own.
         spec.as_object_mut().unwrap().remove("hostname");
+    } else if !i.config.domainname.is_empty() {
+        spec["domainname"] = json!(i.config.domainname);
+    }
+    // `--annotation`: the runtime's state carries them, as with dockerd.
+    if let Some(a) = i.host.extra.get("Annotations").filter(|a| a.is_object()) {
+        if a.as_object().is_some_and(|a| !a.is_empty()) {
+            spec["annotations"] = a.clone();
+        }
     }
     // The runtime reads this with oci-spec's types; check the shape here.
     serde_json::from_value::<oci_spec::runtime::Spec>(spec.clone())

@@ -163,7 +163,7 @@ impl ContainerService {
         })?;
         // Paused (frozen) while its changes are read, as dockerd by default.
         let freeze = o.pause && h.running() && !h.life.borrow().paused;
-        let cg = self.cgroups_path(&rec.id);
+        let cg = self.cgroups_path(&rec.id, &rec.host_config);
         if freeze {
             let cg = cg.clone();
             tokio::task::spawn_blocking(move || super::freeze::set_frozen(&cg, true))

@@ -80,7 +80,7 @@ impl ContainerService {
         if h.life.borrow().paused {
             return Err(Error::conflict(format!("Container {id} is already paused")));
         }
-        let path = self.cgroups_path(&id);
+        let path = self.cgroups_path_of(&h);
         tokio::task::spawn_blocking(move || set_frozen(&path, true))
             .await
             .map_err(|e| Error::internal(e.to_string()))??;
@@ -105,7 +105,7 @@ impl ContainerService {
         if !h.life.borrow().paused {
             return Ok(());
         }
-        let path = self.cgroups_path(&h.id());
+        let path = self.cgroups_path_of(h);
         tokio::task::spawn_blocking(move || set_frozen(&path, false))
             .await
             .map_err(|e| Error::internal(e.to_string()))??;

@@ -223,7 +223,7 @@ impl ContainerService {
         if !h.running() {
             return Err(Error::conflict(format!("Container {id} is not running")));
         }
-        let cgroups_path = self.cgroups_path(&id);
+        let cgroups_path = self.cgroups_path_of(&h);
         let pids = cgroup_pids(&cgroups_path);
         let args: Vec<&str> = if ps_args.trim().is_empty() {
             vec!["-ef"]

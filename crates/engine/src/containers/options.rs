@@ -27,7 +27,7 @@ const OUTPUT: Decision = NoOp("an output field: the daemon fills it in");
 
 pub const CONTAINER_CONFIG: &[(&str, Decision)] = &[
     ("Hostname", Applied),
-    ("Domainname", Refused("--domainname")),
+    ("Domainname", Applied),
     ("User", Applied),
     (
         "AttachStdin",
@@ -68,13 +68,13 @@ pub const CONTAINER_CONFIG: &[(&str, Decision)] = &[
 pub const HOST_CONFIG: &[(&str, Decision)] = &[
     ("CpuShares", Applied),
     ("Memory", Applied),
-    ("CgroupParent", Refused("--cgroup-parent")),
-    ("BlkioWeight", Refused("--blkio-weight")),
-    ("BlkioWeightDevice", Refused("--blkio-weight-device")),
-    ("BlkioDeviceReadBps", Refused("--device-read-bps")),
-    ("BlkioDeviceWriteBps", Refused("--device-write-bps")),
-    ("BlkioDeviceReadIOps", Refused("--device-read-iops")),
-    ("BlkioDeviceWriteIOps", Refused("--device-write-iops")),
+    ("CgroupParent", Applied),
+    ("BlkioWeight", Applied),
+    ("BlkioWeightDevice", Applied),
+    ("BlkioDeviceReadBps", Applied),
+    ("BlkioDeviceWriteBps", Applied),
+    ("BlkioDeviceReadIOps", Applied),
+    ("BlkioDeviceWriteIOps", Applied),
     ("CpuPeriod", Applied),
     ("CpuQuota", Applied),
     ("CpuRealtimePeriod", Refused("--cpu-rt-period")),
@@ -82,14 +82,14 @@ pub const HOST_CONFIG: &[(&str, Decision)] = &[
     ("CpusetCpus", Applied),
     ("CpusetMems", Applied),
     ("Devices", Applied),
-    ("DeviceCgroupRules", Refused("--device-cgroup-rule")),
+    ("DeviceCgroupRules", Applied),
     ("DeviceRequests", Refused("--gpus")),
-    ("KernelMemoryTCP", Refused("--kernel-memory-tcp")),
+    ("KernelMemoryTCP", Applied),
     ("MemoryReservation", Applied),
     ("MemorySwap", Applied),
     ("MemorySwappiness", Applied),
     ("NanoCpus", Applied),
-    ("OomKillDisable", Refused("--oom-kill-disable")),
+    ("OomKillDisable", Applied),
     ("Init", Applied),
     ("PidsLimit", Applied),
     ("Ulimits", Applied),
@@ -111,7 +111,7 @@ pub const HOST_CONFIG: &[(&str, Decision)] = &[
         "ConsoleSize",
         NoOp("the client sets the TTY's size right after it attaches"),
     ),
-    ("Annotations", Refused("--annotation")),
+    ("Annotations", Applied),
     ("CapAdd", Applied),
     ("CapDrop", Applied),
     ("CgroupnsMode", Values),
@@ -192,6 +192,58 @@ pub const EXEC_START: &[(&str, Decision)] = &[
         "ConsoleSize",
         NoOp("the client sets the TTY's size right after it attaches"),
     ),
+];
+
+/// `docker update`'s body: the resources that can change on a running
+/// container (containers/update.rs) and the restart policy.
+pub const UPDATE: &[(&str, Decision)] = &[
+    ("CpuShares", Applied),
+    ("Memory", Applied),
+    ("CgroupParent", Refused("updating --cgroup-parent")),
+    ("BlkioWeight", Applied),
+    (
+        "BlkioWeightDevice",
+        Refused("updating --blkio-weight-device"),
+    ),
+    ("BlkioDeviceReadBps", Refused("updating --device-read-bps")),
+    (
+        "BlkioDeviceWriteBps",
+        Refused("updating --device-write-bps"),
+    ),
+    (
+        "BlkioDeviceReadIOps",
+        Refused("updating --device-read-iops"),
+    ),
+    (
+        "BlkioDeviceWriteIOps",
+        Refused("updating --device-write-iops"),
+    ),
+    ("CpuPeriod", Applied),
+    ("CpuQuota", Applied),
+    ("CpuRealtimePeriod", Refused("--cpu-rt-period")),
+    ("CpuRealtimeRuntime", Refused("--cpu-rt-runtime")),
+    ("CpusetCpus", Applied),
+    ("CpusetMems", Applied),
+    ("Devices", Refused("updating --device")),
+    (
+        "DeviceCgroupRules",
+        Refused("updating --device-cgroup-rule"),
+    ),
+    ("DeviceRequests", Refused("--gpus")),
+    ("KernelMemoryTCP", Refused("updating --kernel-memory-tcp")),
+    ("MemoryReservation", Applied),
+    ("MemorySwap", Applied),
+    ("MemorySwappiness", Refused("updating --memory-swappiness")),
+    ("NanoCpus", Applied),
+    ("OomKillDisable", Refused("updating --oom-kill-disable")),
+    ("Init", Refused("updating --init")),
+    ("PidsLimit", Applied),
+    ("Ulimits", Refused("updating --ulimit")),
+    ("CpuCount", Refused("--cpu-count")),
+    ("CpuPercent", Refused("--cpu-percent")),
+    ("IOMaximumIOps", Refused("--io-maxiops")),
+    ("IOMaximumBandwidth", Refused("--io-maxbandwidth")),
+    ("RestartPolicy", Applied),
 ];
 
 /// Whether a JSON value is a default the clients send (null, false, 0,
@@ -298,10 +350,10 @@ pub fn check_create(config: &ContainerConfig, host: &HostConfig) -> Result<()> {
     check_fields(HOST_CONFIG, &h)
 }
 
-/// Checks an update body (`Resources` and `RestartPolicy`): the resource
-/// fields refused at create are refused here too.
+/// Checks an update body (`Resources` and `RestartPolicy`): what cannot
+/// change on a container is refused by name.
 pub fn check_update(body: &Value) -> Result<()> {
-    check_fields(HOST_CONFIG, body)
+    check_fields(UPDATE, body)
 }
 
 /// Checks an exec create body.
@@ -337,6 +389,7 @@ mod tests {
             ),
             ("ExecConfig", EXEC_CREATE, spec_fields::EXEC_CREATE),
             ("ExecStartConfig", EXEC_START, spec_fields::EXEC_START),
+            ("ContainerUpdate", UPDATE, spec_fields::UPDATE),
         ] {
             let have = names(table);
             for f in spec {

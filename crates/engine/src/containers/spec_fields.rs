@@ -1,5 +1,5 @@
-//! Field names of the Engine API v1.50 spec's create, endpoint and exec
-//! bodies (docker-engine-api-v1.50.yaml), written by scripts/spec-fields.py.
+//! Field names of the Engine API v1.50 spec's create, endpoint, exec and
+//! update bodies (docker-engine-api-v1.50.yaml), written by scripts/spec-fields.py.
 //! The decision table in options.rs is tested against them.
 
 pub const CONTAINER_CONFIG: &[&str] = &[
@@ -136,3 +136,38 @@ pub const EXEC_CREATE: &[&str] = &[
 ];
 
 pub const EXEC_START: &[&str] = &["Detach", "Tty", "ConsoleSize"];
+
+pub const UPDATE: &[&str] = &[
+    "CpuShares",
+    "Memory",
+    "CgroupParent",
+    "BlkioWeight",
+    "BlkioWeightDevice",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
+    "CpuPeriod",
+    "CpuQuota",
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
+    "CpusetCpus",
+    "CpusetMems",
+    "Devices",
+    "DeviceCgroupRules",
+    "DeviceRequests",
+    "KernelMemoryTCP",
+    "MemoryReservation",
+    "MemorySwap",
+    "MemorySwappiness",
+    "NanoCpus",
+    "OomKillDisable",
+    "Init",
+    "PidsLimit",
+    "Ulimits",
+    "CpuCount",
+    "CpuPercent",
+    "IOMaximumIOps",
+    "IOMaximumBandwidth",
+    "RestartPolicy",
+];

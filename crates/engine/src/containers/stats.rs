@@ -179,7 +179,7 @@ impl ContainerService {
             let r = h.rec.lock().unwrap();
             (r.id.clone(), r.name.clone())
         };
-        let cgroups_path = self.cgroups_path(&id);
+        let cgroups_path = self.cgroups_path_of(&h);
         let (preread, precpu) = pre.unwrap_or_else(|| ("0001-01-01T00:00:00Z".into(), zero_cpu()));
         let (cpu, memory, pids) = match locate(&cgroups_path).filter(|_| h.running()) {
             Some(cg) => sample(&cg),

@@ -1,6 +1,6 @@
 //! `docker update` (`POST /containers/{id}/update`): memory, swap,
 //! reservation, CPU shares, quota and period (or `--cpus`), cpusets, the
-//! pids limit and the restart policy. The record takes the new values (a
+//! pids limit, the blkio weight and the restart policy. The record takes the new values (a
 //! stopped container starts with them); a running one gets them written to
 //! its cgroup, v1 or v2. What update cannot change is refused by name, as
 //! at create.
@@ -25,6 +25,7 @@ struct Change {
     cpuset_cpus: Option<String>,
     cpuset_mems: Option<String>,
     pids_limit: Option<i64>,
+    blkio_weight: Option<i64>,
     restart_policy: Option<Value>,
 }
 
@@ -52,6 +53,7 @@ impl Change {
             cpuset_cpus: text(b, "CpusetCpus"),
             cpuset_mems: text(b, "CpusetMems"),
             pids_limit: int(b, "PidsLimit"),
+            blkio_weight: int(b, "BlkioWeight"),
             restart_policy: b
                 .get("RestartPolicy")
                 .filter(|p| {
@@ -99,6 +101,9 @@ impl Change {
         }
         if let Some(p) = self.pids_limit {
             n.pids_limit = Some(p);
+        }
+        if let Some(w) = self.blkio_weight {
+            n.extra.insert("BlkioWeight".into(), Value::from(w));
         }
         if let Some(r) = &self.restart_policy {
             n.restart_policy = Some(r.clone());
@@ -228,6 +233,26 @@ fn write_cgroup(cg: &Cgroup, c: &Change, old: &HostConfig, new: &HostConfig) -> 
     if let Some(p) = c.pids_limit {
         write(cg, ("pids", "pids.max"), "pids.max", &max(p))?;
     }
+    // Unless `adapt` discarded it (the host has no weight to set).
+    let weight = new.extra.get("BlkioWeight").and_then(Value::as_i64);
+    if let Some(w) = c.blkio_weight.and(weight).filter(|w| *w > 0) {
+        let bfq = match cg {
+            Cgroup::V1(rel) => !Path::new("/sys/fs/cgroup/blkio")
+                .join(rel)
+                .join("blkio.weight")
+                .exists(),
+            Cgroup::V2(dir) => !dir.join("io.weight").exists(),
+        };
+        let (v1, v2, v2_value) = if bfq {
+            ("blkio.bfq.weight", "io.bfq.weight", w.to_string())
+        } else {
+            ("blkio.weight", "io.weight", format!("default {w}"))
+        };
+        match cg {
+            Cgroup::V1(_) => write(cg, ("blkio", v1), "", &w.to_string())?,
+            Cgroup::V2(_) => write(cg, ("", ""), v2, &v2_value)?,
+        }
+    }
     Ok(())
 }
 
@@ -242,7 +267,7 @@ impl ContainerService {
             let r = h.rec.lock().unwrap();
             (r.host_config.clone(), h.running(), r.id.clone())
         };
-        let new = change.apply_to(&old);
+        let mut new = change.apply_to(&old);
         if change.memory.is_some()
             && change.memory_swap.is_none()
             && old.memory_swap > 0
@@ -253,9 +278,11 @@ impl ContainerService {
             ));
         }
         crate::spec::validate_host_config(&new)?;
+        let warnings =
+            crate::kernel_opts::adapt(&mut new, crate::kernel_opts::CgroupSupport::host())?;
         restart::policy(&new)?;
         if running {
-            if let Some(cg) = locate(&self.cgroups_path(&id)) {
+            if let Some(cg) = locate(&self.cgroups_path(&id, &old)) {
                 write_cgroup(&cg, &change, &old, &new)?;
             } else {
                 return Err(Error::internal(format!(
@@ -269,6 +296,6 @@ impl ContainerService {
         let rec = r.clone();
         drop(r);
         self.event(&rec, "update", &[]);
-        Ok(vec![])
+        Ok(warnings)
     }
 }
