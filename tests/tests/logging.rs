@@ -1,5 +1,6 @@
-//! Log drivers through the docker CLI: json-file's max-size and max-file
-//! rotate the log and `docker logs` reads across the rotated files; `none`
+//! Log drivers through the docker CLI: json-file's max-size, max-file and
+//! compress rotate the log and `docker logs` reads across the rotated
+//! (and gzipped) files; `none`
 //! keeps nothing and `logs` says so; `local`; drivers and options berth
 //! lacks are refused; daemon.json's log-driver and log-opts are defaults.
 
@@ -48,6 +49,43 @@ fn json_file_rotation_and_drivers() {
         2
     );
 
+    // compress: the rotated files are gzipped (`<log>.1.gz`), and `logs`
+    // reads them, and a follower keeps every line across rotations.
+    d.docker(&[
+        "run", "-d", "--name", "gz", "--log-opt", "max-size=2k", "--log-opt", "max-file=4",
+        "--log-opt", "compress=true", "busybox", "sh", "-c",
+        "sleep 0.5; i=0; while [ $i -lt 300 ]; do printf 'line %04d %s\n' $i ................................................................................; i=$((i+1)); [ $((i % 20)) = 0 ] && sleep 0.05; done",
+    ])
+    .ok();
+    let mut follow = d.docker_cmd();
+    follow.args(["logs", "-f", "gz"]);
+    let followed = follow.output().unwrap();
+    let log = d.inspect("gz", "{{.LogPath}}");
+    for i in 1..=3 {
+        let gz = format!("{log}.{i}.gz");
+        assert!(std::path::Path::new(&gz).exists(), "{gz}");
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        assert!(text.starts_with("{\"log\":\"line "), "{text}");
+        assert!(!std::path::Path::new(&format!("{log}.{i}")).exists());
+    }
+    assert!(!std::path::Path::new(&format!("{log}.4.gz")).exists());
+    let numbers = |out: &str| -> Vec<u32> {
+        out.lines()
+            .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+            .collect()
+    };
+    let kept = numbers(d.docker(&["logs", "gz"]).ok());
+    assert_eq!(kept.last(), Some(&299));
+    assert!(kept.len() > 40 && kept.len() < 300, "{}", kept.len());
+    assert!(kept.windows(2).all(|w| w[1] == w[0] + 1), "out of order");
+    let all = numbers(&String::from_utf8_lossy(&followed.stdout));
+    assert_eq!(all, (0..300).collect::<Vec<_>>(), "the follower lost lines");
+
     // none: nothing kept, and logs says so as dockerd does.
     d.docker(&[
         "run",
@@ -83,7 +121,10 @@ fn json_file_rotation_and_drivers() {
     // Refused by name.
     for (args, want) in [
         (&["--log-driver", "syslog"][..], "the log driver syslog"),
-        (&["--log-opt", "compress=true"][..], "compress=true"),
+        (
+            &["--log-opt", "compress=maybe"][..],
+            "invalid value for compress",
+        ),
         (&["--log-opt", "tag=x"][..], "--log-opt tag"),
     ] {
         let mut all = vec!["create"];

@@ -24,6 +24,9 @@ struct Args {
     /// How many log files to keep, the current one included.
     #[arg(long, default_value_t = 1)]
     log_max_file: u32,
+    /// gzip the rotated log files (`<log>.1.gz`, ...).
+    #[arg(long)]
+    log_compress: bool,
     /// Keep no log at all (`--log-driver none`).
     #[arg(long)]
     no_log: bool,
@@ -49,6 +52,7 @@ fn main() {
         log_path: a.log_path,
         log_max_size: a.log_max_size,
         log_max_file: a.log_max_file.max(1),
+        log_compress: a.log_compress,
         no_log: a.no_log,
         tty: a.tty,
         stdin: a.stdin,

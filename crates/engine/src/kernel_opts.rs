@@ -533,6 +533,17 @@ pub fn adapt(h: &mut HostConfig, support: CgroupSupport) -> Result<Vec<String>> 
     } else if k.oom_kill_disable && h.memory == 0 {
         set(h, "OomKillDisable", true.into(), "OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.");
     }
+    // `--kernel-memory`: not in the API since 1.42 (the kernel deprecated
+    // kmem.limit_in_bytes in 5.4); dockerd drops it without a word, berth
+    // says so.
+    if h.extra
+        .get("KernelMemory")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0)
+        != 0
+    {
+        set(h, "KernelMemory", 0.into(), "The kernel memory limit (--kernel-memory) is not applied: the Engine API dropped it in v1.42, as the kernel deprecated it. Limit discarded.");
+    }
     if k.kernel_memory_tcp != 0 && !support.kernel_memory_tcp {
         set(h, "KernelMemoryTCP", 0.into(), "Your kernel does not support kernel memory TCP limit capabilities or the cgroup is not mounted. Limitation discarded.");
     }
@@ -660,6 +671,9 @@ mod tests {
             oom_kill_disable: true,
             kernel_memory_tcp: true,
         };
+        let mut h = hc(serde_json::json!({"KernelMemory": 1 << 20}));
+        assert_eq!(adapt(&mut h, all).unwrap().len(), 1);
+        assert_eq!(h.extra["KernelMemory"], 0);
         let mut h = hc(serde_json::json!({"BlkioWeight": 5}));
         assert!(adapt(&mut h, all)
             .unwrap_err()

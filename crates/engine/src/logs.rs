@@ -50,6 +50,62 @@ fn parse_line(l: &[u8]) -> Option<Line> {
     })
 }
 
+/// Moves the whole lines of `chunk` (after what `partial` held) into
+/// `lines`, but those `seen` already read.
+fn take_lines(partial: &mut Vec<u8>, chunk: &mut Vec<u8>, seen: &mut Seen, lines: &mut Vec<Line>) {
+    partial.append(chunk);
+    let mut start = 0;
+    while let Some(i) = partial[start..].iter().position(|&b| b == b'\n') {
+        if let Some(line) = parse_line(&partial[start..start + i + 1]).filter(|l| seen.is_new(l)) {
+            lines.push(line);
+        }
+        start += i + 1;
+    }
+    partial.drain(..start);
+}
+
+/// The position of a follower in the log, as the time of the last line it
+/// read and how many lines it read with that time: what survives a
+/// rotation (files renamed, gzipped, dropped), unlike an inode and offset.
+/// The shim writes the lines in time order.
+#[derive(Default)]
+struct Seen {
+    time: String,
+    /// Lines read with `time`.
+    read: usize,
+    /// Lines with `time` met since the last rewind.
+    met: usize,
+}
+
+impl Seen {
+    /// Whether `l` comes after what was read; if so, it is now read.
+    fn is_new(&mut self, l: &Line) -> bool {
+        match l.time.cmp(&self.time) {
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => {
+                self.met += 1;
+                if self.met > self.read {
+                    self.read += 1;
+                    true
+                } else {
+                    false
+                }
+            }
+            std::cmp::Ordering::Greater => {
+                self.time = l.time.clone();
+                self.read = 1;
+                self.met = 1;
+                true
+            }
+        }
+    }
+
+    /// The lines are read again from an earlier point.
+    fn rewind(&mut self) {
+        self.met = 0;
+    }
+}
+
 fn render(l: &Line, o: &LogOptions, tty: bool) -> Option<Bytes> {
     if (l.stream == 1 && !o.stdout) || (l.stream == 2 && !o.stderr) {
         return None;
@@ -79,6 +135,8 @@ pub struct LogSettings {
     pub no_log: bool,
     pub max_size: u64,
     pub max_file: u32,
+    /// gzip the rotated files.
+    pub compress: bool,
 }
 
 /// A size as dockerd reads `max-size` (`10m` is 10 MiB).
@@ -125,6 +183,7 @@ impl LogSettings {
                     no_log: false,
                     max_size: 20 << 20,
                     max_file: 5,
+                    compress: true,
                 },
                 &["max-size", "max-file", "compress"],
             ),
@@ -159,11 +218,13 @@ impl LogSettings {
                         Error::invalid(format!("max-file must be a positive number: {v}"))
                     })?;
                 }
-                "compress" if matches!(v, "" | "false") => {}
                 "compress" => {
-                    return Err(Error::invalid(
-                        "berth does not support --log-opt compress=true yet",
-                    ))
+                    st.compress = match v {
+                        "" => false,
+                        v => v.parse::<bool>().map_err(|_| {
+                            Error::invalid(format!("invalid value for compress: {v}"))
+                        })?,
+                    };
                 }
                 _ => {}
             }
@@ -175,19 +236,33 @@ impl LogSettings {
     }
 }
 
-/// The log's files, oldest first: `<log>.N` ... `<log>.1`, `<log>`.
+/// The log's files, oldest first: `<log>.N[.gz]` ... `<log>.1[.gz]`, `<log>`.
 pub fn files(path: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for i in (1..100).rev() {
-        let mut p = path.as_os_str().to_os_string();
-        p.push(format!(".{i}"));
-        let p = PathBuf::from(p);
-        if p.exists() {
-            out.push(p);
+        for ext in ["", ".gz"] {
+            let mut p = path.as_os_str().to_os_string();
+            p.push(format!(".{i}{ext}"));
+            let p = PathBuf::from(p);
+            if p.exists() {
+                out.push(p);
+            }
         }
     }
     out.push(path.to_path_buf());
     out
+}
+
+/// A rotated file's lines, gunzipped when it is a `.gz`.
+async fn read_rotated(p: &std::path::Path) -> Option<Vec<u8>> {
+    let raw = tokio::fs::read(p).await.ok()?;
+    if p.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out).ok()?;
+        Some(out)
+    } else {
+        Some(raw)
+    }
 }
 
 /// Streams the log at `path`. With `follow`, keeps reading until
@@ -205,51 +280,63 @@ pub fn stream(
         let mut chunk = Vec::new();
         let all = files(&path);
         for old in &all[..all.len() - 1] {
-            if let Ok(b) = tokio::fs::read(old).await {
+            if let Some(b) = read_rotated(old).await {
                 chunk.extend(b);
             }
         }
-        let mut offset = 0u64;
-        let mut inode = None;
         let mut partial = Vec::new();
         let mut first = true;
+        let mut seen = Seen::default();
+        // The file being followed, held open: what is left of it can be
+        // read after a rotation renamed, gzipped or dropped it.
+        let mut cur: Option<(tokio::fs::File, u64)> = None;
         loop {
             let still_running = *running.borrow();
+            let mut lines = Vec::new();
+            let mut got_new = !chunk.is_empty();
+            if let Some((f, _)) = cur.as_mut() {
+                let _ = f.read_to_end(&mut chunk).await;
+            }
             let meta = tokio::fs::metadata(&path).await.ok();
             let now_inode = meta.as_ref().map(|m| m.ino());
-            if inode.is_some() && now_inode != inode {
-                // Rotated: the rest of the file followed so far is `<log>.1`.
-                let mut p = path.as_os_str().to_os_string();
-                p.push(".1");
-                if let Ok(mut f) = tokio::fs::File::open(PathBuf::from(p)).await {
-                    if f.metadata().await.ok().map(|m| m.ino()) == inode
-                        && f.seek(std::io::SeekFrom::Start(offset)).await.is_ok()
-                    {
-                        let _ = f.read_to_end(&mut chunk).await;
+            if cur.as_ref().map(|c| c.1) != now_inode {
+                if cur.is_some() {
+                    // Rotated, maybe more than once: the rest of the held
+                    // file, then the rotated files again, oldest first
+                    // (`seen` drops the lines already read).
+                    got_new |= !chunk.is_empty();
+                    take_lines(&mut partial, &mut chunk, &mut seen, &mut lines);
+                    partial.clear();
+                    seen.rewind();
+                    for old in files(&path) {
+                        if old != path {
+                            if let Some(b) = read_rotated(&old).await {
+                                chunk.extend(b);
+                            }
+                        }
                     }
                 }
-                offset = 0;
-            } else if meta.as_ref().is_some_and(|m| m.len() < offset) {
-                // Truncated in place (one file kept).
-                offset = 0;
-            }
-            inode = now_inode;
-            let before = chunk.len();
-            if let Ok(mut f) = tokio::fs::File::open(&path).await {
-                if f.seek(std::io::SeekFrom::Start(offset)).await.is_ok() {
+                cur = match tokio::fs::File::open(&path).await {
+                    Ok(f) => {
+                        let ino = f.metadata().await.map(|m| m.ino()).unwrap_or(0);
+                        Some((f, ino))
+                    }
+                    Err(_) => None,
+                };
+                if let Some((f, _)) = cur.as_mut() {
+                    let _ = f.read_to_end(&mut chunk).await;
+                }
+            } else if let Some((f, _)) = cur.as_mut() {
+                // Truncated in place (one file kept): from its start.
+                let pos = f.stream_position().await.unwrap_or(0);
+                if meta.as_ref().is_some_and(|m| m.len() < pos)
+                    && f.seek(std::io::SeekFrom::Start(0)).await.is_ok()
+                {
                     let _ = f.read_to_end(&mut chunk).await;
                 }
             }
-            offset += (chunk.len() - before) as u64;
-            let got_new = !chunk.is_empty();
-            partial.append(&mut chunk);
-            let mut lines = Vec::new();
-            while let Some(i) = partial.iter().position(|&b| b == b'\n') {
-                let l: Vec<u8> = partial.drain(..=i).collect();
-                if let Some(line) = parse_line(&l) {
-                    lines.push(line);
-                }
-            }
+            got_new |= !chunk.is_empty();
+            take_lines(&mut partial, &mut chunk, &mut seen, &mut lines);
             if first {
                 if let Some(n) = o.tail {
                     let skip = lines.len().saturating_sub(n);
@@ -280,6 +367,26 @@ pub fn stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_follower_reading_again_gets_each_line_once() {
+        let line = |t: &str| Line {
+            stream: 1,
+            text: String::new(),
+            time: t.into(),
+            secs: 0.0,
+        };
+        let mut seen = Seen::default();
+        let first = ["t1", "t2", "t2"];
+        assert!(first.iter().all(|t| seen.is_new(&line(t))));
+        // Read again after a rotation: only what comes after.
+        seen.rewind();
+        let again: Vec<bool> = ["t1", "t2", "t2", "t2", "t3"]
+            .iter()
+            .map(|t| seen.is_new(&line(t)))
+            .collect();
+        assert_eq!(again, [false, false, false, true, true]);
+    }
 
     #[test]
     fn times() {

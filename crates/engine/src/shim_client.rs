@@ -47,6 +47,9 @@ pub async fn spawn(s: ShimStart<'_>) -> Result<i32> {
             .arg(s.log.max_size.to_string())
             .arg("--log-max-file")
             .arg(s.log.max_file.to_string());
+        if s.log.compress {
+            cmd.arg("--log-compress");
+        }
     }
     if s.tty {
         cmd.arg("--tty");

@@ -26,6 +26,8 @@ pub struct Options {
     /// files (`<log>`, `<log>.1`, ...), as dockerd's json-file driver.
     pub log_max_size: u64,
     pub log_max_file: u32,
+    /// gzip the rotated files (`<log>.1.gz`, ...), as `--log-opt compress`.
+    pub log_compress: bool,
     /// `--log-driver none`: nothing is kept.
     pub no_log: bool,
     pub tty: bool,
@@ -237,7 +239,8 @@ fn resize(master: &File, height: u16, width: u16) {
 
 /// Appends Docker json-file log lines, rotating as dockerd's json-file
 /// driver does: past `max_size` the file becomes `<log>.1` (older ones move
-/// up, the oldest beyond `max_file` goes) and a new one starts.
+/// up, the oldest beyond `max_file` goes) and a new one starts; with
+/// `compress`, the rotated files are gzipped (`<log>.1.gz`, ...).
 struct JsonLog {
     file: Option<File>,
     partial: [Vec<u8>; 3],
@@ -245,6 +248,7 @@ struct JsonLog {
     size: u64,
     max_size: u64,
     max_file: u32,
+    compress: bool,
 }
 
 impl JsonLog {
@@ -287,17 +291,27 @@ impl JsonLog {
     }
 
     fn rotate(&mut self) {
-        let name = |i: u32| {
+        let gz = if self.compress { ".gz" } else { "" };
+        let name = |i: u32, ext: &str| {
             let mut p = self.path.clone().into_os_string();
-            p.push(format!(".{i}"));
+            p.push(format!(".{i}{ext}"));
             PathBuf::from(p)
         };
         if self.max_file > 1 {
-            let _ = std::fs::remove_file(name(self.max_file - 1));
+            let _ = std::fs::remove_file(name(self.max_file - 1, gz));
             for i in (1..self.max_file - 1).rev() {
-                let _ = std::fs::rename(name(i), name(i + 1));
+                let _ = std::fs::rename(name(i, gz), name(i + 1, gz));
             }
-            let _ = std::fs::rename(&self.path, name(1));
+            let _ = std::fs::rename(&self.path, name(1, ""));
+            if self.compress {
+                // Written aside and renamed: a reader sees `.1` or `.1.gz`
+                // whole, never a part of the gzip file.
+                if gzip_file(&name(1, ""), &name(1, ".gz.tmp")).is_ok()
+                    && std::fs::rename(name(1, ".gz.tmp"), name(1, ".gz")).is_ok()
+                {
+                    let _ = std::fs::remove_file(name(1, ""));
+                }
+            }
         }
         if let Ok(f) = File::options()
             .create(true)
@@ -318,6 +332,14 @@ impl JsonLog {
             }
         }
     }
+}
+
+/// gzips `from` into `to` (fast: it runs on the log's write path).
+fn gzip_file(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    let mut src = File::open(from)?;
+    let mut enc = flate2::write::GzEncoder::new(File::create(to)?, flate2::Compression::fast());
+    std::io::copy(&mut src, &mut enc)?;
+    enc.finish()?.sync_all()
 }
 
 fn now_rfc3339() -> String {
@@ -810,6 +832,7 @@ pub fn run(opts: Options) -> i32 {
             path: opts.log_path.clone(),
             max_size: opts.log_max_size,
             max_file: opts.log_max_file,
+            compress: opts.log_compress,
         }),
         started: Mutex::new(false),
         init: Mutex::new(InitState::default()),
