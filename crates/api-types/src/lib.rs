@@ -211,6 +211,8 @@ pub struct ExecConfig {
     pub attach_stdin: bool,
     pub attach_stdout: bool,
     pub attach_stderr: bool,
+    /// docker-py sends `detachKeys` (Go's JSON decoding ignores case).
+    #[serde(alias = "detachKeys")]
     pub detach_keys: String,
     pub tty: bool,
     #[serde(deserialize_with = "null_as_default")]

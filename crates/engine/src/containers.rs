@@ -4,6 +4,7 @@
 
 mod commit;
 mod copy;
+pub mod detach;
 mod freeze;
 mod health;
 mod inspect_fs;
@@ -170,6 +171,8 @@ pub struct AttachClient {
     pub stdin: bool,
     pub stdout: bool,
     pub stderr: bool,
+    /// The keys that detach this client from a terminal (None: none).
+    pub detach_keys: Option<Vec<u8>>,
 }
 
 struct Handle {
@@ -585,9 +588,21 @@ impl ContainerService {
             .and_then(|t| t.as_str())
             .is_some_and(|t| !t.is_empty());
         if !named {
-            if let Some(d) = &self.cfg.default_log {
-                host_config.log_config = Some(d.clone());
-            }
+            // The daemon's default driver, else dockerd's: json-file.
+            host_config.log_config = Some(match &self.cfg.default_log {
+                Some(d) => d.clone(),
+                None => {
+                    let mut c = host_config.log_config.take().unwrap_or_default();
+                    if !c.is_object() {
+                        c = serde_json::json!({});
+                    }
+                    c["Type"] = "json-file".into();
+                    if !c.get("Config").is_some_and(|v| v.is_object()) {
+                        c["Config"] = serde_json::json!({});
+                    }
+                    c
+                }
+            });
         }
         options::check_create(&config, &host_config)?;
         crate::logs::LogSettings::of(host_config.log_config.as_ref())?;
@@ -1062,7 +1077,7 @@ impl ContainerService {
         // Attach waiting clients and the exit monitor before the process runs.
         let pending: Vec<AttachClient> = h.pending.lock().unwrap().drain(..).collect();
         for client in pending {
-            self.connect_attach(&rec, client).await;
+            self.connect_attach(&rec, client, false).await;
         }
         let mut wait_conn = ShimConn::connect(&shim_dir).await?;
         wait_conn.send(&Request::Wait).await?;
@@ -1175,11 +1190,12 @@ impl ContainerService {
         });
     }
 
-    async fn connect_attach(&self, rec: &ContainerRecord, client: AttachClient) {
+    async fn connect_attach(&self, rec: &ContainerRecord, client: AttachClient, logs: bool) {
         let req = Request::Attach {
             stdin: client.stdin,
             stdout: client.stdout,
             stderr: client.stderr,
+            logs,
         };
         let mut conn = match ShimConn::connect(&self.shim_dir(&rec.id)).await {
             Ok(c) => c,
@@ -1195,16 +1211,60 @@ impl ContainerService {
         });
     }
 
-    /// `POST /containers/{id}/attach` (after the upgrade).
-    pub async fn attach(&self, name: &str, client: AttachClient) -> Result<()> {
+    /// `POST /containers/{id}/attach` (after the upgrade). With `logs`,
+    /// the log is replayed first: by the shim for a running container, so
+    /// that no output falls between the replay and the live stream or comes
+    /// twice; without `stream`, the connection closes after it.
+    pub async fn attach(
+        &self,
+        name: &str,
+        mut client: AttachClient,
+        logs: bool,
+        stream: bool,
+    ) -> Result<()> {
         let h = self.find(name)?;
         let rec = h.rec.lock().unwrap().clone();
-        if h.running() {
-            self.connect_attach(&rec, client).await;
+        let running = h.running();
+        if logs && !(stream && running) {
+            self.replay_log(&rec, &mut client).await;
+        }
+        if !stream {
+            let _ = client.io.shutdown().await;
+            return Ok(());
+        }
+        if running {
+            self.connect_attach(&rec, client, logs).await;
         } else {
             h.pending.lock().unwrap().push(client);
         }
         Ok(())
+    }
+
+    /// Writes the container's whole log to an attach client, framed as its
+    /// terminal setting says (nothing with `--log-driver none`).
+    async fn replay_log(&self, rec: &ContainerRecord, client: &mut AttachClient) {
+        let kept = crate::logs::LogSettings::of(rec.host_config.log_config.as_ref())
+            .is_ok_and(|l| !l.no_log);
+        if !kept || !(client.stdout || client.stderr) {
+            return;
+        }
+        let o = crate::logs::LogOptions {
+            stdout: client.stdout,
+            stderr: client.stderr,
+            follow: false,
+            tail: None,
+            since: None,
+            until: None,
+            timestamps: false,
+        };
+        let (_tx, running) = watch::channel(false);
+        let mut rx = crate::logs::stream(self.log_path(&rec.id), o, rec.config.tty, running);
+        while let Some(b) = rx.recv().await {
+            if client.io.write_all(&b).await.is_err() {
+                return;
+            }
+        }
+        let _ = client.io.flush().await;
     }
 
     /// Checks that an attach can be accepted; returns whether the container has a TTY.
@@ -1805,6 +1865,7 @@ impl ContainerService {
         if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
             return Err(Error::invalid("No exec command specified"));
         }
+        detach::keys_or_default(Some(&config.detach_keys))?;
         let exec_id = base::id::random_id();
         self.execs.lock().unwrap().insert(
             exec_id.clone(),
@@ -1968,8 +2029,25 @@ impl ContainerService {
         Ok((conn, reply.pid.unwrap_or(0) as i64))
     }
 
-    pub async fn exec_start(&self, exec_id: &str, client: Option<AttachClient>) -> Result<()> {
+    ///
+    /// `raw` is the start request's `Tty`, which decides (as with dockerd)
+    /// whether the stream is raw or multiplexed with 8-byte headers,
+    /// whatever the exec was created with; `None` takes the exec's.
+    pub async fn exec_start(
+        &self,
+        exec_id: &str,
+        client: Option<AttachClient>,
+        raw: Option<bool>,
+    ) -> Result<()> {
         let e = self.find_exec(exec_id)?;
+        let raw = raw.unwrap_or(e.config.tty);
+        // The exec's detach keys (checked at create), or dockerd's default.
+        let client = client.map(|mut c| {
+            if c.detach_keys.is_none() {
+                c.detach_keys = detach::keys_or_default(Some(&e.config.detach_keys)).ok();
+            }
+            c
+        });
         let conn = match self.exec_launch(&e).await {
             Ok(c) => c,
             Err(err) => {
@@ -1982,7 +2060,7 @@ impl ContainerService {
                 // Docker reports the failure on the attached stream too.
                 if let Some(mut c) = client {
                     let text = format!("{}\r\n", err.message);
-                    let _ = if e.config.tty {
+                    let _ = if raw {
                         c.io.write_all(text.as_bytes()).await
                     } else {
                         write_frame(&mut c.io, shim::frame::STDOUT, text.as_bytes()).await
@@ -1992,7 +2070,6 @@ impl ContainerService {
                 return Err(err);
             }
         };
-        let tty = e.config.tty;
         let (ctl_tx, ctl_rx) = tokio::sync::mpsc::unbounded_channel();
         {
             let mut s = e.state.lock().unwrap();
@@ -2005,6 +2082,7 @@ impl ContainerService {
             stdin: false,
             stdout: false,
             stderr: false,
+            detach_keys: None,
         });
         let e2 = e.clone();
         let on_exit = move |code: i64| {
@@ -2016,7 +2094,7 @@ impl ContainerService {
         pump(
             conn.0.stream,
             client,
-            tty,
+            raw,
             true,
             Some((ctl_rx, Box::new(on_exit))),
         )
@@ -2095,7 +2173,9 @@ async fn pump(
     exit: Option<ExitHook>,
 ) {
     let (mut sr, sw) = shim.into_split();
-    let (mut cr, mut cw) = tokio::io::split(client.io);
+    let (mut cr, cw) = tokio::io::split(client.io);
+    // None once the client detached: the connection is closed then.
+    let mut cw = Some(cw);
     let (ctl, on_exit) = match exit {
         Some((rx, f)) => (Some(rx), Some(f)),
         None => (None, None),
@@ -2119,6 +2199,11 @@ async fn pump(
             }
         });
     }
+    // On a terminal, the detach keys end the client's session (the
+    // process goes on), as with dockerd.
+    let mut escape = client.detach_keys.filter(|_| tty).map(detach::Escape::new);
+    let (detach_tx, detach_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let mut detach_rx = Some(detach_rx);
     let reader = if client.stdin {
         let tx = frames_tx.clone();
         Some(tokio::spawn(async move {
@@ -2127,9 +2212,20 @@ async fn pump(
                 match cr.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        let mut f = shim::frame::header(shim::frame::STDIN, n).to_vec();
-                        f.extend_from_slice(&buf[..n]);
-                        if tx.send(f).is_err() {
+                        let (data, detached) = match escape.as_mut() {
+                            Some(e) => e.feed(&buf[..n]),
+                            None => (buf[..n].to_vec(), false),
+                        };
+                        if !data.is_empty() {
+                            let mut f =
+                                shim::frame::header(shim::frame::STDIN, data.len()).to_vec();
+                            f.extend_from_slice(&data);
+                            if tx.send(f).is_err() {
+                                return;
+                            }
+                        }
+                        if detached {
+                            let _ = detach_tx.send(()).await;
                             return;
                         }
                     }
@@ -2144,13 +2240,40 @@ async fn pump(
     };
     drop(frames_tx);
     let mut code = None;
-    while let Ok(Some((kind, payload))) = read_frame(&mut sr).await {
+    loop {
+        let next = match detach_rx.as_mut() {
+            Some(rx) => tokio::select! {
+                f = read_frame(&mut sr) => f,
+                d = rx.recv() => {
+                    detach_rx = None;
+                    if d.is_some() {
+                        tracing::debug!("attach client detached");
+                        if let Some(mut w) = cw.take() {
+                            let _ = w.shutdown().await;
+                        }
+                        if on_exit.is_none() {
+                            // An attach: the container goes on without us.
+                            break;
+                        }
+                    }
+                    continue;
+                }
+            },
+            None => read_frame(&mut sr).await,
+        };
+        let Ok(Some((kind, payload))) = next else {
+            break;
+        };
         match kind {
             shim::frame::STDOUT | shim::frame::STDERR => {
+                let Some(cw) = cw.as_mut() else {
+                    // Detached: drained so the process never blocks.
+                    continue;
+                };
                 let ok = if tty {
                     cw.write_all(&payload).await
                 } else {
-                    write_frame(&mut cw, kind, &payload).await
+                    write_frame(cw, kind, &payload).await
                 };
                 if ok.is_err() {
                     // The client went away; keep draining so the process never blocks.
@@ -2168,8 +2291,10 @@ async fn pump(
     if let Some(f) = on_exit {
         f(code.unwrap_or(126) as i64);
     }
-    let _ = cw.flush().await;
-    let _ = cw.shutdown().await;
+    if let Some(mut cw) = cw {
+        let _ = cw.flush().await;
+        let _ = cw.shutdown().await;
+    }
     if let Some(r) = reader {
         r.abort();
     }

@@ -23,10 +23,14 @@ pub enum Request {
     /// Set the terminal size of the init process.
     Resize { height: u16, width: u16 },
     /// Stream output frames; accept stdin/close/resize frames when `stdin`.
+    /// With `logs`, the log kept so far comes first, with nothing lost or
+    /// doubled between it and the live output.
     Attach {
         stdin: bool,
         stdout: bool,
         stderr: bool,
+        #[serde(default)]
+        logs: bool,
     },
     /// Start an extra process (an OCI `process` object) and stream its I/O.
     Exec {

@@ -324,6 +324,56 @@ impl JsonLog {
         }
     }
 
+    /// What the log holds (rotated files first, gunzipped), as frames.
+    fn replay(&self) -> Vec<(u8, Vec<u8>)> {
+        let mut files = Vec::new();
+        for i in (1..self.max_file.max(1)).rev() {
+            let mut p = self.path.clone().into_os_string();
+            p.push(format!(".{i}"));
+            let plain = PathBuf::from(&p);
+            p.push(".gz");
+            files.push((PathBuf::from(p), true));
+            files.push((plain, false));
+        }
+        files.push((self.path.clone(), false));
+        let mut out = Vec::new();
+        for (path, gz) in files {
+            let Ok(f) = File::open(&path) else { continue };
+            let mut text = Vec::new();
+            let read = if gz {
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(f), &mut text)
+            } else {
+                std::io::Read::read_to_end(&mut &f, &mut text)
+            };
+            if read.is_err() {
+                continue;
+            }
+            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+                    continue;
+                };
+                let kind = if v["stream"] == "stderr" {
+                    frame::STDERR
+                } else {
+                    frame::STDOUT
+                };
+                out.push((
+                    kind,
+                    v["log"].as_str().unwrap_or_default().as_bytes().to_vec(),
+                ));
+            }
+        }
+        // A line not ended yet was sent to the attachers but is not in the
+        // file.
+        for kind in [frame::STDOUT, frame::STDERR] {
+            let p = &self.partial[kind as usize % 3];
+            if !p.is_empty() {
+                out.push((kind, p.clone()));
+            }
+        }
+        out
+    }
+
     fn flush_partial(&mut self) {
         for kind in [frame::STDOUT, frame::STDERR] {
             let line = std::mem::take(&mut self.partial[kind as usize]);
@@ -423,7 +473,10 @@ impl Shim {
     }
 
     fn publish(&self, kind: u8, data: &[u8]) {
-        self.log.lock().unwrap().write(kind, data);
+        // The log's lock is held until the attachers have the data too: an
+        // attach with logs replays under it (see Request::Attach).
+        let mut log = self.log.lock().unwrap();
+        log.write(kind, data);
         let mut list = self.attachers.lock().unwrap();
         list.retain_mut(|a| {
             let wanted = if kind == frame::STDERR {
@@ -656,6 +709,7 @@ fn handle_request(shim: &Arc<Shim>, mut conn: UnixStream) {
             stdin,
             stdout,
             stderr,
+            logs,
         } => {
             if shim.init.lock().unwrap().exit.is_some() {
                 return reply(&mut conn, &Reply::err("container is not running"));
@@ -666,11 +720,28 @@ fn handle_request(shim: &Arc<Shim>, mut conn: UnixStream) {
                     feed_stdin(c, io);
                 }
             }
+            // Output is logged, then sent to the attachers, under the log's
+            // lock: holding it, the replay is everything so far and the
+            // attacher gets everything after.
+            let log = shim.log.lock().unwrap();
+            if logs {
+                for (kind, data) in log.replay() {
+                    let wanted = if kind == frame::STDERR {
+                        stderr
+                    } else {
+                        stdout
+                    };
+                    if wanted && frame::write(&mut conn, kind, &data).is_err() {
+                        return;
+                    }
+                }
+            }
             shim.attachers.lock().unwrap().push(Attacher {
                 sock: conn,
                 stdout,
                 stderr,
             });
+            drop(log);
         }
         Request::Exec {
             exec_id,

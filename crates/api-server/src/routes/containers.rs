@@ -77,6 +77,12 @@ pub(crate) async fn container_delete(ctx: Ctx, id: &str) -> Result<Resp> {
     Ok(no_content())
 }
 
+/// `DELETE /containers/{parent}/{alias}?link=1`.
+pub(crate) async fn container_remove_link(ctx: Ctx, parent: &str, alias: &str) -> Result<Resp> {
+    ctx.engine.containers.remove_link(parent, alias).await?;
+    Ok(no_content())
+}
+
 pub(crate) fn container_logs(ctx: Ctx, id: &str) -> Result<Resp> {
     let tail = match ctx.q("tail") {
         None | Some("") | Some("all") => None,
@@ -110,21 +116,19 @@ pub(crate) fn container_logs(ctx: Ctx, id: &str) -> Result<Resp> {
 pub(crate) fn container_attach(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
     let tty = ctx.engine.containers.attach_check(id)?;
     let (stdin, stdout, stderr) = (ctx.flag("stdin"), ctx.flag("stdout"), ctx.flag("stderr"));
+    let (logs, stream) = (ctx.flag("logs"), ctx.flag("stream"));
+    let detach_keys = engine::containers::detach::keys_or_default(ctx.q("detachKeys"))?;
     let engine = ctx.engine.clone();
     let id = id.to_string();
     hijack(req, tty, move |io| async move {
-        let _ = engine
-            .containers
-            .attach(
-                &id,
-                AttachClient {
-                    io,
-                    stdin,
-                    stdout,
-                    stderr,
-                },
-            )
-            .await;
+        let client = AttachClient {
+            io,
+            stdin,
+            stdout,
+            stderr,
+            detach_keys: Some(detach_keys),
+        };
+        let _ = engine.containers.attach(&id, client, logs, stream).await;
     })
 }
 

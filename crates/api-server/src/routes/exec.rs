@@ -28,12 +28,15 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
         serde_json::from_slice(&bytes)
             .map_err(|e| base::Error::invalid(format!("invalid JSON: {e}")))?
     };
-    let tty = ctx.engine.containers.exec_check(id)?;
+    ctx.engine.containers.exec_check(id)?;
+    // The start body's Tty decides the framing, as with dockerd (docker-py
+    // creates with tty=True and starts with Tty false: multiplexed).
+    let tty = cfg.tty;
     let engine = ctx.engine.clone();
     let id = id.to_string();
     if cfg.detach || !upgrade {
         tokio::spawn(async move {
-            let _ = engine.containers.exec_start(&id, None).await;
+            let _ = engine.containers.exec_start(&id, None, Some(tty)).await;
         });
         return Ok(Response::builder()
             .status(StatusCode::OK)
@@ -46,8 +49,13 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
             stdin: true,
             stdout: true,
             stderr: true,
+            detach_keys: None,
         };
-        if let Err(e) = engine.containers.exec_start(&id, Some(client)).await {
+        if let Err(e) = engine
+            .containers
+            .exec_start(&id, Some(client), Some(tty))
+            .await
+        {
             tracing::debug!(error = %e, "exec start failed");
         }
     })

@@ -167,11 +167,18 @@ pub(crate) async fn image_load(ctx: Ctx, req: Request<Incoming>) -> Result<Resp>
         r
     })
     .await
-    .map_err(|e| Error::internal(e.to_string()))??;
+    .map_err(|e| Error::internal(e.to_string()))?;
+    // As dockerd: the answer is a 200 JSON stream, and a failed load ends it
+    // with an `errorDetail` line (docker-py raises ImageLoadError on it).
     let mut out = String::new();
-    for l in lines {
-        out.push_str(&serde_json::json!({ "stream": format!("{l}\n") }).to_string());
-        out.push_str("\r\n");
+    match lines {
+        Ok(lines) => {
+            for l in lines {
+                out.push_str(&serde_json::json!({ "stream": format!("{l}\n") }).to_string());
+                out.push_str("\r\n");
+            }
+        }
+        Err(e) => out.push_str(&String::from_utf8_lossy(&engine::transfer::error_line(&e))),
     }
     Ok(Response::builder()
         .header("Content-Type", "application/json")

@@ -32,8 +32,13 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::POST, ["swarm", "init" | "join"]) => Err(Error::not_implemented(
             "swarm mode is not supported by berth",
         )),
-        (_, ["swarm" | "nodes" | "services" | "tasks" | "secrets" | "configs", ..]) => {
+        (&M::POST, ["swarm", "leave" | "update" | "unlock" | "unlockkey"]) => {
             Err(Error::unavailable("This node is not part of a swarm"))
+        }
+        (_, ["swarm" | "nodes" | "services" | "tasks" | "secrets" | "configs", ..]) => {
+            Err(Error::unavailable(
+                "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.",
+            ))
         }
 
         (&M::GET, ["volumes"]) => volumes::volume_list(ctx),
@@ -64,7 +69,14 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         (&M::POST, ["containers", id, "kill"]) => containers::container_kill(ctx, id).await,
         (&M::POST, ["containers", id, "restart"]) => containers::container_restart(ctx, id).await,
         (&M::POST, ["containers", id, "wait"]) => containers::container_wait(ctx, id),
+        (&M::DELETE, ["containers", id]) if ctx.flag("link") => Err(Error::internal(format!(
+            "Conflict, cannot remove the default link name of the container {id}"
+        ))),
         (&M::DELETE, ["containers", id]) => containers::container_delete(ctx, id).await,
+        // `docker rm --link parent/alias`.
+        (&M::DELETE, ["containers", parent, alias]) if ctx.flag("link") => {
+            containers::container_remove_link(ctx, parent, alias).await
+        }
         (&M::GET, ["containers", id, "logs"]) => containers::container_logs(ctx, id),
         (&M::POST, ["containers", id, "attach"]) => containers::container_attach(ctx, req, id),
         (&M::POST, ["containers", id, "resize"]) => containers::container_resize(ctx, id).await,

@@ -1175,11 +1175,14 @@ impl Engine {
             .attach(
                 &cid,
                 AttachClient {
+                    detach_keys: None,
                     io: Box::new(theirs),
                     stdin: false,
                     stdout: true,
                     stderr: true,
                 },
+                false,
+                true,
             )
             .await?;
         let exit = self.containers.wait(&cid, "next-exit")?;

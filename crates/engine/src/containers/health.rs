@@ -191,6 +191,7 @@ impl ContainerService {
             .ok()?;
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
         let client = AttachClient {
+            detach_keys: None,
             io: Box::new(theirs),
             stdin: false,
             stdout: true,
@@ -206,7 +207,7 @@ impl ContainerService {
             }
             out
         });
-        let ran = tokio::time::timeout(timeout, self.exec_start(&exec, Some(client))).await;
+        let ran = tokio::time::timeout(timeout, self.exec_start(&exec, Some(client), None)).await;
         let (exit_code, output) = match ran {
             Ok(r) => {
                 let code = self

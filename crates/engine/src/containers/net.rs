@@ -645,6 +645,45 @@ impl ContainerService {
     }
 }
 
+impl ContainerService {
+    /// `DELETE /containers/{parent}/{alias}?link=1`: drops the legacy link
+    /// `alias` of `parent`, as dockerd does (the name stops resolving from
+    /// the parent; its environment and /etc/hosts keep it until the next
+    /// start, as with dockerd).
+    pub async fn remove_link(&self, parent: &str, alias: &str) -> Result<()> {
+        let missing = || Error::not_found(format!("No such container: {parent}/{alias}"));
+        let h = self.find(parent).map_err(|_| missing())?;
+        let _op = h.op.lock().await;
+        let rec = {
+            let mut r = h.rec.lock().unwrap();
+            let keep = |l: &String| parse_link(l).1 != alias;
+            let mut removed = false;
+            if let Some(links) = r.host_config.links.as_mut() {
+                let n = links.len();
+                links.retain(keep);
+                removed |= links.len() != n;
+            }
+            for e in r.networks.values_mut() {
+                if let Some(links) = e.links.as_mut() {
+                    let n = links.len();
+                    links.retain(keep);
+                    removed |= links.len() != n;
+                }
+            }
+            if !removed {
+                return Err(missing());
+            }
+            self.save(&r)?;
+            r.clone()
+        };
+        if h.running() {
+            self.networks
+                .set_links(&rec.id, self.link_targets(&rec).unwrap_or_default());
+        }
+        Ok(())
+    }
+}
+
 /// `name[:alias]` of a link; dockerd's stored form `/name:/me/alias` too.
 fn parse_link(l: &str) -> (&str, &str) {
     let (name, alias) = l.split_once(':').unwrap_or((l, l));

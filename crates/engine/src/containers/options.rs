@@ -173,7 +173,7 @@ pub const EXEC_CREATE: &[(&str, Decision)] = &[
         "ConsoleSize",
         NoOp("the client sets the TTY's size right after it attaches"),
     ),
-    ("DetachKeys", Refused("--detach-keys")),
+    ("DetachKeys", Applied),
     ("Tty", Applied),
     ("Env", Applied),
     ("Cmd", Applied),
