@@ -5,7 +5,8 @@ update and health checks through the high-level API.
 - container.update(mem_limit=..., restart_policy=...) on a running
   container: HostConfig shows the new values.
 - containers.run(healthcheck={...}): State.Health goes healthy.
-- an option berth does not apply yet is an APIError (400) naming it.
+- an option berth does not apply yet (--cpu-rt-runtime) is an APIError (400)
+  naming it.
 Usage: docker_py_lifecycle.py UNIX_SOCKET. Exits 0 when every check passed;
 an assertion names the first that did not. Removes what it made."""
 import sys
@@ -60,11 +61,11 @@ try:
     until("healthy", healthy)
 
     try:
-        c.containers.create("busybox", "true", device_cgroup_rules=["c 1:3 rwm"])
-        raise AssertionError("--device-cgroup-rule was accepted")
+        c.containers.create("busybox", "true", cpu_rt_runtime=950)
+        raise AssertionError("--cpu-rt-runtime was accepted")
     except docker.errors.APIError as e:
         assert e.status_code == 400, e
-        assert "--device-cgroup-rule" in str(e), e
+        assert "--cpu-rt-runtime" in str(e), e
     print("docker-py lifecycle: ok")
 finally:
     for x in made:

@@ -82,3 +82,17 @@ fn docker_py_lifecycle_against_berthd() {
         "docker-py lifecycle: ok",
     );
 }
+
+/// The stream and API details SDKs rely on: exec framing by the start's
+/// Tty, detach keys (default, parameter, config.json, exec), attach with
+/// logs and without stream, swarm 503s, diff without /etc, the runtime and
+/// log driver echoed, a bad load as ImageLoadError, link removal, network
+/// stats.
+#[test]
+fn docker_py_api_details_against_berthd() {
+    run_script(
+        "docker_py_api.py",
+        |d| vec![d.dir.clone().into_os_string()],
+        "docker-py api: ok",
+    );
+}

@@ -44,3 +44,44 @@ fn berthd_push_pull_run() {
     );
     d.finish();
 }
+
+/// `docker search host:port/query`: a registry without Docker Hub's v1
+/// search is searched through its catalog; dockerd's limit check; an
+/// unreachable registry is an error naming the request.
+#[test]
+fn search_a_local_registry() {
+    if !require(DOCKER) {
+        return;
+    }
+    let reg = Reg::start();
+    let d = Daemon::start();
+    for name in ["tools/busybox:1", "other/thing:1"] {
+        let image = format!("{}/{name}", reg.addr);
+        d.docker(&["tag", "busybox", &image]).ok();
+        d.docker(&["push", "-q", &image]).ok();
+    }
+    let out = d
+        .docker(&[
+            "search",
+            "--format",
+            "{{.Name}} {{.StarCount}}",
+            &format!("{}/busy", reg.addr),
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out.trim(), format!("{}/tools/busybox 0", reg.addr));
+    let out = d.docker(&["search", "--limit", "101", &format!("{}/x", reg.addr)]);
+    assert!(
+        out.stderr
+            .contains("Limit 101 is outside the range of [1, 100]"),
+        "{out:?}"
+    );
+    // A registry that is not there (a port nobody listens on: the
+    // registry's own, once it is gone).
+    let addr = reg.addr.clone();
+    drop(reg);
+    let out = d.docker(&["search", &format!("{addr}/busy")]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains(&format!("{addr}/v1/search")), "{out:?}");
+    d.finish();
+}

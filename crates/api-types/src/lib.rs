@@ -108,7 +108,7 @@ pub struct HostConfig {
     /// `--add-host`: "name:ip" (or "name:host-gateway").
     #[serde(deserialize_with = "null_as_default")]
     pub extra_hosts: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `null` when unset, as dockerd shows it (no omitempty in Go).
     pub links: Option<Vec<String>>,
     /// `--mount`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,8 +116,7 @@ pub struct HostConfig {
     /// `--tmpfs`: path → options.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs: Option<BTreeMap<String, String>>,
-    /// `--volumes-from`: `container[:ro|rw]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `--volumes-from`: `container[:ro|rw]`; `null` when unset, as dockerd.
     pub volumes_from: Option<Vec<String>>,
     #[serde(deserialize_with = "null_as_default")]
     pub volume_driver: String,
@@ -211,8 +210,6 @@ pub struct ExecConfig {
     pub attach_stdin: bool,
     pub attach_stdout: bool,
     pub attach_stderr: bool,
-    /// docker-py sends `detachKeys` (Go's JSON decoding ignores case).
-    #[serde(alias = "detachKeys")]
     pub detach_keys: String,
     pub tty: bool,
     #[serde(deserialize_with = "null_as_default")]
@@ -463,6 +460,21 @@ pub struct RootFs {
     #[serde(rename = "type")]
     pub kind: String,
     pub diff_ids: Vec<String>,
+}
+
+/// One interface's counters in `GET /containers/{id}/stats`'s `networks`
+/// (`ContainerNetworkStats`; `endpoint_id` and `instance_id` are
+/// Windows-only and left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerNetworkStats {
+    pub rx_bytes: u64,
+    pub rx_packets: u64,
+    pub rx_errors: u64,
+    pub rx_dropped: u64,
+    pub tx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_errors: u64,
+    pub tx_dropped: u64,
 }
 
 #[cfg(test)]

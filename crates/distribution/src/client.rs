@@ -240,6 +240,140 @@ impl Client {
     }
 }
 
+/// One result of `GET /images/search` (`ImageSearchResponseItem`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SearchResult {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub is_official: bool,
+    /// Deprecated in the API and always false, as dockerd now sends it.
+    #[serde(default)]
+    pub is_automated: bool,
+    pub name: String,
+    #[serde(default)]
+    pub star_count: u64,
+}
+
+/// A search term as dockerd splits it: `host[:port]/query` searches that
+/// registry, anything else Docker Hub.
+pub fn search_target(term: &str) -> (String, String) {
+    if let Some((first, rest)) = term.split_once('/') {
+        if first.contains('.') || first.contains(':') || first == "localhost" {
+            return (first.to_string(), rest.to_string());
+        }
+    }
+    (endpoint::DOCKER_HUB.to_string(), term.to_string())
+}
+
+impl Client {
+    /// `GET /images/search`: the registry's v1 search (Docker Hub's), or,
+    /// for a registry without one, its `/v2/_catalog` filtered by the query
+    /// (as `docker search` cannot otherwise look into a private registry).
+    pub async fn search(
+        &self,
+        term: &str,
+        limit: usize,
+        auth: &AuthConfig,
+    ) -> Result<Vec<SearchResult>> {
+        let (domain, query) = search_target(term);
+        let ep = if domain == endpoint::DOCKER_HUB {
+            Endpoint::new(
+                Url::parse("https://index.docker.io/").expect("a valid URL"),
+                false,
+            )
+        } else {
+            endpoint::origin(&domain, &self.inner.insecure)?
+        };
+        let http = self.http_for(&ep)?;
+        let get = |url: Url, header: Option<http::HeaderValue>| {
+            let mut rb = http.get(url.clone());
+            if let Some(h) = header {
+                rb = rb.header(AUTHORIZATION, h);
+            }
+            let domain = domain.clone();
+            async move {
+                rb.send().await.map_err(|source| Error::Connection {
+                    registry: domain,
+                    request: crate::error::request("GET", url.as_str()),
+                    source,
+                })
+            }
+        };
+        let mut v1 = ep.url.join("v1/search").expect("a valid URL");
+        v1.query_pairs_mut()
+            .append_pair("q", &query)
+            .append_pair("n", &limit.to_string());
+        let resp = get(v1.clone(), None).await?;
+        if resp.status().is_success() {
+            #[derive(serde::Deserialize)]
+            struct V1 {
+                results: Vec<SearchResult>,
+            }
+            let bytes = resp.bytes().await.unwrap_or_default();
+            let body: V1 = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
+                registry: domain.clone(),
+                message: format!("search results from {v1}: {e}"),
+            })?;
+            return Ok(body.results.into_iter().take(limit).collect());
+        }
+        if domain == endpoint::DOCKER_HUB {
+            return Err(Error::Protocol {
+                registry: domain.clone(),
+                message: format!("Unexpected status code {}", resp.status().as_u16()),
+            });
+        }
+        // No v1 search: the catalog, with the registry's auth if it asks.
+        let catalog = ep.v2("_catalog?n=10000");
+        let cred = auth.credential()?;
+        let mut resp = get(catalog.clone(), None).await?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            if let Some(ch) = auth::pick_challenge(challenges_of(&resp)) {
+                self.inner.auth.set_challenge(&ep.host, ch);
+                let scopes = ["registry:catalog:*".to_string()];
+                let header = self
+                    .inner
+                    .auth
+                    .header(&http, &ep.host, &scopes, &cred, false)
+                    .await?;
+                resp = get(catalog.clone(), header).await?;
+            }
+        }
+        if !resp.status().is_success() {
+            return Err(Error::Protocol {
+                registry: domain.clone(),
+                message: format!(
+                    "Unexpected status code {} from {catalog}",
+                    resp.status().as_u16()
+                ),
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct Catalog {
+            #[serde(default)]
+            repositories: Vec<String>,
+        }
+        let bytes = resp.bytes().await.unwrap_or_default();
+        let body: Catalog = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
+            registry: domain.clone(),
+            message: format!("catalog of {domain}: {e}"),
+        })?;
+        Ok(body
+            .repositories
+            .into_iter()
+            .filter(|r| r.contains(&query))
+            .take(limit)
+            .map(|r| SearchResult {
+                description: String::new(),
+                is_official: false,
+                is_automated: false,
+                name: format!("{domain}/{r}"),
+                star_count: 0,
+            })
+            .collect())
+    }
+}
+
 fn build_http(config: &Config, tls: rustls::ClientConfig, what: &str) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)

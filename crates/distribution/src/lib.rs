@@ -75,7 +75,7 @@ mod push;
 mod tls;
 
 pub use auth::{parse_challenges, AuthConfig, Challenge};
-pub use client::{Client, Config, LoginOutcome, Repository};
+pub use client::{search_target, Client, Config, LoginOutcome, Repository, SearchResult};
 pub use endpoint::{normalize_registry, Endpoint, InsecureRegistries, DOCKER_HUB, DOCKER_HUB_HOST};
 pub use error::{Error, RegistryError, RegistryErrors, Result};
 pub use manifest::{

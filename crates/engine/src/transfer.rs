@@ -555,6 +555,58 @@ impl ImageService {
         Ok(())
     }
 
+    /// `GET /images/search`: Docker Hub's search, or a registry's named in
+    /// the term (`host:port/query`); with dockerd's limit and filters
+    /// (`stars`, `is-official`, `is-automated`). An unreachable registry is
+    /// a 500 with the request that failed, as with dockerd.
+    pub async fn search(
+        &self,
+        term: &str,
+        limit: Option<i64>,
+        filters: &crate::containers::Filters,
+        auth: &AuthConfig,
+    ) -> Result<Vec<distribution::SearchResult>> {
+        let limit = limit.unwrap_or(25);
+        if !(1..=100).contains(&limit) {
+            return Err(base::Error::invalid(format!(
+                "Limit {limit} is outside the range of [1, 100]"
+            )));
+        }
+        let mut stars = 0u64;
+        let mut official = None;
+        let mut automated = None;
+        for (k, vals) in filters {
+            for v in vals {
+                let flag = || match v.as_str() {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" => Ok(false),
+                    _ => Err(base::Error::invalid(format!("invalid filter '{k}={v}'"))),
+                };
+                match k.as_str() {
+                    "stars" => {
+                        stars = v.parse().map_err(|_| {
+                            base::Error::invalid(format!("invalid filter 'stars={v}'"))
+                        })?
+                    }
+                    "is-official" => official = Some(flag()?),
+                    "is-automated" => automated = Some(flag()?),
+                    _ => return Err(base::Error::invalid(format!("invalid filter '{k}'"))),
+                }
+            }
+        }
+        let found = self
+            .registry
+            .search(term, limit as usize, auth)
+            .await
+            .map_err(|e| base::Error::internal(e.to_string()))?;
+        Ok(found
+            .into_iter()
+            .filter(|r| r.star_count >= stars)
+            .filter(|r| official.is_none_or(|o| r.is_official == o))
+            .filter(|r| automated.is_none_or(|a| r.is_automated == a))
+            .collect())
+    }
+
     /// `POST /auth`: checks credentials against the registry.
     pub async fn login(&self, auth: &AuthConfig) -> Result<Value> {
         let server = if auth.serveraddress.is_empty() {

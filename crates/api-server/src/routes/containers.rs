@@ -1,4 +1,4 @@
-use super::{hijack, read_json};
+use super::{hijack, read_container_json, read_json};
 use crate::{json, json_status, no_content, Body, Ctx, Resp};
 use api_types::ContainerCreateRequest;
 use base::{Error, Result};
@@ -7,7 +7,8 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 pub(crate) async fn container_create(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
-    let body: ContainerCreateRequest = read_json(req, false).await?;
+    let body: ContainerCreateRequest =
+        read_container_json(req, false, engine::containers::options::Body::Create).await?;
     let r = ctx.engine.containers.create(ctx.q("name"), body)?;
     Ok(json_status(StatusCode::CREATED, &r))
 }
@@ -158,7 +159,8 @@ pub(crate) fn container_rename(ctx: Ctx, id: &str) -> Result<Resp> {
 
 /// `POST /containers/{id}/update`.
 pub(crate) async fn container_update(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
-    let body: serde_json::Value = read_json(req, false).await?;
+    let body: serde_json::Value =
+        read_container_json(req, false, engine::containers::options::Body::Update).await?;
     let warnings = ctx.engine.containers.update(id, body).await?;
     Ok(json(&api_types::ContainerUpdateResponse { warnings }))
 }

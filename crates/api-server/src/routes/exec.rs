@@ -1,4 +1,4 @@
-use super::{containers::term_size, hijack, read_json};
+use super::{containers::term_size, hijack, read_container_json};
 use crate::{json, json_status, Body, Ctx, Resp};
 use api_types::{ExecConfig, ExecStartConfig};
 use base::Result;
@@ -7,7 +7,8 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 pub(crate) async fn container_exec(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
-    let cfg: ExecConfig = read_json(req, false).await?;
+    let cfg: ExecConfig =
+        read_container_json(req, false, engine::containers::options::Body::Exec).await?;
     let exec_id = ctx.engine.containers.exec_create(id, cfg)?;
     Ok(json_status(
         StatusCode::CREATED,
@@ -25,8 +26,13 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
     let cfg: ExecStartConfig = if bytes.is_empty() {
         ExecStartConfig::default()
     } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|e| base::Error::invalid(format!("invalid JSON: {e}")))?
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| base::Error::invalid(format!("invalid JSON: {e}")))?;
+        engine::containers::options::canonicalize(
+            engine::containers::options::Body::ExecStart,
+            &mut v,
+        );
+        serde_json::from_value(v).map_err(|e| base::Error::invalid(format!("invalid JSON: {e}")))?
     };
     ctx.engine.containers.exec_check(id)?;
     // The start body's Tty decides the framing, as with dockerd (docker-py

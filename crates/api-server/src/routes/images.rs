@@ -234,6 +234,19 @@ pub(crate) async fn system_auth(ctx: Ctx, req: Request<Incoming>) -> Result<Resp
     Ok(json(&ctx.engine.images.login(&auth).await?))
 }
 
+/// `GET /images/search`.
+pub(crate) async fn image_search(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    let auth = registry_auth(&req)?;
+    let term = ctx.q("term").unwrap_or("").to_string();
+    let filters = ctx.filters()?;
+    let found = ctx
+        .engine
+        .images
+        .search(&term, ctx.int("limit")?, &filters, &auth)
+        .await?;
+    Ok(json(&found))
+}
+
 /// `GET /distribution/{name}/json`.
 pub(crate) async fn distribution_inspect(
     ctx: Ctx,

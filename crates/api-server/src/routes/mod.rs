@@ -116,6 +116,7 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
             containers::put_container_archive(ctx, req, id).await
         }
         (&M::GET, ["images", "json"]) => images::image_list(ctx),
+        (&M::GET, ["images", "search"]) => images::image_search(ctx, req).await,
         (&M::POST, ["images", "prune"]) => images::image_prune(ctx),
         (&M::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
             images::image_history(ctx, &name.join("/"))
@@ -153,6 +154,21 @@ pub(crate) async fn read_json<T: serde::de::DeserializeOwned + Default>(
         };
     }
     serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
+}
+
+/// [`read_json`] for the container bodies whose field names Go's decoding
+/// would match without case (see `options::canonicalize`).
+pub(crate) async fn read_container_json<T: serde::de::DeserializeOwned + Default>(
+    req: Request<Incoming>,
+    allow_empty: bool,
+    body: engine::containers::options::Body,
+) -> Result<T> {
+    let mut v: serde_json::Value = read_json(req, allow_empty).await?;
+    if v.is_null() {
+        return Ok(T::default());
+    }
+    engine::containers::options::canonicalize(body, &mut v);
+    serde_json::from_value(v).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
 }
 
 /// Answers with `101 Switching Protocols` and runs `f` on the raw connection.

@@ -246,6 +246,71 @@ pub const UPDATE: &[(&str, Decision)] = &[
     ("RestartPolicy", Applied),
 ];
 
+/// The request bodies whose field names [`canonicalize`] fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    Create,
+    Exec,
+    ExecStart,
+    Update,
+}
+
+/// Renames the keys of `obj` that match a field of `fields` but for case
+/// to the spec's spelling (an exact key wins over a near one).
+fn rename_keys<'a>(obj: &mut Value, fields: impl Iterator<Item = &'a str> + Clone) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    let renames: Vec<(String, &str)> = map
+        .keys()
+        .filter(|k| !fields.clone().any(|f| f == k.as_str()))
+        .filter_map(|k| {
+            fields
+                .clone()
+                .find(|f| f.eq_ignore_ascii_case(k))
+                .map(|f| (k.clone(), f))
+        })
+        .collect();
+    for (from, to) in renames {
+        if !map.contains_key(to) {
+            if let Some(v) = map.remove(&from) {
+                map.insert(to.to_string(), v);
+            }
+        }
+    }
+}
+
+/// Go's JSON decoding, which dockerd uses, matches field names without
+/// regard to case, and clients rely on it: docker-py sends
+/// `CPURealtimeRuntime` and `detachKeys`. The body's keys (and its host
+/// config's and endpoints') are given the spec's spelling here, so that
+/// none is ignored as unknown while dockerd would apply it.
+pub fn canonicalize(body: Body, v: &mut Value) {
+    let names = |t: &'static [(&'static str, Decision)]| t.iter().map(|(f, _)| *f);
+    match body {
+        Body::Create => {
+            rename_keys(
+                v,
+                names(CONTAINER_CONFIG).chain(["HostConfig", "NetworkingConfig"]),
+            );
+            if let Some(h) = v.get_mut("HostConfig") {
+                rename_keys(h, names(HOST_CONFIG));
+            }
+            if let Some(n) = v.get_mut("NetworkingConfig") {
+                rename_keys(n, ["EndpointsConfig"].into_iter());
+                if let Some(eps) = n.get_mut("EndpointsConfig").and_then(Value::as_object_mut) {
+                    for e in eps.values_mut() {
+                        rename_keys(e, names(ENDPOINT_SETTINGS));
+                    }
+                }
+            }
+        }
+        Body::Exec => rename_keys(v, names(EXEC_CREATE)),
+        Body::ExecStart => rename_keys(v, names(EXEC_START)),
+        Body::Update => rename_keys(v, names(UPDATE)),
+    }
+}
+
 /// Whether a JSON value is a default the clients send (null, false, 0,
 /// "", [], {}): not a request for anything.
 fn is_default(v: &Value) -> bool {
@@ -422,6 +487,26 @@ mod tests {
                 "ContainerConfig.{k} has no decision"
             );
         }
+    }
+
+    #[test]
+    fn field_names_match_without_case_as_in_go() {
+        let mut v = serde_json::json!({
+            "image": "busybox", "Cmd": ["true"], "cmd": ["no"],
+            "HostConfig": {"CPURealtimeRuntime": 950, "memory": 1},
+            "networkingconfig": {"endpointsConfig": {"n": {"ipamconfig": {}}}},
+            "NotAField": 1,
+        });
+        canonicalize(Body::Create, &mut v);
+        assert_eq!(v["Image"], "busybox");
+        assert_eq!(v["Cmd"], serde_json::json!(["true"]), "the exact key wins");
+        assert_eq!(v["HostConfig"]["CpuRealtimeRuntime"], 950);
+        assert_eq!(v["HostConfig"]["Memory"], 1);
+        assert!(v["NetworkingConfig"]["EndpointsConfig"]["n"]["IPAMConfig"].is_object());
+        assert_eq!(v["NotAField"], 1);
+        let mut e = serde_json::json!({"detachKeys": "ctrl-a"});
+        canonicalize(Body::Exec, &mut e);
+        assert_eq!(e["DetachKeys"], "ctrl-a");
     }
 
     #[test]

@@ -175,9 +175,14 @@ impl ContainerService {
     /// Blocking (reads cgroup files).
     pub fn stats_sample(&self, name: &str, pre: Option<(String, Value)>) -> Result<Value> {
         let h = self.find(name)?;
-        let (id, cname) = {
+        let (id, cname, pid, host_net) = {
             let r = h.rec.lock().unwrap();
-            (r.id.clone(), r.name.clone())
+            (
+                r.id.clone(),
+                r.name.clone(),
+                r.state.pid,
+                r.host_config.network_mode == "host",
+            )
         };
         let cgroups_path = self.cgroups_path_of(&h);
         let (preread, precpu) = pre.unwrap_or_else(|| ("0001-01-01T00:00:00Z".into(), zero_cpu()));
@@ -185,7 +190,14 @@ impl ContainerService {
             Some(cg) => sample(&cg),
             None => (zero_cpu(), json!({}), json!({})),
         };
-        Ok(json!({
+        // The container's interfaces, seen through its init's /proc (the
+        // host's are not the container's: none with `--network host`).
+        let networks = (h.running() && pid > 0 && !host_net)
+            .then(|| std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok())
+            .flatten()
+            .map(|t| net_dev(&t))
+            .filter(|n| !n.is_empty());
+        let mut out = json!({
             "name": format!("/{cname}"),
             "id": id,
             "read": now(),
@@ -202,13 +214,50 @@ impl ContainerService {
             "cpu_stats": cpu,
             "precpu_stats": precpu,
             "memory_stats": memory,
-        }))
+        });
+        if let Some(n) = networks {
+            out["networks"] =
+                serde_json::to_value(n).map_err(|e| Error::internal(e.to_string()))?;
+        }
+        Ok(out)
     }
 
     /// Whether the container runs (a stats stream ends when it stops).
     pub fn is_running(&self, name: &str) -> Result<bool> {
         Ok(self.find(name)?.running())
     }
+}
+
+/// `/proc/<pid>/net/dev`'s interfaces but loopback, as dockerd reports them.
+fn net_dev(text: &str) -> std::collections::BTreeMap<String, api_types::ContainerNetworkStats> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines().skip(2) {
+        let Some((name, counters)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        let n: Vec<u64> = counters
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        if name == "lo" || n.len() < 16 {
+            continue;
+        }
+        out.insert(
+            name.to_string(),
+            api_types::ContainerNetworkStats {
+                rx_bytes: n[0],
+                rx_packets: n[1],
+                rx_errors: n[2],
+                rx_dropped: n[3],
+                tx_bytes: n[8],
+                tx_packets: n[9],
+                tx_errors: n[10],
+                tx_dropped: n[11],
+            },
+        );
+    }
+    out
 }
 
 /// Splits a sample into what the next one shows as `preread`/`precpu_stats`.
@@ -220,6 +269,29 @@ pub fn as_previous(sample: &Value) -> Result<(String, Value)> {
             .to_string(),
         sample["cpu_stats"].clone(),
     ))
+}
+
+#[cfg(test)]
+mod net_tests {
+    #[test]
+    fn interfaces_but_loopback() {
+        let text = "Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     100       2    0    0    0     0          0         0      100       2    0    0    0     0       0          0
+  eth0:    5338      36    1    2    0     0          0         0      648       8    3    4    0     0       0          0
+";
+        let n = super::net_dev(text);
+        assert_eq!(n.len(), 1);
+        let e = &n["eth0"];
+        assert_eq!(
+            (e.rx_bytes, e.rx_packets, e.rx_errors, e.rx_dropped),
+            (5338, 36, 1, 2)
+        );
+        assert_eq!(
+            (e.tx_bytes, e.tx_packets, e.tx_errors, e.tx_dropped),
+            (648, 8, 3, 4)
+        );
+    }
 }
 
 #[cfg(test)]
