@@ -1226,3 +1226,96 @@ pub fn tar_with(files: &[(&str, &[u8])]) -> Vec<u8> {
     }
     b.into_inner().unwrap()
 }
+
+/// A command on a pseudo-terminal of its own (its controlling terminal), as
+/// when a user types `docker run -it` or `docker attach`.
+pub struct PtySession {
+    child: std::process::Child,
+    master: std::fs::File,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// Everything the command printed so far.
+    pub seen: String,
+}
+
+impl PtySession {
+    pub fn spawn(mut cmd: Command) -> PtySession {
+        use std::io::Read;
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let slave = pty.slave;
+        cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        // SAFETY: setsid and TIOCSCTTY only, between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        let master = std::fs::File::from(pty.master);
+        let mut reader = master.try_clone().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        PtySession {
+            child,
+            master,
+            rx,
+            seen: String::new(),
+        }
+    }
+
+    /// Waits (15 s at most) until the output holds `want`.
+    #[track_caller]
+    pub fn expect(&mut self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.seen.contains(want) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(b) => self.seen.push_str(&String::from_utf8_lossy(&b)),
+                Err(_) => panic!("did not see {want:?} in {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Types `data`.
+    pub fn send(&mut self, data: &[u8]) {
+        self.master.write_all(data).unwrap();
+    }
+
+    /// Waits (15 s at most) for the command to end; its exit code.
+    #[track_caller]
+    pub fn wait(self) -> Option<i32> {
+        self.wait_output().0
+    }
+
+    /// Waits (15 s at most) for the command to end; its exit code and all
+    /// it printed.
+    #[track_caller]
+    pub fn wait_output(mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                // What it printed last is still on its way from the reader.
+                while let Ok(b) = self.rx.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push_str(&String::from_utf8_lossy(&b));
+                }
+                return (s.code(), self.seen);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("the command did not end; it printed {:?}", self.seen);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

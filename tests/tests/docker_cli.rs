@@ -1,8 +1,7 @@
 //! Acceptance for the first vertical slice (issue 2), driven through the
 //! real Docker CLI (`/usr/local/bin/docker`) against a private berthd.
 
-use berth_tests::{require, Daemon, DOCKER};
-use std::io::{Read, Write};
+use berth_tests::{require, Daemon, PtySession, DOCKER};
 use std::time::{Duration, Instant};
 
 fn docker_ok() -> bool {
@@ -180,58 +179,76 @@ fn tty_session() {
         return;
     }
     let d = Daemon::start();
-    let pty = nix::pty::openpty(None, None).unwrap();
     let mut cmd = d.docker_cmd();
     cmd.args(["run", "-it", "--rm", "busybox", "sh"]);
-    let slave = pty.slave;
-    cmd.stdin(std::process::Stdio::from(slave.try_clone().unwrap()))
-        .stdout(std::process::Stdio::from(slave.try_clone().unwrap()))
-        .stderr(std::process::Stdio::from(slave));
-    // SAFETY: setsid and TIOCSCTTY only, between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            libc::setsid();
-            libc::ioctl(0, libc::TIOCSCTTY, 0);
-            Ok(())
-        });
+    let mut s = PtySession::spawn(cmd);
+    s.expect("# ");
+    s.send(b"tty; echo inside-$((40+2))\n");
+    s.expect("inside-42");
+    assert!(s.seen.contains("/dev/pts/"), "{}", s.seen);
+    s.send(b"exit 7\n");
+    assert_eq!(s.wait(), Some(7));
+    d.finish();
+}
+
+/// Detaching with ctrl-p ctrl-q from `run -it`, `attach` and `exec -it`
+/// under a pty, with `--detach-keys`, and with config.json's `detachKeys`:
+/// the CLI returns 0 and the container (or exec) goes on.
+#[test]
+fn detach_keys_under_a_pty() {
+    if !docker_ok() {
+        return;
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut master = std::fs::File::from(pty.master);
-    let mut reader = master.try_clone().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = String::new();
-    let expect = |want: &str, seen: &mut String| {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !seen.contains(want) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(b) => seen.push_str(&String::from_utf8_lossy(&b)),
-                Err(_) => panic!("did not see {want:?} in {seen:?}"),
-            }
-        }
+    let d = Daemon::start();
+    let session = |args: &[&str]| {
+        let mut cmd = d.docker_cmd();
+        cmd.args(args);
+        PtySession::spawn(cmd)
     };
-    expect("# ", &mut seen);
-    master.write_all(b"tty; echo inside-$((40+2))\n").unwrap();
-    expect("inside-42", &mut seen);
-    assert!(seen.contains("/dev/pts/"), "{seen}");
-    master.write_all(b"exit 7\n").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "docker run -it did not exit");
-        std::thread::sleep(Duration::from_millis(20));
+    let running = || d.inspect("dk", "{{.State.Status}}") == "running";
+    // `docker attach` reports the detach as "read escape sequence" (exit
+    // 1), `run` and `exec` end quietly.
+    let detached = |s: PtySession| {
+        let (code, seen) = s.wait_output();
+        assert!(
+            code == Some(0) || (code == Some(1) && seen.contains("read escape sequence")),
+            "{code:?}: {seen:?}"
+        );
     };
-    assert_eq!(status.code(), Some(7));
+    let mut s = session(&["run", "-it", "--name", "dk", "busybox", "sh"]);
+    s.expect("# ");
+    s.send(&[16, 17]);
+    assert_eq!(s.wait(), Some(0));
+    assert!(running());
+    let mut s = session(&["attach", "dk"]);
+    s.send(b"echo again-$((1+1))\n");
+    s.expect("again-2");
+    s.send(&[16, 17]);
+    detached(s);
+    assert!(running());
+    let mut s = session(&["exec", "-it", "dk", "sh"]);
+    s.expect("# ");
+    s.send(b"echo in-exec-$((2+1))\n");
+    s.expect("in-exec-3");
+    s.send(&[16, 17]);
+    detached(s);
+    let mut s = session(&["attach", "--detach-keys", "ctrl-x,y", "dk"]);
+    s.send(b"echo keys\n");
+    s.expect("keys");
+    s.send(&[0x18, b'y']);
+    detached(s);
+    assert!(running());
+    // The CLI's config.json names other keys.
+    let cfg = d.dir.join("docker-config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(cfg.join("config.json"), r#"{"detachKeys": "ctrl-e"}"#).unwrap();
+    let mut s = session(&["attach", "dk"]);
+    s.send(b"echo configured\n");
+    s.expect("configured");
+    s.send(&[5]);
+    detached(s);
+    assert!(running());
+    d.docker(&["rm", "-f", "dk"]).ok();
     d.finish();
 }
 

@@ -1083,6 +1083,16 @@ fn stats_row(pre: &Value, cur: &Value, no_trunc: bool) -> Value {
     } else {
         0.0
     };
+    // Summed over the container's interfaces, as the docker CLI does.
+    let (mut rx, mut tx) = (0.0, 0.0);
+    for n in cur["networks"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        rx += u(&n["rx_bytes"]);
+        tx += u(&n["tx_bytes"]);
+    }
     let id = fmtutil::display_id(cur["id"].as_str().unwrap_or_default(), !no_trunc);
     json!({
         "ID": id,
@@ -1091,7 +1101,11 @@ fn stats_row(pre: &Value, cur: &Value, no_trunc: bool) -> Value {
         "CPUPerc": format!("{cpu_pct:.2}%"),
         "MemUsage": format!("{} / {}", fmtutil::bytes_size(usage), fmtutil::bytes_size(limit)),
         "MemPerc": format!("{mem_pct:.2}%"),
-        "NetIO": "0B / 0B",
+        "NetIO": format!(
+            "{} / {}",
+            fmtutil::human_size_prec(rx, 3),
+            fmtutil::human_size_prec(tx, 3)
+        ),
         "BlockIO": "0B / 0B",
         "PIDs": cur["pids_stats"]["current"].as_u64().unwrap_or(0).to_string(),
     })

@@ -2231,7 +2231,10 @@ async fn pump(
                     }
                 }
             }
-            if stdin_once {
+            // As dockerd: the end of the client's stdin closes the
+            // process's only without a terminal (a client that detached or
+            // went away leaves a terminal session running).
+            if stdin_once && !tty {
                 let _ = tx.send(shim::frame::header(shim::frame::CLOSE_STDIN, 0).to_vec());
             }
         }))
