@@ -5,6 +5,7 @@
 //! become statuses in [`error_response`] alone.
 
 mod body;
+pub mod compat;
 mod routes;
 
 use base::{Error, ErrorKind};
@@ -64,9 +65,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Whether the request's API version is at least `major.minor`.
-    pub fn api_at_least(&self, major: u32, minor: u32) -> bool {
-        self.version.is_none_or(|v| v >= (major, minor))
+    /// The request's API version (the current one when the path has none).
+    pub fn api(&self) -> compat::ApiVersion {
+        self.version
+            .map(|(a, b)| compat::ApiVersion(a, b))
+            .unwrap_or(compat::ApiVersion::CURRENT)
     }
 
     /// The last value of a query parameter.

@@ -7,8 +7,11 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 pub(crate) async fn container_create(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    let mut v: serde_json::Value = read_json(req, false).await?;
+    engine::containers::options::canonicalize(engine::containers::options::Body::Create, &mut v);
+    crate::compat::container_create(ctx.api(), &mut v);
     let body: ContainerCreateRequest =
-        read_container_json(req, false, engine::containers::options::Body::Create).await?;
+        serde_json::from_value(v).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?;
     let r = ctx.engine.containers.create(ctx.q("name"), body)?;
     Ok(json_status(StatusCode::CREATED, &r))
 }
@@ -23,7 +26,10 @@ pub(crate) fn container_list(ctx: Ctx) -> Result<Resp> {
 }
 
 pub(crate) fn container_inspect(ctx: Ctx, id: &str) -> Result<Resp> {
-    Ok(json(&ctx.engine.containers.inspect(id)?))
+    let mut c = serde_json::to_value(ctx.engine.containers.inspect(id)?)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    crate::compat::container_inspect(ctx.api(), &mut c);
+    Ok(json(&c))
 }
 
 pub(crate) async fn container_start(ctx: Ctx, id: &str) -> Result<Resp> {
@@ -34,7 +40,11 @@ pub(crate) async fn container_start(ctx: Ctx, id: &str) -> Result<Resp> {
 pub(crate) async fn container_stop(ctx: Ctx, id: &str) -> Result<Resp> {
     ctx.engine
         .containers
-        .stop(id, ctx.int("t")?, ctx.q("signal").filter(|s| !s.is_empty()))
+        .stop(
+            id,
+            ctx.int("t")?,
+            crate::compat::stop_signal(ctx.api(), ctx.q("signal")),
+        )
         .await?;
     Ok(no_content())
 }
@@ -47,17 +57,21 @@ pub(crate) async fn container_kill(ctx: Ctx, id: &str) -> Result<Resp> {
 pub(crate) async fn container_restart(ctx: Ctx, id: &str) -> Result<Resp> {
     ctx.engine
         .containers
-        .restart(id, ctx.int("t")?, ctx.q("signal").filter(|s| !s.is_empty()))
+        .restart(
+            id,
+            ctx.int("t")?,
+            crate::compat::stop_signal(ctx.api(), ctx.q("signal")),
+        )
         .await?;
     Ok(no_content())
 }
 
 /// Headers go out at once (clients call wait before start); the body follows at exit.
 pub(crate) fn container_wait(ctx: Ctx, id: &str) -> Result<Resp> {
-    let fut = ctx
-        .engine
-        .containers
-        .wait(id, ctx.q("condition").unwrap_or(""))?;
+    let fut = ctx.engine.containers.wait(
+        id,
+        crate::compat::wait_condition(ctx.api(), ctx.q("condition")),
+    )?;
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     tokio::spawn(async move {
         let code = fut.await;
@@ -103,11 +117,7 @@ pub(crate) fn container_logs(ctx: Ctx, id: &str) -> Result<Resp> {
         timestamps: ctx.flag("timestamps"),
     };
     let (tty, rx) = ctx.engine.containers.logs(id, o)?;
-    let ct = if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
+    let ct = crate::compat::stream_content_type(ctx.api(), tty);
     Ok(Response::builder()
         .header("Content-Type", ct)
         .body(Body::stream(rx))
@@ -121,7 +131,8 @@ pub(crate) fn container_attach(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
     let detach_keys = engine::containers::detach::keys_or_default(ctx.q("detachKeys"))?;
     let engine = ctx.engine.clone();
     let id = id.to_string();
-    hijack(req, tty, move |io| async move {
+    let content_type = crate::compat::stream_content_type(ctx.api(), tty);
+    hijack(req, content_type, move |io| async move {
         let client = AttachClient {
             io,
             stdin,
@@ -189,7 +200,7 @@ pub(crate) async fn container_prune(ctx: Ctx) -> Result<Resp> {
 pub(crate) async fn container_stats(ctx: Ctx, id: &str) -> Result<Resp> {
     use engine::containers::stats::as_previous;
     let stream = ctx.q("stream").is_none() || ctx.flag("stream");
-    let one_shot = ctx.flag("one-shot");
+    let one_shot = crate::compat::stats_one_shot(ctx.api(), ctx.flag("one-shot"));
     if stream && one_shot {
         return Err(Error::invalid("cannot have stream=true and one-shot=true"));
     }

@@ -49,22 +49,27 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
             .body(Body::empty())
             .expect("valid response"));
     }
-    hijack(Request::from_parts(parts, ()), tty, move |io| async move {
-        let client = AttachClient {
-            io,
-            stdin: true,
-            stdout: true,
-            stderr: true,
-            detach_keys: None,
-        };
-        if let Err(e) = engine
-            .containers
-            .exec_start(&id, Some(client), Some(tty))
-            .await
-        {
-            tracing::debug!(error = %e, "exec start failed");
-        }
-    })
+    let content_type = crate::compat::stream_content_type(ctx.api(), tty);
+    hijack(
+        Request::from_parts(parts, ()),
+        content_type,
+        move |io| async move {
+            let client = AttachClient {
+                io,
+                stdin: true,
+                stdout: true,
+                stderr: true,
+                detach_keys: None,
+            };
+            if let Err(e) = engine
+                .containers
+                .exec_start(&id, Some(client), Some(tty))
+                .await
+            {
+                tracing::debug!(error = %e, "exec start failed");
+            }
+        },
+    )
 }
 
 pub(crate) fn exec_resize(ctx: Ctx, id: &str) -> Result<Resp> {

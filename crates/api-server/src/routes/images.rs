@@ -90,15 +90,18 @@ pub(crate) fn image_list(ctx: Ctx) -> Result<Resp> {
     let filters = ctx.filters()?;
     let containers = ctx.engine.containers.clone();
     let count = move |id: &str| containers.using_image(id).len() as i64;
-    Ok(json(&ctx.engine.images.list(
-        ctx.flag("all"),
-        &filters,
-        &count,
-    )?))
+    let mut list =
+        serde_json::to_value(ctx.engine.images.list(ctx.flag("all"), &filters, &count)?)
+            .map_err(|e| Error::internal(e.to_string()))?;
+    crate::compat::image_list(ctx.api(), &mut list, ctx.flag("shared-size"));
+    Ok(json(&list))
 }
 
 pub(crate) fn image_inspect(ctx: Ctx, name: &str) -> Result<Resp> {
-    Ok(json(&ctx.engine.images.inspect(name)?))
+    let mut img = serde_json::to_value(ctx.engine.images.inspect(name)?)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    crate::compat::image_inspect(ctx.api(), &mut img);
+    Ok(json(&img))
 }
 
 pub(crate) fn image_tag(ctx: Ctx, name: &str) -> Result<Resp> {

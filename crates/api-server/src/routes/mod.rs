@@ -172,17 +172,13 @@ pub(crate) async fn read_container_json<T: serde::de::DeserializeOwned + Default
 }
 
 /// Answers with `101 Switching Protocols` and runs `f` on the raw connection.
-pub(crate) fn hijack<B, F, Fut>(req: Request<B>, tty: bool, f: F) -> Result<Resp>
+/// `content_type` comes from `compat::stream_content_type`.
+pub(crate) fn hijack<B, F, Fut>(req: Request<B>, content_type: &'static str, f: F) -> Result<Resp>
 where
     B: Send + 'static,
     F: FnOnce(Box<dyn ClientStream>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let content_type = if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
             Ok(up) => f(Box::new(TokioIo::new(up))).await,

@@ -44,6 +44,7 @@ pub(crate) async fn system_events(ctx: Ctx) -> Result<Resp> {
     };
     let (since, until) = (time("since")?, time("until")?);
     let (past, mut rx) = ctx.engine.images.events().subscribe(since);
+    let version = ctx.api();
     let (tx, body) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
     let line = |e: &engine::events::Event| {
         let mut l = serde_json::to_vec(&e.json).unwrap_or_default();
@@ -53,7 +54,10 @@ pub(crate) async fn system_events(ctx: Ctx) -> Result<Resp> {
     tokio::spawn(async move {
         let before_until = |t: i64| until.is_none_or(|u| t <= u);
         for e in past.iter().filter(|e| before_until(e.time_nano)) {
-            if e.matches(&filters) && tx.send(line(e)).await.is_err() {
+            if e.matches(&filters)
+                && crate::compat::keep_event(version, &e.json)
+                && tx.send(line(e)).await.is_err()
+            {
                 return;
             }
         }
@@ -72,6 +76,7 @@ pub(crate) async fn system_events(ctx: Ctx) -> Result<Resp> {
                 Ok(Ok(e)) => {
                     if before_until(e.time_nano)
                         && e.matches(&filters)
+                        && crate::compat::keep_event(version, &e.json)
                         && tx.send(line(&e)).await.is_err()
                     {
                         return;

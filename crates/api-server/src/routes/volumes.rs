@@ -26,13 +26,8 @@ pub(crate) async fn volume_delete(ctx: Ctx, name: &str) -> Result<Resp> {
     Ok(no_content())
 }
 
-/// Before API 1.42 prune took every unused volume; since, anonymous ones
-/// unless the `all` filter says otherwise.
 pub(crate) async fn volume_prune(ctx: Ctx) -> Result<Resp> {
     let filters = ctx.filters()?;
-    let all = !ctx.api_at_least(1, 42)
-        || filters
-            .get("all")
-            .is_some_and(|v| v.iter().any(|a| a == "true" || a == "1"));
+    let all = crate::compat::volume_prune_all(ctx.api(), filters.get("all"));
     Ok(json(&ctx.engine.volume_prune(filters, all).await?))
 }
