@@ -39,6 +39,16 @@ fn responses_follow_the_path_version() {
             .any(|i| i["RepoTags"] == serde_json::json!(["<none>:<none>"])),
         "{old}"
     );
+    // shared-size (from 1.42): busybox and the committed image share the
+    // busybox layer.
+    let shared = get(&d, "/images/json?shared-size=1");
+    let busybox = shared
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["RepoTags"] == serde_json::json!(["busybox:latest"]))
+        .unwrap();
+    assert_eq!(busybox["SharedSize"], busybox["Size"], "{busybox}");
     let now = get(&d, "/images/json");
     for i in now.as_array().unwrap() {
         assert_eq!(i["Containers"], -1, "{i}");

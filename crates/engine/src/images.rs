@@ -549,6 +549,14 @@ impl ImageService {
             .iter()
             .filter_map(|(_, r)| r.parent.clone())
             .collect();
+        // How many images use each layer: `SharedSize` is the size of the
+        // layers an image shares with others.
+        let mut users: std::collections::HashMap<String, usize> = Default::default();
+        for (_, r) in &records {
+            for l in &r.layers {
+                *users.entry(l.digest.clone()).or_default() += 1;
+            }
+        }
         for (id, rec) in records {
             if !all && parents.contains(&id) && !tags.contains_key(&id) {
                 continue;
@@ -591,7 +599,23 @@ impl ImageService {
                 repo_digests: rec.repo_digests.clone(),
                 created,
                 size: rec.size,
-                shared_size: -1,
+                shared_size: {
+                    // The share of the image's size in shared layers (the
+                    // record keeps the layers' blob sizes, the image's
+                    // unpacked size).
+                    let total: i64 = rec.layers.iter().map(|l| l.size).sum();
+                    let shared: i64 = rec
+                        .layers
+                        .iter()
+                        .filter(|l| users.get(&l.digest).is_some_and(|n| *n > 1))
+                        .map(|l| l.size)
+                        .sum();
+                    if total > 0 {
+                        (rec.size as i128 * shared as i128 / total as i128) as i64
+                    } else {
+                        0
+                    }
+                },
                 virtual_size: rec.size,
                 labels: img.config.config.labels.clone(),
                 containers: containers(&id),
