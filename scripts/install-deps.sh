@@ -36,5 +36,7 @@ command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; 
 python3 -c 'import oras.client' 2>/dev/null || python3 -m pip install -q oras
 # docker-py, for the docker-py compatibility test.
 python3 -c 'import docker' 2>/dev/null || python3 -m pip install -q docker
+# websocket-client: docker-py's attach over the websocket endpoint.
+python3 -c 'import websocket' 2>/dev/null || python3 -m pip install -q websocket-client
 # testcontainers-python, for the testcontainers compatibility test.
 python3 -c 'import testcontainers' 2>/dev/null || python3 -m pip install -q testcontainers

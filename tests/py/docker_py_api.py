@@ -14,6 +14,9 @@ API details SDKs rely on.
 - images.load of a bad archive raises ImageLoadError.
 - remove_container("parent/alias", link=True) removes a link.
 - stats carry a networks section per interface.
+- the websocket attach (/containers/{id}/attach/ws): raw output in binary
+  messages, stdin from the client's (websocket-client over the socket, as
+  docker-py's attach_socket(ws=True) does over TCP).
 Usage: docker_py_api.py UNIX_SOCKET SCRATCH_DIR. Exits 0 when every check
 passed; an assertion names the first that did not. Removes what it made."""
 import json
@@ -24,6 +27,7 @@ import time
 
 import docker
 import docker.errors
+import websocket
 
 sock_path, scratch = sys.argv[1], sys.argv[2]
 c = docker.DockerClient(base_url="unix://" + sock_path, version="auto", timeout=60)
@@ -164,6 +168,27 @@ try:
     st = plain.stats(stream=False)
     assert "eth0" in st.get("networks", {}), st.keys()
     assert st["networks"]["eth0"]["rx_packets"] >= 0
+    # The websocket attach.
+    echo = c.containers.run(
+        "busybox", ["sh", "-c", "echo start; while read l; do echo got-$l; echo err-$l >&2; done"],
+        detach=True, stdin_open=True)
+    made.append(echo)
+    time.sleep(0.3)
+    unix = socket.socket(socket.AF_UNIX)
+    unix.connect(sock_path)
+    ws = websocket.create_connection(
+        "ws://localhost/containers/%s/attach/ws?stdin=1&stdout=1&stderr=1&stream=1&logs=1" % echo.id,
+        socket=unix)
+    ws.settimeout(10)
+    ws.send("hello\n")
+    got = b""
+    while not (b"err-hello" in got and b"got-hello" in got):
+        opcode, data = ws.recv_data()
+        assert opcode == websocket.ABNF.OPCODE_BINARY, opcode
+        got += data
+    # (stdout and stderr are separate pipes: either may come first)
+    assert sorted(got.splitlines()) == [b"err-hello", b"got-hello", b"start"], got
+    ws.close()
     print("docker-py api: ok")
 finally:
     for m in made:

@@ -144,6 +144,129 @@ pub(crate) fn container_attach(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
     })
 }
 
+/// `GET /containers/{id}/attach/ws`: the attach over a websocket, as
+/// dockerd serves it: the output raw (never multiplexed) in binary messages
+/// (text before API 1.28), stdin from the client's messages; `stdin`,
+/// `stdout` and `stderr` count from 1.42 (before, all three are on).
+pub(crate) fn container_attach_ws(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::{protocol::Role, Message};
+    let key = req
+        .headers()
+        .get("Sec-WebSocket-Key")
+        .filter(|_| {
+            req.headers()
+                .get(http::header::UPGRADE)
+                .and_then(|u| u.to_str().ok())
+                .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+        })
+        .ok_or_else(|| {
+            Error::invalid(
+                "not a websocket request: Upgrade: websocket and Sec-WebSocket-Key are required",
+            )
+        })?;
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let tty = ctx.engine.containers.attach_check(id)?;
+    let v = ctx.api();
+    let all = v < crate::compat::ApiVersion(1, 42);
+    let (stdin, stdout, stderr) = (
+        all || ctx.flag("stdin"),
+        all || ctx.flag("stdout"),
+        all || ctx.flag("stderr"),
+    );
+    let (logs, stream) = (ctx.flag("logs"), ctx.flag("stream"));
+    let binary = v >= crate::compat::ApiVersion(1, 28);
+    let detach_keys = engine::containers::detach::keys_or_default(ctx.q("detachKeys"))?;
+    let engine = ctx.engine.clone();
+    let id = id.to_string();
+    tokio::spawn(async move {
+        let Ok(up) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(up),
+            Role::Server,
+            None,
+        )
+        .await;
+        let (mut sink, mut source) = ws.split();
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let (mut from_engine, mut to_engine) = tokio::io::split(ours);
+        let client = AttachClient {
+            io: Box::new(theirs),
+            stdin,
+            stdout,
+            stderr,
+            detach_keys: Some(detach_keys),
+        };
+        let attach = tokio::spawn(async move {
+            let _ = engine.containers.attach(&id, client, logs, stream).await;
+        });
+        // The client's messages are the container's stdin.
+        let input = tokio::spawn(async move {
+            while let Some(Ok(m)) = source.next().await {
+                let data = match m {
+                    Message::Binary(b) => b.to_vec(),
+                    Message::Text(t) => t.as_bytes().to_vec(),
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                if to_engine.write_all(&data).await.is_err() {
+                    break;
+                }
+            }
+            let _ = to_engine.shutdown().await;
+        });
+        // The output, raw: without a terminal, the engine's 8-byte stream
+        // headers are taken off.
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut pending: Vec<u8> = Vec::new();
+        loop {
+            let n = match from_engine.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            pending.extend_from_slice(&buf[..n]);
+            let mut out = Vec::new();
+            if tty {
+                out.append(&mut pending);
+            } else {
+                while pending.len() >= 8 {
+                    let len = u32::from_be_bytes([pending[4], pending[5], pending[6], pending[7]])
+                        as usize;
+                    if pending.len() < 8 + len {
+                        break;
+                    }
+                    out.extend_from_slice(&pending[8..8 + len]);
+                    pending.drain(..8 + len);
+                }
+            }
+            if out.is_empty() {
+                continue;
+            }
+            let msg = if binary {
+                Message::Binary(out.into())
+            } else {
+                Message::Text(String::from_utf8_lossy(&out).into_owned().into())
+            };
+            if sink.send(msg).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.send(Message::Close(None)).await;
+        input.abort();
+        let _ = attach.await;
+    });
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Accept", accept)
+        .body(Body::empty())
+        .expect("valid response"))
+}
+
 pub(crate) fn term_size(ctx: &Ctx) -> Result<(u16, u16)> {
     let h = ctx.int("h")?.unwrap_or(0);
     let w = ctx.int("w")?.unwrap_or(0);

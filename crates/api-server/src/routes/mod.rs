@@ -79,6 +79,9 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
         }
         (&M::GET, ["containers", id, "logs"]) => containers::container_logs(ctx, id),
         (&M::POST, ["containers", id, "attach"]) => containers::container_attach(ctx, req, id),
+        (&M::GET, ["containers", id, "attach", "ws"]) => {
+            containers::container_attach_ws(ctx, req, id)
+        }
         (&M::POST, ["containers", id, "resize"]) => containers::container_resize(ctx, id).await,
         (&M::POST, ["containers", id, "rename"]) => containers::container_rename(ctx, id),
         (&M::POST, ["containers", id, "update"]) => {
