@@ -6,7 +6,8 @@ API details SDKs rely on.
   `detachKeys` of the client's config.json, and an exec's detach_keys: the
   connection closes, the container or exec goes on.
 - attach with logs=1&stream=0 replays the log and closes; attach(logs=True)
-  of an exited container returns its output.
+  of an exited container returns its output; logs=1&stream=1 while the
+  container writes loses and doubles nothing.
 - swarm: leave and the node list are 503s as on a dockerd outside a swarm.
 - diff does not list /etc (hosts, hostname, resolv.conf are mounts).
 - HostConfig.Runtime echoes the runtime asked for; LogConfig.Type is
@@ -116,6 +117,32 @@ try:
     done.wait()
     got = api.attach(done.id, logs=True, stream=False)
     assert got == b"finished\n", got
+
+    # attach logs=1&stream=1 while the container writes: the replay and the
+    # live output meet with no line lost or doubled.
+    counter = c.containers.run(
+        "busybox", ["sh", "-c", "i=0; while [ $i -lt 400 ]; do echo n$i; i=$((i+1)); "
+                    "[ $((i % 50)) = 0 ] && sleep 0.05; done; sleep 1000"],
+        detach=True)
+    made.append(counter)
+    time.sleep(0.1)
+    s = api.attach_socket(counter.id, params={"logs": 1, "stream": 1, "stdout": 1, "stderr": 1})
+    raw = s._sock
+    raw.settimeout(10)
+    buf = b""
+    while b"n399\n" not in buf:
+        b = raw.recv(65536)
+        assert b, "the stream ended early: %r" % buf[-200:]
+        buf += b
+    # Multiplexed frames: take the 8-byte headers off.
+    text, i = b"", 0
+    while i + 8 <= len(buf):
+        n = int.from_bytes(buf[i + 4:i + 8], "big")
+        text += buf[i + 8:i + 8 + n]
+        i += 8 + n
+    lines = text.decode().split()
+    assert lines == ["n%d" % k for k in range(400)], lines[:5] + ["..."] + lines[-5:]
+    raw.close()
 
     # No swarm: dockerd's 503s.
     for call, want in [(c.swarm.leave, "not part of a swarm"),
