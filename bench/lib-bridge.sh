@@ -41,7 +41,7 @@ bench_preflight() { # with_dockerd(0|1)
 wait_sock() { for _ in $(seq 1 300); do curl -sf --unix-socket "$1" http://x/_ping >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; return 1; }
 
 start_berthd() {
-  printf '{"bridge": "%s", "bip": "%s", "ip-forward": false, "ip-masq": false, "dns-forward": false}\n' \
+  printf '{"bridge": "%s", "bip": "%s", "ip-forward": false, "ip-masq": false, "dns-forward": false, "emulation": false}\n' \
     "$B_BRIDGE" "$B_BIP" > "$tmp/berthd.json"
   made_bbridge=1
   "$bin/berthd" --data-root "$tmp/b/data" --exec-root "$tmp/b/exec" -H "$B" \

@@ -20,6 +20,7 @@ pkgs=(
   tini             # tini-static: the init of --init, as dockerd's docker-init
   openssl          # TLS fixtures (certs.d tests)
   docker-compose   # compose v1 (python) against berthd: tests/tests/compose.rs
+  qemu-user-static # emulation of other architectures (--platform)
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -31,6 +32,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Foreign architectures, for the --platform fixtures: busybox-static of
+# arm64 and armhf, fetched as Debian packages (never from a registry).
+added=0
+for a in arm64 armhf; do
+  dpkg --print-foreign-architectures | grep -qx "$a" || { dpkg --add-architecture "$a"; added=1; }
+done
+[ $added = 0 ] || apt-get update -qq
 command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
 # oras (PyPI SDK) for the registry's artifact/referrers test.
 python3 -c 'import oras.client' 2>/dev/null || python3 -m pip install -q oras

@@ -84,6 +84,29 @@ pub fn busybox_tar() -> &'static Path {
     })
 }
 
+/// A busybox root filesystem tarball of another architecture (a Debian
+/// architecture: `arm64`, `armhf`), from that architecture's busybox-static
+/// package (scripts/busybox-tar.sh fetches it with apt-get download, never
+/// from a registry). Built once per run.
+pub fn busybox_tar_for(arch: &str) -> PathBuf {
+    let dir = bin_dir().join("../tmp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("berth-busybox-{arch}.tar"));
+    if !out.exists() {
+        let tmp = dir.join(format!("berth-busybox-{arch}.tar.{}", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-tar.sh");
+        let st = Command::new("bash")
+            .arg(&script)
+            .arg(&tmp)
+            .arg(arch)
+            .status()
+            .expect("run busybox-tar.sh");
+        assert!(st.success(), "busybox-tar.sh {arch} failed");
+        std::fs::rename(&tmp, &out).unwrap();
+    }
+    out
+}
+
 /// A finished command.
 #[derive(Debug)]
 pub struct Out {
@@ -378,6 +401,9 @@ impl TestNet {
             "ip-forward": false,
             "ip-masq": false,
             "dns-forward": false,
+            // binfmt_misc is the host's: only the platform tests register
+            // emulators (and remove what they registered).
+            "emulation": false,
         })
     }
 

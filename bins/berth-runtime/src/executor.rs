@@ -4,6 +4,8 @@
 //! program is looked up before the container is reported created, with runc's
 //! error texts (`exec: "foo": executable file not found in $PATH`), and a
 //! missing `PATH` falls back to the usual default instead of being an error.
+//! An exec that fails once the container runs (a binary of another
+//! architecture and no emulator) is reported as runc reports it.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -94,10 +96,19 @@ impl Executor for BerthExecutor {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
         let err = nix::unistd::execv(&program, &argv).unwrap_err();
-        Err(ExecutorError::Other(format!(
-            "exec: {:?}: {}",
-            args[0],
+        // The container has started: as runc, the reason goes to the
+        // process's stderr (the container's log) and the exit code is 1,
+        // not a bare 255 (`exec /bin/uname: exec format error` for a binary
+        // of another architecture without an emulator).
+        let msg = format!(
+            "exec {}: {}\n",
+            program.to_string_lossy(),
             err.desc().to_lowercase()
-        )))
+        );
+        // SAFETY: writing a buffer to fd 2 and exiting without unwinding.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(1);
+        }
     }
 }

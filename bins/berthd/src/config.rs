@@ -21,6 +21,9 @@ pub struct FileConfig {
     pub log_driver: Option<String>,
     pub log_opts: Option<BTreeMap<String, String>>,
     pub init_path: Option<PathBuf>,
+    /// berth's own: register QEMU's interpreters with binfmt_misc at start
+    /// (default true) to run images of other architectures.
+    pub emulation: Option<bool>,
     /// Accepted for compatibility: containers always outlive the daemon.
     #[allow(dead_code)]
     pub live_restore: Option<bool>,
@@ -72,6 +75,7 @@ pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
         "log-driver",
         "log-opts",
         "init-path",
+        "emulation",
         "live-restore",
         "insecure-registries",
         "registry-mirrors",

@@ -423,6 +423,7 @@ fn run() -> anyhow::Result<()> {
             })
         }),
         init_default: file.init.unwrap_or(false),
+        emulation: file.emulation.unwrap_or(true),
         default_log: (file.log_driver.is_some() || file.log_opts.is_some()).then(|| {
             serde_json::json!({
                 "Type": file.log_driver.clone().unwrap_or_else(|| "json-file".into()),

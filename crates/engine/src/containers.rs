@@ -570,6 +570,24 @@ impl ContainerService {
 
     /// `POST /containers/create`.
     pub fn create(&self, name: Option<&str>, req: ContainerCreateRequest) -> Result<IdResponse> {
+        self.create_for(name, req, None)
+    }
+
+    /// `POST /containers/create?platform=…`: the image must be of that
+    /// platform (dockerd's error otherwise); without one, an image of
+    /// another platform than the host's gets dockerd's warning and runs
+    /// under emulation.
+    pub fn create_for(
+        &self,
+        name: Option<&str>,
+        req: ContainerCreateRequest,
+        platform: Option<&str>,
+    ) -> Result<IdResponse> {
+        let wanted = platform
+            .filter(|p| !p.is_empty())
+            .map(distribution::Platform::parse)
+            .transpose()
+            .map_err(|e| Error::invalid(e.to_string()))?;
         let ContainerCreateRequest {
             mut config,
             mut host_config,
@@ -622,6 +640,29 @@ impl ContainerService {
                 )),
                 _ => e,
             })?;
+        let mut platform_warnings = Vec::new();
+        {
+            let c = &image.config;
+            let have = distribution::Platform::new(&c.os, &c.architecture, c.variant.as_deref())
+                .normalize();
+            match &wanted {
+                Some(w) if w.match_rank(&have).is_none() => {
+                    return Err(Error::not_found(format!(
+                        "image with reference {} was found but its platform ({have}) does not match the specified platform ({w})",
+                        config.image
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    let host = distribution::Platform::host();
+                    if host.match_rank(&have).is_none() {
+                        platform_warnings.push(format!(
+                            "The requested image's platform ({have}) does not match the detected host platform ({host}) and no specific platform was requested"
+                        ));
+                    }
+                }
+            }
+        }
         let img = &image.config.config;
         let entrypoint_overridden = config.entrypoint.is_some();
         // As dockerd: `--entrypoint ""` (sent as `[""]`) clears it.
@@ -700,6 +741,7 @@ impl ContainerService {
                 .unwrap_or_default(),
         )?;
         warnings.extend(net_warnings);
+        warnings.extend(platform_warnings);
         if config.hostname.is_empty() {
             config.hostname = if host_config.network_mode == "host" {
                 nix::unistd::gethostname()

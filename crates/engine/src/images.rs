@@ -184,7 +184,14 @@ impl ImageService {
         reference: Option<&str>,
         changes: &[String],
         message: &str,
+        platform: Option<&str>,
     ) -> Result<String> {
+        // `--platform`: the image's os and architecture, as dockerd records them.
+        let platform = platform
+            .filter(|p| !p.is_empty())
+            .map(distribution::Platform::parse)
+            .transpose()
+            .map_err(|e| Error::invalid(e.to_string()))?;
         let reference = reference
             .filter(|r| !r.is_empty())
             .map(Reference::parse_tagged)
@@ -198,9 +205,15 @@ impl ImageService {
         let config = ImageConfigBlob {
             created: Some(created.clone()),
             author: None,
-            architecture: host_arch().into(),
-            os: "linux".into(),
-            variant: None,
+            architecture: platform
+                .as_ref()
+                .map(|p| p.architecture.clone())
+                .unwrap_or_else(|| host_arch().into()),
+            os: platform
+                .as_ref()
+                .map(|p| p.os.clone())
+                .unwrap_or_else(|| "linux".into()),
+            variant: platform.as_ref().and_then(|p| p.variant.clone()),
             config: run,
             rootfs: RootFs {
                 kind: "layers".into(),

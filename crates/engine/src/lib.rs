@@ -10,6 +10,7 @@
 pub mod build;
 pub mod changes;
 pub mod containers;
+pub mod emulation;
 pub mod events;
 pub mod images;
 pub mod imagetar;
@@ -87,6 +88,8 @@ pub struct Config {
     pub init_default: bool,
     /// daemon.json `log-driver` and `log-opts`, as a `LogConfig`.
     pub default_log: Option<serde_json::Value>,
+    /// daemon.json `emulation`: register QEMU's interpreters (emulation.rs).
+    pub emulation: bool,
 }
 
 /// All services, built in plain order by [`Engine::new`].
@@ -109,6 +112,11 @@ impl Engine {
             .ctx(format!("create {}", config.data_root.display()))?;
         std::fs::create_dir_all(&config.exec_root)
             .ctx(format!("create {}", config.exec_root.display()))?;
+        // Before any container starts (a restart policy's included).
+        let platforms = emulation::setup(config.emulation);
+        if !platforms.is_empty() {
+            tracing::info!(platforms = %platforms.join(","), "emulating other architectures");
+        }
         let meta = Arc::new(store::metadata::Metadata::open(
             &config.data_root.join("metadata.db"),
         )?);

@@ -18,6 +18,14 @@ pub struct SystemService {
     id: String,
 }
 
+fn emulation_labels(platforms: &[String]) -> Vec<String> {
+    if platforms.is_empty() {
+        vec![]
+    } else {
+        vec![format!("berth.emulated-platforms={}", platforms.join(","))]
+    }
+}
+
 /// What `docker info` warns of, as dockerd: what is off on this host.
 fn warnings() -> Vec<String> {
     let mut w = Vec::new();
@@ -150,6 +158,7 @@ impl SystemService {
             .iter()
             .map(|(n, p)| (n.clone(), json!({"path": p})))
             .collect();
+        let emulated = crate::emulation::emulated();
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -188,7 +197,10 @@ impl SystemService {
             "MemTotal": mem,
             "DockerRootDir": self.cfg.data_root,
             "Name": hostname,
-            "Labels": [],
+            // The emulated platforms, where `docker info` shows them.
+            "Labels": emulation_labels(&emulated),
+            // berth's own: the platforms run through emulation.
+            "Emulation": {"Enabled": self.cfg.emulation, "Platforms": emulated},
             "ExperimentalBuild": false,
             "ServerVersion": VERSION,
             "Runtimes": runtimes,

@@ -12,7 +12,14 @@ pub(crate) async fn container_create(ctx: Ctx, req: Request<Incoming>) -> Result
     crate::compat::container_create(ctx.api(), &mut v);
     let body: ContainerCreateRequest =
         serde_json::from_value(v).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?;
-    let r = ctx.engine.containers.create(ctx.q("name"), body)?;
+    // `platform` from API 1.41, as dockerd.
+    let platform = ctx
+        .q("platform")
+        .filter(|_| ctx.api() >= crate::compat::ApiVersion(1, 41));
+    let r = ctx
+        .engine
+        .containers
+        .create_for(ctx.q("name"), body, platform)?;
     Ok(json_status(StatusCode::CREATED, &r))
 }
 

@@ -67,13 +67,18 @@ pub(crate) async fn image_create(ctx: Ctx, req: Request<Incoming>) -> Result<Res
     };
     let changes = ctx.q_all("changes");
     let message = ctx.q("message").unwrap_or("").to_string();
+    let platform = ctx.q("platform").map(String::from);
     let reader = BodyReader::new(req);
     let engine = ctx.engine.clone();
     let id = tokio::task::spawn_blocking(move || {
         let mut reader = reader;
-        let r = engine
-            .images
-            .import(&mut reader, reference.as_deref(), &changes, &message);
+        let r = engine.images.import(
+            &mut reader,
+            reference.as_deref(),
+            &changes,
+            &message,
+            platform.as_deref(),
+        );
         reader.drain();
         r
     })
