@@ -133,6 +133,49 @@ fn foreign_platforms_run_under_emulation() {
         body.contains("image with reference bb-arm64 was found but its platform (linux/arm64/v8) does not match the specified platform (linux/s390x)"),
         "{body}"
     );
+    // A build for arm64: FROM --platform, RUN under emulation, the
+    // platform args.
+    let ctx = d.dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "ARG BASE=bb-arm64\n\
+         FROM --platform=$TARGETPLATFORM $BASE\n\
+         ARG TARGETARCH\n\
+         ARG TARGETPLATFORM\n\
+         ARG BUILDARCH\n\
+         RUN uname -m > /arch && echo \"$TARGETARCH $TARGETPLATFORM $BUILDARCH\" > /args\n",
+    )
+    .unwrap();
+    let mut build = d.docker_cmd();
+    build.env("DOCKER_BUILDKIT", "0").args([
+        "build",
+        "-q",
+        "--platform",
+        "linux/arm64",
+        "-t",
+        "built-arm64",
+        ctx.to_str().unwrap(),
+    ]);
+    let out = berth_tests::run(build, None, std::time::Duration::from_secs(120));
+    assert_eq!(out.code, 0, "{out:?}");
+    let host_arch = d.inspect("busybox", "{{.Architecture}}");
+    assert_eq!(
+        d.docker(&[
+            "run",
+            "--rm",
+            "--platform",
+            "linux/arm64",
+            "built-arm64",
+            "cat",
+            "/arch",
+            "/args"
+        ])
+        .ok()
+        .trim(),
+        format!("aarch64\narm64 linux/arm64/v8 {host_arch}")
+    );
+    assert_eq!(d.inspect("built-arm64", "{{.Architecture}}"), "arm64");
     // berth's own CLI, the same run.
     let out = d.berth(&[
         "run",

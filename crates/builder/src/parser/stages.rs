@@ -120,7 +120,25 @@ impl Dockerfile {
 
     /// The meta args' values (for FROM lines), given the build args.
     pub fn meta_scope(&self, build_args: &BTreeMap<String, String>) -> Result<ArgScope, LexError> {
+        self.meta_scope_with(build_args, &[])
+    }
+
+    /// [`Dockerfile::meta_scope`] with automatic meta args declared first
+    /// (the platform args: `TARGETPLATFORM`, `BUILDARCH`, ...), as BuildKit
+    /// has them: visible to FROM lines, and to a stage that declares them
+    /// with `ARG NAME`.
+    pub fn meta_scope_with(
+        &self,
+        build_args: &BTreeMap<String, String>,
+        automatic: &[(String, String)],
+    ) -> Result<ArgScope, LexError> {
         let mut scope = ArgScope::new(build_args.clone());
+        for (name, value) in automatic {
+            scope.declare_meta(&ArgDecl {
+                name: name.clone(),
+                default: Some(value.clone()),
+            });
+        }
         let lex = self.lex();
         for st in &self.meta_args {
             if let Instruction::Arg(decls) = &st.instruction {

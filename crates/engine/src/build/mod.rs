@@ -73,18 +73,41 @@ impl BuildOptions {
     }
 }
 
-/// Refuses a `--platform` other than the host's, naming it.
-fn check_platform(p: &str) -> Result<()> {
+/// A platform a build can target: the host's, or one binfmt_misc emulates.
+fn check_platform(p: &str) -> Result<distribution::Platform> {
     let want = distribution::Platform::parse(p).map_err(Error::from)?;
     let host = distribution::Platform::host();
-    if want.os != host.os || want.architecture != host.architecture || want.variant != host.variant
-    {
+    if host.match_rank(&want).is_some() {
+        return Ok(want);
+    }
+    let emulated = crate::emulation::emulated();
+    let runs = emulated.iter().any(|e| {
+        distribution::Platform::parse(e)
+            .is_ok_and(|e| e.os == want.os && e.architecture == want.architecture)
+    });
+    if !runs {
         return Err(Error::invalid(format!(
-            "berth's builder cannot build for platform {p} yet: only for the host's ({}/{}); emulation of other platforms is not supported yet",
-            host.os, host.architecture
+            "cannot build for platform {want}: it is not the host's ({host}) and no emulator for it is registered (install qemu-user-static, and leave berthd's emulation on)"
         )));
     }
-    Ok(())
+    Ok(want)
+}
+
+/// The predefined platform args: `TARGET*` for the platform built for,
+/// `BUILD*` for the host's.
+fn platform_args(target: &distribution::Platform) -> Vec<(String, String)> {
+    let host = distribution::Platform::host();
+    let mut out = Vec::new();
+    for (prefix, p) in [("TARGET", target), ("BUILD", &host)] {
+        out.push((format!("{prefix}PLATFORM"), p.to_string()));
+        out.push((format!("{prefix}OS"), p.os.clone()));
+        out.push((format!("{prefix}ARCH"), p.architecture.clone()));
+        out.push((
+            format!("{prefix}VARIANT"),
+            p.variant.clone().unwrap_or_default(),
+        ));
+    }
+    out
 }
 
 fn stream(s: impl Into<String>) -> Bytes {
@@ -260,12 +283,25 @@ impl Engine {
 
     /// The base image of a stage: the local one unless `--pull` or missing,
     /// then pulled (its progress in the build's stream, as dockerd).
-    async fn base_image(&self, name: &str, o: &BuildOptions, tx: &ProgressTx) -> Result<Image> {
+    /// With a `platform`, a local image counts only if it is of it.
+    async fn base_image(
+        &self,
+        name: &str,
+        platform: Option<&distribution::Platform>,
+        o: &BuildOptions,
+        tx: &ProgressTx,
+    ) -> Result<Image> {
         if !o.pull {
             if let Ok(img) = self.images.resolve(name) {
-                return Ok(img);
+                let c = &img.config;
+                let have =
+                    distribution::Platform::new(&c.os, &c.architecture, c.variant.as_deref());
+                if platform.is_none_or(|p| p.match_rank(&have).is_some()) {
+                    return Ok(img);
+                }
             }
         }
+        let platform_text = platform.map(|p| p.to_string());
         let reference = base::Reference::parse_tagged(name)?;
         let auth = o
             .auths
@@ -290,7 +326,7 @@ impl Engine {
         };
         let plan = self
             .images
-            .pull_resolve(name, "", o.platform.as_deref(), &auth)
+            .pull_resolve(name, "", platform_text.as_deref(), &auth)
             .await
             .map_err(|e| match e.kind {
                 base::ErrorKind::NotFound => missing(),
@@ -397,8 +433,12 @@ impl Engine {
             .target_index(o.target.as_deref())
             .map_err(Error::invalid)?;
         let lex = df.lex();
+        let target_platform = match &o.platform {
+            Some(p) => check_platform(p)?,
+            None => distribution::Platform::host(),
+        };
         let meta = df
-            .meta_scope(&o.build_args)
+            .meta_scope_with(&o.build_args, &platform_args(&target_platform))
             .map_err(|e| Error::invalid(e.to_string()))?;
         let needed = df
             .needed_stages(target, &meta.meta_visible())
@@ -529,12 +569,16 @@ impl Engine {
         let base = lex
             .process_word(&stage.from.image, &meta.meta_visible())
             .map_err(|e| Error::invalid(e.to_string()))?;
-        if let Some(p) = &stage.from.platform {
-            let p = lex
-                .process_word(p, &meta.meta_visible())
-                .map_err(|e| Error::invalid(e.to_string()))?;
-            check_platform(&p)?;
-        }
+        // The stage's platform: FROM --platform, else the build's.
+        let platform = match &stage.from.platform {
+            Some(p) => {
+                let p = lex
+                    .process_word(p, &meta.meta_visible())
+                    .map_err(|e| Error::invalid(e.to_string()))?;
+                Some(check_platform(&p)?)
+            }
+            None => o.platform.as_deref().map(check_platform).transpose()?,
+        };
         let image = if base == "scratch" {
             None
         } else if let Some(idx) = df.stages[..stage.index]
@@ -543,7 +587,7 @@ impl Engine {
         {
             Some(self.images.resolve(&run.stages.get(idx).await?)?)
         } else {
-            Some(self.base_image(&base, o, tx).await?)
+            Some(self.base_image(&base, platform.as_ref(), o, tx).await?)
         };
         let config = image
             .as_ref()
