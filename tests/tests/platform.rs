@@ -8,7 +8,10 @@
 //! binfmt_misc is the host's: the tests here run one at a time, and remove
 //! the entries (and the binfmt_misc mount) they brought.
 
-use berth_tests::{busybox_tar_for, ci, require, Daemon, DaemonOpts, DOCKER};
+mod registry_support;
+
+use berth_tests::{busybox_tar_for, ci, require, Daemon, DaemonOpts, Dockerd, DOCKER};
+use registry_support::Reg;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -176,6 +179,74 @@ fn foreign_platforms_run_under_emulation() {
         format!("aarch64\narm64 linux/arm64/v8 {host_arch}")
     );
     assert_eq!(d.inspect("built-arm64", "{{.Architecture}}"), "arm64");
+    // A multi-platform index in a local registry: pull --platform picks
+    // the arm64 image, a pull without one the host's.
+    let reg = Reg::start();
+    let repo = format!("{}/multi", reg.addr);
+    let mut entries = Vec::new();
+    for (image, tag, platform) in [
+        (
+            "bb-arm64",
+            "arm64",
+            serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"}),
+        ),
+        (
+            "busybox",
+            "host",
+            serde_json::json!({"os": "linux", "architecture": host_arch}),
+        ),
+    ] {
+        let r = format!("{repo}:{tag}");
+        d.docker(&["tag", image, &r]).ok();
+        d.docker(&["push", "-q", &r]).ok();
+        let m = reg.req(
+            "GET",
+            &format!("/v2/multi/manifests/{tag}"),
+            &[("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")],
+            b"",
+        );
+        assert_eq!(m.status, 200);
+        entries.push(serde_json::json!({
+            "mediaType": m.header("Content-Type").unwrap(),
+            "digest": registry_support::sha256(&m.body),
+            "size": m.body.len(),
+            "platform": platform,
+        }));
+        d.docker(&["rmi", &r]).ok();
+    }
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    });
+    let put = reg.req(
+        "PUT",
+        "/v2/multi/manifests/latest",
+        &[("Content-Type", "application/vnd.oci.image.index.v1+json")],
+        index.to_string().as_bytes(),
+    );
+    assert_eq!(put.status, 201, "{}", String::from_utf8_lossy(&put.body));
+    let latest = format!("{repo}:latest");
+    d.docker(&["pull", "-q", "--platform", "linux/arm64", &latest])
+        .ok();
+    assert_eq!(d.inspect(&latest, "{{.Architecture}}"), "arm64");
+    assert_eq!(
+        d.docker(&[
+            "run",
+            "--rm",
+            "--platform",
+            "linux/arm64",
+            &latest,
+            "uname",
+            "-m"
+        ])
+        .ok()
+        .trim(),
+        "aarch64"
+    );
+    d.docker(&["rmi", &latest]).ok();
+    d.docker(&["pull", "-q", &latest]).ok();
+    assert_eq!(d.inspect(&latest, "{{.Architecture}}"), host_arch);
     // berth's own CLI, the same run.
     let out = d.berth(&[
         "run",
@@ -187,6 +258,33 @@ fn foreign_platforms_run_under_emulation() {
         "-m",
     ]);
     assert_eq!(out.ok().trim(), "aarch64");
+    // And against a real dockerd, which runs it through the emulators
+    // berthd registered. (dockerd 20.10 ignores an import's platform: the
+    // image goes over with save and load; `--pull never`: there is no
+    // registry to ask.)
+    if let Some(dockerd) = Dockerd::start() {
+        let saved = d.dir.join("bb-arm64.tar");
+        d.docker(&["save", "-o", saved.to_str().unwrap(), "bb-arm64"])
+            .ok();
+        let berth = |args: &[&str]| {
+            let mut c = std::process::Command::new(berth_tests::bin("berth"));
+            c.arg("-H").arg(dockerd.host()).args(args);
+            berth_tests::run(c, None, std::time::Duration::from_secs(60))
+        };
+        berth(&["load", "-q", "-i", saved.to_str().unwrap()]).ok();
+        let out = berth(&[
+            "run",
+            "--rm",
+            "--pull",
+            "never",
+            "--platform",
+            "linux/arm64",
+            "bb-arm64",
+            "uname",
+            "-m",
+        ]);
+        assert_eq!(out.ok().trim(), "aarch64", "{}", dockerd.log());
+    }
     d.finish();
 }
 
