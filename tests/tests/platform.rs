@@ -179,6 +179,55 @@ fn foreign_platforms_run_under_emulation() {
         format!("aarch64\narm64 linux/arm64/v8 {host_arch}")
     );
     assert_eq!(d.inspect("built-arm64", "{{.Architecture}}"), "arm64");
+    // save and load --platform: an image of that platform, or an error.
+    let saved = d.dir.join("arm64-save.tar");
+    let out = d.docker(&[
+        "save",
+        "--platform",
+        "linux/arm64",
+        "-o",
+        saved.to_str().unwrap(),
+        "bb-arm64",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = d.docker(&[
+        "save",
+        "--platform",
+        "linux/s390x",
+        "-o",
+        d.dir.join("s390x.tar").to_str().unwrap(),
+        "bb-arm64",
+    ]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("does not provide the specified platform (linux/s390x)"),
+        "{out:?}"
+    );
+    d.docker(&["rmi", "bb-arm64"]).ok();
+    let out = d.docker(&[
+        "load",
+        "--platform",
+        "linux/s390x",
+        "-i",
+        saved.to_str().unwrap(),
+    ]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("no image for the specified platform (linux/s390x)"),
+        "{out:?}"
+    );
+    d.docker(&[
+        "load",
+        "-q",
+        "--platform",
+        "linux/arm64",
+        "-i",
+        saved.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(d.inspect("bb-arm64", "{{.Architecture}}"), "arm64");
     // A multi-platform index in a local registry: pull --platform picks
     // the arm64 image, a pull without one the host's.
     let reg = Reg::start();

@@ -162,11 +162,19 @@ impl ImageService {
         Ok(out)
     }
 
-    /// `POST /images/load`. Blocking.
-    pub fn load_archive(&self, r: impl Read) -> Result<Vec<String>> {
+    /// `POST /images/load`, `platforms` as the API's JSON OCI platforms.
+    /// Blocking.
+    pub fn load_archive(&self, r: impl Read, platforms: &[String]) -> Result<Vec<String>> {
+        let platforms = platforms
+            .iter()
+            .map(|p| {
+                serde_json::from_str::<distribution::Platform>(p)
+                    .map_err(|e| Error::invalid(format!("invalid platform {p}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let scratch = self.tmp.join(base::id::random_id());
         std::fs::create_dir_all(&scratch).map_err(|e| Error::io("create scratch dir", e))?;
-        let out = crate::imagetar::load(self, r, &scratch);
+        let out = crate::imagetar::load(self, r, &scratch, &platforms);
         let _ = std::fs::remove_dir_all(&scratch);
         out
     }
@@ -636,6 +644,30 @@ impl ImageService {
         }
         out.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(out)
+    }
+
+    /// That `name` exists and, when `platforms` (JSON OCI platforms, as
+    /// the API's `platform` parameters) are given, is of one of them.
+    pub fn check_platforms(&self, name: &str, platforms: &[String]) -> Result<()> {
+        let img = self.resolve(name)?;
+        if platforms.is_empty() {
+            return Ok(());
+        }
+        let c = &img.config;
+        let have = distribution::Platform::new(&c.os, &c.architecture, c.variant.as_deref());
+        let mut wanted = Vec::new();
+        for p in platforms {
+            let p: distribution::Platform = serde_json::from_str(p)
+                .map_err(|e| Error::invalid(format!("invalid platform {p}: {e}")))?;
+            if p.match_rank(&have).is_some() {
+                return Ok(());
+            }
+            wanted.push(p.normalize().to_string());
+        }
+        Err(Error::not_found(format!(
+            "image with reference {name} was found but does not provide the specified platform ({})",
+            wanted.join(", ")
+        )))
     }
 
     /// `GET /images/{name}/history`, newest first.

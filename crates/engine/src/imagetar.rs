@@ -195,19 +195,50 @@ fn entries(dir: &Path) -> Result<Vec<Entry>> {
 /// Loads every image of an archive read from `r`; returns Docker's progress
 /// lines (`Loaded image: ...`). Blocking. `scratch` is an empty directory
 /// the archive is unpacked into (safely) and which the caller removes.
-pub fn load(images: &ImageService, r: impl Read, scratch: &Path) -> Result<Vec<String>> {
+/// With `platforms` (the API's `platform`), only the archive's images of
+/// one of them are loaded, and an archive with none is an error.
+pub fn load(
+    images: &ImageService,
+    r: impl Read,
+    scratch: &Path,
+    platforms: &[distribution::Platform],
+) -> Result<Vec<String>> {
     archive::apply_layer(r, scratch).map_err(|e| match e.kind {
         ErrorKind::InvalidArgument => Error::invalid(format!("invalid archive: {}", e.message)),
         // The host's trouble (a full disk), not the archive's.
         _ => e.context("loading archive"),
     })?;
     let mut lines = Vec::new();
+    let mut wanted = Vec::new();
     for e in entries(scratch)? {
         let cfg_path = crate::user::resolve_in_root(scratch, Path::new(&e.config));
         let config_bytes = std::fs::read(&cfg_path)
             .map_err(|err| Error::invalid(format!("invalid archive: {}: {err}", e.config)))?;
         let config: ImageConfigBlob = serde_json::from_slice(&config_bytes)
             .map_err(|err| Error::invalid(format!("invalid archive: image config: {err}")))?;
+        if !platforms.is_empty() {
+            let have = distribution::Platform::new(
+                &config.os,
+                &config.architecture,
+                config.variant.as_deref(),
+            );
+            if !platforms.iter().any(|p| p.match_rank(&have).is_some()) {
+                continue;
+            }
+        }
+        wanted.push((e, config, config_bytes));
+    }
+    if wanted.is_empty() && !platforms.is_empty() {
+        let names: Vec<String> = platforms
+            .iter()
+            .map(|p| p.normalize().to_string())
+            .collect();
+        return Err(Error::not_found(format!(
+            "the archive holds no image for the specified platform ({})",
+            names.join(", ")
+        )));
+    }
+    for (e, config, config_bytes) in wanted {
         if config.rootfs.diff_ids.len() != e.layers.len() {
             return Err(Error::invalid(
                 "invalid archive: layer count does not match the image config",

@@ -145,8 +145,15 @@ pub(crate) fn image_get(ctx: Ctx, name: &str) -> Result<Resp> {
 }
 
 fn save(ctx: Ctx, names: Vec<String>) -> Result<Resp> {
+    // `platform` (JSON OCI platforms, from API 1.48): each image must be of
+    // one of them (berth's images are single-platform).
+    let platforms = if ctx.api() >= crate::compat::ApiVersion(1, 48) {
+        ctx.q_all("platform")
+    } else {
+        vec![]
+    };
     for n in &names {
-        ctx.engine.images.resolve(n)?;
+        ctx.engine.images.check_platforms(n, &platforms)?;
     }
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let engine = ctx.engine.clone();
@@ -166,11 +173,17 @@ fn save(ctx: Ctx, names: Vec<String>) -> Result<Resp> {
 
 /// `POST /images/load`.
 pub(crate) async fn image_load(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
+    // `platform` (JSON OCI platforms) from API 1.48.
+    let platforms = if ctx.api() >= crate::compat::ApiVersion(1, 48) {
+        ctx.q_all("platform")
+    } else {
+        vec![]
+    };
     let reader = BodyReader::new(req);
     let engine = ctx.engine.clone();
     let lines = tokio::task::spawn_blocking(move || {
         let mut reader = reader;
-        let r = engine.images.load_archive(&mut reader);
+        let r = engine.images.load_archive(&mut reader, &platforms);
         reader.drain();
         r
     })
