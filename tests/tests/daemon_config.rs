@@ -95,3 +95,54 @@ fn listens_on_unix_and_tcp_together() {
     let _ = child.wait();
     assert!(!sock.exists(), "socket removed at shutdown");
 }
+
+/// The unix socket: mode 0660, owned by the `-G` group (or dockerd's
+/// default `docker`, when the host has it); a group that is not there is
+/// an error at start.
+#[test]
+fn the_socket_belongs_to_the_group() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::Builder::new()
+        .prefix("berth-tcfg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::write(
+        dir.path().join("daemon.json"),
+        r#"{"bridge": "none", "iptables": false, "ip-forward": false, "emulation": false}"#,
+    )
+    .unwrap();
+    // A group every Debian system has, and not root's.
+    let group = nix::unistd::Group::from_name("users")
+        .unwrap()
+        .expect("the users group");
+    let sock = dir.path().join("d.sock");
+    let mut child = Command::new(bin("berthd"))
+        .arg("--config-file")
+        .arg(dir.path().join("daemon.json"))
+        .arg("--data-root")
+        .arg(dir.path().join("data"))
+        .arg("--exec-root")
+        .arg(dir.path().join("exec"))
+        .args(["-G", "users", "-H", &format!("unix://{}", sock.display())])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !sock.exists() {
+        assert!(std::time::Instant::now() < deadline, "no socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let m = std::fs::metadata(&sock).unwrap();
+    let (mode, gid) = (m.mode() & 0o777, m.gid());
+    // SAFETY: signalling the daemon we started, by PID.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!((mode, gid), (0o660, group.gid.as_raw()));
+    let out = berthd_with_config(r#"{"emulation": false}"#, &["-G", "berth-no-such-group"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("group berth-no-such-group not found"),
+        "{out:?}"
+    );
+}

@@ -152,6 +152,20 @@ fn negative_cases_have_the_spec_codes() {
         &image_manifest(b"{}", &[]),
     );
     assert_eq!(r.status, 400);
+    // A malformed tag or digest in a GET or HEAD names no manifest: 404
+    // MANIFEST_UNKNOWN (as distribution; OCI conformance v1.1.1).
+    for (method, reference) in [("GET", "-bad"), ("HEAD", "sha256:nothex"), ("GET", "a:b:c")] {
+        let r = reg.req(
+            method,
+            &format!("/v2/{name}/manifests/{reference}"),
+            &[],
+            b"",
+        );
+        assert_eq!(r.status, 404, "{method} {reference}");
+        if method == "GET" {
+            assert_eq!(r.code(), "MANIFEST_UNKNOWN", "{reference}");
+        }
+    }
     // Unsatisfiable range.
     let small = push_blob(&reg, name, b"tiny", &[]);
     let r = reg.req(

@@ -41,6 +41,13 @@ pub struct FileConfig {
     pub dns_opts: Option<Vec<String>>,
     /// berth's own: forward names the embedded DNS does not know upstream.
     pub dns_forward: Option<bool>,
+    /// `-G`: the unix socket's group.
+    pub group: Option<String>,
+    pub tls: Option<bool>,
+    pub tlsverify: Option<bool>,
+    pub tlscacert: Option<PathBuf>,
+    pub tlscert: Option<PathBuf>,
+    pub tlskey: Option<PathBuf>,
 }
 
 /// An entry of `default-address-pools`.
@@ -90,6 +97,12 @@ pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
         "dns-search",
         "dns-opts",
         "dns-forward",
+        "group",
+        "tls",
+        "tlsverify",
+        "tlscacert",
+        "tlscert",
+        "tlskey",
     ];
     if let Some(obj) = v.as_object() {
         let unknown: Vec<&str> = obj

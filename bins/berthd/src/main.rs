@@ -18,6 +18,24 @@ struct Flags {
     /// Daemon socket(s) to listen on (unix:///path or tcp://host:port).
     #[arg(short = 'H', long = "host")]
     hosts: Vec<String>,
+    /// Group for the unix socket(s) (default "docker", when it exists).
+    #[arg(short = 'G', long = "group")]
+    group: Option<String>,
+    /// Use TLS on TCP listeners; implied by --tlsverify.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    tls: Option<bool>,
+    /// Use TLS and verify the remote (clients need a certificate signed by --tlscacert).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    tlsverify: Option<bool>,
+    /// Trust certs signed only by this CA.
+    #[arg(long)]
+    tlscacert: Option<PathBuf>,
+    /// Path to TLS certificate file.
+    #[arg(long)]
+    tlscert: Option<PathBuf>,
+    /// Path to TLS key file.
+    #[arg(long)]
+    tlskey: Option<PathBuf>,
     /// Root directory of persistent state.
     #[arg(long)]
     data_root: Option<PathBuf>,
@@ -256,6 +274,20 @@ fn run() -> anyhow::Result<()> {
         ),
     };
     config::conflicts(&[
+        ("group", flags.group.is_some(), file.group.is_some()),
+        ("tls", flags.tls.is_some(), file.tls.is_some()),
+        (
+            "tlsverify",
+            flags.tlsverify.is_some(),
+            file.tlsverify.is_some(),
+        ),
+        (
+            "tlscacert",
+            flags.tlscacert.is_some(),
+            file.tlscacert.is_some(),
+        ),
+        ("tlscert", flags.tlscert.is_some(), file.tlscert.is_some()),
+        ("tlskey", flags.tlskey.is_some(), file.tlskey.is_some()),
         ("bridge", flags.bridge.is_some(), file.bridge.is_some()),
         ("bip", flags.bip.is_some(), file.bip.is_some()),
         (
@@ -362,6 +394,19 @@ fn run() -> anyhow::Result<()> {
         .map(|h| api_server::Listen::parse(h))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
+    let socket_gid = socket_group(flags.group.as_deref().or(file.group.as_deref()))
+        .map_err(anyhow::Error::msg)?;
+    let tls = tls_settings(
+        TlsOpts {
+            verify: flags.tlsverify.or(file.tlsverify),
+            tls: flags.tls.or(file.tls),
+            ca: flags.tlscacert.clone().or(file.tlscacert.clone()),
+            cert: flags.tlscert.clone().or(file.tlscert.clone()),
+            key: flags.tlskey.clone().or(file.tlskey.clone()),
+        },
+        &listeners,
+    )
+    .map_err(anyhow::Error::msg)?;
     let pidfile = flags
         .pidfile
         .or(file.pidfile)
@@ -439,7 +484,11 @@ fn run() -> anyhow::Result<()> {
     let result = rt.block_on(async move {
         let engine = Arc::new(engine::Engine::new(cfg).await.map_err(|e| anyhow::anyhow!("{e}"))?);
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "berthd started");
-        let server = api_server::serve(engine, listeners.clone());
+        let server = api_server::serve(
+            engine,
+            listeners.clone(),
+            api_server::ServeOptions { socket_gid, tls },
+        );
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             r = server => r.context("serve API")?,
@@ -494,4 +543,83 @@ mod tests {
         assert!(!is_live_daemon(same.id() as i32));
         same.wait().unwrap();
     }
+}
+
+/// The group that owns the unix sockets, as dockerd's `-G`: the one named
+/// (or its number), else `docker` when the host has it (else root's).
+fn socket_group(name: Option<&str>) -> Result<Option<u32>, String> {
+    let lookup = |g: &str| -> Option<u32> {
+        if let Ok(n) = g.parse::<u32>() {
+            return Some(n);
+        }
+        nix::unistd::Group::from_name(g)
+            .ok()
+            .flatten()
+            .map(|g| g.gid.as_raw())
+    };
+    match name {
+        None => Ok(lookup("docker")),
+        Some("") => Ok(None),
+        Some(g) => lookup(g)
+            .map(Some)
+            .ok_or_else(|| format!("can't create unix socket: group {g} not found")),
+    }
+}
+
+/// `--tls`/`--tlsverify` and their certificates (flags, else daemon.json,
+/// else `$DOCKER_CERT_PATH` or `~/.docker`, as dockerd). A TCP listener on
+/// an address that is not loopback needs TLS unless the operator says
+/// `--tls=false` explicitly: then it is served with dockerd's warning.
+struct TlsOpts {
+    verify: Option<bool>,
+    tls: Option<bool>,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+fn tls_settings(
+    o: TlsOpts,
+    listeners: &[api_server::Listen],
+) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, String> {
+    let verify = o.verify.unwrap_or(false);
+    let tls_explicit = o.tls;
+    let on = verify || tls_explicit == Some(true);
+    let tcp: Vec<std::net::SocketAddr> = listeners
+        .iter()
+        .filter_map(|l| match l {
+            api_server::Listen::Tcp(a) => Some(*a),
+            _ => None,
+        })
+        .collect();
+    if !on {
+        for a in tcp.iter().filter(|a| !a.ip().is_loopback()) {
+            if tls_explicit == Some(false) {
+                tracing::warn!(host = %format!("tcp://{a}"), "Binding to IP address without --tlsverify is insecure and gives root access on this machine to everyone who has access to your network.");
+            } else {
+                return Err(format!(
+                    "refusing to listen on tcp://{a} without TLS: binding to IP address without --tlsverify is insecure and gives root access on this machine to everyone who has access to your network; use --tlsverify (with --tlscacert, --tlscert, --tlskey), or --tls=false to listen without TLS anyway"
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    if tcp.is_empty() {
+        return Ok(None);
+    }
+    let dir = std::env::var_os("DOCKER_CERT_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".docker")
+        });
+    let pick = |given: Option<PathBuf>, name: &str| given.unwrap_or_else(|| dir.join(name));
+    let settings = api_server::tls::TlsSettings {
+        cert: pick(o.cert, "cert.pem"),
+        key: pick(o.key, "key.pem"),
+        client_ca: verify.then(|| pick(o.ca, "ca.pem")),
+    };
+    api_server::tls::server_config(&settings)
+        .map(Some)
+        .map_err(|e| format!("could not load X509 key pair: {e}"))
 }

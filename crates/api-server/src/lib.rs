@@ -7,6 +7,7 @@
 mod body;
 pub mod compat;
 mod routes;
+pub mod tls;
 
 use base::{Error, ErrorKind};
 pub use body::Body;
@@ -276,8 +277,25 @@ where
     }
 }
 
-/// Binds every listener and serves until the process ends.
-pub async fn serve(engine: Arc<Engine>, listeners: Vec<Listen>) -> std::io::Result<()> {
+/// How the listeners are served.
+#[derive(Default, Clone)]
+pub struct ServeOptions {
+    /// The unix sockets' group (`-G`).
+    pub socket_gid: Option<u32>,
+    /// TLS on the TCP listeners (`--tls`, `--tlsverify`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// Binds every listener and serves until the process ends. Unix sockets
+/// are mode 0660, owned by the `socket_gid` group when given: membership of
+/// that group grants access, nothing else does (as dockerd's `-G`). TCP
+/// listeners speak TLS when `tls` is set.
+pub async fn serve(
+    engine: Arc<Engine>,
+    listeners: Vec<Listen>,
+    opts: ServeOptions,
+) -> std::io::Result<()> {
+    let socket_gid = opts.socket_gid;
     let mut tasks = Vec::new();
     for l in listeners {
         match l {
@@ -291,6 +309,9 @@ pub async fn serve(engine: Arc<Engine>, listeners: Vec<Listen>) -> std::io::Resu
                     &path,
                     std::os::unix::fs::PermissionsExt::from_mode(0o660),
                 )?;
+                if let Some(gid) = socket_gid {
+                    std::os::unix::fs::chown(&path, None, Some(gid))?;
+                }
                 tracing::info!(path = %path.display(), "API listening on unix socket");
                 let engine = engine.clone();
                 tasks.push(tokio::spawn(async move {
@@ -303,13 +324,33 @@ pub async fn serve(engine: Arc<Engine>, listeners: Vec<Listen>) -> std::io::Resu
             }
             Listen::Tcp(addr) => {
                 let listener = tokio::net::TcpListener::bind(addr).await?;
-                tracing::info!(%addr, "API listening on tcp");
+                tracing::info!(%addr, tls = opts.tls.is_some(), "API listening on tcp");
                 let engine = engine.clone();
+                let tls = opts.tls.clone().map(tokio_rustls::TlsAcceptor::from);
                 tasks.push(tokio::spawn(async move {
                     loop {
-                        if let Ok((s, _)) = listener.accept().await {
-                            let _ = s.set_nodelay(true);
-                            tokio::spawn(serve_conn(engine.clone(), s));
+                        let Ok((s, peer)) = listener.accept().await else {
+                            continue;
+                        };
+                        let _ = s.set_nodelay(true);
+                        let engine = engine.clone();
+                        match &tls {
+                            None => {
+                                tokio::spawn(serve_conn(engine, s));
+                            }
+                            Some(acceptor) => {
+                                let acceptor = acceptor.clone();
+                                tokio::spawn(async move {
+                                    // A client without an acceptable
+                                    // certificate ends here.
+                                    match acceptor.accept(s).await {
+                                        Ok(t) => serve_conn(engine, t).await,
+                                        Err(e) => {
+                                            tracing::debug!(%peer, error = %e, "TLS handshake failed")
+                                        }
+                                    }
+                                });
+                            }
                         }
                     }
                 }));

@@ -226,7 +226,11 @@ pub async fn manifest_get(
     name: &str,
     reference: &str,
 ) -> Result<Response> {
-    let r = ManifestRef::parse(reference)?;
+    // A tag or digest that cannot exist names no manifest: 404
+    // MANIFEST_UNKNOWN, as distribution answers (and the OCI conformance
+    // suite expects); a PUT's malformed reference stays a 400.
+    let r = ManifestRef::parse(reference)
+        .map_err(|_| Error::ManifestUnknown(format!("unknown manifest reference {reference:?}")))?;
     let m = st.registry.manifest_get(name, &r).await?;
     let accept: Vec<&str> = req
         .headers
