@@ -508,43 +508,6 @@ fn run() -> anyhow::Result<()> {
     result
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_live_daemon;
-    use std::process::{Command, Stdio};
-
-    fn wait_zombie(pid: u32) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z")
-        {
-            assert!(std::time::Instant::now() < deadline, "child never exited");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    }
-
-    #[test]
-    fn only_a_live_process_of_this_program_holds_the_pidfile() {
-        assert!(is_live_daemon(std::process::id() as i32));
-        assert!(!is_live_daemon(i32::MAX));
-        // Another program.
-        let mut other = Command::new("sleep").arg("30").spawn().unwrap();
-        assert!(!is_live_daemon(other.id() as i32));
-        other.kill().unwrap();
-        other.wait().unwrap();
-        // This very program, exited but not yet reaped (a zombie).
-        let mut same = Command::new(std::env::current_exe().unwrap())
-            .arg("--list")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_zombie(same.id());
-        assert!(!is_live_daemon(same.id() as i32));
-        same.wait().unwrap();
-    }
-}
-
 /// The group that owns the unix sockets, as dockerd's `-G`: the one named
 /// (or its number), else `docker` when the host has it (else root's).
 fn socket_group(name: Option<&str>) -> Result<Option<u32>, String> {
@@ -622,4 +585,41 @@ fn tls_settings(
     api_server::tls::server_config(&settings)
         .map(Some)
         .map_err(|e| format!("could not load X509 key pair: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_live_daemon;
+    use std::process::{Command, Stdio};
+
+    fn wait_zombie(pid: u32) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+        {
+            assert!(std::time::Instant::now() < deadline, "child never exited");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn only_a_live_process_of_this_program_holds_the_pidfile() {
+        assert!(is_live_daemon(std::process::id() as i32));
+        assert!(!is_live_daemon(i32::MAX));
+        // Another program.
+        let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+        assert!(!is_live_daemon(other.id() as i32));
+        other.kill().unwrap();
+        other.wait().unwrap();
+        // This very program, exited but not yet reaped (a zombie).
+        let mut same = Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_zombie(same.id());
+        assert!(!is_live_daemon(same.id() as i32));
+        same.wait().unwrap();
+    }
 }
