@@ -228,6 +228,11 @@ impl Dockerd {
     /// Starts dockerd, or returns None (after `require`'s message, or a
     /// panic under CI) when it is not installed.
     pub fn start() -> Option<Dockerd> {
+        Dockerd::start_with(&[])
+    }
+
+    /// [`Dockerd::start`] with extra dockerd arguments (another `-H`, TLS).
+    pub fn start_with(extra: &[&str]) -> Option<Dockerd> {
         let found = std::env::split_paths(&sbin_path()).any(|d| d.join("dockerd").is_file());
         if !found {
             assert!(!ci(), "dockerd is required under CI but is not installed");
@@ -251,6 +256,7 @@ impl Dockerd {
             .arg(dir.join("pid"))
             .arg("-H")
             .arg(format!("unix://{}", sock.display()))
+            .args(extra)
             .env("PATH", sbin_path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

@@ -286,6 +286,42 @@ fn mutual_tls_lets_in_only_signed_clients() {
     let mut plain = vec!["-H", &host[..]];
     plain.extend(version);
     assert_ne!(docker(&plain, &[]).code, 0);
+    // berth, as the docker CLI: by flags, by the environment; refused
+    // without its certificate.
+    let berth = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(bin("berth"));
+        c.env_remove("DOCKER_HOST")
+            .env_remove("BERTH_HOST")
+            .env("DOCKER_CONFIG", d.join("docker-config"))
+            .args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        run(c, None, Duration::from_secs(30))
+    };
+    let out = berth(
+        &args[..args.len() - version.len()]
+            .iter()
+            .copied()
+            .chain(["info", "--format", "{{.OSType}}"])
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    assert_eq!(out.ok().trim(), "linux");
+    let out = berth(
+        &["info", "--format", "{{.OSType}}"],
+        &[
+            ("DOCKER_HOST", &host),
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_CERT_PATH", path),
+        ],
+    );
+    assert_eq!(out.ok().trim(), "linux");
+    let out = berth(
+        &["--tlsverify", "--tlscacert", &ca, "-H", &host, "info"],
+        &[],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
     // SAFETY: signalling the daemon we started, by PID.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let _ = child.wait();
@@ -330,4 +366,59 @@ fn plain_tcp_beyond_loopback_needs_tls_false() {
         out.stderr.contains("could not load X509 key pair"),
         "{out:?}"
     );
+}
+
+/// berth against a real dockerd that requires client certificates.
+#[test]
+fn berth_against_a_dockerd_with_tlsverify() {
+    if !require(DOCKER) || !require("openssl") {
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("berth-ttls")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let d = dir.path();
+    certificates(d);
+    let port = free_port();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let p = |n: &str| d.join(n).to_str().unwrap().to_string();
+    let (ca, cert, key) = (p("ca.pem"), p("cert.pem"), p("key.pem"));
+    let Some(dockerd) = berth_tests::Dockerd::start_with(&[
+        "--tlsverify",
+        "--tlscacert",
+        &ca,
+        "--tlscert",
+        &p("server-cert.pem"),
+        "--tlskey",
+        &p("server-key.pem"),
+        "-H",
+        &host,
+    ]) else {
+        return;
+    };
+    let berth = |args: &[&str]| {
+        let mut c = Command::new(bin("berth"));
+        c.env_remove("DOCKER_HOST")
+            .env_remove("BERTH_HOST")
+            .args(args);
+        run(c, None, Duration::from_secs(30))
+    };
+    let out = berth(&[
+        "--tlsverify",
+        "--tlscacert",
+        &ca,
+        "--tlscert",
+        &cert,
+        "--tlskey",
+        &key,
+        "-H",
+        &host,
+        "info",
+        "--format",
+        "{{.OSType}}",
+    ]);
+    assert_eq!(out.ok().trim(), "linux", "{}", dockerd.log());
+    let out = berth(&["--tlsverify", "--tlscacert", &ca, "-H", &host, "info"]);
+    assert_ne!(out.code, 0, "{out:?}");
 }

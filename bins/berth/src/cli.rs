@@ -28,6 +28,21 @@ pub struct Cli {
     /// Location of client config files
     #[arg(long = "config", global = true, value_name = "string")]
     pub config: Option<String>,
+    /// Use TLS; implied by --tlsverify
+    #[arg(long = "tls", global = true)]
+    pub tls: bool,
+    /// Use TLS and verify the remote
+    #[arg(long = "tlsverify", global = true)]
+    pub tlsverify: bool,
+    /// Trust certs signed only by this CA
+    #[arg(long = "tlscacert", global = true, value_name = "string")]
+    pub tlscacert: Option<std::path::PathBuf>,
+    /// Path to TLS certificate file
+    #[arg(long = "tlscert", global = true, value_name = "string")]
+    pub tlscert: Option<std::path::PathBuf>,
+    /// Path to TLS key file
+    #[arg(long = "tlskey", global = true, value_name = "string")]
+    pub tlskey: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
 }

@@ -175,6 +175,31 @@ fn main() {
             Ok(v) if !v.is_empty() => Client::with_version(&host, &v).unwrap_or(client),
             _ => client,
         };
+    // TLS as the docker CLI decides it: --tlsverify or DOCKER_TLS_VERIFY
+    // (verify), --tls (encrypt only); the files from the flags, else
+    // DOCKER_CERT_PATH, else the config directory.
+    let verify = cli.tlsverify || std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty());
+    let client = if cli.tls || verify {
+        let dir = std::env::var_os("DOCKER_CERT_PATH")
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(auth::config_dir);
+        let opts = api_client::tls::TlsOptions {
+            verify,
+            ca: Some(cli.tlscacert.clone().unwrap_or_else(|| dir.join("ca.pem"))),
+            cert: Some(cli.tlscert.clone().unwrap_or_else(|| dir.join("cert.pem"))),
+            key: Some(cli.tlskey.clone().unwrap_or_else(|| dir.join("key.pem"))),
+        };
+        match client.with_tls(&opts) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        client
+    };
 
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

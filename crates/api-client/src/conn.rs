@@ -1,4 +1,4 @@
-//! A byte stream to the daemon: unix socket or TCP.
+//! A byte stream to the daemon: unix socket, TCP, or TLS over TCP.
 
 use std::io;
 use std::pin::Pin;
@@ -15,10 +15,15 @@ use crate::host::Host;
 pub(crate) enum Conn {
     Unix(UnixStream),
     Tcp(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 impl Conn {
-    pub(crate) async fn connect(host: &Host, host_str: &str) -> Result<Conn> {
+    pub(crate) async fn connect(
+        host: &Host,
+        host_str: &str,
+        tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Result<Conn> {
         let res = match host {
             Host::Unix(path) => UnixStream::connect(path).await.map(Conn::Unix),
             Host::Tcp { host, port } => TcpStream::connect((host.as_str(), *port)).await.map(|s| {
@@ -26,10 +31,24 @@ impl Conn {
                 Conn::Tcp(s)
             }),
         };
-        res.map_err(|source| Error::Connect {
+        let conn = res.map_err(|source| Error::Connect {
             host: host_str.to_string(),
             source,
-        })
+        })?;
+        match (conn, tls, host) {
+            (Conn::Tcp(s), Some(cfg), Host::Tcp { host: name, .. }) => {
+                let server = rustls::pki_types::ServerName::try_from(name.clone())
+                    .map_err(|e| Error::Tls(format!("{name}: {e}")))?;
+                let t = tokio_rustls::TlsConnector::from(cfg.clone())
+                    .connect(server, s)
+                    .await
+                    .map_err(|e| {
+                        Error::Tls(format!("error during connect to {host_str}: tls: {e}"))
+                    })?;
+                Ok(Conn::Tls(Box::new(t)))
+            }
+            (c, _, _) => Ok(c),
+        }
     }
 }
 
@@ -42,6 +61,7 @@ impl AsyncRead for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -55,6 +75,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -62,6 +83,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_flush(cx),
             Conn::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -70,6 +92,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum Error {
     /// The host string could not be parsed.
     #[error("invalid host {0:?}: expected unix:///path or tcp://host:port")]
     InvalidHost(String),
+    /// TLS material that cannot be used, or a handshake that failed.
+    #[error("{0}")]
+    Tls(String),
     /// HTTP protocol error (malformed response, connection closed mid-request, ...).
     #[error("error during connect to {host}: {message}")]
     Protocol {

@@ -324,7 +324,7 @@ mod tests {
             s.write_all(&all).await.unwrap();
         });
         let host = format!("unix://{}", sock.display());
-        let conn = Conn::connect(&crate::Host::parse(&host).unwrap(), &host)
+        let conn = Conn::connect(&crate::Host::parse(&host).unwrap(), &host, None)
             .await
             .unwrap();
         let mut h = hijack(
@@ -368,7 +368,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         });
         let host = format!("unix://{}", sock.display());
-        let conn = Conn::connect(&crate::Host::parse(&host).unwrap(), &host)
+        let conn = Conn::connect(&crate::Host::parse(&host).unwrap(), &host, None)
             .await
             .unwrap();
         let err = hijack(conn, &host, "POST", "/containers/x/attach", "x", b"", None)

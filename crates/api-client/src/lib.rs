@@ -30,6 +30,7 @@ mod error;
 mod frames;
 mod hijack;
 mod host;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -88,6 +89,8 @@ struct Inner {
     host: Host,
     host_str: String,
     version: OnceCell<String>,
+    /// TLS on a TCP host (`--tls`, `--tlsverify`).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Compare two dotted API versions numerically (`"1.9" < "1.41"`).
@@ -153,7 +156,22 @@ impl Client {
                 host: parsed,
                 host_str: host.trim().to_string(),
                 version: OnceCell::new(),
+                tls: None,
             }),
+        })
+    }
+
+    /// This client speaking TLS to its TCP host.
+    pub fn with_tls(self, o: &tls::TlsOptions) -> Result<Client> {
+        let cfg = tls::client_config(o)?;
+        let inner = Inner {
+            host: self.inner.host.clone(),
+            host_str: self.inner.host_str.clone(),
+            version: self.inner.version.clone(),
+            tls: Some(cfg),
+        };
+        Ok(Client {
+            inner: Arc::new(inner),
         })
     }
 
@@ -248,7 +266,12 @@ impl Client {
         headers: &[(&str, &str)],
         body: Body,
     ) -> Result<Response> {
-        let conn = conn::Conn::connect(&self.inner.host, &self.inner.host_str).await?;
+        let conn = conn::Conn::connect(
+            &self.inner.host,
+            &self.inner.host_str,
+            self.inner.tls.as_ref(),
+        )
+        .await?;
         let proto = |e: &dyn std::fmt::Display| Error::Protocol {
             host: self.inner.host_str.clone(),
             message: e.to_string(),
@@ -429,7 +452,12 @@ impl Client {
             Some(v) => Body::json(v)?.into_full()?,
             None => Body::empty().into_full()?,
         };
-        let conn = conn::Conn::connect(&self.inner.host, &self.inner.host_str).await?;
+        let conn = conn::Conn::connect(
+            &self.inner.host,
+            &self.inner.host_str,
+            self.inner.tls.as_ref(),
+        )
+        .await?;
         hijack::hijack(
             conn,
             &self.inner.host_str,
