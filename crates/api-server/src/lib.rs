@@ -251,6 +251,26 @@ async fn handle(engine: Arc<Engine>, req: Request<Incoming>) -> Resp {
 
 static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Runs a request's handler; a panic in it is logged with the request id
+/// and answered with a 500, and the daemon goes on serving.
+async fn guarded(id: u64, f: impl std::future::Future<Output = Resp>) -> Resp {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(f).catch_unwind().await {
+        Ok(r) => r,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(request = id, panic = %what, "a handler panicked");
+            error_response(&Error::internal(format!(
+                "internal error: the daemon's handler for request {id} failed (see the daemon's log)"
+            )))
+        }
+    }
+}
+
 async fn serve_conn<S>(engine: Arc<Engine>, io: S)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
@@ -263,7 +283,7 @@ where
         async move {
             let method = req.method().clone();
             let uri = req.uri().path().to_string();
-            let r = handle(engine, req).await;
+            let r = guarded(id, handle(engine, req)).await;
             tracing::debug!(%method, %uri, status = r.status().as_u16(), "served");
             Ok::<_, std::convert::Infallible>(r)
         }
@@ -366,6 +386,28 @@ pub async fn serve(
 /// Whether a request is a GET or HEAD (for `/_ping`).
 pub(crate) fn is_head(m: &Method) -> bool {
     *m == Method::HEAD
+}
+
+#[cfg(test)]
+mod panic_tests {
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_and_the_next_request_is_served() {
+        let failing = async {
+            if std::hint::black_box(true) {
+                panic!("deliberate");
+            }
+            super::no_content()
+        };
+        let r = super::guarded(7, failing).await;
+        assert_eq!(r.status(), 500);
+        let body = http_body_util::BodyExt::collect(r.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("request 7"));
+        let r = super::guarded(8, async { super::no_content() }).await;
+        assert_eq!(r.status(), 204);
+    }
 }
 
 #[cfg(test)]
