@@ -21,6 +21,8 @@ pkgs=(
   openssl          # TLS fixtures (certs.d tests)
   docker-compose   # compose v1 (python) against berthd: tests/tests/compose.rs
   qemu-user-static # emulation of other architectures (--platform)
+  openssh-server   # a local sshd on loopback for ssh:// hosts (started by the test)
+  openssh-client
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -30,7 +32,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # No service starts from a package here (openssh-server's would): the
+  # tests start what they need, on loopback, and stop it.
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ $made_policy = 0 ] || rm -f /usr/sbin/policy-rc.d
 fi
 # Foreign architectures, for the --platform fixtures: busybox-static of
 # arm64 and armhf, fetched as Debian packages (never from a registry).

@@ -236,6 +236,10 @@ pub enum SystemCmd {
     Info(InfoArgs),
     /// Show docker disk usage
     Df(DfArgs),
+    /// Relay stdin and stdout to the daemon's socket (what ssh:// hosts
+    /// run on the remote side)
+    #[command(name = "dial-stdio", hide = true)]
+    DialStdio,
 }
 
 #[derive(Args, Debug)]

@@ -281,6 +281,7 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::History(a) | Cmd::Image(ImageCmd::History(a)) => i::history(&client, a).await,
         Cmd::Image(ImageCmd::Prune(a)) => i::prune(&client, a).await,
         Cmd::System(SystemCmd::Df(a)) => system::df(&client, a).await,
+        Cmd::System(SystemCmd::DialStdio) => system::dial_stdio(&client).await,
         Cmd::Port(a) => network::port(&client, a, "port").await,
         Cmd::Container(ContainerCmd::Port(a)) => network::port(&client, a, "container port").await,
         Cmd::Network(NetworkCmd::Create(a)) => network::create(&client, a).await,

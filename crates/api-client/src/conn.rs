@@ -16,6 +16,51 @@ pub(crate) enum Conn {
     Unix(UnixStream),
     Tcp(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Ssh(SshStream),
+}
+
+/// The stdio of `ssh host -- berth system dial-stdio`; the process goes
+/// with the stream.
+#[derive(Debug)]
+pub(crate) struct SshStream {
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::process::ChildStdout,
+}
+
+impl SshStream {
+    fn spawn(user: Option<&str>, host: &str, port: Option<u16>) -> io::Result<SshStream> {
+        let mut cmd = tokio::process::Command::new("ssh");
+        if let Some(u) = user {
+            cmd.arg("-l").arg(u);
+        }
+        if let Some(p) = port {
+            cmd.arg("-p").arg(p.to_string());
+        }
+        // `--` and the host checked in Host::parse: no option injection.
+        cmd.args([
+            "-o",
+            "ConnectTimeout=30",
+            "-T",
+            "--",
+            host,
+            "berth",
+            "system",
+            "dial-stdio",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        Ok(SshStream {
+            _child: child,
+            stdin,
+            stdout,
+        })
+    }
 }
 
 impl Conn {
@@ -30,6 +75,9 @@ impl Conn {
                 let _ = s.set_nodelay(true);
                 Conn::Tcp(s)
             }),
+            Host::Ssh { user, host, port } => {
+                SshStream::spawn(user.as_deref(), host, *port).map(Conn::Ssh)
+            }
         };
         let conn = res.map_err(|source| Error::Connect {
             host: host_str.to_string(),
@@ -62,6 +110,7 @@ impl AsyncRead for Conn {
             Conn::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Conn::Ssh(s) => Pin::new(&mut s.stdout).poll_read(cx, buf),
         }
     }
 }
@@ -76,6 +125,7 @@ impl AsyncWrite for Conn {
             Conn::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Conn::Ssh(s) => Pin::new(&mut s.stdin).poll_write(cx, buf),
         }
     }
 
@@ -84,6 +134,7 @@ impl AsyncWrite for Conn {
             Conn::Unix(s) => Pin::new(s).poll_flush(cx),
             Conn::Tcp(s) => Pin::new(s).poll_flush(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Conn::Ssh(s) => Pin::new(&mut s.stdin).poll_flush(cx),
         }
     }
 
@@ -93,6 +144,7 @@ impl AsyncWrite for Conn {
             Conn::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Conn::Ssh(s) => Pin::new(&mut s.stdin).poll_shutdown(cx),
         }
     }
 }

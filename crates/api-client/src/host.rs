@@ -1,4 +1,5 @@
-//! Parsing of daemon addresses (`unix:///path`, `tcp://host:port`).
+//! Parsing of daemon addresses (`unix:///path`, `tcp://host:port`,
+//! `ssh://[user@]host[:port]`).
 
 use std::path::PathBuf;
 
@@ -22,6 +23,14 @@ pub enum Host {
         /// Port number.
         port: u16,
     },
+    /// A daemon reached through the system `ssh`, running
+    /// `berth system dial-stdio` on the remote host (as the docker CLI runs
+    /// `docker system dial-stdio`).
+    Ssh {
+        user: Option<String>,
+        host: String,
+        port: Option<u16>,
+    },
 }
 
 impl Host {
@@ -38,6 +47,27 @@ impl Host {
         }
         if s.starts_with('/') {
             return Ok(Host::Unix(PathBuf::from(s)));
+        }
+        if let Some(rest) = s.strip_prefix("ssh://") {
+            let rest = rest.strip_suffix('/').unwrap_or(rest);
+            if rest.is_empty() || rest.contains('/') {
+                return Err(bad());
+            }
+            let (user, hostport) = match rest.rsplit_once('@') {
+                Some((u, h)) if !u.is_empty() => (Some(u.to_string()), h),
+                Some(_) => return Err(bad()),
+                None => (None, rest),
+            };
+            let (host, port) = match hostport.rsplit_once(':') {
+                Some((h, p)) if !hostport.starts_with('[') => {
+                    (h.to_string(), Some(p.parse().map_err(|_| bad())?))
+                }
+                _ => (hostport.to_string(), None),
+            };
+            if host.is_empty() || host.starts_with('-') {
+                return Err(bad());
+            }
+            return Ok(Host::Ssh { user, host, port });
         }
         let rest = s
             .strip_prefix("tcp://")
@@ -84,6 +114,8 @@ impl Host {
                     format!("{host}:{port}")
                 }
             }
+            // As the docker CLI: the remote end is a local socket.
+            Host::Ssh { .. } => "api.moby.localhost".to_string(),
         }
     }
 }
@@ -91,6 +123,35 @@ impl Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_hosts() {
+        assert_eq!(
+            Host::parse("ssh://me@example.org:2222").unwrap(),
+            Host::Ssh {
+                user: Some("me".into()),
+                host: "example.org".into(),
+                port: Some(2222)
+            }
+        );
+        assert_eq!(
+            Host::parse("ssh://box").unwrap(),
+            Host::Ssh {
+                user: None,
+                host: "box".into(),
+                port: None
+            }
+        );
+        for bad in [
+            "ssh://",
+            "ssh://@h",
+            "ssh://h:x",
+            "ssh://-oProxyCommand=x",
+            "ssh://h/p",
+        ] {
+            assert!(Host::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn unix_hosts() {

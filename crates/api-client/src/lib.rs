@@ -41,6 +41,42 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
 pub use body::{Body, Response};
+
+/// A connected byte stream to the daemon ([`Client::dial`]).
+#[derive(Debug)]
+pub struct Dialed(conn::Conn);
+
+impl tokio::io::AsyncRead for Dialed {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Dialed {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
 pub use error::{Error, Result};
 pub use frames::{
     demux_all, demux_to, encode_frame, read_frame, Frame, FrameDecoder, StreamType,
@@ -159,6 +195,18 @@ impl Client {
                 tls: None,
             }),
         })
+    }
+
+    /// A raw byte stream to the daemon (for `system dial-stdio`, which
+    /// relays an ssh session to the local socket).
+    pub async fn dial(&self) -> Result<Dialed> {
+        conn::Conn::connect(
+            &self.inner.host,
+            &self.inner.host_str,
+            self.inner.tls.as_ref(),
+        )
+        .await
+        .map(Dialed)
     }
 
     /// This client speaking TLS to its TCP host.
