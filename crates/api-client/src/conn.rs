@@ -16,7 +16,7 @@ pub(crate) enum Conn {
     Unix(UnixStream),
     Tcp(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-    Ssh(SshStream),
+    Ssh(Box<SshStream>),
 }
 
 /// The stdio of `ssh host -- berth system dial-stdio`; the process goes
@@ -76,7 +76,7 @@ impl Conn {
                 Conn::Tcp(s)
             }),
             Host::Ssh { user, host, port } => {
-                SshStream::spawn(user.as_deref(), host, *port).map(Conn::Ssh)
+                SshStream::spawn(user.as_deref(), host, *port).map(|s| Conn::Ssh(Box::new(s)))
             }
         };
         let conn = res.map_err(|source| Error::Connect {

@@ -213,7 +213,6 @@ mod tests {
     fn bad_hosts() {
         for h in [
             "",
-            "ssh://x",
             "tcp://",
             "tcp://a:b",
             "tcp://a:1/path",
