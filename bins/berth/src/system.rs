@@ -511,6 +511,34 @@ pub async fn df(client: &Client, a: crate::cli::DfArgs) -> CmdResult {
     Ok(0)
 }
 
+/// `berth system dial-stdio`: copies stdin to the daemon's socket and the
+/// socket to stdout, as `docker system dial-stdio` (the remote end of an
+/// `ssh://` host). The end of stdin half-closes the socket.
+pub async fn dial_stdio(client: &Client) -> CmdResult {
+    use tokio::io::AsyncWriteExt;
+    let stream = client.dial().await?;
+    let (mut from, mut to) = tokio::io::split(stream);
+    let upstream = async {
+        let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut to).await;
+        let _ = to.shutdown().await;
+    };
+    let downstream = async {
+        let mut out = tokio::io::stdout();
+        let _ = tokio::io::copy(&mut from, &mut out).await;
+        let _ = out.flush().await;
+    };
+    // The daemon's side decides the end: once it has closed, the client
+    // has everything (its stdin may stay open, as a `run` without -i keeps
+    // it); stdin ending first only half-closes.
+    tokio::pin!(upstream);
+    tokio::pin!(downstream);
+    tokio::select! {
+        _ = &mut downstream => {}
+        _ = &mut upstream => downstream.await,
+    }
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,32 +623,4 @@ mod tests {
         );
         assert_eq!(lines.len(), 17);
     }
-}
-
-/// `berth system dial-stdio`: copies stdin to the daemon's socket and the
-/// socket to stdout, as `docker system dial-stdio` (the remote end of an
-/// `ssh://` host). The end of stdin half-closes the socket.
-pub async fn dial_stdio(client: &Client) -> CmdResult {
-    use tokio::io::AsyncWriteExt;
-    let stream = client.dial().await?;
-    let (mut from, mut to) = tokio::io::split(stream);
-    let upstream = async {
-        let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut to).await;
-        let _ = to.shutdown().await;
-    };
-    let downstream = async {
-        let mut out = tokio::io::stdout();
-        let _ = tokio::io::copy(&mut from, &mut out).await;
-        let _ = out.flush().await;
-    };
-    // The daemon's side decides the end: once it has closed, the client
-    // has everything (its stdin may stay open, as a `run` without -i keeps
-    // it); stdin ending first only half-closes.
-    tokio::pin!(upstream);
-    tokio::pin!(downstream);
-    tokio::select! {
-        _ = &mut downstream => {}
-        _ = &mut upstream => downstream.await,
-    }
-    Ok(0)
 }
