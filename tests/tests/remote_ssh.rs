@@ -115,7 +115,7 @@ fn berth_over_ssh() {
         .status()
         .unwrap();
     assert!(st.success());
-    let berth = |args: &[&str]| {
+    let berth_in = |args: &[&str], input: Option<&[u8]>| {
         let mut c = Command::new(bin("berth"));
         c.env_remove("DOCKER_HOST")
             .env_remove("BERTH_HOST")
@@ -129,8 +129,9 @@ fn berth_over_ssh() {
             )
             .args(["-H", "ssh://root@127.0.0.1"])
             .args(args);
-        run(c, None, Duration::from_secs(60))
+        run(c, input, Duration::from_secs(60))
     };
+    let berth = |args: &[&str]| berth_in(args, None);
     let out = berth(&["info", "--format", "{{.OSType}}"]);
     let log = || std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default();
     assert_eq!(out.code, 0, "{out:?}\n{}", log());
@@ -138,6 +139,9 @@ fn berth_over_ssh() {
     // A container through the same tunnel: hijacked streams too.
     let out = berth(&["run", "--rm", "busybox", "echo", "over-ssh"]);
     assert_eq!(out.ok().trim(), "over-ssh");
+    // stdin through the tunnel, and its end (the container's cat exits).
+    let out = berth_in(&["run", "-i", "--rm", "busybox", "cat"], Some(b"piped\n"));
+    assert_eq!(out.ok(), "piped\n");
     drop(_sshd);
     d.finish();
 }

@@ -24,7 +24,9 @@ pub(crate) enum Conn {
 #[derive(Debug)]
 pub(crate) struct SshStream {
     _child: tokio::process::Child,
-    stdin: tokio::process::ChildStdin,
+    /// None once half-closed: a pipe's shutdown is closing it, which ssh
+    /// passes on as the end of the remote command's stdin.
+    stdin: Option<tokio::process::ChildStdin>,
     stdout: tokio::process::ChildStdout,
 }
 
@@ -57,7 +59,7 @@ impl SshStream {
         let stdout = child.stdout.take().expect("piped");
         Ok(SshStream {
             _child: child,
-            stdin,
+            stdin: Some(stdin),
             stdout,
         })
     }
@@ -125,7 +127,10 @@ impl AsyncWrite for Conn {
             Conn::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Conn::Ssh(s) => Pin::new(&mut s.stdin).poll_write(cx, buf),
+            Conn::Ssh(s) => match s.stdin.as_mut() {
+                Some(w) => Pin::new(w).poll_write(cx, buf),
+                None => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+            },
         }
     }
 
@@ -134,7 +139,10 @@ impl AsyncWrite for Conn {
             Conn::Unix(s) => Pin::new(s).poll_flush(cx),
             Conn::Tcp(s) => Pin::new(s).poll_flush(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Conn::Ssh(s) => Pin::new(&mut s.stdin).poll_flush(cx),
+            Conn::Ssh(s) => match s.stdin.as_mut() {
+                Some(w) => Pin::new(w).poll_flush(cx),
+                None => Poll::Ready(Ok(())),
+            },
         }
     }
 
@@ -144,7 +152,10 @@ impl AsyncWrite for Conn {
             Conn::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Conn::Ssh(s) => Pin::new(&mut s.stdin).poll_shutdown(cx),
+            Conn::Ssh(s) => {
+                s.stdin = None;
+                Poll::Ready(Ok(()))
+            }
         }
     }
 }
