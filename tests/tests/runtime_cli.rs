@@ -643,6 +643,41 @@ fn failed_steps_name_the_step_and_the_errno() {
     }
 }
 
+/// A failing poststop hook is a warning, as the runtime spec asks and runc
+/// does: `delete` succeeds and removes the state (it could never be
+/// deleted before), and the hook gets the state with the caller's bundle.
+/// (Passes with runc too: BERTH_RUNTIME=/usr/sbin/runc.)
+#[test]
+fn a_failing_poststop_hook_does_not_block_delete() {
+    let out_file = std::env::temp_dir().join(format!("berth-poststop-{}.json", std::process::id()));
+    let script = format!("cat > {}; exit 3", out_file.display());
+    let mut fx = Fixture::with_config("poststop", |c| {
+        c["process"]["args"] = json!(["true"]);
+        c["hooks"] = json!({"poststop": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
+    });
+    let (_out, _err, pid) = fx.create();
+    fx.run_ok(&["start", &fx.id]);
+    assert_eq!(
+        wait_exit(pid, Duration::from_secs(10)),
+        WaitStatus::Exited(Pid::from_raw(pid), 0)
+    );
+    let out = fx.run(&["delete", &fx.id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!fx.root.join(&fx.id).exists(), "the state is gone");
+    let state: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out_file);
+    assert_eq!(
+        Path::new(state["bundle"].as_str().unwrap()),
+        fx.bundle.as_path(),
+        "{state}"
+    );
+    assert_eq!(state["id"], fx.id.as_str());
+}
+
 #[test]
 fn rlimits_above_the_hard_limit_are_clamped() {
     let mut fx = Fixture::with_config("rlimit", |c| {

@@ -1,5 +1,12 @@
 //! `delete`: remove a container's cgroup and state (killing it first when
-//! it is only created, or with `--force`).
+//! it is only created, or with `--force`), then run the poststop hooks.
+//!
+//! As the runtime spec asks (and runc does), a failing poststop hook is a
+//! warning: the container is gone all the same. libcontainer would run the
+//! hooks before removing the state and stop at a failure, so a container
+//! with a failing poststop hook could never be deleted; berth-runtime takes
+//! the hooks out of libcontainer's hands and runs them itself afterwards,
+//! with the state's `bundle` the caller's bundle directory.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -43,7 +50,90 @@ pub fn delete(global: &GlobalOpts, args: DeleteArgs) -> Result<()> {
             state::status_str(s)
         ),
     }
+    let poststop = take_poststop_hooks(&dir)?;
+    let mut state = serde_json::to_value(&container.state).unwrap_or_default();
+    if let Some(meta) = common::read_meta(&dir) {
+        state["bundle"] = serde_json::json!(meta.bundle);
+    }
+    state["status"] = "stopped".into();
     container
         .delete(args.force)
-        .with_context(|| format!("delete container {:?}", args.id))
+        .with_context(|| format!("delete container {:?}", args.id))?;
+    for hook in poststop {
+        if let Err(e) = run_hook(&hook, &state) {
+            crate::logging::warn(&format!("poststop hook failed: {e}"));
+        }
+    }
+    Ok(())
+}
+
+/// Removes the poststop hooks from libcontainer's saved config (so its
+/// delete does not run them) and returns them.
+fn take_poststop_hooks(dir: &std::path::Path) -> Result<Vec<serde_json::Value>> {
+    let path = dir.join("youki_config.json");
+    let Ok(data) = std::fs::read(&path) else {
+        return Ok(vec![]);
+    };
+    let mut cfg: serde_json::Value = serde_json::from_slice(&data).unwrap_or_default();
+    let hooks = cfg
+        .pointer_mut("/hooks/poststop")
+        .map(serde_json::Value::take)
+        .and_then(|h| h.as_array().cloned())
+        .unwrap_or_default();
+    if !hooks.is_empty() {
+        common::atomic_write(&path, &serde_json::to_vec(&cfg)?)?;
+    }
+    Ok(hooks)
+}
+
+/// Runs one OCI hook (`path`, `args`, `env`, `timeout`) with the state on
+/// its stdin.
+fn run_hook(hook: &serde_json::Value, state: &serde_json::Value) -> Result<()> {
+    use std::io::Write;
+    let path = hook["path"].as_str().context("a hook without a path")?;
+    let mut cmd = std::process::Command::new(path);
+    let args: Vec<String> = hook["args"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some((arg0, rest)) = args.split_first() {
+        std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
+        cmd.args(rest);
+    }
+    if let Some(env) = hook["env"].as_array() {
+        cmd.env_clear();
+        for e in env.iter().filter_map(|v| v.as_str()) {
+            if let Some((k, v)) = e.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("start {path}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(state.to_string().as_bytes());
+    }
+    let deadline = hook["timeout"]
+        .as_u64()
+        .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
+    loop {
+        if let Some(st) = child.try_wait()? {
+            if st.success() {
+                return Ok(());
+            }
+            bail!("{path}: {st}");
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{path}: timed out");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

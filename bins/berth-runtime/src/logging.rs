@@ -304,6 +304,15 @@ fn errno_text(code: i32) -> String {
     format!("{lower} (errno {code})")
 }
 
+/// Writes a warning to the log file (or to stderr without one: the
+/// caller of `delete` is the one to tell).
+pub fn warn(msg: &str) {
+    match SINK.get() {
+        Some(sink) if sink.file.is_some() => sink.write_entry("warning", msg, &[]),
+        _ => eprintln!("berth-runtime: warning: {msg}"),
+    }
+}
+
 /// Writes the final error of the command to the log file, if there is one.
 pub fn error(msg: &str) {
     if let Some(sink) = SINK.get() {
