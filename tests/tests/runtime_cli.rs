@@ -678,6 +678,45 @@ fn a_failing_poststop_hook_does_not_block_delete() {
     assert_eq!(state["id"], fx.id.as_str());
 }
 
+/// Hooks are told the caller's bundle, also when berth-runtime runs the
+/// container from an adjusted copy of the spec (here: rlimits above the
+/// hard limit are clamped; runc, which does not clamp, refuses this spec
+/// at create, and tells its hooks the caller's bundle otherwise).
+#[test]
+fn hooks_get_the_callers_bundle() {
+    let dir = std::env::temp_dir().join(format!("berth-hooks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let hook = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}/{name}.json", dir.display())]});
+    let mut fx = Fixture::with_config("hooks", |c| {
+        c["process"]["args"] = json!(["true"]);
+        c["process"]["rlimits"] =
+            json!([{ "type": "RLIMIT_NOFILE", "hard": 1u64 << 40, "soft": 1u64 << 40 }]);
+        c["hooks"] = json!({
+            "createRuntime": [hook("createRuntime")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")],
+        });
+    });
+    let (_out, _err, pid) = fx.create();
+    fx.run_ok(&["start", &fx.id]);
+    assert_eq!(
+        wait_exit(pid, Duration::from_secs(10)),
+        WaitStatus::Exited(Pid::from_raw(pid), 0)
+    );
+    fx.run_ok(&["delete", &fx.id]);
+    for name in ["createRuntime", "poststart", "poststop"] {
+        let state: Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            Path::new(state["bundle"].as_str().unwrap()),
+            fx.bundle.as_path(),
+            "{name}: {state}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn rlimits_above_the_hard_limit_are_clamped() {
     let mut fx = Fixture::with_config("rlimit", |c| {

@@ -10,6 +10,7 @@ mod create;
 mod delete;
 mod exec;
 mod executor;
+mod hook_relay;
 mod kill;
 mod list;
 mod logging;
@@ -80,6 +81,9 @@ enum Command {
     Exec(exec::ExecArgs),
     /// List containers.
     List(list::ListArgs),
+    /// Run a hook with the caller's bundle in its state (used by adjusted specs).
+    #[command(name = "hook-relay", hide = true)]
+    HookRelay(hook_relay::HookRelayArgs),
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -101,6 +105,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Delete(a) => delete::delete(global, a).map(|_| 0),
         Command::Exec(a) => exec::exec(global, a),
         Command::List(a) => list::list(global, a).map(|_| 0),
+        Command::HookRelay(a) => hook_relay::relay(a),
     }
 }
 

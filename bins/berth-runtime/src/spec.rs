@@ -115,6 +115,17 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
     }
 
     spec["root"]["path"] = Value::String(rootfs.to_string_lossy().into_owned());
+    // The hooks are told the caller's bundle, not this copy's.
+    if let (Some(hooks), Ok(me)) = (
+        spec.get_mut("hooks").and_then(Value::as_object_mut),
+        std::env::current_exe(),
+    ) {
+        for list in hooks.values_mut().filter_map(Value::as_array_mut) {
+            for h in list.iter_mut() {
+                *h = crate::hook_relay::wrap(h, &me, bundle);
+            }
+        }
+    }
     if shadow_dir.exists() {
         fs::remove_dir_all(shadow_dir)
             .with_context(|| format!("remove stale {}", shadow_dir.display()))?;
