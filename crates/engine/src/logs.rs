@@ -265,6 +265,50 @@ async fn read_rotated(p: &std::path::Path) -> Option<Vec<u8>> {
     }
 }
 
+/// The rotated files' lines, oldest first, from one consistent view: the
+/// files are opened, and opened again if a rotation renamed any of them
+/// meanwhile (a listing taken while the shim shifts `.N` to `.N+1` could
+/// otherwise skip one). Gunzipped where compressed.
+fn rotated_snapshot(path: &std::path::Path) -> Vec<u8> {
+    use std::os::unix::fs::MetadataExt;
+    let listing = || -> Vec<(PathBuf, u64)> {
+        files(path)
+            .into_iter()
+            .filter(|p| p != path)
+            .filter_map(|p| std::fs::metadata(&p).ok().map(|m| (p, m.ino())))
+            .collect()
+    };
+    let mut opened = Vec::new();
+    for _ in 0..20 {
+        let before = listing();
+        opened = before
+            .iter()
+            .filter_map(|(p, _)| std::fs::File::open(p).ok().map(|f| (p.clone(), f)))
+            .collect();
+        let same = opened.len() == before.len()
+            && opened
+                .iter()
+                .zip(&before)
+                .all(|((_, f), (_, ino))| f.metadata().is_ok_and(|m| m.ino() == *ino));
+        if same && listing() == before {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    for (p, f) in opened {
+        let mut data = Vec::new();
+        let ok = if p.extension().is_some_and(|e| e == "gz") {
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(f), &mut data).is_ok()
+        } else {
+            std::io::Read::read_to_end(&mut &f, &mut data).is_ok()
+        };
+        if ok {
+            out.extend(data);
+        }
+    }
+    out
+}
+
 /// Streams the log at `path`. With `follow`, keeps reading until
 /// `running` turns false (and the file has no more lines) or the receiver is dropped.
 pub fn stream(
@@ -308,13 +352,7 @@ pub fn stream(
                     take_lines(&mut partial, &mut chunk, &mut seen, &mut lines);
                     partial.clear();
                     seen.rewind();
-                    for old in files(&path) {
-                        if old != path {
-                            if let Some(b) = read_rotated(&old).await {
-                                chunk.extend(b);
-                            }
-                        }
-                    }
+                    chunk.extend(rotated_snapshot(&path));
                 }
                 cur = match tokio::fs::File::open(&path).await {
                     Ok(f) => {

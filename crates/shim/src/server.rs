@@ -261,11 +261,15 @@ impl JsonLog {
         let mut lines = Vec::new();
         while let Some(i) = buf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = buf.drain(..=i).collect();
-            lines.push(log_line(kind, &line));
+            for piece in line.chunks(16 * 1024) {
+                lines.push(log_line(kind, piece));
+            }
         }
-        if buf.len() >= 16 * 1024 {
-            let line: Vec<u8> = std::mem::take(buf);
-            lines.push(log_line(kind, &line));
+        // A line without its end yet is kept in 16 KiB pieces, as
+        // dockerd's json-file splits long lines.
+        while buf.len() >= 16 * 1024 {
+            let piece: Vec<u8> = buf.drain(..16 * 1024).collect();
+            lines.push(log_line(kind, &piece));
         }
         for l in lines {
             if self.max_size > 0
