@@ -12,6 +12,8 @@ cargo build --workspace --bins
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/berth-test-output.$$
 status=${PIPESTATUS[0]}
+# The parsers of untrusted bytes under libFuzzer, briefly (fuzz/, scripts/fuzz.sh).
+scripts/fuzz.sh 10 || status=1
 scripts/check-leaks.sh "$net_before"
 rm -f /tmp/berth-test-output.$$ "$net_before"
 exit "$status"

@@ -110,6 +110,14 @@ impl Reference {
         if domain.is_empty() || !path.split('/').all(valid_component) {
             return Err(bad(s));
         }
+        // As distribution: the whole name, normalized, is at most 255
+        // characters (found by fuzz/: a short form that parsed printed to a
+        // full name that did not).
+        if domain.len() + 1 + path.len() > 255 {
+            return Err(Error::invalid(format!(
+                "invalid reference format: repository name ({domain}/{path}) must not be more than 255 characters"
+            )));
+        }
         Ok(Reference {
             domain,
             path,
@@ -175,6 +183,18 @@ impl fmt::Display for Reference {
 
 #[cfg(test)]
 mod tests {
+    /// Found by fuzz/reference: a short name that parsed although its full
+    /// form is longer than distribution allows.
+    #[test]
+    fn the_full_name_is_at_most_255_characters() {
+        let long = "a".repeat(240);
+        let e = super::Reference::parse(&long).unwrap_err();
+        assert!(e.message.contains("must not be more than 255 characters"), "{}", e.message);
+        let fits = "a".repeat(255 - "docker.io/library/".len());
+        let r = super::Reference::parse(&fits).unwrap();
+        assert_eq!(super::Reference::parse(&r.to_string()).unwrap(), r);
+    }
+
     use super::*;
 
     #[test]

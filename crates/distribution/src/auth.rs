@@ -254,7 +254,8 @@ pub fn parse_challenges(header: &str) -> Vec<Challenge> {
         }
     };
     let token = |i: &mut usize| {
-        let start = *i;
+        let start = (*i).min(b.len());
+        *i = start;
         while *i < b.len() && !is_sep(b[*i]) && b[*i] != b'=' && b[*i] != b'"' {
             *i += 1;
         }
@@ -296,7 +297,11 @@ pub fn parse_challenges(header: &str) -> Vec<Challenge> {
                     v.push(c);
                     i += c.len_utf8();
                 }
-                i += 1; // closing quote
+                // The closing quote, when there is one (an unclosed value
+                // ends the header: found by fuzz/, a slice out of bounds).
+                if i < b.len() {
+                    i += 1;
+                }
                 v
             } else {
                 let start = i;
@@ -580,6 +585,15 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         }
+    }
+
+    /// Found by fuzz/registry_auth: an unclosed quoted value at the end.
+    #[test]
+    fn an_unclosed_quote_ends_the_header() {
+        let c = parse_challenges("Bearer realm=\"x");
+        assert_eq!(c[0].param("realm"), Some("x"));
+        let _ = parse_challenges(" \t \n=\" \t");
+        let _ = parse_challenges("a b=\"\\");
     }
 
     #[test]
