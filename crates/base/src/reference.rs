@@ -189,7 +189,11 @@ mod tests {
     fn the_full_name_is_at_most_255_characters() {
         let long = "a".repeat(240);
         let e = super::Reference::parse(&long).unwrap_err();
-        assert!(e.message.contains("must not be more than 255 characters"), "{}", e.message);
+        assert!(
+            e.message.contains("must not be more than 255 characters"),
+            "{}",
+            e.message
+        );
         let fits = "a".repeat(255 - "docker.io/library/".len());
         let r = super::Reference::parse(&fits).unwrap();
         assert_eq!(super::Reference::parse(&r.to_string()).unwrap(), r);
