@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fails when the test suite left berth test resources behind: mounts under
 # /tmp/berth-t* or /tmp/berth-reg*, cgroups named berth-t*, or berth
-# processes on those paths, network links (bt-*, br-*, veth*, berth*) and berth's
-# nft tables.
+# processes on those paths, network links (bt-*, br-*, veth*, berth*),
+# berth's nft tables, and a changed IPv4 forwarding or added binfmt_misc
+# entry.
 set -uo pipefail
 left=0
 m=$(awk '$5 ~ "^/tmp/berth-(t|reg)" {print $5}' /proc/self/mountinfo)
@@ -21,5 +22,8 @@ l=$("$(dirname "$0")/net-state.sh" | grep -E '^link (bt-|br-|veth|berth)' | grep
 [ -n "$l" ] && { echo "leaked network links:"; echo "$l"; left=1; }
 t=$("$(dirname "$0")/net-state.sh" | grep -E '^table .*berth' | grep -vxF -f "$before" || true)
 [ -n "$t" ] && { echo "leaked nft tables:"; echo "$t"; left=1; }
+# Host settings: IPv4 forwarding as before, no binfmt_misc entry added.
+h=$("$(dirname "$0")/net-state.sh" | grep -E '^(ip_forward|binfmt) ' | grep -vxF -f "$before" || true)
+[ -n "$h" ] && { echo "changed host settings:"; echo "$h"; left=1; }
 [ $left -eq 0 ] && echo "no leaked test resources"
 exit $left

@@ -50,7 +50,7 @@ fn listens_on_unix_and_tcp_together() {
     // containers, and a test never routes traffic off the machine.
     std::fs::write(
         dir.path().join("daemon.json"),
-        r#"{"bridge": "none", "iptables": false, "ip-forward": false}"#,
+        r#"{"bridge": "none", "iptables": false, "ip-forward": false, "emulation": false}"#,
     )
     .unwrap();
     let sock = dir.path().join("d.sock");
@@ -139,6 +139,8 @@ fn the_socket_belongs_to_the_group() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let _ = child.wait();
     assert_eq!((mode, gid), (0o660, group.gid.as_raw()));
+    // (Refused before anything changes on the host: no forwarding, no
+    // emulators registered.)
     let out = berthd_with_config(r#"{"emulation": false}"#, &["-G", "berth-no-such-group"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(

@@ -370,19 +370,22 @@ fn run() -> anyhow::Result<()> {
         .clone()
         .or(file.exec_root.clone())
         .unwrap_or_else(|| "/run/berth".into());
-    let net = network_config(&flags, &file, &std::path::absolute(&net_exec_root)?)?;
+    // What can fail is checked before anything changes on the host
+    // (forwarding, binfmt_misc, the firewall).
     let data_root = flags
         .data_root
-        .or(file.data_root)
+        .clone()
+        .or(file.data_root.clone())
         .unwrap_or_else(|| "/var/lib/berth".into());
     let exec_root = flags
         .exec_root
-        .or(file.exec_root)
+        .clone()
+        .or(file.exec_root.clone())
         .unwrap_or_else(|| "/run/berth".into());
     let hosts = if !flags.hosts.is_empty() {
-        flags.hosts
+        flags.hosts.clone()
     } else {
-        file.hosts.unwrap_or_default()
+        file.hosts.clone().unwrap_or_default()
     };
     let hosts = if hosts.is_empty() {
         vec![format!("unix://{}", exec_root.join("berth.sock").display())]
@@ -407,6 +410,7 @@ fn run() -> anyhow::Result<()> {
         &listeners,
     )
     .map_err(anyhow::Error::msg)?;
+    let net = network_config(&flags, &file, &std::path::absolute(&net_exec_root)?)?;
     let pidfile = flags
         .pidfile
         .or(file.pidfile)
