@@ -89,51 +89,25 @@ fn take_poststop_hooks(dir: &std::path::Path) -> Result<Vec<serde_json::Value>> 
 /// Runs one OCI hook (`path`, `args`, `env`, `timeout`) with the state on
 /// its stdin.
 fn run_hook(hook: &serde_json::Value, state: &serde_json::Value) -> Result<()> {
-    use std::io::Write;
     let path = hook["path"].as_str().context("a hook without a path")?;
-    let mut cmd = std::process::Command::new(path);
-    let args: Vec<String> = hook["args"]
-        .as_array()
-        .map(|a| {
+    let strings = |v: &serde_json::Value| -> Option<Vec<String>> {
+        v.as_array().map(|a| {
             a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
+                .filter_map(|x| x.as_str().map(String::from))
                 .collect()
         })
-        .unwrap_or_default();
-    if let Some((arg0, rest)) = args.split_first() {
-        std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
-        cmd.args(rest);
+    };
+    let args = strings(&hook["args"]).unwrap_or_default();
+    let env = strings(&hook["env"]);
+    let st = crate::hook_relay::run_with_state(
+        path,
+        &args,
+        env.as_deref(),
+        state,
+        hook["timeout"].as_u64(),
+    )?;
+    if !st.success() {
+        bail!("{path}: {st}");
     }
-    if let Some(env) = hook["env"].as_array() {
-        cmd.env_clear();
-        for e in env.iter().filter_map(|v| v.as_str()) {
-            if let Some((k, v)) = e.split_once('=') {
-                cmd.env(k, v);
-            }
-        }
-    }
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .with_context(|| format!("start {path}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(state.to_string().as_bytes());
-    }
-    let deadline = hook["timeout"]
-        .as_u64()
-        .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
-    loop {
-        if let Some(st) = child.try_wait()? {
-            if st.success() {
-                return Ok(());
-            }
-            bail!("{path}: {st}");
-        }
-        if deadline.is_some_and(|d| std::time::Instant::now() > d) {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("{path}: timed out");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    Ok(())
 }

@@ -32,10 +32,32 @@ pub fn relay(a: HookRelayArgs) -> Result<i32> {
         state["bundle"] = serde_json::json!(a.bundle);
     }
     let (path, args) = a.hook.split_first().context("no hook given")?;
+    let st = run_with_state(path, args, None, &state, None)?;
+    Ok(st.code().unwrap_or(1))
+}
+
+/// Runs a hook: `path` with `args` (args[0] as its argv[0]), `env` when
+/// given (else ours), the state on its stdin, killed after `timeout`
+/// seconds.
+pub fn run_with_state(
+    path: &str,
+    args: &[String],
+    env: Option<&[String]>,
+    state: &serde_json::Value,
+    timeout: Option<u64>,
+) -> Result<std::process::ExitStatus> {
     let mut cmd = std::process::Command::new(path);
     if let Some((arg0, rest)) = args.split_first() {
         std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
         cmd.args(rest);
+    }
+    if let Some(env) = env {
+        cmd.env_clear();
+        for e in env {
+            if let Some((k, v)) = e.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
     }
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
@@ -44,8 +66,18 @@ pub fn relay(a: HookRelayArgs) -> Result<i32> {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(state.to_string().as_bytes());
     }
-    let st = child.wait()?;
-    Ok(st.code().unwrap_or(1))
+    let deadline = timeout.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
+    loop {
+        if let Some(st) = child.try_wait()? {
+            return Ok(st);
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("{path}: timed out");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// A hook of the spec, routed through `hook-relay` with `bundle`.

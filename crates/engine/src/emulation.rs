@@ -104,20 +104,6 @@ pub fn described() -> Vec<Entry> {
     out
 }
 
-/// The host's own platform, which needs no emulation.
-pub fn host_platform() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "linux/amd64",
-        "aarch64" => "linux/arm64",
-        "arm" => "linux/arm/v7",
-        "riscv64" => "linux/riscv64",
-        "powerpc64" => "linux/ppc64le",
-        "s390x" => "linux/s390x",
-        "x86" => "linux/386",
-        _ => "linux/unknown",
-    }
-}
-
 /// Whether binfmt_misc runs the entry `name` now.
 fn enabled(name: &str) -> bool {
     std::fs::read_to_string(Path::new(BINFMT).join(name))
@@ -172,7 +158,11 @@ pub fn emulated() -> Vec<String> {
         .iter()
         .filter(|e| enabled(&e.name))
         .filter_map(|e| e.platform())
-        .filter(|p| *p != host_platform())
+        .filter(|p| {
+            // The host's own platform needs no emulation.
+            distribution::Platform::parse(p)
+                .is_ok_and(|p| distribution::Platform::host().match_rank(&p).is_none())
+        })
         .map(String::from)
         .collect();
     out.sort();

@@ -253,18 +253,6 @@ pub fn files(path: &std::path::Path) -> Vec<PathBuf> {
     out
 }
 
-/// A rotated file's lines, gunzipped when it is a `.gz`.
-async fn read_rotated(p: &std::path::Path) -> Option<Vec<u8>> {
-    let raw = tokio::fs::read(p).await.ok()?;
-    if p.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out).ok()?;
-        Some(out)
-    } else {
-        Some(raw)
-    }
-}
-
 /// The rotated files' lines, oldest first, from one consistent view: the
 /// files are opened, and opened again if a rotation renamed any of them
 /// meanwhile (a listing taken while the shim shifts `.N` to `.N+1` could
@@ -320,14 +308,14 @@ pub fn stream(
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         use std::os::unix::fs::MetadataExt;
+        // The rotated files (blocking reads, off the runtime's workers).
+        let rotated = |p: PathBuf| async move {
+            tokio::task::spawn_blocking(move || rotated_snapshot(&p))
+                .await
+                .unwrap_or_default()
+        };
         // The rotated files first, whole; then the current one, followed.
-        let mut chunk = Vec::new();
-        let all = files(&path);
-        for old in &all[..all.len() - 1] {
-            if let Some(b) = read_rotated(old).await {
-                chunk.extend(b);
-            }
-        }
+        let mut chunk = rotated(path.clone()).await;
         let mut partial = Vec::new();
         let mut first = true;
         let mut seen = Seen::default();
@@ -352,7 +340,7 @@ pub fn stream(
                     take_lines(&mut partial, &mut chunk, &mut seen, &mut lines);
                     partial.clear();
                     seen.rewind();
-                    chunk.extend(rotated_snapshot(&path));
+                    chunk.extend(rotated(path.clone()).await);
                 }
                 cur = match tokio::fs::File::open(&path).await {
                     Ok(f) => {
