@@ -331,7 +331,10 @@ pub fn stream(
             }
             let meta = tokio::fs::metadata(&path).await.ok();
             let now_inode = meta.as_ref().map(|m| m.ino());
-            if cur.as_ref().map(|c| c.1) != now_inode {
+            // (A path missing for a moment is the shim between renaming the
+            // file and making the next one: the held file is read on, the
+            // rotation handled once the new file is there.)
+            if now_inode.is_some() && cur.as_ref().map(|c| c.1) != now_inode {
                 if cur.is_some() {
                     // Rotated, maybe more than once: the rest of the held
                     // file, then the rotated files again, oldest first
