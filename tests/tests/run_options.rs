@@ -243,6 +243,19 @@ fn cgroup_options_take_effect() {
         assert_ne!(out.code, 0);
         assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
     }
+    // A domain name in the host's UTS namespace could not be applied.
+    let out = d.docker(&[
+        "create",
+        "--uts",
+        "host",
+        "--domainname",
+        "example.org",
+        "busybox",
+    ]);
+    assert!(
+        out.stderr.contains("Conflicting options: --domainname"),
+        "{out:?}"
+    );
     // The docker CLI checks the format itself; the daemon does too.
     let (status, body) = d.api(
         "POST",

@@ -623,6 +623,15 @@ impl ContainerService {
             });
         }
         options::check_create(&config, &host_config)?;
+        // The host's UTS namespace has the host's domain name: one asked
+        // for could not be applied.
+        let host_uts = host_config.network_mode == "host"
+            || host_config.extra.get("UTSMode").and_then(|v| v.as_str()) == Some("host");
+        if host_uts && !config.domainname.is_empty() {
+            return Err(Error::invalid(
+                "Conflicting options: --domainname and the host's UTS namespace (--uts host or --network host)",
+            ));
+        }
         crate::logs::LogSettings::of(host_config.log_config.as_ref())?;
         crate::spec::validate_host_config(&host_config)?;
         let mut warnings =
