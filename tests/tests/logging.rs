@@ -207,3 +207,33 @@ fn daemon_json_log_defaults() {
     );
     d.finish();
 }
+
+/// The end of a process's output is never lost to its exit: every line of
+/// a fast writer is in the log and in `docker run`'s output once it exits.
+/// And an exec whose background child keeps the output pipe open still
+/// ends (with what it wrote) while the child lives on.
+#[test]
+fn output_is_whole_at_exit_and_a_held_pipe_does_not_hold_the_exit() {
+    if !require(DOCKER) {
+        return;
+    }
+    let d = Daemon::start();
+    let script = "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done";
+    let out = d.docker(&["run", "--name", "fast", "busybox", "sh", "-c", script]);
+    let want: Vec<String> = (0..3000).map(|i| format!("line-{i}")).collect();
+    assert_eq!(out.ok().lines().collect::<Vec<_>>(), want);
+    let logs = d.docker(&["logs", "fast"]);
+    assert_eq!(logs.ok().lines().collect::<Vec<_>>(), want);
+
+    d.docker(&["run", "-d", "--name", "held", "busybox", "sleep", "1000"])
+        .ok();
+    let mut cmd = d.docker_cmd();
+    cmd.args(["exec", "held", "sh", "-c", "sleep 1000 & echo started"]);
+    // (The bound is far beyond the shim's grace: without it, the exec
+    // would wait for the sleep.)
+    let out = berth_tests::run(cmd, None, std::time::Duration::from_secs(60));
+    assert_eq!((out.code, out.stdout.trim()), (0, "started"), "{out:?}");
+    let top = d.docker(&["top", "held"]);
+    assert_eq!(top.ok().matches("sleep 1000").count(), 2, "{top:?}");
+    d.finish();
+}

@@ -506,19 +506,36 @@ fn runtime_error(log: &Path, offset: u64) -> Option<String> {
     })
 }
 
+/// The output pumps of one process.
+struct Pumps {
+    /// One message per pump at EOF.
+    done: std::sync::mpsc::Receiver<()>,
+    n: usize,
+    /// Pumps between a read and the end of its `sink` call.
+    busy: Arc<std::sync::atomic::AtomicUsize>,
+    /// The read ends, to see whether output is still waiting in them.
+    readers: Vec<File>,
+}
+
 /// Copies one output of a process to `sink` until EOF, then signals `done`.
 fn pump(
     kind: u8,
     mut r: File,
     sink: impl Fn(u8, &[u8]) + Send + 'static,
+    busy: Arc<std::sync::atomic::AtomicUsize>,
     done: std::sync::mpsc::Sender<()>,
 ) {
+    use std::sync::atomic::Ordering;
     thread::spawn(move || {
         let mut buf = vec![0u8; 32 * 1024];
         loop {
             match r.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => sink(kind, &buf[..n]),
+                Ok(n) => {
+                    busy.fetch_add(1, Ordering::SeqCst);
+                    sink(kind, &buf[..n]);
+                    busy.fetch_sub(1, Ordering::SeqCst);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 // EIO on a pty master once the slave side is gone.
                 Err(_) => break,
@@ -531,23 +548,70 @@ fn pump(
 fn start_pumps(
     io: &Io,
     sink: impl Fn(u8, &[u8]) + Send + Clone + 'static,
-) -> std::io::Result<(std::sync::mpsc::Receiver<()>, usize)> {
+) -> std::io::Result<Pumps> {
     let (tx, rx) = std::sync::mpsc::channel();
+    let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut readers = Vec::new();
     for (kind, r) in &io.outputs {
-        pump(*kind, r.try_clone()?, sink.clone(), tx.clone());
+        pump(
+            *kind,
+            r.try_clone()?,
+            sink.clone(),
+            busy.clone(),
+            tx.clone(),
+        );
+        readers.push(r.try_clone()?);
     }
-    Ok((rx, io.outputs.len()))
+    Ok(Pumps {
+        done: rx,
+        n: io.outputs.len(),
+        busy,
+        readers,
+    })
 }
 
-/// Waits for the pumps to reach EOF, bounded so that a daemonized grandchild
-/// holding the pipe open cannot hold up the exit.
-fn drain(rx: &std::sync::mpsc::Receiver<()>, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    for _ in 0..n {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if rx.recv_timeout(left).is_err() {
-            return;
+impl Pumps {
+    /// Waits for the pumps to reach EOF once the process has exited. A
+    /// daemonized grandchild may hold a pipe open for ever, so after 2 s
+    /// the wait ends, but only once nothing is left to copy: no bytes
+    /// waiting in a pipe and no pump in the middle of a copy (a pump held
+    /// back on a busy machine loses nothing). A grandchild that never stops
+    /// writing is given up on after 30 s.
+    fn drain(&self) {
+        use std::sync::atomic::Ordering;
+        let grace = Instant::now() + Duration::from_secs(2);
+        let limit = Instant::now() + Duration::from_secs(30);
+        let mut left = self.n;
+        while left > 0 {
+            match self.done.recv_timeout(Duration::from_millis(50)) {
+                Ok(()) => left -= 1,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let now = Instant::now();
+                    if now >= limit {
+                        return;
+                    }
+                    if now >= grace
+                        && self.busy.load(Ordering::SeqCst) == 0
+                        && self.readers.iter().all(|r| pending(r) == 0)
+                    {
+                        return;
+                    }
+                }
+            }
         }
+    }
+}
+
+/// Bytes waiting to be read in a pipe or pty master.
+fn pending(f: &File) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through a valid pointer.
+    let rc = unsafe { libc::ioctl(f.as_raw_fd(), libc::FIONREAD, &mut n) };
+    if rc == 0 {
+        n.max(0) as usize
+    } else {
+        0
     }
 }
 
@@ -843,12 +907,12 @@ fn exec(
             let _ = frame::write(&mut *out.lock().unwrap(), kind, data);
         }
     };
-    let (rx, n) = match start_pumps(&io, sink) {
+    let pumps = match start_pumps(&io, sink) {
         Ok(v) => v,
         Err(_) => return,
     };
     let code = watch.wait(pid);
-    drain(&rx, n);
+    pumps.drain();
     let _ = frame::write(&mut *out.lock().unwrap(), frame::EXIT, &code.to_be_bytes());
     let _ = conn.shutdown(std::net::Shutdown::Both);
 }
@@ -1000,7 +1064,7 @@ pub fn run(opts: Options) -> i32 {
         let s = shim.clone();
         move |kind: u8, data: &[u8]| s.publish(kind, data)
     };
-    let (rx, n) = match start_pumps(&io, sink) {
+    let pumps = match start_pumps(&io, sink) {
         Ok(v) => v,
         Err(e) => {
             ready(&Reply::err(format!("stdio: {e}")));
@@ -1013,7 +1077,7 @@ pub fn run(opts: Options) -> i32 {
     });
 
     let code = init_watch.wait(pid);
-    drain(&rx, n);
+    pumps.drain();
     shim.log.lock().unwrap().flush_partial();
     let record = ExitRecord {
         exit_code: code,
