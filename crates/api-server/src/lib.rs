@@ -271,11 +271,16 @@ async fn guarded(id: u64, f: impl std::future::Future<Output = Resp>) -> Resp {
     }
 }
 
-async fn serve_conn<S>(engine: Arc<Engine>, io: S)
+/// `peer_fd`: the connection's socket when it is a unix one (see
+/// [`routes::ConnFd`]).
+async fn serve_conn<S>(engine: Arc<Engine>, io: S, peer_fd: Option<std::os::fd::RawFd>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        if let Some(fd) = peer_fd {
+            req.extensions_mut().insert(routes::ConnFd(fd));
+        }
         let engine = engine.clone();
         let id = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
         let span =
@@ -337,7 +342,8 @@ pub async fn serve(
                 tasks.push(tokio::spawn(async move {
                     loop {
                         if let Ok((s, _)) = listener.accept().await {
-                            tokio::spawn(serve_conn(engine.clone(), s));
+                            let fd = std::os::fd::AsRawFd::as_raw_fd(&s);
+                            tokio::spawn(serve_conn(engine.clone(), s, Some(fd)));
                         }
                     }
                 }));
@@ -356,7 +362,7 @@ pub async fn serve(
                         let engine = engine.clone();
                         match &tls {
                             None => {
-                                tokio::spawn(serve_conn(engine, s));
+                                tokio::spawn(serve_conn(engine, s, None));
                             }
                             Some(acceptor) => {
                                 let acceptor = acceptor.clone();
@@ -364,7 +370,7 @@ pub async fn serve(
                                     // A client without an acceptable
                                     // certificate ends here.
                                     match acceptor.accept(s).await {
-                                        Ok(t) => serve_conn(engine, t).await,
+                                        Ok(t) => serve_conn(engine, t, None).await,
                                         Err(e) => {
                                             tracing::debug!(%peer, error = %e, "TLS handshake failed")
                                         }

@@ -174,7 +174,35 @@ pub(crate) async fn read_container_json<T: serde::de::DeserializeOwned + Default
     serde_json::from_value(v).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
 }
 
-/// Answers with `101 Switching Protocols` and runs `f` on the raw connection.
+/// The socket of a unix connection, in its requests' extensions. Valid as
+/// long as the connection (or what it was upgraded to) lives.
+#[derive(Clone, Copy)]
+pub(crate) struct ConnFd(pub std::os::fd::RawFd);
+
+/// Waits (up to 500 ms) until the client has read everything sent on a
+/// unix connection. docker-py reads the 101 answer through a buffered file
+/// and then the raw socket, so bytes that arrive with the answer are lost
+/// to it (docker/docker-py#2466); a stream's first bytes wait for the
+/// answer to be read.
+async fn answer_read(fd: ConnFd) {
+    for i in 0..600 {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ writes one int through a valid pointer; the fd is
+        // the live connection's (ConnFd).
+        let rc = unsafe { libc::ioctl(fd.0, libc::TIOCOUTQ, &mut queued) };
+        if rc != 0 || queued == 0 {
+            return;
+        }
+        if i < 100 {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+}
+
+/// Answers with `101 Switching Protocols` and runs `f` on the raw connection
+/// once the client has read the answer (on a unix socket).
 /// `content_type` comes from `compat::stream_content_type`.
 pub(crate) fn hijack<B, F, Fut>(req: Request<B>, content_type: &'static str, f: F) -> Result<Resp>
 where
@@ -182,9 +210,15 @@ where
     F: FnOnce(Box<dyn ClientStream>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    let fd = req.extensions().get::<ConnFd>().copied();
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
-            Ok(up) => f(Box::new(TokioIo::new(up))).await,
+            Ok(up) => {
+                if let Some(fd) = fd {
+                    answer_read(fd).await;
+                }
+                f(Box::new(TokioIo::new(up))).await
+            }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }
     });
