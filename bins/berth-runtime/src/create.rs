@@ -108,7 +108,7 @@ pub fn create_container(global: &GlobalOpts, opts: &CreateOptions) -> Result<Pid
         .with_context(|| format!("change directory to {}", bundle.display()))?;
 
     let mut container = ContainerBuilder::new(id.to_string(), SyscallType::default())
-        .with_executor(BerthExecutor)
+        .with_executor(BerthExecutor::default())
         .with_root_path(&root)?
         .with_console_socket(console_socket.as_ref())
         .with_preserved_fds(opts.preserve_fds)

@@ -20,7 +20,7 @@ use libcontainer::syscall::syscall::SyscallType;
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::executor::BerthExecutor;
+use crate::executor::{BerthExecutor, TenantSeccomp};
 use crate::tty::ConsoleListener;
 use crate::{common, spec, state, tty, GlobalOpts};
 
@@ -178,6 +178,46 @@ fn process_from_args(args: &ExecArgs, bundle: &Path) -> Result<Value> {
     Ok(p)
 }
 
+/// The container's seccomp profile for an exec (libcontainer leaves it out
+/// of an exec's spec; the executor loads it). Unless the process has
+/// no_new_privs, loading it takes CAP_SYS_ADMIN, and dropping that from the
+/// bounding set CAP_SETPCAP: both are added to the process's bounding,
+/// effective and permitted sets here (those it has), and its own sets are
+/// restored once the profile is loaded.
+fn tenant_seccomp(bundle: &Path, process: &mut Value) -> Result<Option<TenantSeccomp>> {
+    let config = bundle.join("config.json");
+    let spec = libcontainer::oci_spec::runtime::Spec::load(&config)
+        .with_context(|| format!("read {}", config.display()))?;
+    let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
+        return Ok(None);
+    };
+    if libcontainer::seccomp::is_notify(&profile) {
+        bail!(
+            "exec in a container whose seccomp profile notifies (SCMP_ACT_NOTIFY) is not supported"
+        );
+    }
+    let nnp = process.get("noNewPrivileges").and_then(Value::as_bool) == Some(true);
+    let restore = match process.get_mut("capabilities") {
+        Some(caps) if !nnp && caps.is_object() => {
+            let own = serde_json::from_value(caps.clone()).context("process capabilities")?;
+            for set in ["bounding", "effective", "permitted"] {
+                if let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) {
+                    for cap in ["CAP_SYS_ADMIN", "CAP_SETPCAP"] {
+                        if !list.iter().any(|c| c == cap) {
+                            list.push(cap.into());
+                        }
+                    }
+                }
+            }
+            Some(own)
+        }
+        // Under no_new_privs any process may load a filter; a process
+        // without a capabilities object keeps the runtime's, all of them.
+        _ => None,
+    };
+    Ok(Some(TenantSeccomp { profile, restore }))
+}
+
 pub fn exec(global: &GlobalOpts, args: ExecArgs) -> Result<i32> {
     let root = common::root_dir(global)?;
     let pid_file = args.pid_file.as_deref().map(common::absolute).transpose()?;
@@ -238,6 +278,7 @@ pub fn exec(global: &GlobalOpts, args: ExecArgs) -> Result<i32> {
         }
     };
 
+    let tenant = tenant_seccomp(container.bundle(), &mut process)?;
     let process_file = TempFile(
         container
             .root
@@ -245,8 +286,11 @@ pub fn exec(global: &GlobalOpts, args: ExecArgs) -> Result<i32> {
     );
     common::atomic_write(&process_file.0, &serde_json::to_vec(&process)?)?;
 
+    let executor = BerthExecutor {
+        tenant_seccomp: tenant,
+    };
     let pid = ContainerBuilder::new(args.id.clone(), SyscallType::default())
-        .with_executor(BerthExecutor)
+        .with_executor(executor)
         .with_root_path(&root)?
         .with_console_socket(console_path.as_ref())
         .with_preserved_fds(args.preserve_fds)

@@ -6,19 +6,57 @@
 //! missing `PATH` falls back to the usual default instead of being an error.
 //! An exec that fails once the container runs (a binary of another
 //! architecture and no emulator) is reported as runc reports it.
+//!
+//! For an exec it also loads the container's seccomp profile, which
+//! libcontainer leaves out of an exec's spec (its tenant builder keeps only
+//! the namespaces, cgroup path, personality and time offsets of `linux`),
+//! while runc applies it to every process of the container.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::Spec;
+use libcontainer::oci_spec::runtime::{LinuxCapabilities, LinuxSeccomp, Spec};
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+#[derive(Clone, Default)]
+pub struct BerthExecutor {
+    /// An exec's: the container's seccomp profile, to load before the exec.
+    pub tenant_seccomp: Option<TenantSeccomp>,
+}
+
+/// The container's seccomp profile for an exec's process. Without
+/// no_new_privs, loading a filter takes CAP_SYS_ADMIN: the process then
+/// runs with CAP_SYS_ADMIN and CAP_SETPCAP added (exec.rs) until the
+/// profile is loaded, and gets its own capabilities right after, the same
+/// order libcontainer (and runc) keeps for a container's init: load, then
+/// drop.
 #[derive(Clone)]
-pub struct BerthExecutor;
+pub struct TenantSeccomp {
+    pub profile: LinuxSeccomp,
+    /// The process's own capabilities, set once the profile is loaded
+    /// (`None`: none were added).
+    pub restore: Option<LinuxCapabilities>,
+}
+
+impl TenantSeccomp {
+    /// Loads the profile, then drops what was added. Any failure stops the
+    /// exec: the process never runs unconfined or with the extra caps.
+    fn load(&self) -> Result<(), String> {
+        libcontainer::seccomp::initialize_seccomp(&self.profile)
+            .map_err(|e| format!("load the container's seccomp profile: {e}"))?;
+        if let Some(caps) = &self.restore {
+            let syscall = libcontainer::syscall::syscall::create_syscall();
+            libcontainer::capabilities::drop_privileges(caps, syscall.as_ref()).map_err(|e| {
+                format!("set the capabilities after loading the seccomp profile: {e}")
+            })?;
+        }
+        Ok(())
+    }
+}
 
 fn args_of(spec: &Spec) -> Option<&Vec<String>> {
     spec.process()
@@ -72,9 +110,15 @@ impl Executor for BerthExecutor {
             .and_then(|p| p.env().as_ref())
             .and_then(|env| env.iter().rev().find_map(|e| e.strip_prefix("PATH=")))
             .unwrap_or(DEFAULT_PATH);
-        look_path(&args[0], env_path)
-            .map(|_| ())
-            .map_err(ExecutorValidationError::ArgValidationError)
+        look_path(&args[0], env_path).map_err(ExecutorValidationError::ArgValidationError)?;
+        // The last step libcontainer runs before it reports the process
+        // ready, so a failure is the exec's error, as its own seccomp
+        // failures are.
+        if let Some(t) = &self.tenant_seccomp {
+            t.load()
+                .map_err(ExecutorValidationError::ArgValidationError)?;
+        }
+        Ok(())
     }
 
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {

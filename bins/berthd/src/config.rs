@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub log_driver: Option<String>,
     pub log_opts: Option<BTreeMap<String, String>>,
     pub init_path: Option<PathBuf>,
+    /// The default seccomp profile: "builtin", "unconfined" or a file.
+    pub seccomp_profile: Option<String>,
     /// berth's own: register QEMU's interpreters with binfmt_misc at start
     /// (default true) to run images of other architectures.
     pub emulation: Option<bool>,
@@ -82,6 +84,7 @@ pub fn parse_file(path: &str, text: &str) -> Result<FileConfig, String> {
         "log-driver",
         "log-opts",
         "init-path",
+        "seccomp-profile",
         "emulation",
         "live-restore",
         "insecure-registries",

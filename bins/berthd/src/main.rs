@@ -60,6 +60,9 @@ struct Flags {
     /// Parent cgroup for all containers.
     #[arg(long)]
     cgroup_parent: Option<String>,
+    /// Path to seccomp profile. Set to "unconfined" to disable the default seccomp profile.
+    #[arg(long)]
+    seccomp_profile: Option<String>,
     /// Registries reached over plain HTTP (host[:port] or CIDR); loopback always is.
     #[arg(long = "insecure-registry")]
     insecure_registries: Vec<String>,
@@ -335,6 +338,11 @@ fn run() -> anyhow::Result<()> {
             file.cgroup_parent.is_some(),
         ),
         (
+            "seccomp-profile",
+            flags.seccomp_profile.is_some(),
+            file.seccomp_profile.is_some(),
+        ),
+        (
             "insecure-registries",
             !flags.insecure_registries.is_empty(),
             file.insecure_registries.is_some(),
@@ -440,6 +448,15 @@ fn run() -> anyhow::Result<()> {
             bail!("invalid log configuration in daemon.json: {}", e.message);
         }
     }
+    // dockerd reads the file at start; berth also decodes it then.
+    let seccomp = engine::seccomp::DaemonProfile::from_setting(
+        flags
+            .seccomp_profile
+            .as_deref()
+            .or(file.seccomp_profile.as_deref())
+            .unwrap_or(""),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let cfg = engine::Config {
         data_root: std::path::absolute(&data_root)?,
         exec_root: std::path::absolute(&exec_root)?,
@@ -473,6 +490,7 @@ fn run() -> anyhow::Result<()> {
         }),
         init_default: file.init.unwrap_or(false),
         emulation: file.emulation.unwrap_or(true),
+        seccomp,
         default_log: (file.log_driver.is_some() || file.log_opts.is_some()).then(|| {
             serde_json::json!({
                 "Type": file.log_driver.clone().unwrap_or_else(|| "json-file".into()),

@@ -1090,6 +1090,7 @@ impl ContainerService {
                 .get("UTSMode")
                 .and_then(|v| v.as_str())
                 == Some("host"),
+            seccomp: &self.cfg.seccomp,
         })?;
         let bundle = self.bundle(&id);
         std::fs::create_dir_all(&bundle).ctx("create bundle")?;

@@ -17,6 +17,7 @@ pub mod imagetar;
 pub mod kernel_opts;
 pub mod logs;
 pub mod networks;
+pub mod seccomp;
 pub mod shim_client;
 pub mod signal;
 pub mod spec;
@@ -90,6 +91,9 @@ pub struct Config {
     pub default_log: Option<serde_json::Value>,
     /// daemon.json `emulation`: register QEMU's interpreters (emulation.rs).
     pub emulation: bool,
+    /// daemon.json `seccomp-profile` (`--seccomp-profile`): the profile of
+    /// containers that name none.
+    pub seccomp: seccomp::DaemonProfile,
 }
 
 /// All services, built in plain order by [`Engine::new`].

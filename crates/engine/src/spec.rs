@@ -25,7 +25,8 @@ pub const DEFAULT_CAPS: &[&str] = &[
     "CAP_AUDIT_WRITE",
 ];
 
-const ALL_CAPS: &[&str] = &[
+/// Every capability, in the kernel's numbering order.
+pub(crate) const ALL_CAPS: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
@@ -91,58 +92,6 @@ const READONLY: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
-/// Syscalls the default seccomp profile refuses with EPERM. Docker's profile
-/// is an allowlist; this denylist blocks the same dangerous families
-/// (kernel modules, kexec, namespaces, mounts, keyrings, tracing, clocks,
-/// BPF, perf) while leaving everything else to the capability set.
-const SECCOMP_DENY: &[&str] = &[
-    "acct",
-    "add_key",
-    "bpf",
-    "clock_adjtime",
-    "clock_settime",
-    "create_module",
-    "delete_module",
-    "finit_module",
-    "get_kernel_syms",
-    "init_module",
-    "ioperm",
-    "iopl",
-    "kcmp",
-    "kexec_file_load",
-    "kexec_load",
-    "keyctl",
-    "lookup_dcookie",
-    "mount",
-    "move_mount",
-    "fsopen",
-    "fsmount",
-    "fsconfig",
-    "open_tree",
-    "move_pages",
-    "nfsservctl",
-    "open_by_handle_at",
-    "perf_event_open",
-    "pivot_root",
-    "process_vm_readv",
-    "process_vm_writev",
-    "ptrace",
-    "query_module",
-    "quotactl",
-    "reboot",
-    "request_key",
-    "setns",
-    "settimeofday",
-    "swapon",
-    "swapoff",
-    "sysfs",
-    "umount2",
-    "unshare",
-    "uselib",
-    "userfaultfd",
-    "ustat",
-];
-
 fn security_opts(h: &HostConfig) -> Vec<String> {
     h.extra
         .get("SecurityOpt")
@@ -158,22 +107,6 @@ fn no_new_privileges(h: &HostConfig) -> bool {
     security_opts(h).iter().any(|o| {
         o == "no-new-privileges" || o == "no-new-privileges:true" || o == "no-new-privileges=true"
     })
-}
-
-/// The default seccomp profile (none for privileged containers or
-/// `--security-opt seccomp=unconfined`).
-fn seccomp(h: &HostConfig) -> Option<Value> {
-    let unconfined = security_opts(h)
-        .iter()
-        .any(|o| o == "seccomp=unconfined" || o == "seccomp:unconfined");
-    if h.privileged || unconfined {
-        return None;
-    }
-    Some(json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
-        "syscalls": [{"names": SECCOMP_DENY, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
-    }))
 }
 
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -335,6 +268,8 @@ pub struct SpecInput<'a> {
     pub ipc_ns: Option<Option<String>>,
     /// `--uts host`.
     pub host_uts: bool,
+    /// The daemon's seccomp profile, for a container that names none.
+    pub seccomp: &'a crate::seccomp::DaemonProfile,
 }
 
 /// `linux.resources`; `k` are the host config's kernel options and
@@ -549,8 +484,14 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         linux["maskedPaths"] = json!([]);
         linux["readonlyPaths"] = json!([]);
     }
-    if let Some(profile) = seccomp(i.host) {
-        linux["seccomp"] = profile;
+    // Docker's default profile (or the one asked for), for the final
+    // capability set: capabilities open syscalls.
+    let choice = crate::seccomp::Choice::of(security_opts(i.host).iter().map(String::as_str))?;
+    if let Some(profile) =
+        crate::seccomp::for_container(&choice, i.seccomp, i.host.privileged, &caps)?
+    {
+        linux["seccomp"] = serde_json::to_value(profile)
+            .map_err(|e| Error::internal(format!("seccomp profile: {e}")))?;
     }
     if !k.sysctls.is_empty() {
         linux["sysctl"] = json!(k.sysctls);
@@ -638,6 +579,7 @@ mod tests {
             pid_ns: None,
             ipc_ns: None,
             host_uts: false,
+            seccomp: &crate::seccomp::DaemonProfile::Builtin,
         }
     }
 
@@ -661,16 +603,80 @@ mod tests {
         let caps = s["process"]["capabilities"]["bounding"].as_array().unwrap();
         assert!(!caps.contains(&json!("CAP_NET_RAW")) && caps.contains(&json!("CAP_CHOWN")));
         assert_eq!(s["linux"]["cgroupsPath"], "/berth/abc");
-        assert_eq!(
-            s["linux"]["seccomp"]["syscalls"][0]["action"],
-            "SCMP_ACT_ERRNO"
-        );
+        assert_eq!(s["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
         let mut h = HostConfig::default();
         h.extra
             .insert("SecurityOpt".into(), json!(["seccomp=unconfined"]));
         assert!(build(&input(&c, &h, &args)).unwrap()["linux"]
             .get("seccomp")
             .is_none());
+    }
+
+    /// The names the container's profile allows without conditions.
+    fn allowed(s: &Value) -> Vec<String> {
+        s["linux"]["seccomp"]["syscalls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["action"] == "SCMP_ACT_ALLOW" && r.get("args").is_none())
+            .flat_map(|r| r["names"].as_array().unwrap().clone())
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn seccomp_follows_the_final_capabilities_and_the_options() {
+        let c = ContainerConfig::default();
+        let args = vec!["true".to_string()];
+        let spec = |h: &HostConfig| build(&input(&c, h, &args)).unwrap();
+        let plain = spec(&HostConfig::default());
+        assert_eq!(plain["linux"]["seccomp"]["defaultErrnoRet"], 1);
+        assert!(!allowed(&plain).contains(&"unshare".to_string()));
+        assert!(allowed(&plain).contains(&"mkdir".to_string()));
+        let admin = spec(&HostConfig {
+            cap_add: Some(vec!["SYS_ADMIN".into()]),
+            ..Default::default()
+        });
+        assert!(allowed(&admin).contains(&"unshare".to_string()));
+        // Added, then dropped: the final set decides.
+        let dropped = spec(&HostConfig {
+            cap_add: Some(vec!["sys_admin".into()]),
+            cap_drop: Some(vec!["CAP_SYS_ADMIN".into()]),
+            ..Default::default()
+        });
+        assert!(!allowed(&dropped).contains(&"unshare".to_string()));
+        let chroot_dropped = spec(&HostConfig {
+            cap_drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        });
+        assert!(!allowed(&chroot_dropped).contains(&"chroot".to_string()));
+        assert!(allowed(&plain).contains(&"chroot".to_string()));
+        // --privileged: none, unless one is named.
+        let privileged = HostConfig {
+            privileged: true,
+            ..Default::default()
+        };
+        assert!(spec(&privileged)["linux"].get("seccomp").is_none());
+        let mut named = privileged.clone();
+        named.extra.insert(
+            "SecurityOpt".into(),
+            json!([r#"seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#]),
+        );
+        assert_eq!(
+            spec(&named)["linux"]["seccomp"],
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]})
+        );
+        // The daemon's setting, for containers that name none.
+        let h = HostConfig::default();
+        let mut i = input(&c, &h, &args);
+        i.seccomp = &crate::seccomp::DaemonProfile::Unconfined;
+        assert!(build(&i).unwrap()["linux"].get("seccomp").is_none());
+        let mut h = HostConfig::default();
+        h.extra
+            .insert("SecurityOpt".into(), json!(["seccomp=builtin"]));
+        let mut i = input(&c, &h, &args);
+        i.seccomp = &crate::seccomp::DaemonProfile::Unconfined;
+        assert!(build(&i).unwrap()["linux"].get("seccomp").is_some());
     }
 
     #[test]

@@ -159,6 +159,10 @@ impl SystemService {
             .map(|(n, p)| (n.clone(), json!({"path": p})))
             .collect();
         let emulated = crate::emulation::emulated();
+        let mut warnings = warnings();
+        if self.cfg.seccomp != crate::seccomp::DaemonProfile::Builtin {
+            warnings.push("WARNING: daemon is not using the default seccomp profile".to_string());
+        }
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -210,8 +214,8 @@ impl SystemService {
             "Isolation": "",
             // As dockerd: the init's name, when there is one.
             "InitBinary": if self.cfg.init_path.is_some() { "docker-init" } else { "" },
-            "SecurityOptions": ["name=seccomp,profile=builtin"],
-            "Warnings": warnings(),
+            "SecurityOptions": [format!("name=seccomp,profile={}", self.cfg.seccomp.name())],
+            "Warnings": warnings,
         })
     }
 }

@@ -365,6 +365,13 @@ fn check_value(field: &str, v: &Value) -> Result<()> {
         "SecurityOpt" => {
             for o in v.as_array().into_iter().flatten() {
                 let o = o.as_str().unwrap_or("");
+                // `seccomp=unconfined|builtin|<profile JSON>` (the docker
+                // CLI sends a profile file's content): a profile is decoded
+                // and checked here, so a bad one is refused at create.
+                if let Some(v) = crate::seccomp::opt_value(o) {
+                    crate::seccomp::Choice::of_value(v)?;
+                    continue;
+                }
                 let ok = matches!(
                     o,
                     "no-new-privileges"
@@ -372,8 +379,6 @@ fn check_value(field: &str, v: &Value) -> Result<()> {
                         | "no-new-privileges=true"
                         | "no-new-privileges:false"
                         | "no-new-privileges=false"
-                        | "seccomp=unconfined"
-                        | "seccomp:unconfined"
                 )
                 // No SELinux and no AppArmor on this host: as dockerd
                 // there, these are accepted and have nothing to act on.
@@ -533,13 +538,33 @@ mod tests {
                 serde_json::json!({"LogConfig": {"Type": "json-file", "Config": {"tag": "x"}}}),
                 "--log-opt tag",
             ),
+            // A path instead of the file's content, as the docker CLI
+            // sends it: not a profile.
             (
                 serde_json::json!({"SecurityOpt": ["seccomp=/x.json"]}),
-                "--security-opt seccomp=/x.json",
+                "Decoding seccomp profile failed: ",
+            ),
+            (
+                serde_json::json!({"SecurityOpt": [r#"seccomp={"defaultAction":"SCMP_ACT_NOPE"}"#]}),
+                "unknown action \"SCMP_ACT_NOPE\"",
+            ),
+            (
+                serde_json::json!({"SecurityOpt": ["systempaths=unconfined"]}),
+                "--security-opt systempaths=unconfined",
             ),
         ] {
             let e = check_create(&cfg, &host(v.clone())).expect_err(&v.to_string());
             assert!(e.message.contains(want), "{v}: {}", e.message);
+            assert_eq!(e.kind, base::ErrorKind::InvalidArgument);
+        }
+        for opts in [
+            serde_json::json!(["seccomp=unconfined", "seccomp:unconfined"]),
+            serde_json::json!(["seccomp=builtin", "no-new-privileges"]),
+            serde_json::json!([
+                r#"seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#
+            ]),
+        ] {
+            check_create(&cfg, &host(serde_json::json!({"SecurityOpt": opts}))).unwrap();
         }
     }
 }
