@@ -2321,20 +2321,27 @@ async fn pump(
         };
         match kind {
             shim::frame::STDOUT | shim::frame::STDERR => {
-                let Some(cw) = cw.as_mut() else {
+                let Some(w) = cw.as_mut() else {
                     // Detached: drained so the process never blocks.
                     continue;
                 };
                 let ok = if tty {
-                    cw.write_all(&payload).await
+                    w.write_all(&payload).await
                 } else {
-                    write_frame(cw, kind, &payload).await
+                    write_frame(w, kind, &payload).await
                 };
                 if ok.is_err() {
-                    // The client went away; keep draining so the process never blocks.
+                    // The client went away: its connection is let go at
+                    // once. An attach ends (the container goes on without
+                    // us); a run or exec keeps draining so the process
+                    // never blocks.
+                    cw = None;
+                    if on_exit.is_none() {
+                        break;
+                    }
                     continue;
                 }
-                let _ = cw.flush().await;
+                let _ = w.flush().await;
             }
             shim::frame::EXIT => {
                 code = shim::frame::exit_code(&payload);

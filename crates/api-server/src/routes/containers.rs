@@ -187,7 +187,9 @@ pub(crate) fn container_attach_ws(ctx: Ctx, req: Request<Incoming>, id: &str) ->
     let detach_keys = engine::containers::detach::keys_or_default(ctx.q("detachKeys"))?;
     let engine = ctx.engine.clone();
     let id = id.to_string();
+    let slot = super::StreamSlot::take()?;
     tokio::spawn(async move {
+        let _slot = slot;
         let Ok(up) = hyper::upgrade::on(req).await else {
             return;
         };

@@ -19,10 +19,7 @@ pub(crate) async fn container_exec(ctx: Ctx, req: Request<Incoming>, id: &str) -
 pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Result<Resp> {
     let upgrade = req.headers().contains_key(http::header::UPGRADE);
     let (parts, body) = req.into_parts();
-    let bytes = http_body_util::BodyExt::collect(body)
-        .await
-        .map_err(|e| base::Error::invalid(e.to_string()))?
-        .to_bytes();
+    let bytes = super::read_small_body(body).await?;
     let cfg: ExecStartConfig = if bytes.is_empty() {
         ExecStartConfig::default()
     } else {

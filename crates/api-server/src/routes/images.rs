@@ -246,10 +246,7 @@ pub(crate) fn image_push(ctx: Ctx, req: Request<Incoming>, name: &str) -> Result
 
 /// `POST /auth`.
 pub(crate) async fn system_auth(ctx: Ctx, req: Request<Incoming>) -> Result<Resp> {
-    let body = http_body_util::BodyExt::collect(req.into_body())
-        .await
-        .map_err(|e| Error::invalid(e.to_string()))?
-        .to_bytes();
+    let body = super::read_small_body(req.into_body()).await?;
     let auth = distribution::AuthConfig::from_json(&body)
         .map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?;
     Ok(json(&ctx.engine.images.login(&auth).await?))

@@ -138,17 +138,30 @@ pub(crate) async fn dispatch(ctx: Ctx, req: Request<Incoming>, segs: Vec<String>
     }
 }
 
+/// The most a JSON request body may hold. Docker's bodies are kilobytes;
+/// without a bound, one request could make the daemon hold gigabytes.
+pub(crate) const MAX_JSON_BODY: usize = 32 << 20;
+
+/// Reads a small request body whole, refusing one over [`MAX_JSON_BODY`]
+/// as soon as it passes it (400, nothing done).
+pub(crate) async fn read_small_body(body: Incoming) -> Result<Bytes> {
+    let limited = http_body_util::Limited::new(body, MAX_JSON_BODY);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Error::invalid(format!(
+            "request body too large: the limit is {} MiB",
+            MAX_JSON_BODY >> 20
+        ))),
+        Err(e) => Err(Error::invalid(format!("read body: {e}"))),
+    }
+}
+
 /// Reads a JSON body; an empty body gives `T::default()` when `allow_empty`.
 pub(crate) async fn read_json<T: serde::de::DeserializeOwned + Default>(
     req: Request<Incoming>,
     allow_empty: bool,
 ) -> Result<T> {
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| Error::invalid(format!("read body: {e}")))?
-        .to_bytes();
+    let body = read_small_body(req.into_body()).await?;
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return if allow_empty {
             Ok(T::default())
@@ -201,8 +214,111 @@ async fn answer_read(fd: ConnFd) {
     }
 }
 
+/// Hijacked streams (attach, exec, websocket attach) being served.
+static STREAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many hijacked streams the daemon serves at once: each holds a
+/// client connection and a shim connection (and their buffers), so they
+/// may take at most half of the open-file limit, with 128 descriptors kept
+/// for everything else. Read at each request: `prlimit` on a running
+/// daemon counts.
+fn max_streams() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a valid pointer.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        1024
+    };
+    (soft.min(1 << 20) as usize).saturating_sub(128) / 4
+}
+
+/// A hijacked stream's place, given back when it ends.
+pub(crate) struct StreamSlot(());
+
+impl StreamSlot {
+    /// Takes a place, or refuses the request (503) when the daemon already
+    /// serves as many streams as it allows.
+    pub(crate) fn take() -> Result<StreamSlot> {
+        use std::sync::atomic::Ordering;
+        let max = max_streams();
+        let taken = STREAMS.fetch_add(1, Ordering::SeqCst);
+        if taken >= max {
+            STREAMS.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::unavailable(format!(
+                "too many attached streams: the daemon serves at most {max} at once \
+                 (a quarter of its open-file limit); try again when one has ended"
+            )));
+        }
+        Ok(StreamSlot(()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        STREAMS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A hijacked connection holding its [`StreamSlot`]: the place is given
+/// back when the engine drops the connection, however long it keeps it.
+struct Slotted<T> {
+    io: T,
+    _slot: StreamSlot,
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Slotted<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Slotted<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
 /// Answers with `101 Switching Protocols` and runs `f` on the raw connection
-/// once the client has read the answer (on a unix socket).
+/// once the client has read the answer (on a unix socket). Refused when the
+/// daemon serves as many hijacked streams as it allows ([`StreamSlot`]).
 /// `content_type` comes from `compat::stream_content_type`.
 pub(crate) fn hijack<B, F, Fut>(req: Request<B>, content_type: &'static str, f: F) -> Result<Resp>
 where
@@ -210,6 +326,7 @@ where
     F: FnOnce(Box<dyn ClientStream>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    let slot = StreamSlot::take()?;
     let fd = req.extensions().get::<ConnFd>().copied();
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
@@ -217,7 +334,11 @@ where
                 if let Some(fd) = fd {
                     answer_read(fd).await;
                 }
-                f(Box::new(TokioIo::new(up))).await
+                f(Box::new(Slotted {
+                    io: TokioIo::new(up),
+                    _slot: slot,
+                }))
+                .await
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }
