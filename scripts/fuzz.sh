@@ -12,8 +12,13 @@ secs=${1:-10}
 [ $# -gt 0 ] && shift
 command -v cargo-fuzz >/dev/null || cargo install -q --locked cargo-fuzz --version 0.13.2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(reference dockerfile dockerignore registry_auth api_bodies shim_frames manifest)
+[ ${#targets[@]} -gt 0 ] || targets=(reference dockerfile dockerignore registry_auth api_bodies shim_frames manifest daemon_json layer_tar)
 cd fuzz
+# The targets' scratch files (layer_tar's roots) go to a directory of this
+# run's, removed at the end.
+scratch=$(mktemp -d /tmp/berth-fuzz.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch
 cargo fuzz build -s none -O
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
