@@ -1006,6 +1006,214 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+// ------------------------------------------------------------------ TLS daemons
+
+/// Runs `openssl ARGS` in `dir`; panics when it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1, a client certificate the CA
+/// signed (ca.pem, cert.pem, key.pem: the docker CLI's names) and a rogue
+/// self-signed client certificate (rogue.pem, rogue-key.pem); the server's
+/// are server-cert.pem and server-key.pem. Needs `openssl`.
+pub fn tls_certificates(dir: &Path) {
+    let days = ["-days", "2"];
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=berth-test-ca",
+            days[0],
+            days[1],
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server-key.pem",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            "server-cert.pem",
+            "-extfile",
+            "server.ext",
+            days[0],
+            days[1],
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "client.csr",
+            "-subj",
+            "/CN=client",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            "cert.pem",
+            "-extfile",
+            "client.ext",
+            days[0],
+            days[1],
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "rogue-key.pem",
+            "-out",
+            "rogue.pem",
+            "-subj",
+            "/CN=rogue",
+            "-addext",
+            "extendedKeyUsage=clientAuth",
+            days[0],
+            days[1],
+        ],
+    );
+}
+
+/// A berthd on `args`' listeners that runs no containers (no bridge, no
+/// firewall), its roots and daemon.json in `dir`.
+pub fn bare_berthd(dir: &Path, args: &[&str]) -> Command {
+    std::fs::write(
+        dir.join("daemon.json"),
+        r#"{"bridge": "none", "iptables": false, "ip-forward": false, "emulation": false}"#,
+    )
+    .unwrap();
+    let mut c = Command::new(bin("berthd"));
+    c.arg("--config-file")
+        .arg(dir.join("daemon.json"))
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join("berthd.pid"))
+        .args(args);
+    c
+}
+
+/// A container-less berthd that listens on 127.0.0.1 with `--tlsverify`
+/// (as dockerd's): certificates from [`tls_certificates`] in `dir`;
+/// stopped (SIGTERM, by PID) on drop.
+pub struct TlsBerthd {
+    child: std::process::Child,
+    /// `tcp://127.0.0.1:PORT`.
+    pub host: String,
+}
+
+impl TlsBerthd {
+    pub fn start(dir: &Path) -> TlsBerthd {
+        let port = free_port();
+        let host = format!("tcp://127.0.0.1:{port}");
+        let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+        let child = bare_berthd(
+            dir,
+            &[
+                "--tlsverify",
+                "--tlscacert",
+                &p("ca.pem"),
+                "--tlscert",
+                &p("server-cert.pem"),
+                "--tlskey",
+                &p("server-key.pem"),
+                "-H",
+                &host,
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "no tcp listener");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        TlsBerthd { child, host }
+    }
+}
+
+impl Drop for TlsBerthd {
+    fn drop(&mut self) {
+        // SAFETY: signalling the daemon we started, by PID.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
 /// The CNCF registry (Debian's `docker-registry`) on 127.0.0.1, stopped by PID on drop.
 pub struct CncfRegistry {
     pub dir: PathBuf,

@@ -5,164 +5,9 @@
 //! refused in the handshake; plain TCP on an address that is not loopback
 //! is refused at start without `--tls=false`.
 
-use berth_tests::{bin, free_port, require, run, DOCKER};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA, a server certificate for 127.0.0.1, a client certificate the CA
-/// signed (ca.pem, cert.pem, key.pem: the docker CLI's names) and a rogue
-/// self-signed client certificate.
-fn certificates(dir: &Path) {
-    let days = ["-days", "2"];
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "ca.pem",
-            "-subj",
-            "/CN=berth-test-ca",
-            days[0],
-            days[1],
-        ],
-    );
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server-key.pem",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca-key.pem",
-            "-CAcreateserial",
-            "-out",
-            "server-cert.pem",
-            "-extfile",
-            "server.ext",
-            days[0],
-            days[1],
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "client.csr",
-            "-subj",
-            "/CN=client",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "client.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca-key.pem",
-            "-CAcreateserial",
-            "-out",
-            "cert.pem",
-            "-extfile",
-            "client.ext",
-            days[0],
-            days[1],
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "rogue-key.pem",
-            "-out",
-            "rogue.pem",
-            "-subj",
-            "/CN=rogue",
-            "-addext",
-            "extendedKeyUsage=clientAuth",
-            days[0],
-            days[1],
-        ],
-    );
-}
-
-/// A berthd on `args`' listeners that runs no containers.
-fn berthd(dir: &Path, args: &[&str]) -> Command {
-    std::fs::write(
-        dir.join("daemon.json"),
-        r#"{"bridge": "none", "iptables": false, "ip-forward": false, "emulation": false}"#,
-    )
-    .unwrap();
-    let mut c = Command::new(bin("berthd"));
-    c.arg("--config-file")
-        .arg(dir.join("daemon.json"))
-        .arg("--data-root")
-        .arg(dir.join("data"))
-        .arg("--exec-root")
-        .arg(dir.join("exec"))
-        .arg("--pidfile")
-        .arg(dir.join("berthd.pid"))
-        .args(args);
-    c
-}
+use berth_tests::{bare_berthd, bin, free_port, require, run, tls_certificates, TlsBerthd, DOCKER};
+use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn mutual_tls_lets_in_only_signed_clients() {
@@ -174,33 +19,11 @@ fn mutual_tls_lets_in_only_signed_clients() {
         .tempdir_in("/tmp")
         .unwrap();
     let d = dir.path();
-    certificates(d);
-    let port = free_port();
-    let host = format!("tcp://127.0.0.1:{port}");
+    tls_certificates(d);
+    let daemon = TlsBerthd::start(d);
+    let host = daemon.host.clone();
+    let port = host.rsplit(':').next().unwrap().to_string();
     let p = |n: &str| d.join(n).to_str().unwrap().to_string();
-    let mut child = berthd(
-        d,
-        &[
-            "--tlsverify",
-            "--tlscacert",
-            &p("ca.pem"),
-            "--tlscert",
-            &p("server-cert.pem"),
-            "--tlskey",
-            &p("server-key.pem"),
-            "-H",
-            &host,
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "no tcp listener");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let docker = |args: &[&str], env: &[(&str, &str)]| {
         let mut c = Command::new(DOCKER);
         c.env_remove("DOCKER_HOST")
@@ -322,9 +145,7 @@ fn mutual_tls_lets_in_only_signed_clients() {
         &[],
     );
     assert_ne!(out.code, 0, "{out:?}");
-    // SAFETY: signalling the daemon we started, by PID.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    drop(daemon);
 }
 
 #[test]
@@ -335,7 +156,7 @@ fn plain_tcp_beyond_loopback_needs_tls_false() {
         .unwrap();
     // Refused before anything is bound (the address is never listened on).
     let out = run(
-        berthd(dir.path(), &["-H", "tcp://10.255.255.1:2375"]),
+        bare_berthd(dir.path(), &["-H", "tcp://10.255.255.1:2375"]),
         None,
         Duration::from_secs(20),
     );
@@ -348,7 +169,7 @@ fn plain_tcp_beyond_loopback_needs_tls_false() {
     );
     // A TLS setting without usable certificates is an error at start too.
     let out = run(
-        berthd(
+        bare_berthd(
             dir.path(),
             &[
                 "--tlsverify",
@@ -379,7 +200,7 @@ fn berth_against_a_dockerd_with_tlsverify() {
         .tempdir_in("/tmp")
         .unwrap();
     let d = dir.path();
-    certificates(d);
+    tls_certificates(d);
     let port = free_port();
     let host = format!("tcp://127.0.0.1:{port}");
     let p = |n: &str| d.join(n).to_str().unwrap().to_string();

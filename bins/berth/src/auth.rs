@@ -210,6 +210,23 @@ impl ConfigFile {
             .map(str::to_string)
     }
 
+    /// Sets `currentContext` (`None` removes it, as docker's `omitempty`).
+    /// A new file gets `auths` first, as docker writes it.
+    pub fn set_current_context(&mut self, name: Option<&str>) {
+        match name {
+            Some(n) => {
+                if !self.data.contains_key("auths") {
+                    self.data.insert("auths".into(), Value::Object(Map::new()));
+                }
+                self.data
+                    .insert("currentContext".into(), Value::String(n.into()));
+            }
+            None => {
+                self.data.shift_remove("currentContext");
+            }
+        }
+    }
+
     /// `pruneFilters` (`key=value` strings) from the file.
     pub fn prune_filters(&self) -> Vec<String> {
         self.data

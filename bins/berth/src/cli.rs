@@ -16,6 +16,10 @@ pub struct Cli {
     /// Daemon socket to connect to (unix:///path or tcp://host:port)
     #[arg(short = 'H', long = "host", global = true, value_name = "HOST")]
     pub host: Option<String>,
+    /// Name of the context to use to connect to the daemon (overrides
+    /// DOCKER_HOST env var and default context set with "berth context use")
+    #[arg(short = 'c', long = "context", value_name = "string")]
+    pub context: Option<String>,
     /// Set the logging level ("debug", "info", "warn", "error", "fatal")
     #[arg(long = "log-level", global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
@@ -142,6 +146,90 @@ pub enum Cmd {
     /// Manage Docker
     #[command(subcommand)]
     System(SystemCmd),
+    /// Manage contexts
+    #[command(subcommand)]
+    Context(ContextCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContextCmd {
+    /// Create a context
+    Create(ContextCreateArgs),
+    /// Display detailed information on one or more contexts
+    Inspect(ContextInspectArgs),
+    /// List contexts
+    #[command(visible_alias = "list")]
+    Ls(ContextLsArgs),
+    /// Remove one or more contexts
+    #[command(visible_alias = "remove")]
+    Rm(ContextRmArgs),
+    /// Print the name of the current context
+    Show(ContextShowArgs),
+    /// Set the current docker context
+    Use(ContextUseArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context create [OPTIONS] CONTEXT")]
+pub struct ContextCreateArgs {
+    /// Description of the context
+    #[arg(long = "description", value_name = "string")]
+    pub description: Option<String>,
+    /// set the docker endpoint (host=...,ca=...,cert=...,key=...,skip-tls-verify=...,from=...)
+    #[arg(long = "docker", value_name = "stringToString")]
+    pub docker: Vec<String>,
+    /// create context from a named context
+    #[arg(long = "from", value_name = "string")]
+    pub from: Option<String>,
+    #[arg(value_name = "CONTEXT")]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context inspect [OPTIONS] [CONTEXT] [CONTEXT...]")]
+pub struct ContextInspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long = "format", value_name = "string")]
+    pub format: Option<String>,
+    #[arg(value_name = "CONTEXT")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context ls [OPTIONS]")]
+pub struct ContextLsArgs {
+    /// Format output using a custom template
+    #[arg(long = "format", value_name = "string")]
+    pub format: Option<String>,
+    /// Only show context names
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    #[arg(hide = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context rm CONTEXT [CONTEXT...]")]
+pub struct ContextRmArgs {
+    /// Force the removal of a context in use
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    #[arg(value_name = "CONTEXT")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context show")]
+pub struct ContextShowArgs {
+    #[arg(hide = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context use CONTEXT")]
+pub struct ContextUseArgs {
+    #[arg(value_name = "CONTEXT")]
+    pub args: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,6 +4,7 @@ mod auth;
 mod build;
 mod cli;
 mod containers;
+mod context;
 mod copy;
 mod fmtutil;
 mod images;
@@ -74,7 +75,7 @@ fn subcommand_name(args: &[String]) -> String {
     // First non-flag argument after global options, for help hints.
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
-        if a == "-H" || a == "--host" || a == "--log-level" || a == "--config" {
+        if ["-H", "--host", "--log-level", "--config", "-c", "--context"].contains(&a.as_str()) {
             it.next();
             continue;
         }
@@ -162,43 +163,47 @@ fn main() {
         // Read by `auth::config_dir`, like docker's `--config`. Still single-threaded here.
         std::env::set_var("DOCKER_CONFIG", dir);
     }
-    let host = cli.host.clone().unwrap_or_else(Client::host_from_env);
-    let client = match Client::new(&host) {
+    // TLS as the docker CLI decides it: --tlsverify or DOCKER_TLS_VERIFY
+    // (verify), --tls (encrypt only); the files from the flags, else
+    // DOCKER_CERT_PATH, else the config directory.
+    let verify = cli.tlsverify || std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty());
+    let tls = (cli.tls || verify).then(|| {
+        let dir = std::env::var_os("DOCKER_CERT_PATH")
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(auth::config_dir);
+        api_client::tls::TlsOptions {
+            verify,
+            ca: Some(cli.tlscacert.clone().unwrap_or_else(|| dir.join("ca.pem"))),
+            cert: Some(cli.tlscert.clone().unwrap_or_else(|| dir.join("cert.pem"))),
+            key: Some(cli.tlskey.clone().unwrap_or_else(|| dir.join("key.pem"))),
+        }
+    });
+    // The context: --context, -H, the host variables, DOCKER_CONTEXT,
+    // config.json's currentContext, "default" (the flags and environment).
+    let selection = match context::Selection::resolve(context::Flags {
+        context: cli.context.clone().filter(|c| !c.is_empty()),
+        host: cli.host.clone(),
+        tls,
+    }) {
+        Ok(s) => s,
+        Err(f) => {
+            eprintln!("{}", f.msg);
+            std::process::exit(f.code);
+        }
+    };
+    // Commands that never talk to a daemon need no endpoint.
+    let cmd = match cmd {
+        Cmd::Context(c) => finish(context::run(&selection, c)),
+        Cmd::Logout(a) => finish(login::logout(a)),
+        cmd => cmd,
+    };
+    let client = match selection.client() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(1);
         }
-    };
-    let client =
-        match std::env::var("BERTH_API_VERSION").or_else(|_| std::env::var("DOCKER_API_VERSION")) {
-            Ok(v) if !v.is_empty() => Client::with_version(&host, &v).unwrap_or(client),
-            _ => client,
-        };
-    // TLS as the docker CLI decides it: --tlsverify or DOCKER_TLS_VERIFY
-    // (verify), --tls (encrypt only); the files from the flags, else
-    // DOCKER_CERT_PATH, else the config directory.
-    let verify = cli.tlsverify || std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty());
-    let client = if cli.tls || verify {
-        let dir = std::env::var_os("DOCKER_CERT_PATH")
-            .filter(|d| !d.is_empty())
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(auth::config_dir);
-        let opts = api_client::tls::TlsOptions {
-            verify,
-            ca: Some(cli.tlscacert.clone().unwrap_or_else(|| dir.join("ca.pem"))),
-            cert: Some(cli.tlscert.clone().unwrap_or_else(|| dir.join("cert.pem"))),
-            key: Some(cli.tlskey.clone().unwrap_or_else(|| dir.join("key.pem"))),
-        };
-        match client.with_tls(&opts) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(1);
-            }
-        }
-    } else {
-        client
     };
 
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -214,6 +219,11 @@ fn main() {
     };
     let result = rt.block_on(dispatch(client, cmd));
     rt.shutdown_background();
+    finish(result)
+}
+
+/// Reports a command's result and exits with its status.
+fn finish(result: CmdResult) -> ! {
     let code = match result {
         Ok(code) => code,
         Err(f) => {
@@ -298,5 +308,6 @@ async fn dispatch(client: Client, cmd: Cmd) -> CmdResult {
         Cmd::Volume(VolumeCmd::Prune(a)) => volume::prune(&client, a).await,
         Cmd::Login(a) => login::login(&client, a).await,
         Cmd::Logout(a) => login::logout(a),
+        Cmd::Context(_) => unreachable!("context commands run without a client, in main"),
     }
 }

@@ -400,7 +400,7 @@ pub struct Attachment {
 }
 
 /// Fields of a CSV record (Go's encoding/csv, one line).
-fn csv_fields(s: &str) -> Result<Vec<String>, String> {
+pub(crate) fn csv_fields(s: &str) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut cur = String::new();
     let mut chars = s.chars().peekable();

@@ -14,7 +14,8 @@ use rustls_pki_types::pem::PemObject;
 
 use crate::error::{Error, Result};
 
-/// What a client knows of TLS: the docker CLI's flags and environment.
+/// What a client knows of TLS: the docker CLI's flags and environment, or
+/// a context's endpoint (`ca` absent: the system's roots).
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
     /// Verify the daemon's certificate against `ca`.
@@ -85,14 +86,20 @@ pub fn client_config(o: &TlsOptions) -> Result<Arc<rustls::ClientConfig>> {
         .map_err(|e| Error::Tls(e.to_string()))?;
     let builder = if o.verify {
         let mut roots = rustls::RootCertStore::empty();
-        let ca = o
-            .ca
-            .as_deref()
-            .ok_or_else(|| Error::Tls("--tlsverify needs a CA certificate (--tlscacert)".into()))?;
-        for c in CertificateDer::pem_file_iter(ca).map_err(|e| bad(ca, e))? {
-            roots
-                .add(c.map_err(|e| bad(ca, e))?)
-                .map_err(|e| bad(ca, e))?;
+        match o.ca.as_deref() {
+            Some(ca) => {
+                for c in CertificateDer::pem_file_iter(ca).map_err(|e| bad(ca, e))? {
+                    roots
+                        .add(c.map_err(|e| bad(ca, e))?)
+                        .map_err(|e| bad(ca, e))?;
+                }
+            }
+            // A context with TLS material but no ca.pem: the system's
+            // roots, as Go's TLS client takes them.
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(found.certs);
+            }
         }
         builder.with_root_certificates(roots)
     } else {
@@ -115,4 +122,60 @@ pub fn client_config(o: &TlsOptions) -> Result<Arc<rustls::ClientConfig>> {
     };
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
+}
+
+/// Checks a context's TLS material as the docker CLI does before it stores
+/// it (`docker context create --docker ca=...,cert=...,key=...`), with its
+/// messages: the CA must hold a certificate, and a certificate and key
+/// given together must both parse.
+pub fn check_material(
+    ca: Option<&[u8]>,
+    cert: Option<&[u8]>,
+    key: Option<&[u8]>,
+) -> std::result::Result<(), String> {
+    if let Some(ca) = ca {
+        let any = CertificateDer::pem_slice_iter(ca).any(|c| c.is_ok());
+        if !any {
+            return Err("failed to retrieve context tls info: ca.pem seems invalid".into());
+        }
+    }
+    if let (Some(cert), Some(key)) = (cert, key) {
+        let text = String::from_utf8_lossy(key);
+        if !text.contains("-----BEGIN ") {
+            return Err("no valid private key found".into());
+        }
+        if text.contains("ENCRYPTED") {
+            return Err("private key is encrypted - support for encrypted private keys has been removed, see https://docs.docker.com/go/deprecated/".into());
+        }
+        let chain: Vec<_> = CertificateDer::pem_slice_iter(cert)
+            .filter_map(|c| c.ok())
+            .collect();
+        if chain.is_empty() {
+            return Err("failed to retrieve context tls info: tls: failed to find any PEM data in certificate input".into());
+        }
+        if PrivateKeyDer::from_pem_slice(key).is_err() {
+            return Err("failed to retrieve context tls info: tls: failed to find any PEM data in key input".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn material_checks() {
+        assert_eq!(
+            check_material(Some(b"not a pem"), None, None).unwrap_err(),
+            "failed to retrieve context tls info: ca.pem seems invalid"
+        );
+        assert_eq!(
+            check_material(None, Some(b"x"), Some(b"y")).unwrap_err(),
+            "no valid private key found"
+        );
+        // A certificate without its key (or a key alone) is not checked.
+        assert!(check_material(None, Some(b"x"), None).is_ok());
+        assert!(check_material(None, None, None).is_ok());
+    }
 }
