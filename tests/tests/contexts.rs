@@ -368,38 +368,16 @@ fn a_context_with_tls_material_reaches_a_tlsverify_berthd() {
         same(&cfg, args, &dh);
     }
     // Bad material is refused at create, as docker refuses it.
-    same(
-        &cfg,
-        &[
-            "context",
-            "create",
-            "bad",
-            "--docker",
-            &format!("host={h},ca={key}"),
-        ],
-        &[],
-    );
-    same(
-        &cfg,
-        &[
-            "context",
-            "create",
-            "bad",
-            "--docker",
-            &format!("host={h},ca=/nonexistent/ca.pem"),
-        ],
-        &[],
-    );
-    same(
-        &cfg,
-        &[
-            "context",
-            "create",
-            "bad",
-            "--docker",
-            "host=tcp://h:1,nope=1",
-        ],
-        &[],
-    );
+    for docker in [
+        format!("host={h},ca={key}"),
+        format!("host={h},ca=/nonexistent/ca.pem"),
+        "host=tcp://h:1,nope=1".to_string(),
+    ] {
+        same(
+            &cfg,
+            &["context", "create", "bad", "--docker", &docker],
+            &[],
+        );
+    }
     drop(daemon);
 }
