@@ -20,7 +20,9 @@ use libcontainer::syscall::syscall::SyscallType;
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::executor::{BerthExecutor, TenantSeccomp};
+use libcontainer::oci_spec::runtime::LinuxSeccomp;
+
+use crate::executor::{BerthExecutor, LoadSeccomp};
 use crate::tty::ConsoleListener;
 use crate::{common, spec, state, tty, GlobalOpts};
 
@@ -179,43 +181,39 @@ fn process_from_args(args: &ExecArgs, bundle: &Path) -> Result<Value> {
 }
 
 /// The container's seccomp profile for an exec (libcontainer leaves it out
-/// of an exec's spec; the executor loads it). Unless the process has
-/// no_new_privs, loading it takes CAP_SYS_ADMIN, and dropping that from the
-/// bounding set CAP_SETPCAP: both are added to the process's bounding,
-/// effective and permitted sets here (those it has), and its own sets are
-/// restored once the profile is loaded.
-fn tenant_seccomp(bundle: &Path, process: &mut Value) -> Result<Option<TenantSeccomp>> {
-    let config = bundle.join("config.json");
-    let spec = libcontainer::oci_spec::runtime::Spec::load(&config)
-        .with_context(|| format!("read {}", config.display()))?;
-    let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
-        return Ok(None);
+/// of an exec's spec; the executor loads it, compiled ahead): the one kept
+/// beside the adjusted spec, or the spec's own. Unless the process has
+/// no_new_privs, loading it takes CAP_SYS_ADMIN, and dropping that from
+/// the bounding set CAP_SETPCAP: both are added to the process's sets here
+/// and its own are restored once the profile is loaded.
+fn container_seccomp(
+    root: &Path,
+    bundle: &Path,
+    process: &mut Value,
+) -> Result<Option<LoadSeccomp>> {
+    let kept = bundle.join(spec::SECCOMP_FILE);
+    let profile: LinuxSeccomp = match std::fs::read(&kept) {
+        Ok(data) => {
+            serde_json::from_slice(&data).with_context(|| format!("read {}", kept.display()))?
+        }
+        Err(_) => {
+            let config = bundle.join("config.json");
+            let spec = libcontainer::oci_spec::runtime::Spec::load(&config)
+                .with_context(|| format!("read {}", config.display()))?;
+            match spec.linux().as_ref().and_then(|l| l.seccomp().clone()) {
+                Some(p) => p,
+                None => return Ok(None),
+            }
+        }
     };
-    if libcontainer::seccomp::is_notify(&profile) {
+    if !crate::seccomp::cacheable(&profile) {
         bail!(
             "exec in a container whose seccomp profile notifies (SCMP_ACT_NOTIFY) is not supported"
         );
     }
-    let nnp = process.get("noNewPrivileges").and_then(Value::as_bool) == Some(true);
-    let restore = match process.get_mut("capabilities") {
-        Some(caps) if !nnp && caps.is_object() => {
-            let own = serde_json::from_value(caps.clone()).context("process capabilities")?;
-            for set in ["bounding", "effective", "permitted"] {
-                if let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) {
-                    for cap in ["CAP_SYS_ADMIN", "CAP_SETPCAP"] {
-                        if !list.iter().any(|c| c == cap) {
-                            list.push(cap.into());
-                        }
-                    }
-                }
-            }
-            Some(own)
-        }
-        // Under no_new_privs any process may load a filter; a process
-        // without a capabilities object keeps the runtime's, all of them.
-        _ => None,
-    };
-    Ok(Some(TenantSeccomp { profile, restore }))
+    let compiled = crate::seccomp::compiled(root, &profile)?;
+    let restore = spec::widen_for_seccomp(process)?;
+    Ok(Some(LoadSeccomp { compiled, restore }))
 }
 
 pub fn exec(global: &GlobalOpts, args: ExecArgs) -> Result<i32> {
@@ -278,7 +276,7 @@ pub fn exec(global: &GlobalOpts, args: ExecArgs) -> Result<i32> {
         }
     };
 
-    let tenant = tenant_seccomp(container.bundle(), &mut process)?;
+    let seccomp = container_seccomp(&root, container.bundle(), &mut process)?;
     let process_file = TempFile(
         container
             .root
@@ -286,9 +284,7 @@ pub fn exec(global: &GlobalOpts, args: ExecArgs) -> Result<i32> {
     );
     common::atomic_write(&process_file.0, &serde_json::to_vec(&process)?)?;
 
-    let executor = BerthExecutor {
-        tenant_seccomp: tenant,
-    };
+    let executor = BerthExecutor { seccomp };
     let pid = ContainerBuilder::new(args.id.clone(), SyscallType::default())
         .with_executor(executor)
         .with_root_path(&root)?

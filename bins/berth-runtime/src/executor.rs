@@ -17,36 +17,36 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::{LinuxCapabilities, LinuxSeccomp, Spec};
+use libcontainer::oci_spec::runtime::{LinuxCapabilities, Spec};
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[derive(Clone, Default)]
 pub struct BerthExecutor {
-    /// An exec's: the container's seccomp profile, to load before the exec.
-    pub tenant_seccomp: Option<TenantSeccomp>,
+    /// The container's seccomp profile, compiled, to load before the
+    /// process runs (for a container's init and for an exec).
+    pub seccomp: Option<LoadSeccomp>,
 }
 
-/// The container's seccomp profile for an exec's process. Without
-/// no_new_privs, loading a filter takes CAP_SYS_ADMIN: the process then
-/// runs with CAP_SYS_ADMIN and CAP_SETPCAP added (exec.rs) until the
-/// profile is loaded, and gets its own capabilities right after, the same
-/// order libcontainer (and runc) keeps for a container's init: load, then
-/// drop.
+/// A seccomp profile to load in the process. Without no_new_privs, loading
+/// a filter takes CAP_SYS_ADMIN: the process then runs with CAP_SYS_ADMIN
+/// and CAP_SETPCAP added (spec::widen_for_seccomp) until the profile is
+/// loaded, and gets its own capabilities right after, the order
+/// libcontainer (and runc) keep for a container's init: load, then drop.
 #[derive(Clone)]
-pub struct TenantSeccomp {
-    pub profile: LinuxSeccomp,
+pub struct LoadSeccomp {
+    pub compiled: crate::seccomp::Compiled,
     /// The process's own capabilities, set once the profile is loaded
     /// (`None`: none were added).
     pub restore: Option<LinuxCapabilities>,
 }
 
-impl TenantSeccomp {
+impl LoadSeccomp {
     /// Loads the profile, then drops what was added. Any failure stops the
-    /// exec: the process never runs unconfined or with the extra caps.
+    /// process: it never runs unconfined or with the extra caps.
     fn load(&self) -> Result<(), String> {
-        libcontainer::seccomp::initialize_seccomp(&self.profile)
+        crate::seccomp::load(&self.compiled)
             .map_err(|e| format!("load the container's seccomp profile: {e}"))?;
         if let Some(caps) = &self.restore {
             let syscall = libcontainer::syscall::syscall::create_syscall();
@@ -114,7 +114,7 @@ impl Executor for BerthExecutor {
         // The last step libcontainer runs before it reports the process
         // ready, so a failure is the exec's error, as its own seccomp
         // failures are.
-        if let Some(t) = &self.tenant_seccomp {
+        if let Some(t) = &self.seccomp {
             t.load()
                 .map_err(ExecutorValidationError::ArgValidationError)?;
         }

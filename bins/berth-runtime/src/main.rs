@@ -16,6 +16,7 @@ mod list;
 mod logging;
 mod network;
 mod run;
+mod seccomp;
 mod spec;
 mod start;
 mod state;

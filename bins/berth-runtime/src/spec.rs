@@ -18,6 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use libcontainer::oci_spec::runtime::{LinuxCapabilities, LinuxSeccomp};
 use serde_json::Value;
 
 /// Where the spec libcontainer should use lives.
@@ -39,6 +40,43 @@ pub struct Prepared {
     /// `linux.resources.memory.disableOOMKiller`, which libcontainer does
     /// not apply: [`disable_oom_killer`] does.
     pub disable_oom_killer: bool,
+    /// `linux.seccomp`, taken out of the spec libcontainer gets: the
+    /// executor loads it compiled ahead (crate::seccomp), and it is kept
+    /// beside the adjusted spec (`seccomp.json`) for execs.
+    pub seccomp: Option<LinuxSeccomp>,
+    /// The process's own capabilities when CAP_SYS_ADMIN and CAP_SETPCAP
+    /// were added for loading the profile (without no_new_privs): the
+    /// executor sets them once it is loaded.
+    pub restore_caps: Option<LinuxCapabilities>,
+}
+
+/// The file beside an adjusted spec that keeps its seccomp profile.
+pub const SECCOMP_FILE: &str = "seccomp.json";
+
+/// Adds CAP_SYS_ADMIN and CAP_SETPCAP to a process's bounding, effective
+/// and permitted sets so that it can load a seccomp filter without
+/// no_new_privs (and then drop them); returns its own sets to restore, or
+/// `None` when nothing is needed (no_new_privs, or no capabilities object:
+/// the process keeps the runtime's, all of them).
+pub fn widen_for_seccomp(process: &mut Value) -> Result<Option<LinuxCapabilities>> {
+    let nnp = process.get("noNewPrivileges").and_then(Value::as_bool) == Some(true);
+    let Some(caps) = process.get_mut("capabilities").filter(|c| c.is_object()) else {
+        return Ok(None);
+    };
+    if nnp {
+        return Ok(None);
+    }
+    let own = serde_json::from_value(caps.clone()).context("process capabilities")?;
+    for set in ["bounding", "effective", "permitted"] {
+        if let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) {
+            for cap in ["CAP_SYS_ADMIN", "CAP_SETPCAP"] {
+                if !list.iter().any(|c| c == cap) {
+                    list.push(cap.into());
+                }
+            }
+        }
+    }
+    Ok(Some(own))
 }
 
 pub fn default_cgroups_path(id: &str) -> String {
@@ -87,7 +125,18 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         .unwrap_or(false);
 
     let mut changed = false;
+    let mut seccomp = None;
+    let mut seccomp_json = None;
     if let Some(linux) = spec.get_mut("linux").and_then(Value::as_object_mut) {
+        if let Some(v) = linux.get("seccomp").filter(|v| !v.is_null()) {
+            let profile: LinuxSeccomp =
+                serde_json::from_value(v.clone()).context("config.json: linux.seccomp")?;
+            if crate::seccomp::cacheable(&profile) {
+                seccomp_json = linux.remove("seccomp");
+                seccomp = Some(profile);
+                changed = true;
+            }
+        }
         let missing = linux
             .get("cgroupsPath")
             .and_then(Value::as_str)
@@ -97,8 +146,12 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
             changed = true;
         }
     }
+    let mut restore_caps = None;
     if let Some(process) = spec.get_mut("process") {
         changed |= clamp_rlimits(process);
+        if seccomp.is_some() {
+            restore_caps = widen_for_seccomp(process)?;
+        }
     }
 
     if !changed {
@@ -111,6 +164,8 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
             sysctls,
             cwd,
             disable_oom_killer,
+            seccomp,
+            restore_caps,
         });
     }
 
@@ -134,6 +189,11 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
     let out = shadow_dir.join("config.json");
     fs::write(&out, serde_json::to_vec_pretty(&spec)?)
         .with_context(|| format!("write {}", out.display()))?;
+    if let Some(v) = &seccomp_json {
+        let file = shadow_dir.join(SECCOMP_FILE);
+        fs::write(&file, serde_json::to_vec(v)?)
+            .with_context(|| format!("write {}", file.display()))?;
+    }
     Ok(Prepared {
         bundle: shadow_dir.to_path_buf(),
         shadow: Some(shadow_dir.to_path_buf()),
@@ -143,6 +203,8 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         sysctls,
         cwd,
         disable_oom_killer,
+        seccomp,
+        restore_caps,
     })
 }
 
