@@ -7,6 +7,9 @@
 //! Every test uses its own bundle, state root, container id and cgroup, and
 //! cleans up (kill, delete, cgroup removal) in a Drop guard, so tests can run
 //! in parallel and failures leave nothing behind.
+//!
+//! `runc_behaviour_table` keeps a table of runc-compatible behaviours and
+//! checks each row against both berth-runtime and /usr/sbin/runc.
 
 use std::fs::File;
 use std::io::{IoSliceMut, Read};
@@ -52,6 +55,11 @@ fn runtime_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("BERTH_RUNTIME") {
         return PathBuf::from(p);
     }
+    berth_runtime_bin()
+}
+
+/// The berth-runtime binary built in this workspace (ignores BERTH_RUNTIME).
+fn berth_runtime_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/berth-runtime");
     assert!(
         p.exists(),
@@ -132,6 +140,7 @@ fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
 }
 
 struct Fixture {
+    runtime: PathBuf,
     dir: tempfile::TempDir,
     id: String,
     root: PathBuf,
@@ -148,6 +157,11 @@ impl Fixture {
     }
 
     fn with_config(name: &str, edit: impl FnOnce(&mut Value)) -> Self {
+        Self::with_runtime(runtime_bin(), name, edit)
+    }
+
+    /// Like `with_config`, driving the runtime binary at `runtime`.
+    fn with_runtime(runtime: PathBuf, name: &str, edit: impl FnOnce(&mut Value)) -> Self {
         setup();
         let dir = tempfile::Builder::new()
             .prefix("berth-trt-")
@@ -173,6 +187,7 @@ impl Fixture {
         .unwrap();
         *LIVE_FIXTURES.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         Fixture {
+            runtime,
             dir,
             id,
             root,
@@ -186,7 +201,7 @@ impl Fixture {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::new(runtime_bin());
+        let mut c = Command::new(&self.runtime);
         c.arg("--root").arg(&self.root);
         c.arg("--log").arg(self.dir.path().join("runtime.log"));
         c.arg("--log-format").arg("json");
@@ -221,6 +236,12 @@ impl Fixture {
     /// `create` with the read ends of the container's stdout and stderr;
     /// returns them and the init pid.
     fn create(&mut self) -> (File, File, i32) {
+        self.try_create().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `create` that returns the failure (status and stderr) instead of
+    /// panicking.
+    fn try_create(&mut self) -> Result<(File, File, i32), String> {
         let (out_r, out_w) = pipe();
         let (err_r, err_w) = pipe();
         let pid_file = self.dir.path().join("init.pid");
@@ -240,11 +261,11 @@ impl Fixture {
         let status = child.wait().unwrap();
         if !status.success() {
             drop(child);
-            panic!("create failed ({status}): {}", read_all(err_r));
+            return Err(format!("create failed ({status}): {}", read_all(err_r)));
         }
         let pid = read_pid(&pid_file);
         self.pids.push(pid);
-        (out_r, err_r, pid)
+        Ok((out_r, err_r, pid))
     }
 }
 
@@ -739,6 +760,228 @@ fn rlimits_above_the_hard_limit_are_clamped() {
         serde_json::from_slice(&std::fs::read(fx.bundle.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["process"]["rlimits"][0]["hard"], 1u64 << 40);
     fx.run_ok(&["delete", &fx.id]);
+}
+
+/// One runc-compatibility behaviour: what berth-runtime and runc are each
+/// expected to do, and a probe that drives a runtime binary through it and
+/// returns the observed outcome (`Err` for anything unexpected on the way).
+struct Behaviour {
+    row: &'static str,
+    berth: &'static str,
+    runc: &'static str,
+    probe: fn(&Path) -> Result<String, String>,
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_string()
+}
+
+fn verb_ok(fx: &Fixture, args: &[&str]) -> Result<(), String> {
+    let out = fx.run(args);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{args:?} failed ({}): {}",
+            out.status,
+            stderr_of(&out)
+        ))
+    }
+}
+
+/// create + start, then wait for the init's exit status.
+fn run_to_exit(fx: &mut Fixture) -> Result<WaitStatus, String> {
+    let (_out, _err, pid) = fx.try_create()?;
+    verb_ok(fx, &["start", &fx.id])?;
+    Ok(wait_exit(pid, Duration::from_secs(10)))
+}
+
+fn probe_failing_poststop(rt: &Path) -> Result<String, String> {
+    let mut fx = Fixture::with_runtime(rt.into(), "tbl-poststop", |c| {
+        c["process"]["args"] = json!(["true"]);
+        c["hooks"] = json!({"poststop": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 1"]}]});
+    });
+    run_to_exit(&mut fx)?;
+    let out = fx.run(&["delete", &fx.id]);
+    let gone = !fx.root.join(&fx.id).exists() && !fx.run(&["state", &fx.id]).status.success();
+    Ok(format!(
+        "delete {}, state {}",
+        if out.status.success() { "ok" } else { "fails" },
+        if gone { "gone" } else { "kept" }
+    ))
+}
+
+fn probe_hook_bundle(rt: &Path) -> Result<String, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("berth-tbl-hooks-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let hook = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}/{name}.json", dir.path().display())]});
+    let mut fx = Fixture::with_runtime(rt.into(), "tbl-hooks", |c| {
+        c["process"]["args"] = json!(["true"]);
+        c["hooks"] = json!({
+            "createRuntime": [hook("createRuntime")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")],
+        });
+    });
+    run_to_exit(&mut fx)?;
+    verb_ok(&fx, &["delete", &fx.id])?;
+    let mut wrong = Vec::new();
+    for name in ["createRuntime", "poststart", "poststop"] {
+        let file = dir.path().join(format!("{name}.json"));
+        let state: Value = std::fs::read(&file)
+            .map_err(|e| format!("{name}: {e}"))
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("{name}: {e}")))?;
+        if state["bundle"].as_str().map(Path::new) != Some(fx.bundle.as_path()) {
+            wrong.push(format!("{name}: {}", state["bundle"]));
+        }
+    }
+    Ok(if wrong.is_empty() {
+        "all hooks get the bundle".into()
+    } else {
+        format!("wrong bundle: {wrong:?}")
+    })
+}
+
+fn probe_missing_executable(rt: &Path) -> Result<String, String> {
+    let mut fx = Fixture::with_runtime(rt.into(), "tbl-noexec", |c| {
+        c["process"]["args"] = json!(["nosuchbin", "arg"]);
+    });
+    match fx.try_create() {
+        Ok(_) => Ok("create succeeds".into()),
+        Err(e) if e.contains("executable file not found") => {
+            Ok("create fails: executable file not found".into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn probe_rlimit_above_hard(rt: &Path) -> Result<String, String> {
+    let mut fx = Fixture::with_runtime(rt.into(), "tbl-rlimit", |c| {
+        c["process"]["args"] = json!(["true"]);
+        c["process"]["rlimits"] =
+            json!([{ "type": "RLIMIT_NOFILE", "hard": 1u64 << 40, "soft": 1u64 << 40 }]);
+    });
+    let (_out, _err, pid) = match fx.try_create() {
+        Ok(created) => created,
+        Err(e) => {
+            eprintln!("  {}: {}", rt.display(), e.trim());
+            return Ok("create fails".into());
+        }
+    };
+    verb_ok(&fx, &["start", &fx.id])?;
+    match wait_exit(pid, Duration::from_secs(10)) {
+        WaitStatus::Exited(_, 0) => Ok("clamped, runs".into()),
+        status => Err(format!("container ended with {status:?}")),
+    }
+}
+
+fn probe_kill_all_created(rt: &Path) -> Result<String, String> {
+    let mut fx = Fixture::with_runtime(rt.into(), "tbl-killall", |c| {
+        c["process"]["args"] = json!(["sleep", "100"]);
+    });
+    let (_out, _err, pid) = fx.try_create()?;
+    verb_ok(&fx, &["kill", "--all", &fx.id, "KILL"])?;
+    verb_ok(&fx, &["delete", &fx.id])?;
+    let status = wait_exit(pid, Duration::from_secs(10));
+    if fx.root.join(&fx.id).exists() {
+        return Err("state left behind".into());
+    }
+    Ok(match status {
+        WaitStatus::Signaled(_, nix::sys::signal::SIGKILL, _) => "killed and deleted".into(),
+        other => format!("deleted, init ended with {other:?}"),
+    })
+}
+
+fn probe_state_unknown(rt: &Path) -> Result<String, String> {
+    let fx = Fixture::with_runtime(rt.into(), "tbl-state", |_| {});
+    let out = fx.run(&["state", "no-such-container"]);
+    Ok(match out.status.code() {
+        Some(code) => format!("exit {code}"),
+        None => format!("{}", out.status),
+    })
+}
+
+/// runc-compatible behaviours, as data: each row runs against both
+/// berth-runtime and /usr/sbin/runc, and each must do what its column says.
+#[test]
+fn runc_behaviour_table() {
+    const RUNC: &str = "/usr/sbin/runc";
+    if !Path::new(RUNC).exists() {
+        assert!(
+            !berth_tests::ci(),
+            "{RUNC} is required under CI (scripts/install-deps.sh installs it)"
+        );
+        eprintln!("SKIP: {RUNC} is not installed");
+        return;
+    }
+    let table = [
+        Behaviour {
+            row: "poststop hook exits 1, then delete",
+            berth: "delete ok, state gone",
+            runc: "delete ok, state gone",
+            probe: probe_failing_poststop,
+        },
+        Behaviour {
+            row: "hooks get the caller's bundle on stdin",
+            berth: "all hooks get the bundle",
+            runc: "all hooks get the bundle",
+            probe: probe_hook_bundle,
+        },
+        Behaviour {
+            row: "missing executable",
+            berth: "create fails: executable file not found",
+            runc: "create fails: executable file not found",
+            probe: probe_missing_executable,
+        },
+        // berth differs on purpose: the runtime spec does not forbid a soft
+        // limit above the hard one, and docker's `--ulimit` passes such
+        // values through (e.g. nofile above the host's hard limit), so
+        // berth-runtime clamps them to the hard limit instead of refusing.
+        Behaviour {
+            row: "rlimit soft and hard above the host's hard limit (berth differs on purpose)",
+            berth: "clamped, runs",
+            runc: "create fails",
+            probe: probe_rlimit_above_hard,
+        },
+        Behaviour {
+            row: "kill --all KILL, then delete, of a created container",
+            berth: "killed and deleted",
+            runc: "killed and deleted",
+            probe: probe_kill_all_created,
+        },
+        Behaviour {
+            row: "state of an unknown id",
+            berth: "exit 1",
+            runc: "exit 1",
+            probe: probe_state_unknown,
+        },
+    ];
+    let berth = berth_runtime_bin();
+    let mut failures = Vec::new();
+    eprintln!("row | expected berth-runtime | expected runc | observed");
+    for b in &table {
+        let mut observed = Vec::new();
+        for (name, bin, want) in [
+            ("berth-runtime", berth.as_path(), b.berth),
+            ("runc", Path::new(RUNC), b.runc),
+        ] {
+            let got = (b.probe)(bin).unwrap_or_else(|e| format!("error: {e}"));
+            if got != want {
+                failures.push(format!("{}: {name}: want {want:?}, got {got:?}", b.row));
+            }
+            observed.push(format!("{name}: {got}"));
+        }
+        eprintln!(
+            "{} | {} | {} | {}",
+            b.row,
+            b.berth,
+            b.runc,
+            observed.join("; ")
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Receives one fd sent with SCM_RIGHTS on an accepted connection.
