@@ -192,27 +192,19 @@ pub(crate) async fn read_container_json<T: serde::de::DeserializeOwned + Default
 #[derive(Clone, Copy)]
 pub(crate) struct ConnFd(pub std::os::fd::RawFd);
 
-/// Waits (up to 500 ms) until the client has read everything sent on a
-/// unix connection. docker-py reads the 101 answer through a buffered file
-/// and then the raw socket, so bytes that arrive with the answer are lost
-/// to it (docker/docker-py#2466); a stream's first bytes wait for the
-/// answer to be read.
-async fn answer_read(fd: ConnFd) {
-    for i in 0..600 {
-        let mut queued: libc::c_int = 0;
-        // SAFETY: SIOCOUTQ writes one int through a valid pointer; the fd is
-        // the live connection's (ConnFd).
-        let rc = unsafe { libc::ioctl(fd.0, libc::TIOCOUTQ, &mut queued) };
-        if rc != 0 || queued == 0 {
-            return;
-        }
-        if i < 100 {
-            tokio::task::yield_now().await;
-        } else {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
-    }
+/// Whether the client has read everything sent on a unix connection
+/// (`SIOCOUTQ` is 0; an error counts as read).
+fn answer_read(fd: ConnFd) -> bool {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one int through a valid pointer; the fd is the
+    // live connection's (ConnFd).
+    let rc = unsafe { libc::ioctl(fd.0, libc::TIOCOUTQ, &mut queued) };
+    rc != 0 || queued == 0
 }
+
+/// How long a stream's first bytes wait for the client to read the 101
+/// answer, in 1 ms steps.
+const ANSWER_WAIT_STEPS: u32 = 500;
 
 /// Hijacked streams (attach, exec, websocket attach) being served.
 static STREAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -265,9 +257,43 @@ impl Drop for StreamSlot {
 
 /// A hijacked connection holding its [`StreamSlot`]: the place is given
 /// back when the engine drops the connection, however long it keeps it.
+///
+/// On a unix socket its first write waits (up to 500 ms) until the client
+/// has read the 101 answer: docker-py reads the answer through a buffered
+/// file and then the raw socket, so bytes that arrive with the answer are
+/// lost to it (docker/docker-py#2466). Only the bytes wait: the engine has
+/// the connection (an attach is registered) at once, before the client,
+/// having read the answer, starts the container.
 struct Slotted<T> {
     io: T,
     _slot: StreamSlot,
+    /// Until the first write has gone: the connection, the pending 1 ms
+    /// step and the steps taken.
+    answer: Option<(ConnFd, Option<std::pin::Pin<Box<tokio::time::Sleep>>>, u32)>,
+}
+
+impl<T> Slotted<T> {
+    /// Ready once the client has read the answer (or the wait is over).
+    fn poll_answer_read(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        use std::task::Poll;
+        while let Some((fd, step, taken)) = self.answer.as_mut() {
+            if answer_read(*fd) || *taken >= ANSWER_WAIT_STEPS {
+                self.answer = None;
+                break;
+            }
+            let sleep = step.get_or_insert_with(|| {
+                Box::pin(tokio::time::sleep(std::time::Duration::from_millis(1)))
+            });
+            match std::future::Future::poll(sleep.as_mut(), cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => {
+                    *step = None;
+                    *taken += 1;
+                }
+            }
+        }
+        Poll::Ready(())
+    }
 }
 
 impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Slotted<T> {
@@ -286,6 +312,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Slotted<T> {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::ready!(self.poll_answer_read(cx));
         std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
@@ -308,6 +335,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Slotted<T> {
         cx: &mut std::task::Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::ready!(self.poll_answer_read(cx));
         std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
@@ -317,7 +345,8 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Slotted<T> {
 }
 
 /// Answers with `101 Switching Protocols` and runs `f` on the raw connection
-/// once the client has read the answer (on a unix socket). Refused when the
+/// (whose first bytes wait for the client to read the answer on a unix
+/// socket: [`Slotted`]). Refused when the
 /// daemon serves as many hijacked streams as it allows ([`StreamSlot`]).
 /// `content_type` comes from `compat::stream_content_type`.
 pub(crate) fn hijack<B, F, Fut>(req: Request<B>, content_type: &'static str, f: F) -> Result<Resp>
@@ -331,12 +360,10 @@ where
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
             Ok(up) => {
-                if let Some(fd) = fd {
-                    answer_read(fd).await;
-                }
                 f(Box::new(Slotted {
                     io: TokioIo::new(up),
                     _slot: slot,
+                    answer: fd.map(|fd| (fd, None, 0)),
                 }))
                 .await
             }
