@@ -269,8 +269,11 @@ struct Slotted<T> {
     _slot: StreamSlot,
     /// Until the first write has gone: the connection, the pending 1 ms
     /// step and the steps taken.
-    answer: Option<(ConnFd, Option<std::pin::Pin<Box<tokio::time::Sleep>>>, u32)>,
+    answer: Option<(ConnFd, Option<Step>, u32)>,
 }
+
+/// One step of the wait for the answer to be read.
+type Step = std::pin::Pin<Box<tokio::time::Sleep>>;
 
 impl<T> Slotted<T> {
     /// Ready once the client has read the answer (or the wait is over).
