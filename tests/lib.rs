@@ -1165,6 +1165,24 @@ pub fn bare_berthd(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// A daemon's flags to serve `host` with `--tlsverify` and the server
+/// certificate of [`tls_certificates`] in `dir` (berthd's and dockerd's
+/// are the same).
+pub fn tls_server_args(dir: &Path, host: &str) -> Vec<String> {
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    vec![
+        "--tlsverify".into(),
+        "--tlscacert".into(),
+        p("ca.pem"),
+        "--tlscert".into(),
+        p("server-cert.pem"),
+        "--tlskey".into(),
+        p("server-key.pem"),
+        "-H".into(),
+        host.into(),
+    ]
+}
+
 /// A container-less berthd that listens on 127.0.0.1 with `--tlsverify`
 /// (as dockerd's): certificates from [`tls_certificates`] in `dir`;
 /// stopped (SIGTERM, by PID) on drop.
@@ -1178,25 +1196,13 @@ impl TlsBerthd {
     pub fn start(dir: &Path) -> TlsBerthd {
         let port = free_port();
         let host = format!("tcp://127.0.0.1:{port}");
-        let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
-        let child = bare_berthd(
-            dir,
-            &[
-                "--tlsverify",
-                "--tlscacert",
-                &p("ca.pem"),
-                "--tlscert",
-                &p("server-cert.pem"),
-                "--tlskey",
-                &p("server-key.pem"),
-                "-H",
-                &host,
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        let args = tls_server_args(dir, &host);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let child = bare_berthd(dir, &args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "no tcp listener");

@@ -205,17 +205,9 @@ fn berth_against_a_dockerd_with_tlsverify() {
     let host = format!("tcp://127.0.0.1:{port}");
     let p = |n: &str| d.join(n).to_str().unwrap().to_string();
     let (ca, cert, key) = (p("ca.pem"), p("cert.pem"), p("key.pem"));
-    let Some(dockerd) = berth_tests::Dockerd::start_with(&[
-        "--tlsverify",
-        "--tlscacert",
-        &ca,
-        "--tlscert",
-        &p("server-cert.pem"),
-        "--tlskey",
-        &p("server-key.pem"),
-        "-H",
-        &host,
-    ]) else {
+    let server = berth_tests::tls_server_args(d, &host);
+    let server: Vec<&str> = server.iter().map(String::as_str).collect();
+    let Some(dockerd) = berth_tests::Dockerd::start_with(&server) else {
         return;
     };
     let berth = |args: &[&str]| {
