@@ -58,6 +58,9 @@ fn run_prints_and_propagates_exit_codes() {
         missing.stderr.contains("executable file not found"),
         "{missing:?}"
     );
+    // Only the daemon's answer: what the runtime wrote on the container's
+    // stderr while failing reaches neither the attached client nor the log.
+    assert!(!missing.stderr.contains("berth-runtime"), "{missing:?}");
     // --rm removed every container, including the one that failed to start.
     assert_eq!(d.docker(&["ps", "-aq"]).ok(), "");
     let stderr = d.docker(&[

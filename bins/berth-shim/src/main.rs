@@ -34,6 +34,10 @@ struct Args {
     tty: bool,
     #[arg(long)]
     stdin: bool,
+    /// Create the container at the daemon's `start`, with the start, in
+    /// one runtime `run --detach` (not with `--tty`).
+    #[arg(long)]
+    create_at_start: bool,
 }
 
 fn main() {
@@ -56,5 +60,6 @@ fn main() {
         no_log: a.no_log,
         tty: a.tty,
         stdin: a.stdin,
+        create_at_start: a.create_at_start,
     }));
 }

@@ -1108,7 +1108,7 @@ impl ContainerService {
             .join("runtime")
             .join(&rec.host_config.runtime);
         let log_path = self.log_path(&id);
-        let pid = shim_client::spawn(ShimStart {
+        let created = shim_client::spawn(ShimStart {
             shim: &self.cfg.shim,
             id: &id,
             bundle: &bundle,
@@ -1133,13 +1133,19 @@ impl ContainerService {
         }
         let mut wait_conn = ShimConn::connect(&shim_dir).await?;
         wait_conn.send(&Request::Wait).await?;
-        if let Err(e) = ShimConn::once(&shim_dir, &Request::Start).await {
+        let mut start_conn = ShimConn::connect(&shim_dir).await?;
+        start_conn.send(&Request::Start).await?;
+        let started = start_conn.recv().await?;
+        if let Some(e) = started.error {
             let _ = ShimConn::once(&shim_dir, &Request::Kill { signal: 9 }).await;
-            return Err(Error::internal(format!(
-                "OCI runtime start failed: {}",
-                e.message
-            )));
+            // A shim that creates at start says which step failed.
+            let step = started.failed_at.as_deref().unwrap_or("start");
+            return Err(Error::internal(format!("OCI runtime {step} failed: {e}")));
         }
+        let pid = match created.or(started.pid) {
+            Some(pid) => pid,
+            None => return Err(Error::internal("OCI runtime start failed: shim sent no pid")),
+        };
         rec.state = StateRecord {
             status: "running".into(),
             pid: pid as i64,

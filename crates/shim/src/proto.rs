@@ -12,7 +12,8 @@ pub const PID_FILE: &str = "init.pid";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    /// Run `runtime start`.
+    /// Run `runtime start` (or `runtime run --detach` for a shim that
+    /// creates at start); the reply carries the init's pid.
     Start,
     /// Current state of the init process.
     State,
@@ -52,6 +53,9 @@ pub struct Reply {
     /// `created`, `running` or `stopped`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// A failed `Start` of a shim that creates at start: `create` or `start`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<String>,
 }
 
 impl Reply {
@@ -74,5 +78,6 @@ pub struct ExitRecord {
     pub oom_killed: bool,
 }
 
-/// The first line a shim prints on its stdout: the init pid, or why create failed.
+/// The first line a shim prints on its stdout: the init pid, or why create
+/// failed; no pid from a shim that creates at start.
 pub type Ready = Reply;

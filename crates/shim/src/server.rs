@@ -32,6 +32,10 @@ pub struct Options {
     pub no_log: bool,
     pub tty: bool,
     pub stdin: bool,
+    /// Create the container only when the daemon asks for the start, in
+    /// one `runtime run --detach` (one runtime process instead of two).
+    /// Ignored with `tty`: the pty comes from the runtime at create.
+    pub create_at_start: bool,
 }
 
 /// Reaps every child (we are a subreaper) and reports exits to watchers.
@@ -421,6 +425,9 @@ struct Attacher {
 #[derive(Default)]
 struct InitState {
     exit: Option<i32>,
+    /// With `create_at_start`: whether the runtime's `run` made the init
+    /// (`Some(true)`) or failed (`Some(false)`); `None` until then.
+    launched: Option<bool>,
 }
 
 struct Shim {
@@ -431,12 +438,19 @@ struct Shim {
     attachers: Mutex<Vec<Attacher>>,
     log: Mutex<JsonLog>,
     started: Mutex<bool>,
+    /// With `create_at_start`: the init's side of its stdio until `Start`.
+    child_io: Mutex<Option<ChildIo>>,
     init: Mutex<InitState>,
     init_cv: Condvar,
     active: Mutex<usize>,
 }
 
 impl Shim {
+    /// Whether the container is created at `Start` (see [`Options::create_at_start`]).
+    fn deferred(&self) -> bool {
+        self.opts.create_at_start && !self.opts.tty
+    }
+
     /// A runtime command that logs errors where `run_runtime` reads them.
     fn runtime(&self) -> Command {
         let mut c = self.runtime_unlogged();
@@ -697,6 +711,9 @@ fn handle_request(shim: &Arc<Shim>, mut conn: UnixStream) {
             if *started {
                 return reply(&mut conn, &Reply::default());
             }
+            if shim.deferred() {
+                return create_and_start(shim, &mut conn, &mut started);
+            }
             let mut cmd = shim.runtime();
             cmd.arg("start")
                 .arg(&shim.opts.id)
@@ -752,6 +769,11 @@ fn handle_request(shim: &Arc<Shim>, mut conn: UnixStream) {
         }
         Request::Kill { signal } => {
             let pid = *shim.pid.lock().unwrap();
+            if pid <= 0 {
+                // Not created yet (or its `run` failed): nothing to signal,
+                // and kill(0) would reach our own process group.
+                return reply(&mut conn, &Reply::default());
+            }
             let r = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::try_from(signal).ok(),
@@ -818,6 +840,56 @@ fn handle_request(shim: &Arc<Shim>, mut conn: UnixStream) {
             stdin,
         } => exec(shim, conn, &exec_id, process, tty, stdin),
     }
+}
+
+/// `Start` of a shim that creates at start: `runtime run --detach` with
+/// the stdio made at spawn. A failure says whether the create or the start
+/// failed (the pid file is written once the create is done).
+fn create_and_start(shim: &Arc<Shim>, conn: &mut UnixStream, started: &mut bool) {
+    let Some(child) = shim.child_io.lock().unwrap().take() else {
+        return reply(conn, &Reply::err("the container's create failed already"));
+    };
+    let opts = &shim.opts;
+    let pidfile = opts.state_dir.join(PID_FILE);
+    let mut cmd = shim.runtime();
+    cmd.arg("run")
+        .arg("--detach")
+        .arg("--bundle")
+        .arg(&opts.bundle)
+        .arg("--pid-file")
+        .arg(&pidfile)
+        .arg(&opts.id)
+        .stdin(child.stdin)
+        .stdout(child.stdout)
+        .stderr(child.stderr);
+    let result = shim.run_runtime(cmd).and_then(|()| read_pid(&pidfile));
+    let launched = result.is_ok();
+    let r = match result {
+        Ok(pid) => {
+            *shim.pid.lock().unwrap() = pid;
+            *started = true;
+            Reply {
+                pid: Some(pid),
+                ..Default::default()
+            }
+        }
+        Err(e) => Reply {
+            failed_at: Some(if pidfile.exists() { "start" } else { "create" }.into()),
+            ..Reply::err(e)
+        },
+    };
+    // Replied first: after a failure the shim exits once told.
+    reply(conn, &r);
+    shim.init.lock().unwrap().launched = Some(launched);
+    shim.init_cv.notify_all();
+}
+
+fn read_pid(pidfile: &Path) -> Result<i32, String> {
+    std::fs::read_to_string(pidfile)
+        .map_err(|e| format!("pid file: {e}"))?
+        .trim()
+        .parse()
+        .map_err(|_| "bad pid file".to_string())
 }
 
 fn exec(
@@ -974,6 +1046,7 @@ pub fn run(opts: Options) -> i32 {
             compress: opts.log_compress,
         }),
         started: Mutex::new(false),
+        child_io: Mutex::new(None),
         init: Mutex::new(InitState::default()),
         init_cv: Condvar::new(),
         active: Mutex::new(0),
@@ -987,6 +1060,10 @@ pub fn run(opts: Options) -> i32 {
     let created = (|| -> Result<(i32, Io), String> {
         let (child, io) = setup_io(opts.tty, opts.stdin, &opts.state_dir.join("console.sock"))
             .map_err(|e| format!("stdio: {e}"))?;
+        if shim.deferred() {
+            *shim.child_io.lock().unwrap() = Some(child);
+            return Ok((0, io.ok_or("no stdio")?));
+        }
         let pidfile = opts.state_dir.join(PID_FILE);
         let mut cmd = shim.runtime();
         cmd.arg("create")
@@ -1021,12 +1098,7 @@ pub fn run(opts: Options) -> i32 {
         if let Some((p, _)) = &console {
             let _ = std::fs::remove_file(p);
         }
-        let pid: i32 = std::fs::read_to_string(&pidfile)
-            .map_err(|e| format!("pid file: {e}"))?
-            .trim()
-            .parse()
-            .map_err(|_| "bad pid file".to_string())?;
-        Ok((pid, io))
+        Ok((read_pid(&pidfile)?, io))
     })();
     let (pid, io) = match created {
         Ok(v) => v,
@@ -1064,20 +1136,55 @@ pub fn run(opts: Options) -> i32 {
         let s = shim.clone();
         move |kind: u8, data: &[u8]| s.publish(kind, data)
     };
-    let pumps = match start_pumps(&io, sink) {
-        Ok(v) => v,
-        Err(e) => {
-            ready(&Reply::err(format!("stdio: {e}")));
-            return 1;
+    // Output is copied once the container is created, as containerd's shim
+    // does: what a failed create wrote (the runtime's own error on the
+    // container's stderr) goes nowhere, neither to the log nor to attachers.
+    let pumps = if shim.deferred() {
+        None
+    } else {
+        match start_pumps(&io, sink.clone()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                ready(&Reply::err(format!("stdio: {e}")));
+                return 1;
+            }
         }
     };
     ready(&Reply {
-        pid: Some(pid),
+        pid: (pid > 0).then_some(pid),
         ..Default::default()
     });
+    let (pid, pumps) = if shim.deferred() {
+        let launched = {
+            let mut s = shim.init.lock().unwrap();
+            while s.launched.is_none() {
+                s = shim.init_cv.wait(s).unwrap();
+            }
+            s.launched == Some(true)
+        };
+        if !launched {
+            // The runtime's `run` removed what it made; nothing ran.
+            let _ = std::fs::remove_file(&sock);
+            return 1;
+        }
+        let pid = *shim.pid.lock().unwrap();
+        let pumps = start_pumps(&io, sink).inspect_err(|e| {
+            // Nothing can carry its output: the container is stopped.
+            eprintln!("berth-shim: stdio: {e}");
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        });
+        (pid, pumps.ok())
+    } else {
+        (pid, pumps)
+    };
 
     let code = init_watch.wait(pid);
-    pumps.drain();
+    if let Some(p) = &pumps {
+        p.drain();
+    }
     shim.log.lock().unwrap().flush_partial();
     let record = ExitRecord {
         exit_code: code,

@@ -23,6 +23,7 @@ pub use default::default_profile;
 use base::{Error, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// A seccomp profile in Docker's format (moby's `seccomp.Seccomp`: the OCI
@@ -656,21 +657,41 @@ pub fn for_container(
     privileged: bool,
     caps: &[String],
 ) -> Result<Option<oci_spec::runtime::LinuxSeccomp>> {
-    let default = || default_profile();
     let profile = match (choice, privileged) {
         (Choice::Unconfined, _) => return Ok(None),
         (Choice::Daemon, true) => return Ok(None),
         // dockerd tries to decode "builtin" as JSON here and fails; the
         // default profile is what is asked for.
-        (Choice::Builtin, _) => default(),
+        (Choice::Builtin, _) => return default_for(caps),
         (Choice::Profile(p), _) => (**p).clone(),
         (Choice::Daemon, false) => match daemon {
-            DaemonProfile::Builtin => default(),
+            DaemonProfile::Builtin => return default_for(caps),
             DaemonProfile::Unconfined => return Ok(None),
             DaemonProfile::File { profile, .. } => (**profile).clone(),
         },
     };
     to_oci(&profile, host_arch(), caps, host_kernel()?)
+}
+
+/// The default profile for a capability set, made once per set: nearly
+/// every container asks for it, with one of a few sets, and building and
+/// converting its rules for each container was most of the spec
+/// builder's time in a container start.
+fn default_for(caps: &[String]) -> Result<Option<oci_spec::runtime::LinuxSeccomp>> {
+    type Cache = std::sync::Mutex<HashMap<Vec<String>, Option<oci_spec::runtime::LinuxSeccomp>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap().get(caps) {
+        return Ok(hit.clone());
+    }
+    let made = to_oci(&default_profile(), host_arch(), caps, host_kernel()?)?;
+    let mut cache = cache.lock().unwrap();
+    // A handful of sets in practice; a bound all the same.
+    if cache.len() >= 64 {
+        cache.clear();
+    }
+    cache.insert(caps.to_vec(), made.clone());
+    Ok(made)
 }
 
 #[cfg(test)]
