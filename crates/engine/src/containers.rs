@@ -337,6 +337,26 @@ impl ContainerService {
         networks: Arc<network::NetworkService>,
         volumes: Arc<volume::VolumeService>,
     ) -> Result<Arc<Self>> {
+        // One directory per container under each of these, made and removed
+        // with it: spread over the filesystem (see `store::dirs`).
+        for d in [
+            cfg.data_root.join("containers"),
+            cfg.exec_root.join("containers"),
+            cfg.exec_root.join("s"),
+        ] {
+            store::dirs::create_spread(&d).ctx(format!("create {}", d.display()))?;
+        }
+        for (name, _) in &cfg.runtimes {
+            // The runtime's state root, private as runc makes it.
+            let d = cfg.exec_root.join("runtime").join(name);
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&d)
+                .ctx(format!("create {}", d.display()))?;
+            store::dirs::spread(&d);
+        }
         let svc = Arc::new(ContainerService {
             cfg,
             meta,

@@ -6,5 +6,6 @@
 //! API; they take and return plain values and [`base::Error`]s.
 
 pub mod content;
+pub mod dirs;
 pub mod metadata;
 pub mod snapshot;

@@ -144,6 +144,10 @@ impl Overlay {
         for d in ["layers", "active", "empty"] {
             std::fs::create_dir_all(root.join(d)).ctx("create snapshot store")?;
         }
+        // A snapshot per layer and per container, made and removed with them.
+        for d in ["layers", "active"] {
+            crate::dirs::spread(&root.join(d));
+        }
         let _ = std::fs::remove_dir_all(root.join("tmp"));
         std::fs::create_dir_all(root.join("tmp")).ctx("create snapshot store")?;
         Ok(Overlay {
