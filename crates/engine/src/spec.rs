@@ -139,9 +139,7 @@ pub fn validate_host_config(h: &HostConfig) -> Result<()> {
             "Conflicting options: Nano CPUs and CPU Period cannot both be set",
         ));
     }
-    let ncpu = std::thread::available_parallelism()
-        .map(|n| n.get() as i64)
-        .unwrap_or(1);
+    let ncpu = host_cpus();
     if h.nano_cpus > ncpu * 1_000_000_000 {
         return Err(Error::invalid(format!(
             "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
@@ -188,15 +186,32 @@ fn normalize_cap(c: &str) -> String {
 
 /// The capabilities the daemon's bounding set holds (a container can
 /// get no others): ALL_CAPS is in the kernel's numbering order.
+/// The CPUs the daemon may use, read once as Go's `runtime.NumCPU` (which
+/// dockerd checks `--cpus` against): std's answer reads the cgroup files
+/// and the whole mountinfo, which grows with every running container.
+fn host_cpus() -> i64 {
+    static N: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get() as i64)
+            .unwrap_or(1)
+    })
+}
+
+/// The daemon's bounding set (what a container can be given), read once:
+/// a process's bounding set only ever shrinks, and the daemon drops none.
 fn host_caps() -> Vec<&'static str> {
-    let bnd = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapBnd:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .unwrap_or(u64::MAX);
+    static BND: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let bnd = *BND.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("CapBnd:"))
+                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            })
+            .unwrap_or(u64::MAX)
+    });
     ALL_CAPS
         .iter()
         .enumerate()
