@@ -1164,7 +1164,11 @@ impl ContainerService {
         }
         let pid = match created.or(started.pid) {
             Some(pid) => pid,
-            None => return Err(Error::internal("OCI runtime start failed: shim sent no pid")),
+            None => {
+                return Err(Error::internal(
+                    "OCI runtime start failed: shim sent no pid",
+                ))
+            }
         };
         rec.state = StateRecord {
             status: "running".into(),
