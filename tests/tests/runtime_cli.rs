@@ -1142,3 +1142,170 @@ fn bench_create_start_wait_true() {
         println!("{rt}: median create+start+wait of `true` over {runs} runs: {m:?}");
     }
 }
+
+/// A berth-shim started as berthd starts one for a container without a
+/// terminal (`--create-at-start`), over its socket protocol.
+struct ShimProc {
+    child: std::process::Child,
+    state_dir: PathBuf,
+    log: PathBuf,
+}
+
+impl ShimProc {
+    fn spawn(fx: &Fixture) -> ShimProc {
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/berth-shim");
+        assert!(bin.exists(), "{} not built", bin.display());
+        let state_dir = fx.dir.path().join("shim");
+        let log = fx.dir.path().join("container.log");
+        let mut child = Command::new(bin)
+            .arg("--id")
+            .arg(&fx.id)
+            .arg("--bundle")
+            .arg(&fx.bundle)
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .arg("--runtime")
+            .arg(&fx.runtime)
+            .arg("--runtime-root")
+            .arg(&fx.root)
+            .arg("--log-path")
+            .arg(&log)
+            .arg("--create-at-start")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn berth-shim");
+        // Ready, with no pid yet: nothing is created before the start.
+        let mut ready = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut ready,
+        )
+        .unwrap();
+        let ready: Value = serde_json::from_str(&ready).expect("ready line");
+        assert_eq!(ready, json!({}), "ready: {ready}");
+        assert!(!fx.root.join(&fx.id).exists(), "created before the start");
+        ShimProc {
+            child,
+            state_dir,
+            log,
+        }
+    }
+
+    fn call(&self, req: Value) -> Value {
+        let mut s = std::os::unix::net::UnixStream::connect(self.state_dir.join("shim.sock"))
+            .expect("connect to the shim");
+        std::io::Write::write_all(&mut s, format!("{req}\n").as_bytes()).unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(s), &mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("reply {line:?}: {e}"))
+    }
+
+    /// Waits for the shim to exit; returns its exit code.
+    fn exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            assert!(Instant::now() < deadline, "the shim did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for ShimProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shim's `start` creates and starts the container in one runtime
+/// `run --detach`: the reply carries the pid, output reaches the log, and
+/// the exit is reported to a `wait` made before the start.
+#[test]
+fn a_shim_creates_at_start() {
+    let fx = Fixture::new(
+        "shimrun",
+        &["sh", "-c", "echo out; echo err >&2; sleep 1000"],
+    );
+    let mut shim = ShimProc::spawn(&fx);
+    assert_eq!(shim.call(json!({"op": "state"}))["status"], "created");
+    let waiter = {
+        let sock = shim.state_dir.join("shim.sock");
+        std::thread::spawn(move || {
+            let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
+            std::io::Write::write_all(&mut s, b"{\"op\":\"wait\"}\n").unwrap();
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(s), &mut line).unwrap();
+            serde_json::from_str::<Value>(&line).unwrap()
+        })
+    };
+    let started = shim.call(json!({"op": "start"}));
+    let pid = started["pid"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{started}"));
+    assert!(pid > 0, "{started}");
+    let st = shim.call(json!({"op": "state"}));
+    assert_eq!(
+        (st["status"].as_str(), st["pid"].as_i64()),
+        (Some("running"), Some(pid))
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(&shim.log).unwrap_or_default();
+        if log.contains("\"out\\n\"") && log.contains("\"err\\n\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "output not logged: {log}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(shim.call(json!({"op": "kill", "signal": 9})), json!({}));
+    assert_eq!(waiter.join().unwrap()["exit_code"], 137);
+    assert_eq!(shim.exit(), Some(0));
+    assert!(
+        !fx.root.join(&fx.id).exists(),
+        "the runtime's state is left"
+    );
+}
+
+/// A failed create at start: the reply names the step, the runtime's own
+/// error text (on the container's stderr) is not logged, and the shim
+/// exits with nothing made.
+#[test]
+fn a_shim_reports_a_failed_create_at_start() {
+    let fx = Fixture::new("shimfail", &["nosuchbin"]);
+    let mut shim = ShimProc::spawn(&fx);
+    let r = shim.call(json!({"op": "start"}));
+    assert_eq!(r["failed_at"], "create", "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("executable file not found"),
+        "{r}"
+    );
+    assert_eq!(shim.exit(), Some(1));
+    let log = std::fs::read_to_string(&shim.log).unwrap_or_default();
+    assert!(
+        !log.contains("berth-runtime"),
+        "the runtime's error was logged: {log}"
+    );
+    assert!(!fx.root.join(&fx.id).exists());
+    assert!(cgroup_dirs(&fx.cgroup_rel()).is_empty());
+}
+
+/// A shim whose daemon went away between spawning it and the start (the
+/// daemon sends `kill` when it finds it "created" at its restart) exits
+/// without ever creating the container.
+#[test]
+fn a_shim_never_started_is_given_up_by_kill() {
+    let fx = Fixture::new("shimgone", &["sleep", "1000"]);
+    let mut shim = ShimProc::spawn(&fx);
+    assert_eq!(shim.call(json!({"op": "kill", "signal": 9})), json!({}));
+    assert_eq!(shim.exit(), Some(1));
+    assert!(!shim.state_dir.join("shim.sock").exists());
+    assert!(!fx.root.join(&fx.id).exists());
+}

@@ -449,12 +449,17 @@ impl ContainerService {
             let mut running = false;
             if was_running {
                 if let Ok(mut conn) = ShimConn::connect(&self.shim_dir(&id)).await {
-                    if conn
-                        .call(&Request::State)
-                        .await
-                        .is_ok_and(|r| matches!(r.status.as_deref(), Some("running" | "paused")))
-                    {
-                        running = true;
+                    let status = conn.call(&Request::State).await.ok().and_then(|r| r.status);
+                    match status.as_deref() {
+                        Some("running" | "paused") => running = true,
+                        // Spawned, never started (the daemon died in between):
+                        // the shim ends, with the created init if it has one.
+                        Some("created") => {
+                            let _ =
+                                ShimConn::once(&self.shim_dir(&id), &Request::Kill { signal: 9 })
+                                    .await;
+                        }
+                        _ => {}
                     }
                 }
                 if !running {

@@ -771,8 +771,21 @@ fn handle_request(shim: &Arc<Shim>, mut conn: UnixStream) {
             let pid = *shim.pid.lock().unwrap();
             if pid <= 0 {
                 // Not created yet (or its `run` failed): nothing to signal,
-                // and kill(0) would reach our own process group.
-                return reply(&mut conn, &Reply::default());
+                // and kill(0) would reach our own process group. A shim
+                // that creates at start and was never started (its daemon
+                // went away before the start) is given up: it exits.
+                // Replied first: the shim exits once it gives up.
+                reply(&mut conn, &Reply::default());
+                if shim.deferred() {
+                    if let Ok(started) = shim.started.try_lock() {
+                        if !*started {
+                            shim.child_io.lock().unwrap().take();
+                            shim.init.lock().unwrap().launched.get_or_insert(false);
+                            shim.init_cv.notify_all();
+                        }
+                    }
+                }
+                return;
             }
             let r = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
