@@ -381,3 +381,228 @@ fn a_context_with_tls_material_reaches_a_tlsverify_berthd() {
     }
     drop(daemon);
 }
+
+/// The context's TLS files in the store, by endpoint and name.
+fn tls_files(cfg: &Path, name: &str) -> Vec<(String, Vec<u8>)> {
+    use sha2::Digest;
+    let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
+    let dir = cfg.join("contexts/tls").join(id);
+    let mut out = Vec::new();
+    for ep in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(ep.path()).unwrap().flatten() {
+            out.push((
+                format!(
+                    "{}/{}",
+                    ep.file_name().to_string_lossy(),
+                    f.file_name().to_string_lossy()
+                ),
+                std::fs::read(f.path()).unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `context update`, `export` and `import` as the docker CLI: the same
+/// output on the same store, archives that either CLI imports from the
+/// other (TLS material included, also through `-`), and archives with a
+/// path outside the context's files or without metadata refused with the
+/// docker CLI's words, nothing imported.
+#[test]
+fn context_update_export_and_import() {
+    if !require(DOCKER) {
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("berth-ctx")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let cfg = dir.path().join("config");
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    tls_certificates(&certs);
+    let berth = |args: &[&str]| cli(&bin("berth"), &cfg, args, &[]);
+    let docker = |args: &[&str]| cli(Path::new(DOCKER), &cfg, args, &[]);
+    let inspect = |name: &str| {
+        docker(&[
+            "context",
+            "inspect",
+            name,
+            "-f",
+            "{{json .Endpoints}} {{json .TLSMaterial}}",
+        ])
+        .ok()
+        .to_string()
+    };
+    docker(&[
+        "context",
+        "create",
+        "aa",
+        "--description",
+        "one",
+        "--docker",
+        "host=unix:///tmp/aa.sock",
+    ])
+    .ok();
+
+    // update: each CLI in turn, the same words.
+    let out = same(
+        &cfg,
+        &["context", "update", "aa", "--description", "two"],
+        &[],
+    );
+    assert_eq!(out.stdout, "aa\n");
+    assert_eq!(out.stderr, "Successfully updated context \"aa\"\n");
+    let ca = format!("ca={}", certs.join("ca.pem").display());
+    let cert = format!("cert={}", certs.join("cert.pem").display());
+    let key = format!("key={}", certs.join("key.pem").display());
+    let tls = format!("host=tcp://127.0.0.1:2376,{ca},{cert},{key}");
+    berth(&["context", "update", "aa", "--docker", &tls]).ok();
+    assert_eq!(
+        inspect("aa"),
+        "{\"docker\":{\"Host\":\"tcp://127.0.0.1:2376\",\"SkipTLSVerify\":false}} {\"docker\":[\"ca.pem\",\"cert.pem\",\"key.pem\"]}\n"
+    );
+    let described = |name: &str| {
+        docker(&["context", "ls", "--format", "{{.Name}}:{{.Description}}"])
+            .ok()
+            .lines()
+            .any(|l| l == format!("{name}:two"))
+    };
+    assert!(described("aa"));
+    let files = tls_files(&cfg, "aa");
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["docker/ca.pem", "docker/cert.pem", "docker/key.pem"]
+    );
+    assert_eq!(files[0].1, std::fs::read(certs.join("ca.pem")).unwrap());
+    // A new endpoint without TLS drops the endpoint's files.
+    berth(&[
+        "context",
+        "update",
+        "aa",
+        "--docker",
+        "host=unix:///tmp/a2.sock",
+    ])
+    .ok();
+    assert!(tls_files(&cfg, "aa").is_empty());
+    berth(&["context", "update", "aa", "--docker", &tls]).ok();
+    for args in [
+        &["context", "update"][..],
+        &["context", "update", "nosuch", "--description", "x"],
+        &["context", "update", "aa", "--docker", "nokey"],
+        &["context", "update", "aa", "--docker", "bogus=1"],
+        &["context", "export"],
+        &["context", "import", "bb"],
+    ] {
+        // The same, but for the program's name in usage errors.
+        let (b, k) = (berth(args), docker(args));
+        assert_ne!(k.code, 0, "{args:?}: {k:?}");
+        assert_eq!(b.code, k.code, "{args:?}: {b:?} vs {k:?}");
+        assert_eq!(b.stdout, k.stdout, "{args:?}");
+        let named = b
+            .stderr
+            .replace("berth context", "docker context")
+            .replace("berth: ", "docker: ");
+        assert_eq!(named, k.stderr, "{args:?}");
+    }
+
+    // docker exports, berth imports; berth exports, docker imports.
+    let cwd = |c: &mut Command| {
+        c.current_dir(dir.path());
+    };
+    let mut c = Command::new(DOCKER);
+    c.env("DOCKER_CONFIG", &cfg)
+        .args(["context", "export", "aa"]);
+    cwd(&mut c);
+    let out = run(c, None, Duration::from_secs(60));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stderr, "Written file \"aa.dockercontext\"\n");
+    let mut c = Command::new(bin("berth"));
+    c.env("DOCKER_CONFIG", &cfg)
+        .args(["context", "export", "aa"]);
+    cwd(&mut c);
+    let b_out = run(c, None, Duration::from_secs(60));
+    assert_eq!((b_out.code, &b_out.stdout), (0, &out.stdout), "{b_out:?}");
+    assert_eq!(b_out.stderr, out.stderr);
+    let archive = dir.path().join("aa.dockercontext");
+    let from_docker = dir.path().join("d.dockercontext");
+    docker(&["context", "export", "aa", from_docker.to_str().unwrap()]).ok();
+    let from_berth = dir.path().join("b.dockercontext");
+    berth(&["context", "export", "aa", from_berth.to_str().unwrap()]).ok();
+    assert!(archive.exists());
+    let out = berth(&["context", "import", "bd", from_docker.to_str().unwrap()]);
+    assert_eq!(out.ok(), "bd\n");
+    assert_eq!(out.stderr, "Successfully imported context \"bd\"\n");
+    docker(&["context", "import", "db", from_berth.to_str().unwrap()]).ok();
+    let want = inspect("aa");
+    for n in ["bd", "db"] {
+        assert_eq!(inspect(n), want, "{n}");
+        assert!(described(n), "{n}");
+        assert_eq!(tls_files(&cfg, n), tls_files(&cfg, "aa"), "{n}");
+    }
+    // Through a pipe, both ways.
+    let pipe = |from: &Path, to: &Path, name: &str| {
+        let mut c = Command::new("sh");
+        c.env("DOCKER_CONFIG", &cfg).args([
+            "-c",
+            &format!(
+                "{} context export aa - | {} context import {name} -",
+                from.display(),
+                to.display()
+            ),
+        ]);
+        run(c, None, Duration::from_secs(60))
+    };
+    assert_eq!(pipe(&bin("berth"), Path::new(DOCKER), "p1").ok(), "p1\n");
+    assert_eq!(pipe(Path::new(DOCKER), &bin("berth"), "p2").ok(), "p2\n");
+    for n in ["p1", "p2"] {
+        assert_eq!(inspect(n), want, "{n}");
+        assert_eq!(tls_files(&cfg, n), tls_files(&cfg, "aa"), "{n}");
+    }
+    // An existing name is refused by both.
+    same(
+        &cfg,
+        &["context", "import", "bd", from_docker.to_str().unwrap()],
+        &[],
+    );
+
+    // Bad archives: the same refusal, nothing imported.
+    let bad = |name: &str, entries: &[(&str, &[u8])]| {
+        let mut b = tar::Builder::new(Vec::new());
+        for (p, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            // Written raw: tar's path setter refuses `..`.
+            h.as_old_mut().name[..p.len()].copy_from_slice(p.as_bytes());
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        let f = dir.path().join(name);
+        std::fs::write(&f, b.into_inner().unwrap()).unwrap();
+        f
+    };
+    let meta = br#"{"Name":"x","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///x.sock","SkipTLSVerify":false}}}"#;
+    for (i, archive) in [
+        bad("escape.tar", &[("../evil", b"x"), ("meta.json", meta)]),
+        bad("nometa.tar", &[("tls/docker/ca.pem", b"x")]),
+        bad("unclean.tar", &[("tls/docker/../../x", b"x")]),
+        bad("deep.tar", &[("tls/docker", b"x")]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let name = format!("bad{i}");
+        let out = same(
+            &cfg,
+            &["context", "import", &name, archive.to_str().unwrap()],
+            &[],
+        );
+        assert_ne!(out.code, 0, "{archive:?}");
+        assert!(tls_files(&cfg, &name).is_empty());
+        assert_ne!(docker(&["context", "inspect", &name]).code, 0);
+    }
+}

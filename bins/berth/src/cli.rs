@@ -155,6 +155,10 @@ pub enum Cmd {
 pub enum ContextCmd {
     /// Create a context
     Create(ContextCreateArgs),
+    /// Export a context to a tar archive FILE or a tar stream on STDOUT.
+    Export(ContextExportArgs),
+    /// Import a context from a tar or zip file
+    Import(ContextImportArgs),
     /// Display detailed information on one or more contexts
     Inspect(ContextInspectArgs),
     /// List contexts
@@ -165,8 +169,37 @@ pub enum ContextCmd {
     Rm(ContextRmArgs),
     /// Print the name of the current context
     Show(ContextShowArgs),
+    /// Update a context
+    Update(ContextUpdateArgs),
     /// Set the current docker context
     Use(ContextUseArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context export [OPTIONS] CONTEXT [FILE|-]")]
+pub struct ContextExportArgs {
+    #[arg(value_name = "CONTEXT")]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context import CONTEXT FILE|-")]
+pub struct ContextImportArgs {
+    #[arg(value_name = "CONTEXT")]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(override_usage = "berth context update [OPTIONS] CONTEXT")]
+pub struct ContextUpdateArgs {
+    /// Description of the context
+    #[arg(long = "description", value_name = "string")]
+    pub description: Option<String>,
+    /// set the docker endpoint (host=...,ca=...,cert=...,key=...,skip-tls-verify=...,from=...)
+    #[arg(long = "docker", value_name = "stringToString")]
+    pub docker: Vec<String>,
+    #[arg(value_name = "CONTEXT")]
+    pub args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

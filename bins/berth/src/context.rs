@@ -27,8 +27,8 @@ use serde_json::{json, Map, Value};
 use sha2::Digest;
 
 use crate::cli::{
-    ContextCmd, ContextCreateArgs, ContextInspectArgs, ContextLsArgs, ContextRmArgs,
-    ContextShowArgs, ContextUseArgs,
+    ContextCmd, ContextCreateArgs, ContextExportArgs, ContextImportArgs, ContextInspectArgs,
+    ContextLsArgs, ContextRmArgs, ContextShowArgs, ContextUpdateArgs, ContextUseArgs,
 };
 use crate::network::{check_args, flag_error, Arity};
 use crate::{fmtutil, CmdResult, Failure};
@@ -503,6 +503,30 @@ impl Store {
         )
     }
 
+    /// Replaces one endpoint's TLS material: (file name, contents).
+    fn reset_endpoint_tls(
+        &self,
+        name: &str,
+        endpoint: &str,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<(), String> {
+        let dir = self.tls_dir(name).join(endpoint);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("failed to remove TLS data: {e}")),
+        }
+        for (file, data) in files {
+            let write = || -> std::io::Result<()> {
+                mkdir_all(&self.root, 0o755)?;
+                mkdir_all(&dir, 0o700)?;
+                write_atomic(&dir.join(file), data, 0o600)
+            };
+            write().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     /// Replaces a context's TLS material: (endpoint, file name, contents).
     fn reset_tls(&self, name: &str, files: &[(String, String, Vec<u8>)]) -> Result<(), String> {
         let dir = self.tls_dir(name);
@@ -791,6 +815,9 @@ fn validate_name(name: &str) -> Result<(), Failure> {
 pub fn run(sel: &Selection, cmd: ContextCmd) -> CmdResult {
     match cmd {
         ContextCmd::Create(a) => create(sel, a),
+        ContextCmd::Update(a) => update(sel, a),
+        ContextCmd::Export(a) => export(sel, a),
+        ContextCmd::Import(a) => import(sel, a),
         ContextCmd::Ls(a) => ls(sel, a),
         ContextCmd::Use(a) => use_context(sel, a),
         ContextCmd::Show(a) => show(sel, a),
@@ -1018,13 +1045,16 @@ const CREATE_USAGE: &str = "context create [OPTIONS] CONTEXT";
 
 /// `--docker` values as pflag's string-to-string flag reads them: `k=v`, or
 /// CSV fields `k=v,k2=v2` when there is more than one `=`; later keys win.
-fn docker_options(values: &[String]) -> Result<Option<BTreeMap<String, String>>, Failure> {
+fn docker_options(
+    values: &[String],
+    usage: &str,
+) -> Result<Option<BTreeMap<String, String>>, Failure> {
     if values.is_empty() {
         return Ok(None);
     }
     let mut out = BTreeMap::new();
     for val in values {
-        let bad = |e: String| flag_error(CREATE_USAGE, val, "--docker", &e);
+        let bad = |e: String| flag_error(usage, val, "--docker", &e);
         let pairs = match val.matches('=').count() {
             0 => return Err(bad(format!("{val} must be formatted as key=value"))),
             1 => vec![val.trim_matches('"').to_string()],
@@ -1136,7 +1166,7 @@ fn create(sel: &Selection, a: ContextCreateArgs) -> CmdResult {
             ))
         }
     }
-    let docker = docker_options(&a.docker)?;
+    let docker = docker_options(&a.docker, CREATE_USAGE)?;
     let description = a.description.clone().unwrap_or_default();
     let fail = |e: String| Failure::new(1, e);
     let (meta, files) = match (&a.from, &docker) {
@@ -1197,6 +1227,243 @@ fn create(sel: &Selection, a: ContextCreateArgs) -> CmdResult {
     Ok(0)
 }
 
+const UPDATE_USAGE: &str = "context update [OPTIONS] CONTEXT";
+
+/// `context update`: a new description and/or docker endpoint (whose TLS
+/// files replace the endpoint's), as the docker CLI's `RunUpdate`.
+fn update(sel: &Selection, a: ContextUpdateArgs) -> CmdResult {
+    check_args(&a.args, Arity::Exactly(1), UPDATE_USAGE)?;
+    let name = &a.args[0];
+    validate_name(name)?;
+    let fail = |e: String| Failure::new(1, e);
+    let mut meta = sel.store.get(name).map_err(|e| fail(e.to_string()))?;
+    if let Some(d) = a.description.as_ref().filter(|d| !d.is_empty()) {
+        meta.metadata
+            .get_or_insert_with(Map::new)
+            .insert("Description".into(), json!(d));
+    }
+    let mut tls = None;
+    if let Some(o) = docker_options(&a.docker, UPDATE_USAGE)? {
+        let (ep, files) = endpoint_from_options(sel, &o)
+            .map_err(|e| fail(format!("unable to create docker endpoint config: {e}")))?;
+        meta.endpoints.insert(DOCKER_ENDPOINT.to_string(), ep);
+        tls = Some(
+            files
+                .into_iter()
+                .map(|(_, f, d)| (f, d))
+                .collect::<Vec<_>>(),
+        );
+    }
+    meta.docker_endpoint().map_err(fail)?;
+    sel.store.write(&meta).map_err(|e| fail(e.to_string()))?;
+    if let Some(files) = tls {
+        sel.store
+            .reset_endpoint_tls(name, DOCKER_ENDPOINT, &files)
+            .map_err(fail)?;
+    }
+    println!("{name}");
+    eprintln!("Successfully updated context {}", fmtutil::go_quote(name));
+    Ok(0)
+}
+
+/// A context as the docker CLI exports it: a tar of `meta.json` and
+/// `tls/<endpoint>/<file>`.
+fn export_archive(sel: &Selection, name: &str) -> Result<Vec<u8>, String> {
+    let meta = sel.get(name).map_err(|e| e.to_string())?;
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, mode: u32, dir: bool, data: &[u8]| -> Result<(), String> {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        h.set_entry_type(if dir {
+            tar::EntryType::Directory
+        } else {
+            tar::EntryType::Regular
+        });
+        b.append_data(&mut h, path, data)
+            .map_err(|e| format!("write the archive: {e}"))
+    };
+    add(
+        "meta.json",
+        0o644,
+        false,
+        go_json(&meta.to_json()).as_bytes(),
+    )?;
+    add("tls", 0o700, true, &[])?;
+    for (ep, files) in sel.tls_listing(name)? {
+        add(&format!("tls/{ep}"), 0o700, true, &[])?;
+        for f in files.into_iter().flatten() {
+            let p = sel.tls_file(name, &ep, &f);
+            let data = std::fs::read(&p).map_err(|e| go_path_error("open", &p, &e))?;
+            add(&format!("tls/{ep}/{f}"), 0o600, false, &data)?;
+        }
+    }
+    b.into_inner()
+        .map_err(|e| format!("write the archive: {e}"))
+}
+
+/// `context export CONTEXT [FILE|-]` (FILE: `<CONTEXT>.dockercontext`).
+fn export(sel: &Selection, a: ContextExportArgs) -> CmdResult {
+    check_args(
+        &a.args,
+        Arity::Range(1, 2),
+        "context export [OPTIONS] CONTEXT [FILE|-]",
+    )?;
+    let name = &a.args[0];
+    if name != DEFAULT {
+        validate_name(name)?;
+    }
+    let dest = a
+        .args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| format!("{name}.dockercontext"));
+    let fail = |e: String| Failure::new(1, e);
+    if dest == "-" {
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            return Err(fail(
+                "cowardly refusing to export to a terminal, specify a file path".into(),
+            ));
+        }
+        let data = export_archive(sel, name).map_err(fail)?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&data)
+            .and_then(|()| out.flush())
+            .map_err(|e| fail(e.to_string()))?;
+        return Ok(0);
+    }
+    // As the docker CLI: the file is opened (made, emptied) first.
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&dest)
+        .map_err(|e| fail(go_path_error("open", Path::new(&dest), &e)))?;
+    let data = export_archive(sel, name).map_err(fail)?;
+    f.write_all(&data).map_err(|e| fail(e.to_string()))?;
+    eprintln!("Written file {}", fmtutil::go_quote(&dest));
+    Ok(0)
+}
+
+/// The most an import reads, as the docker CLI (`maxAllowedFileSizeToImport`).
+const MAX_IMPORT: u64 = 10 << 20;
+
+/// A path inside a context archive, as the docker CLI checks it
+/// (`isValidFilePath`): `meta.json` or under `tls/`, clean, no `\`.
+fn check_archive_path(p: &str) -> Result<(), String> {
+    if p != "meta.json" && !p.starts_with("tls/") {
+        return Err(format!("{p}: unexpected context file"));
+    }
+    if p.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return Err(format!("{p}: unexpected path format"));
+    }
+    if p.contains('\\') {
+        return Err(format!("{p}: unexpected '\\' in path"));
+    }
+    Ok(())
+}
+
+/// Reads a context archive: its metadata (named `name`) and TLS files.
+/// Nothing is written here, so a bad archive leaves nothing behind.
+#[allow(clippy::type_complexity)]
+fn read_archive(name: &str, data: &[u8]) -> Result<(Meta, Vec<(String, String, Vec<u8>)>), String> {
+    if data.starts_with(b"PK\x03\x04") {
+        return Err(
+            "berth does not support importing zip context archives yet: export the context as a tar"
+                .into(),
+        );
+    }
+    let mut meta = None;
+    let mut files = Vec::new();
+    // The docker CLI's exports end without the last entry's padding and
+    // the end-of-archive blocks (its tar writer is closed after the pipe
+    // it writes to), which Go's reader takes as the end: restore them, and
+    // still refuse an entry whose data was cut short.
+    let size = data.len() as u64;
+    let mut whole = data.to_vec();
+    whole.resize(data.len().div_ceil(512) * 512 + 1024, 0);
+    let mut ar = tar::Archive::new(whole.as_slice());
+    for entry in ar.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let len = entry.header().entry_size().map_err(|e| e.to_string())?;
+        if entry.raw_file_position() + len > size {
+            return Err("unexpected EOF".into());
+        }
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        check_archive_path(&path)?;
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut body).map_err(|e| e.to_string())?;
+        if path == "meta.json" {
+            let mut m = Meta::parse(&body)?;
+            m.name = name.to_string();
+            meta = Some(m);
+        } else {
+            match path["tls/".len()..].split_once('/') {
+                // One file per name under its endpoint's directory.
+                Some((ep, file)) if !file.contains('/') => {
+                    files.retain(|(e, f, _): &(String, String, Vec<u8>)| !(e == ep && f == file));
+                    files.push((ep.to_string(), file.to_string(), body));
+                }
+                _ => return Err("archive format is invalid".into()),
+            }
+        }
+    }
+    let meta = meta.ok_or("invalid context: no metadata found")?;
+    Ok((meta, files))
+}
+
+/// `context import CONTEXT FILE|-`.
+fn import(sel: &Selection, a: ContextImportArgs) -> CmdResult {
+    check_args(&a.args, Arity::Exactly(2), "context import CONTEXT FILE|-")?;
+    let (name, source) = (&a.args[0], &a.args[1]);
+    validate_name(name)?;
+    let fail = |e: String| Failure::new(1, e);
+    match sel.get(name) {
+        Ok(_) => {
+            return Err(fail(format!(
+                "context {} already exists",
+                fmtutil::go_quote(name)
+            )))
+        }
+        Err(GetError::NotFound(_)) => {}
+        Err(GetError::Other(e)) => {
+            return Err(fail(format!("error while getting existing contexts: {e}")))
+        }
+    }
+    let mut data = Vec::new();
+    let read = if source == "-" {
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::io::stdin().lock(), MAX_IMPORT + 1),
+            &mut data,
+        )
+    } else {
+        std::fs::File::open(source)
+            .map_err(|e| fail(go_path_error("open", Path::new(source), &e)))
+            .map(|f| {
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_IMPORT + 1), &mut data)
+            })?
+    };
+    read.map_err(|e| fail(e.to_string()))?;
+    if data.len() as u64 > MAX_IMPORT {
+        return Err(fail("read size exceeded".into()));
+    }
+    let (meta, files) = read_archive(name, &data).map_err(fail)?;
+    sel.store.write(&meta).map_err(|e| fail(e.to_string()))?;
+    if let Err(e) = sel.store.reset_tls(name, &files) {
+        let _ = sel.store.remove(name);
+        return Err(fail(e));
+    }
+    println!("{name}");
+    eprintln!("Successfully imported context {}", fmtutil::go_quote(name));
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1252,21 +1519,74 @@ mod tests {
     }
 
     #[test]
+    fn archives_as_the_docker_cli_writes_and_reads_them() {
+        let meta = br#"{"Name":"x","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///s","SkipTLSVerify":false}}}"#;
+        let mut b = tar::Builder::new(Vec::new());
+        for (p, data) in [
+            ("meta.json", &meta[..]),
+            ("tls/docker/ca.pem", b"0123456789"),
+        ] {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o600);
+            b.append_data(&mut h, p, data).unwrap();
+        }
+        let whole = b.into_inner().unwrap();
+        // What the docker CLI writes: no padding after the last file's data
+        // and no end-of-archive blocks.
+        let docker_len = whole.len() - 1024 - (512 - 10);
+        for data in [&whole[..], &whole[..docker_len]] {
+            let (m, files) = read_archive("yy", data).unwrap();
+            assert_eq!(m.name, "yy");
+            assert_eq!(
+                files,
+                [("docker".into(), "ca.pem".into(), b"0123456789".to_vec())]
+            );
+        }
+        // Cut into the data: refused, as Go's reader does.
+        assert_eq!(
+            read_archive("yy", &whole[..docker_len - 3]).unwrap_err(),
+            "unexpected EOF"
+        );
+        assert!(read_archive("yy", b"PK\x03\x04rest")
+            .unwrap_err()
+            .contains("zip"));
+        assert_eq!(
+            read_archive("yy", &[0u8; 1024]).unwrap_err(),
+            "invalid context: no metadata found"
+        );
+        for (p, want) in [
+            ("../x", "../x: unexpected context file"),
+            ("tls/a/../b", "tls/a/../b: unexpected path format"),
+            ("tls//a", "tls//a: unexpected path format"),
+            ("tls/a\\b", "tls/a\\b: unexpected '\\' in path"),
+        ] {
+            assert_eq!(check_archive_path(p).unwrap_err(), want);
+        }
+        assert!(check_archive_path("tls/docker/ca.pem").is_ok());
+    }
+
+    #[test]
     fn docker_flag_values() {
-        let o = docker_options(&["host=tcp://h:1,ca=/a,skip-tls-verify=true".into()])
-            .unwrap()
-            .unwrap();
+        let o = docker_options(
+            &["host=tcp://h:1,ca=/a,skip-tls-verify=true".into()],
+            CREATE_USAGE,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(o["host"], "tcp://h:1");
         assert_eq!(o["ca"], "/a");
         assert_eq!(o["skip-tls-verify"], "true");
         // One `=`: no CSV, commas belong to the value.
-        let o = docker_options(&["host=a,b".into()]).unwrap().unwrap();
+        let o = docker_options(&["host=a,b".into()], CREATE_USAGE)
+            .unwrap()
+            .unwrap();
         assert_eq!(o["host"], "a,b");
-        let e = docker_options(&["a".into()]).unwrap_err();
+        let e = docker_options(&["a".into()], CREATE_USAGE).unwrap_err();
         assert_eq!(e.code, 125);
         assert!(e.msg.starts_with(
             "invalid argument \"a\" for \"--docker\" flag: a must be formatted as key=value"
         ));
-        assert!(docker_options(&[]).unwrap().is_none());
+        assert!(docker_options(&[], CREATE_USAGE).unwrap().is_none());
     }
 }
