@@ -1467,3 +1467,53 @@ fn legacy_links_on_the_default_bridge_and_user_networks() {
     );
     d.finish();
 }
+
+/// berth's networks have no IPv6, and as dockerd it is off inside the
+/// container (all interfaces, new ones, `lo`): no address, no duplicate
+/// address detection or router solicitations on the bridge. The same with
+/// `--network none`, on a user network, and `--sysctl` still wins. The
+/// host's own setting is untouched.
+#[test]
+fn ipv6_is_off_in_containers_as_dockerd() {
+    if !docker_ok() || !std::path::Path::new("/proc/sys/net/ipv6").exists() {
+        return;
+    }
+    let host = || std::fs::read_to_string("/proc/sys/net/ipv6/conf/default/disable_ipv6").unwrap();
+    let before = host();
+    let d = Daemon::start();
+    let probe = "for c in all default lo eth0; do f=/proc/sys/net/ipv6/conf/$c/disable_ipv6; \
+                 [ -e $f ] && echo $c=$(cat $f); done; echo addrs=$(ip -6 addr | grep -c inet6)";
+    let net = format!("v6off{}", std::process::id());
+    d.docker(&["network", "create", &net]).ok();
+    for (mode, want) in [
+        ("bridge", "all=1\ndefault=1\nlo=1\neth0=1\naddrs=0\n"),
+        (net.as_str(), "all=1\ndefault=1\nlo=1\neth0=1\naddrs=0\n"),
+        ("none", "all=1\ndefault=1\nlo=1\naddrs=0\n"),
+    ] {
+        let out = d.docker(&[
+            "run",
+            "--rm",
+            "--network",
+            mode,
+            "busybox",
+            "sh",
+            "-c",
+            probe,
+        ]);
+        assert_eq!(out.ok(), want, "--network {mode}");
+    }
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--sysctl",
+        "net.ipv6.conf.all.disable_ipv6=0",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/sys/net/ipv6/conf/all/disable_ipv6; ip -6 addr show lo | grep -c ::1",
+    ]);
+    assert_eq!(out.ok(), "0\n1\n");
+    assert_eq!(host(), before, "the host's IPv6 setting changed");
+    d.docker(&["network", "rm", &net]).ok();
+    d.finish();
+}

@@ -198,6 +198,12 @@ fn host_cpus() -> i64 {
     })
 }
 
+/// Whether the kernel has IPv6 (its sysctls exist to be set).
+fn host_has_ipv6() -> bool {
+    static V6: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *V6.get_or_init(|| std::path::Path::new("/proc/sys/net/ipv6").exists())
+}
+
 /// The daemon's bounding set (what a container can be given), read once:
 /// a process's bounding set only ever shrinks, and the daemon drops none.
 fn host_caps() -> Vec<&'static str> {
@@ -508,8 +514,19 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         linux["seccomp"] = serde_json::to_value(profile)
             .map_err(|e| Error::internal(format!("seccomp profile: {e}")))?;
     }
-    if !k.sysctls.is_empty() {
-        linux["sysctl"] = json!(k.sysctls);
+    let mut sysctls = k.sysctls.clone();
+    if i.netns.is_none() && !i.host_network && host_has_ipv6() {
+        // `--network none`: the runtime makes the namespace. IPv6 off in
+        // it, as dockerd has it (and as berth's own namespaces are made);
+        // the container's own `--sysctl` wins.
+        for conf in ["all", "default", "lo"] {
+            sysctls
+                .entry(format!("net.ipv6.conf.{conf}.disable_ipv6"))
+                .or_insert_with(|| "1".into());
+        }
+    }
+    if !sysctls.is_empty() {
+        linux["sysctl"] = json!(sysctls);
     }
     if !nodes.is_empty() {
         linux["devices"] = json!(nodes

@@ -62,6 +62,19 @@ fn sysctl(path: &str, value: &str) -> Result<()> {
     std::fs::write(path, value).map_err(|e| Error::internal(format!("write {path}: {e}")))
 }
 
+/// Turns IPv6 off in the calling thread's network namespace (`/proc/sys/net`
+/// is the caller's): on every interface, on those made later, and on `lo`.
+/// Nothing to do on a kernel without IPv6.
+fn disable_ipv6_here() -> Result<()> {
+    if !Path::new("/proc/sys/net/ipv6").exists() {
+        return Ok(());
+    }
+    for conf in ["all", "default", "lo"] {
+        sysctl(&format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1")?;
+    }
+    Ok(())
+}
+
 /// Creates the bridge `name` if it is missing, gives it `addr/prefix`
 /// (keeping other addresses), brings it up, and enables what published
 /// ports need on it: `route_localnet` (DNAT of 127.0.0.1) and, with
@@ -311,6 +324,11 @@ pub fn create_sandbox(path: &Path, ifs: &[Interface], dns: bool) -> Result<Optio
         )
         .map_err(sys_err(format!("bind {}", path.display())))?;
         let ns = open_ns(path)?;
+        // berth's networks have no IPv6: as dockerd, it is off in the
+        // namespace before any interface comes in, so none gets a
+        // link-local address, runs duplicate address detection or sends
+        // router solicitations and MLD reports onto the bridge.
+        disable_ipv6_here()?;
         let inside = connect()?;
         rt.block_on(async {
             loopback_up(&inside).await?;
