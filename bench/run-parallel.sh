@@ -5,6 +5,8 @@
 # lib-bridge.sh for the settings and the cleanup). Timed: from launching
 # the 20 CLIs until all have returned and `ps -q` lists 20 running
 # containers; the removal is timed the same way (until `ps -aq` is empty).
+# Each timed step starts on an idle machine (`settle`), so neither daemon's
+# trailing work is counted in the other's step (or in its own next one).
 # Issue 11's anchor: dockerd 9.0 s for the start here; target at least 8x.
 # Usage: run-parallel.sh [N] [K]  (N timed rounds after 1 warm-up; K
 # containers per round; defaults 5 and 20)
@@ -50,12 +52,31 @@ rm_all() { # case
   [ -z "$(DOCKER_HOST=$h $docker ps -aq)" ] || die "$(name "$1"): containers left after rm"
 }
 
+# Waits (up to 5 s) until the machine is idle: a daemon's work after its
+# `rm` returned (namespaces torn down by the kernel's workers, a daemon's own
+# cleanup) must not fall into the next timed start, its own or the other
+# daemon's.
+settle() {
+  local a b i
+  for i in $(seq 1 50); do
+    a=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    sleep 0.1
+    b=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    # Busy ticks under 10% of the interval's ticks: idle.
+    awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " ");
+      busy = y[1] - x[1]; idle = y[2] - x[2];
+      exit !(busy * 10 < busy + idle)}' && return 0
+  done
+  return 0
+}
+
 for r in $(seq 0 "$N"); do
   for c in "${cases[@]}"; do
-    t0=$(now); start_all "$c"; t1=$(now); rm_all "$c"; t2=$(now)
+    settle
+    t0=$(now); start_all "$c"; t1=$(now); settle; t2=$(now); rm_all "$c"; t3=$(now)
     if [ "$r" -gt 0 ]; then
       echo $(( (t1 - t0) / 1000 )) >> "$tmp/t.$c.start"
-      echo $(( (t2 - t1) / 1000 )) >> "$tmp/t.$c.rm"
+      echo $(( (t3 - t2) / 1000 )) >> "$tmp/t.$c.rm"
     fi
   done
 done
