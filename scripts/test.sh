@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 net_before=$(mktemp /tmp/berth-netstate.XXXXXX)
+# Removed however the run ends (a failed step stops it under set -e).
+trap 'rm -f "$net_before" /tmp/berth-test-output.$$' EXIT
 scripts/net-state.sh > "$net_before"
 cargo fmt --all --check
 cargo build --workspace --bins
