@@ -1143,6 +1143,15 @@ fn bench_create_start_wait_true() {
     }
 }
 
+/// One request on a fresh connection to a shim's socket; its reply line.
+fn shim_call(sock: &Path, req: Value) -> Value {
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("connect to the shim");
+    std::io::Write::write_all(&mut s, format!("{req}\n").as_bytes()).unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(s), &mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("reply {line:?}: {e}"))
+}
+
 /// A berth-shim started as berthd starts one for a container without a
 /// terminal (`--create-at-start`), over its socket protocol.
 struct ShimProc {
@@ -1153,8 +1162,7 @@ struct ShimProc {
 
 impl ShimProc {
     fn spawn(fx: &Fixture) -> ShimProc {
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/berth-shim");
-        assert!(bin.exists(), "{} not built", bin.display());
+        let bin = berth_tests::bin("berth-shim");
         let state_dir = fx.dir.path().join("shim");
         let log = fx.dir.path().join("container.log");
         let mut child = Command::new(bin)
@@ -1194,12 +1202,7 @@ impl ShimProc {
     }
 
     fn call(&self, req: Value) -> Value {
-        let mut s = std::os::unix::net::UnixStream::connect(self.state_dir.join("shim.sock"))
-            .expect("connect to the shim");
-        std::io::Write::write_all(&mut s, format!("{req}\n").as_bytes()).unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(s), &mut line).unwrap();
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("reply {line:?}: {e}"))
+        shim_call(&self.state_dir.join("shim.sock"), req)
     }
 
     /// Waits for the shim to exit; returns its exit code.
@@ -1235,13 +1238,7 @@ fn a_shim_creates_at_start() {
     assert_eq!(shim.call(json!({"op": "state"}))["status"], "created");
     let waiter = {
         let sock = shim.state_dir.join("shim.sock");
-        std::thread::spawn(move || {
-            let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
-            std::io::Write::write_all(&mut s, b"{\"op\":\"wait\"}\n").unwrap();
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut std::io::BufReader::new(s), &mut line).unwrap();
-            serde_json::from_str::<Value>(&line).unwrap()
-        })
+        std::thread::spawn(move || shim_call(&sock, json!({"op": "wait"})))
     };
     let started = shim.call(json!({"op": "start"}));
     let pid = started["pid"]

@@ -503,42 +503,21 @@ impl Store {
         )
     }
 
-    /// Replaces one endpoint's TLS material: (file name, contents).
-    fn reset_endpoint_tls(
+    /// Replaces a context's TLS material, or only `endpoint`'s: the files
+    /// there go, then `files` (endpoint, file name, contents) are written.
+    fn reset_tls(
         &self,
         name: &str,
-        endpoint: &str,
-        files: &[(String, Vec<u8>)],
+        endpoint: Option<&str>,
+        files: &[(String, String, Vec<u8>)],
     ) -> Result<(), String> {
-        let dir = self.tls_dir(name).join(endpoint);
-        match std::fs::remove_dir_all(&dir) {
+        let dir = self.tls_dir(name);
+        let gone = endpoint.map_or_else(|| dir.clone(), |ep| dir.join(ep));
+        match std::fs::remove_dir_all(&gone) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(format!("failed to remove TLS data: {e}")),
         }
-        for (file, data) in files {
-            let write = || -> std::io::Result<()> {
-                mkdir_all(&self.root, 0o755)?;
-                mkdir_all(&dir, 0o700)?;
-                write_atomic(&dir.join(file), data, 0o600)
-            };
-            write().map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    }
-
-    /// Replaces a context's TLS material: (endpoint, file name, contents).
-    fn reset_tls(&self, name: &str, files: &[(String, String, Vec<u8>)]) -> Result<(), String> {
-        let dir = self.tls_dir(name);
-        std::fs::remove_dir_all(&dir)
-            .or_else(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| format!("failed to remove TLS data: {e}"))?;
         for (ep, file, data) in files {
             let write = || -> std::io::Result<()> {
                 mkdir_all(&self.root, 0o755)?;
@@ -1147,25 +1126,27 @@ fn endpoint_from_options(
     Ok((docker_endpoint_json(&host, skip), files))
 }
 
+/// A name for a new context: valid and not taken (the docker CLI's
+/// `checkContextNameForCreation`).
+fn check_new_name(sel: &Selection, name: &str) -> Result<(), Failure> {
+    validate_name(name)?;
+    match sel.get(name) {
+        Ok(_) => Err(Failure::new(
+            1,
+            format!("context {} already exists", fmtutil::go_quote(name)),
+        )),
+        Err(GetError::NotFound(_)) => Ok(()),
+        Err(GetError::Other(e)) => Err(Failure::new(
+            1,
+            format!("error while getting existing contexts: {e}"),
+        )),
+    }
+}
+
 fn create(sel: &Selection, a: ContextCreateArgs) -> CmdResult {
     check_args(&a.args, Arity::Exactly(1), CREATE_USAGE)?;
     let name = &a.args[0];
-    validate_name(name)?;
-    match sel.get(name) {
-        Ok(_) => {
-            return Err(Failure::new(
-                1,
-                format!("context {} already exists", fmtutil::go_quote(name)),
-            ))
-        }
-        Err(GetError::NotFound(_)) => {}
-        Err(GetError::Other(e)) => {
-            return Err(Failure::new(
-                1,
-                format!("error while getting existing contexts: {e}"),
-            ))
-        }
-    }
+    check_new_name(sel, name)?;
     let docker = docker_options(&a.docker, CREATE_USAGE)?;
     let description = a.description.clone().unwrap_or_default();
     let fail = |e: String| Failure::new(1, e);
@@ -1221,7 +1202,7 @@ fn create(sel: &Selection, a: ContextCreateArgs) -> CmdResult {
         }
     };
     sel.store.write(&meta).map_err(|e| fail(e.to_string()))?;
-    sel.store.reset_tls(name, &files).map_err(fail)?;
+    sel.store.reset_tls(name, None, &files).map_err(fail)?;
     println!("{name}");
     eprintln!("Successfully created context {}", fmtutil::go_quote(name));
     Ok(0)
@@ -1247,18 +1228,13 @@ fn update(sel: &Selection, a: ContextUpdateArgs) -> CmdResult {
         let (ep, files) = endpoint_from_options(sel, &o)
             .map_err(|e| fail(format!("unable to create docker endpoint config: {e}")))?;
         meta.endpoints.insert(DOCKER_ENDPOINT.to_string(), ep);
-        tls = Some(
-            files
-                .into_iter()
-                .map(|(_, f, d)| (f, d))
-                .collect::<Vec<_>>(),
-        );
+        tls = Some(files);
     }
     meta.docker_endpoint().map_err(fail)?;
     sel.store.write(&meta).map_err(|e| fail(e.to_string()))?;
     if let Some(files) = tls {
         sel.store
-            .reset_endpoint_tls(name, DOCKER_ENDPOINT, &files)
+            .reset_tls(name, Some(DOCKER_ENDPOINT), &files)
             .map_err(fail)?;
     }
     println!("{name}");
@@ -1422,40 +1398,25 @@ fn read_archive(name: &str, data: &[u8]) -> Result<(Meta, Vec<(String, String, V
 fn import(sel: &Selection, a: ContextImportArgs) -> CmdResult {
     check_args(&a.args, Arity::Exactly(2), "context import CONTEXT FILE|-")?;
     let (name, source) = (&a.args[0], &a.args[1]);
-    validate_name(name)?;
+    check_new_name(sel, name)?;
     let fail = |e: String| Failure::new(1, e);
-    match sel.get(name) {
-        Ok(_) => {
-            return Err(fail(format!(
-                "context {} already exists",
-                fmtutil::go_quote(name)
-            )))
-        }
-        Err(GetError::NotFound(_)) => {}
-        Err(GetError::Other(e)) => {
-            return Err(fail(format!("error while getting existing contexts: {e}")))
-        }
-    }
-    let mut data = Vec::new();
-    let read = if source == "-" {
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(std::io::stdin().lock(), MAX_IMPORT + 1),
-            &mut data,
-        )
+    let input: Box<dyn std::io::Read> = if source == "-" {
+        Box::new(std::io::stdin().lock())
     } else {
-        std::fs::File::open(source)
-            .map_err(|e| fail(go_path_error("open", Path::new(source), &e)))
-            .map(|f| {
-                std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_IMPORT + 1), &mut data)
-            })?
+        Box::new(
+            std::fs::File::open(source)
+                .map_err(|e| fail(go_path_error("open", Path::new(source), &e)))?,
+        )
     };
-    read.map_err(|e| fail(e.to_string()))?;
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(input, MAX_IMPORT + 1), &mut data)
+        .map_err(|e| fail(e.to_string()))?;
     if data.len() as u64 > MAX_IMPORT {
         return Err(fail("read size exceeded".into()));
     }
     let (meta, files) = read_archive(name, &data).map_err(fail)?;
     sel.store.write(&meta).map_err(|e| fail(e.to_string()))?;
-    if let Err(e) = sel.store.reset_tls(name, &files) {
+    if let Err(e) = sel.store.reset_tls(name, None, &files) {
         let _ = sel.store.remove(name);
         return Err(fail(e));
     }

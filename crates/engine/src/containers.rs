@@ -1167,14 +1167,9 @@ impl ContainerService {
             let step = started.failed_at.as_deref().unwrap_or("start");
             return Err(Error::internal(format!("OCI runtime {step} failed: {e}")));
         }
-        let pid = match created.or(started.pid) {
-            Some(pid) => pid,
-            None => {
-                return Err(Error::internal(
-                    "OCI runtime start failed: shim sent no pid",
-                ))
-            }
-        };
+        let pid = created
+            .or(started.pid)
+            .ok_or_else(|| Error::internal("OCI runtime start failed: shim sent no pid"))?;
         rec.state = StateRecord {
             status: "running".into(),
             pid: pid as i64,

@@ -184,8 +184,6 @@ fn normalize_cap(c: &str) -> String {
     }
 }
 
-/// The capabilities the daemon's bounding set holds (a container can
-/// get no others): ALL_CAPS is in the kernel's numbering order.
 /// The CPUs the daemon may use, read once as Go's `runtime.NumCPU` (which
 /// dockerd checks `--cpus` against): std's answer reads the cgroup files
 /// and the whole mountinfo, which grows with every running container.
@@ -198,13 +196,8 @@ fn host_cpus() -> i64 {
     })
 }
 
-/// Whether the kernel has IPv6 (its sysctls exist to be set).
-fn host_has_ipv6() -> bool {
-    static V6: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *V6.get_or_init(|| std::path::Path::new("/proc/sys/net/ipv6").exists())
-}
-
-/// The daemon's bounding set (what a container can be given), read once:
+/// The capabilities the daemon's bounding set holds (a container can
+/// get no others; ALL_CAPS is in the kernel's numbering order), read once:
 /// a process's bounding set only ever shrinks, and the daemon drops none.
 fn host_caps() -> Vec<&'static str> {
     static BND: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
@@ -515,11 +508,11 @@ pub fn build(i: &SpecInput) -> Result<Value> {
             .map_err(|e| Error::internal(format!("seccomp profile: {e}")))?;
     }
     let mut sysctls = k.sysctls.clone();
-    if i.netns.is_none() && !i.host_network && host_has_ipv6() {
+    if i.netns.is_none() && !i.host_network && network::kernel::host_has_ipv6() {
         // `--network none`: the runtime makes the namespace. IPv6 off in
         // it, as dockerd has it (and as berth's own namespaces are made);
         // the container's own `--sysctl` wins.
-        for conf in ["all", "default", "lo"] {
+        for conf in network::kernel::IPV6_OFF {
             sysctls
                 .entry(format!("net.ipv6.conf.{conf}.disable_ipv6"))
                 .or_insert_with(|| "1".into());

@@ -62,14 +62,24 @@ fn sysctl(path: &str, value: &str) -> Result<()> {
     std::fs::write(path, value).map_err(|e| Error::internal(format!("write {path}: {e}")))
 }
 
-/// Turns IPv6 off in the calling thread's network namespace (`/proc/sys/net`
-/// is the caller's): on every interface, on those made later, and on `lo`.
-/// Nothing to do on a kernel without IPv6.
+/// The `net.ipv6.conf.<name>` whose `disable_ipv6` turns IPv6 off in a
+/// container's namespace, as dockerd does: every interface, those made
+/// later, and `lo`.
+pub const IPV6_OFF: [&str; 3] = ["all", "default", "lo"];
+
+/// Whether the kernel has IPv6 (its sysctls exist to be set).
+pub fn host_has_ipv6() -> bool {
+    static V6: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *V6.get_or_init(|| Path::new("/proc/sys/net/ipv6").exists())
+}
+
+/// Turns IPv6 off ([`IPV6_OFF`]) in the calling thread's network namespace
+/// (`/proc/sys/net` is the caller's). Nothing to do on a kernel without IPv6.
 fn disable_ipv6_here() -> Result<()> {
-    if !Path::new("/proc/sys/net/ipv6").exists() {
+    if !host_has_ipv6() {
         return Ok(());
     }
-    for conf in ["all", "default", "lo"] {
+    for conf in IPV6_OFF {
         sysctl(&format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1")?;
     }
     Ok(())

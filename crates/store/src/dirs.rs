@@ -9,8 +9,8 @@
 //! the last 30 s to 3 min (`recently_deleted`), reading each one's inode
 //! table entry, and it scans from the start of the group every time: after
 //! a few hundred containers came and went, every inode made costs a walk
-//! over all those freed before it. Starting 20 containers at once spent a
-//! fifth of the machine's CPU there.
+//! over all those freed before it. Starting 20 containers at once spent up
+//! to a quarter of the machine's CPU there.
 //!
 //! Marking the parent as the top of directory hierarchies (`chattr +T`,
 //! `FS_TOPDIR_FL`) makes ext4 spread its subdirectories over block groups
