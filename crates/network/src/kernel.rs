@@ -7,8 +7,9 @@
 use base::{Error, Result};
 use futures_util::TryStreamExt;
 use rtnetlink::{
-    packet_route::link::{InfoData, InfoVeth},
-    Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder,
+    packet_route::link::{InfoData, InfoPortKind, InfoVeth},
+    Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth,
+    RouteMessageBuilder,
 };
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -75,14 +76,17 @@ pub fn host_has_ipv6() -> bool {
 
 /// Turns IPv6 off ([`IPV6_OFF`]) in the calling thread's network namespace
 /// (`/proc/sys/net` is the caller's). Nothing to do on a kernel without IPv6.
+///
+/// One write of `all` does it: the kernel copies `all` to `default` and to
+/// every interface there is (`lo`). Each write of `disable_ipv6` spins in
+/// the kernel while anyone holds the rtnl lock (it try-locks and restarts
+/// the system call), so fewer writes are cheaper when containers start in
+/// parallel.
 fn disable_ipv6_here() -> Result<()> {
     if !host_has_ipv6() {
         return Ok(());
     }
-    for conf in IPV6_OFF {
-        sysctl(&format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1")?;
-    }
-    Ok(())
+    sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1")
 }
 
 /// Creates the bridge `name` if it is missing, gives it `addr/prefix`
@@ -249,11 +253,19 @@ async fn make_veths(host: &Handle, ns: &OwnedFd, ifs: &[Interface]) -> Result<()
             .await
             .map_err(nl_err(format!("create veth {}", i.host_name)))?;
         // Hairpin: with br_netfilter, a container reaching its own
-        // published port is DNATed on the bridge back to its own port.
-        sysctl(
-            &format!("/sys/class/net/{}/brport/hairpin_mode", i.host_name),
-            "1",
-        )?;
+        // published port is DNATed on the bridge back to its own port. Over
+        // netlink, not sysfs: sysfs's brport files spin on the rtnl lock
+        // while other containers' veths are being made.
+        let port = LinkMessageBuilder::<LinkBridgePort>::default()
+            .name(i.host_name.clone())
+            .set_port_kind(InfoPortKind::Bridge)
+            .hairpin(true)
+            .build();
+        host.link()
+            .set_port(port)
+            .execute()
+            .await
+            .map_err(nl_err(format!("hairpin on {}", i.host_name)))?;
     }
     Ok(())
 }
