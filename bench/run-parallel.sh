@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# 20 detached containers started at once (`docker run -d busybox sleep`,
-# 20 docker CLIs in parallel), then removed at once (`rm -f`): berthd vs
-# dockerd on the same machine, in one run, each on its default bridge (see
-# lib-bridge.sh for the settings and the cleanup). Timed: from launching
-# the 20 CLIs until all have returned and `ps -q` lists 20 running
-# containers; the removal is timed the same way (until `ps -aq` is empty).
+# 20 detached containers started at once (`run -d busybox sleep`, 20 CLIs
+# in parallel), then removed at once (`rm -f`): berthd vs dockerd on the
+# same machine, in one run, each on its default bridge (see lib-bridge.sh
+# for the settings and the cleanup). Three cases, as in run-true.sh:
+# berthd with the docker CLI, berthd with the berth CLI, dockerd with the
+# docker CLI; two ratios: the same CLI against both daemons, and each
+# side's own CLI. Timed: from launching the 20 CLIs until all have
+# returned and `ps -q` (same CLI) lists 20 running containers; the removal
+# is timed the same way (until `ps -aq` is empty).
 # Each timed step starts on an idle machine (`settle`), so neither daemon's
 # trailing work is counted in the other's step (or in its own next one).
 # Issue 11's anchor: dockerd 9.0 s for the start here; target at least 8x.
@@ -28,28 +31,37 @@ DOCKER_HOST=$B $docker import -c 'CMD ["sh"]' "$tmp/busybox.tar" busybox:latest 
 [ $have_dockerd = 1 ] && DOCKER_HOST=$D $docker import -c 'CMD ["sh"]' "$tmp/busybox.tar" busybox:latest >/dev/null
 trap 'rm_all_containers "$B"; [ $have_dockerd = 1 ] && rm_all_containers "$D"; bench_cleanup' EXIT
 
-cases=(b); [ $have_dockerd = 1 ] && cases+=(d)
-host() { case $1 in b) echo "$B" ;; d) echo "$D" ;; esac; }
-name() { case $1 in b) echo berthd ;; d) echo dockerd ;; esac; }
+# b: berthd with the docker CLI, B: berthd with the berth CLI, d: dockerd.
+cases=(b B); [ $have_dockerd = 1 ] && cases+=(d)
+name() { case $1 in b) echo "berthd  (docker CLI)" ;; B) echo "berthd  (berth CLI)" ;; d) echo "dockerd (docker CLI)" ;; esac; }
+# The case's CLI against its daemon.
+cli() { # case args...
+  local c=$1; shift
+  case $c in
+    b) DOCKER_HOST=$B $docker "$@" ;;
+    B) BERTH_HOST=$B "$bin/berth" "$@" ;;
+    d) DOCKER_HOST=$D $docker "$@" ;;
+  esac
+}
 now() { date +%s%N; }
 
 # K CLIs at once; fails if any failed.
 start_all() { # case
-  local h; h=$(host "$1"); local pids=()
+  local pids=()
   for i in $(seq 1 "$K"); do
-    DOCKER_HOST=$h $docker run -d --name "par$i" busybox sleep 1000 >/dev/null 2>>"$tmp/err.$1" & pids+=($!)
+    cli "$1" run -d --name "par$i" busybox sleep 1000 >/dev/null 2>>"$tmp/err.$1" & pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || { cat "$tmp/err.$1" >&2; die "$(name "$1"): a run failed"; }; done
-  local n; n=$(DOCKER_HOST=$h $docker ps -q | wc -l)
+  local n; n=$(cli "$1" ps -q | wc -l)
   [ "$n" -eq "$K" ] || die "$(name "$1"): $n containers running, not $K"
 }
 rm_all() { # case
-  local h; h=$(host "$1"); local pids=()
+  local pids=()
   for i in $(seq 1 "$K"); do
-    DOCKER_HOST=$h $docker rm -f "par$i" >/dev/null 2>>"$tmp/err.$1" & pids+=($!)
+    cli "$1" rm -f "par$i" >/dev/null 2>>"$tmp/err.$1" & pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || { cat "$tmp/err.$1" >&2; die "$(name "$1"): an rm failed"; }; done
-  [ -z "$(DOCKER_HOST=$h $docker ps -aq)" ] || die "$(name "$1"): containers left after rm"
+  [ -z "$(cli "$1" ps -aq)" ] || die "$(name "$1"): containers left after rm"
 }
 
 # Waits (up to 5 s) until the machine is idle: a daemon's work after its
@@ -89,13 +101,15 @@ for c in "${cases[@]}"; do
   for m in start rm; do t[$c,$m]=$(median < "$tmp/t.$c.$m"); rg[$c,$m]=$(range < "$tmp/t.$c.$m"); done
 done
 echo "$K detached busybox containers started at once, then removed at once; median of $N (ms) [min-max]:"
-printf '  %-24s %10s %14s %10s %14s\n' "" "start $K" "" "rm -f $K" ""
+printf '  %-28s %10s %14s %10s %14s\n' "" "start $K" "" "rm -f $K" ""
 for c in "${cases[@]}"; do
-  printf '  %-24s %10s %14s %10s %14s\n' "$(name "$c")" "${t[$c,start]}" "[${rg[$c,start]}]" "${t[$c,rm]}" "[${rg[$c,rm]}]"
+  printf '  %-28s %10s %14s %10s %14s\n' "$(name "$c")" "${t[$c,start]}" "[${rg[$c,start]}]" "${t[$c,rm]}" "[${rg[$c,rm]}]"
 done
 if [ $have_dockerd = 1 ]; then
-  printf '  %-24s %10s %14s %10s\n' "ratio dockerd/berthd" "$(ratio "${t[d,start]}" "${t[b,start]}")" "" \
+  printf '  %-28s %10s %14s %10s\n' "dockerd/berthd, same CLI" "$(ratio "${t[d,start]}" "${t[b,start]}")" "" \
     "$(ratio "${t[d,rm]}" "${t[b,rm]}")"
+  printf '  %-28s %10s %14s %10s\n' "dockerd+docker/berthd+berth" "$(ratio "${t[d,start]}" "${t[B,start]}")" "" \
+    "$(ratio "${t[d,rm]}" "${t[B,rm]}")"
 else
   echo "  dockerd not installed: no ratio (apt-get install docker.io)"
 fi
