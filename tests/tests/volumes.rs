@@ -506,6 +506,74 @@ fn hostile_symlinks_stay_inside_the_rootfs() {
     d.finish();
 }
 
+/// A mount destination that leads through a dangling symlink of the image
+/// is mounted where the link leads, inside the rootfs, and created there,
+/// as dockerd with runc does (checked against dockerd 20.10 and runc 1.1.5).
+#[test]
+fn dangling_symlink_destinations_are_created_where_they_lead() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "mk",
+        "busybox",
+        "sh",
+        "-c",
+        "ln -s /nonexistent /data && ln -s ../../missing/dir /rel && ln -s /etc/nofile /f",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let exp = d.dir.join("dangling.tar");
+    d.docker(&["export", "-o", exp.to_str().unwrap(), "mk"])
+        .ok();
+    d.docker(&["import", exp.to_str().unwrap(), "dangling:1"])
+        .ok();
+    let src = d.dir.join("bindsrc");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("hello"), "from the host").unwrap();
+    let file = d.dir.join("bindfile");
+    std::fs::write(&file, "a file").unwrap();
+    let cases: [(Vec<String>, &str, &str); 4] = [
+        (
+            vec!["-v".into(), "dangvol:/data".into()],
+            "ls -ld /data && grep ' /nonexistent ' /proc/mounts",
+            "/nonexistent",
+        ),
+        (
+            vec!["-v".into(), format!("{}:/rel", src.display())],
+            "cat /missing/dir/hello && grep ' /missing/dir ' /proc/mounts",
+            "from the host",
+        ),
+        (
+            vec!["--tmpfs".into(), "/data".into()],
+            "grep '^tmpfs /nonexistent ' /proc/mounts",
+            "tmpfs /nonexistent",
+        ),
+        (
+            vec!["-v".into(), format!("{}:/f", file.display())],
+            "cat /etc/nofile && grep ' /etc/nofile ' /proc/mounts",
+            "a file",
+        ),
+    ];
+    for (opts, script, want) in cases {
+        let mut args: Vec<&str> = vec!["run", "--rm"];
+        args.extend(opts.iter().map(String::as_str));
+        args.extend(["dangling:1", "sh", "-c", script]);
+        let out = d.docker(&args);
+        assert_eq!(out.code, 0, "{opts:?}: {out:?}");
+        assert!(out.stdout.contains(want), "{opts:?}: {out:?}");
+    }
+    // Nothing was made on the host where the links would lead outside.
+    for p in ["/nonexistent", "/missing", "/etc/nofile"] {
+        assert!(!Path::new(p).exists(), "{p} was created on the host");
+    }
+    d.docker(&["rm", "mk"]).ok();
+    d.docker(&["volume", "rm", "dangvol"]).ok();
+    d.finish();
+}
+
 #[test]
 fn kill9_keeps_volumes_and_their_users() {
     if !docker_ok() {

@@ -14,6 +14,7 @@ mod hook_relay;
 mod kill;
 mod list;
 mod logging;
+mod mount_dest;
 mod network;
 mod run;
 mod seccomp;

@@ -3,13 +3,16 @@
 //! libcontainer reads `config.json` straight from the bundle, so when the
 //! spec needs changing we write an adjusted copy (a "shadow" bundle whose
 //! root points at the original rootfs) and create the container from that.
-//! The caller's bundle is never modified. Two things are adjusted:
+//! The caller's bundle is never modified. Among the adjustments:
 //!
 //! * rlimits above the current hard limit are clamped to it when we lack
 //!   CAP_SYS_RESOURCE (raising a hard limit would fail with EPERM);
 //! * a missing or empty `linux.cgroupsPath` gets `/berth-runtime/<id>`
 //!   (libcontainer would otherwise use `:youki:<id>` or, for an empty path,
-//!   the runtime's own cgroup).
+//!   the runtime's own cgroup);
+//! * a mount destination that leads through a dangling symlink of the
+//!   image names the place it leads to (crate::mount_dest), as runc
+//!   mounts it.
 //!
 //! The JSON is edited as a `serde_json::Value`, so fields that oci-spec does
 //! not know survive the copy.
@@ -144,6 +147,19 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
         if missing {
             linux.insert("cgroupsPath".into(), default_cgroups_path(id).into());
             changed = true;
+        }
+    }
+    // Destinations through a dangling symlink of the image: where they
+    // lead, as runc mounts them (see crate::mount_dest).
+    if let Some(mounts) = spec.get_mut("mounts").and_then(Value::as_array_mut) {
+        for m in mounts {
+            let Some(dest) = m.get("destination").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(target) = crate::mount_dest::dangling_target(&rootfs, dest)? {
+                m["destination"] = Value::String(target);
+                changed = true;
+            }
         }
     }
     let mut restore_caps = None;
