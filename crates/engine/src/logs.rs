@@ -157,6 +157,19 @@ fn ram_in_bytes(s: &str) -> Option<u64> {
     Some((n * mult as f64) as u64)
 }
 
+/// The log drivers dockerd has besides json-file, local and none.
+const DOCKER_DRIVERS: [&str; 9] = [
+    "syslog",
+    "journald",
+    "gelf",
+    "fluentd",
+    "awslogs",
+    "splunk",
+    "etwlogs",
+    "gcplogs",
+    "logentries",
+];
+
 impl LogSettings {
     /// Reads and checks a `LogConfig` (`Type`, `Config`) as dockerd does.
     pub fn of(log_config: Option<&serde_json::Value>) -> base::Result<LogSettings> {
@@ -194,9 +207,16 @@ impl LogSettings {
                 },
                 &[],
             ),
-            other => {
+            // dockerd's other drivers: refused by name.
+            other if DOCKER_DRIVERS.contains(&other) => {
                 return Err(Error::invalid(format!(
                     "berth does not support the log driver {other} yet"
+                )))
+            }
+            // Neither dockerd nor berth has it: dockerd's message.
+            other => {
+                return Err(Error::invalid(format!(
+                    "logger: no log driver named '{other}' is registered"
                 )))
             }
         };
@@ -214,9 +234,13 @@ impl LogSettings {
                         .ok_or_else(|| Error::invalid(format!("invalid max-size: {v}")))?;
                 }
                 "max-file" => {
-                    st.max_file = v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        Error::invalid(format!("max-file must be a positive number: {v}"))
+                    let n = v.parse::<i64>().map_err(|_| {
+                        Error::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))
                     })?;
+                    if n < 1 {
+                        return Err(Error::invalid("max-file cannot be less than 1"));
+                    }
+                    st.max_file = u32::try_from(n).unwrap_or(u32::MAX);
                 }
                 "compress" => {
                     st.compress = match v {
@@ -229,8 +253,12 @@ impl LogSettings {
                 _ => {}
             }
         }
-        if st.max_file > 1 && st.max_size == 0 {
-            return Err(Error::invalid("max-file cannot be set without max-size"));
+        // As dockerd's json-file: max-file alone is accepted (nothing
+        // rotates without max-size), compress needs both.
+        if kind != "local" && st.compress && (st.max_file < 2 || st.max_size == 0) {
+            return Err(Error::invalid(
+                "compress cannot be true when max-file is less than 2 or max-size is not set",
+            ));
         }
         Ok(st)
     }
@@ -415,6 +443,45 @@ mod tests {
             .map(|t| seen.is_new(&line(t)))
             .collect();
         assert_eq!(again, [false, false, false, true, true]);
+    }
+
+    #[test]
+    fn log_configs_are_checked_as_dockerd_checks_them() {
+        let of = |t: &str, opts: serde_json::Value| {
+            LogSettings::of(Some(&serde_json::json!({"Type": t, "Config": opts})))
+        };
+        let err = |t: &str, opts: serde_json::Value| of(t, opts).unwrap_err().message;
+        // max-file alone: accepted, nothing rotates.
+        let st = of("json-file", serde_json::json!({"max-file": "100"})).unwrap();
+        assert_eq!((st.max_file, st.max_size), (100, 0));
+        assert_eq!(
+            err("json-file", serde_json::json!({"max-file": "0"})),
+            "max-file cannot be less than 1"
+        );
+        assert_eq!(
+            err("json-file", serde_json::json!({"max-file": "x"})),
+            "strconv.Atoi: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(
+            err(
+                "json-file",
+                serde_json::json!({"compress": "true", "max-file": "3"})
+            ),
+            "compress cannot be true when max-file is less than 2 or max-size is not set"
+        );
+        assert!(of(
+            "json-file",
+            serde_json::json!({"compress": "true", "max-file": "3", "max-size": "1m"})
+        )
+        .is_ok());
+        assert_eq!(
+            err("asdf", serde_json::json!({})),
+            "logger: no log driver named 'asdf' is registered"
+        );
+        assert_eq!(
+            err("syslog", serde_json::json!({})),
+            "berth does not support the log driver syslog yet"
+        );
     }
 
     #[test]
