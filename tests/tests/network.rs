@@ -1323,6 +1323,40 @@ fn api_details_docker_py_relies_on() {
         "the auxiliary address was handed out"
     );
     d.docker(&["rm", "-f", "cc"]).ok();
+    // Endpoint driver options: kept and shown, as dockerd's bridge driver
+    // keeps keys it does not read (docker-py's networking_config test);
+    // the ones dockerd applies are refused by name.
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "eo",
+        "--network",
+        "name=with space,driver-opt=key1=a",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let opts = d.inspect(
+        "eo",
+        "{{json (index .NetworkSettings.Networks \"with space\").DriverOpts}}",
+    );
+    assert_eq!(opts, r#"{"key1":"a"}"#);
+    d.docker(&["rm", "-f", "eo"]).ok();
+    let refused = d.docker(&[
+        "create",
+        "--network",
+        "name=with space,driver-opt=com.docker.network.endpoint.ifname=foo0",
+        "busybox",
+    ]);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(
+        refused.stderr.contains(
+            "berth does not support the endpoint option com.docker.network.endpoint.ifname yet"
+        ),
+        "{refused:?}"
+    );
     // --link-local-ip: an extra address on the interface, as dockerd.
     let ll = d.docker(&[
         "run",

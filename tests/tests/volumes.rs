@@ -574,6 +574,44 @@ fn dangling_symlink_destinations_are_created_where_they_lead() {
     d.finish();
 }
 
+/// `--volume-driver` matters only to the volumes a container makes or
+/// uses: without one, a driver berth lacks is accepted and shown, as
+/// dockerd does (docker-py's test_create_with_volume_driver); with one, the
+/// plugin lookup fails as dockerd's does, and nothing is made.
+#[test]
+fn a_volume_driver_is_looked_up_only_for_volumes() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    let out = d.docker(&[
+        "create",
+        "--name",
+        "vd",
+        "--volume-driver",
+        "foo",
+        "busybox",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(d.inspect("vd", "{{.HostConfig.VolumeDriver}}"), "foo");
+    // Through the API: on a 404 the docker CLI goes on to pull the image,
+    // with dockerd too.
+    let (status, out) = d.api(
+        "POST",
+        "/containers/create?name=vd2",
+        br#"{"Image":"busybox","HostConfig":{"VolumeDriver":"foo","Binds":["vdvol:/d"]}}"#,
+    );
+    assert_eq!(status, 404, "{out}");
+    assert!(
+        out.contains(r#"error looking up volume plugin foo: plugin \"foo\" not found"#),
+        "{out}"
+    );
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().trim(), "");
+    assert!(d.docker(&["inspect", "vd2"]).code != 0, "vd2 was made");
+    d.docker(&["rm", "vd"]).ok();
+    d.finish();
+}
+
 #[test]
 fn kill9_keeps_volumes_and_their_users() {
     if !docker_ok() {
@@ -669,6 +707,53 @@ fn docker_cp_reaches_volume_paths() {
         "/data/upload.txt",
     ]);
     assert_eq!(out.ok(), "into the volume");
+
+    // A stopped container: its volumes and binds are in the copy's view,
+    // as dockerd mounts them for one (docker-py's ArchiveTest), also
+    // before its first start, when the mount points do not exist yet.
+    let bind = d.dir.join("bound");
+    std::fs::create_dir_all(&bind).unwrap();
+    std::fs::write(bind.join("b.txt"), "bound file").unwrap();
+    d.docker(&[
+        "create",
+        "--name",
+        "cps",
+        "-v",
+        "/vol1",
+        "-v",
+        &format!("{}:/b:ro", bind.display()),
+        "-v",
+        "cpvol:/named/deep",
+        "busybox",
+        "cat",
+        "/vol1/upload.txt",
+    ])
+    .ok();
+    d.docker(&["cp", src.to_str().unwrap(), "cps:/vol1/"]).ok();
+    let got = d.docker(&["cp", "cps:/named/deep/upload.txt", "-"]);
+    assert!(got.ok().contains("into the volume"), "{got:?}");
+    let got = d.docker(&["cp", "cps:/b/b.txt", "-"]);
+    assert!(got.ok().contains("bound file"), "{got:?}");
+    // A read-only bind stays read-only for the copy.
+    let ro = d.docker(&["cp", src.to_str().unwrap(), "cps:/b/"]);
+    assert_ne!(ro.code, 0, "{ro:?}");
+    assert!(!bind.join("upload.txt").exists());
+    // What was copied in before the start is in the volume at the start.
+    d.docker(&["start", "-a", "cps"]).ok();
+    assert_eq!(d.docker(&["logs", "cps"]).ok(), "into the volume");
+    // After the exit, the volume is reached again, and the copy released
+    // it: the container can be removed with its anonymous volume.
+    let got = d.docker(&["cp", "cps:/vol1/upload.txt", "-"]);
+    assert!(got.ok().contains("into the volume"), "{got:?}");
+    d.docker(&["rm", "-v", "cps"]).ok();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dir = d.dir.to_str().unwrap();
+    assert!(
+        !mounts
+            .lines()
+            .any(|l| l.contains(dir) && l.contains("/rootfs/")),
+        "a copy's mount was left: {mounts}"
+    );
     d.finish();
 }
 

@@ -18,7 +18,7 @@ mod update;
 pub use mounts::MountSpec;
 pub mod stats;
 pub use commit::CommitOptions;
-pub use copy::{CopyLease, PutOptions, TarStream};
+pub use copy::{CopyLease, LeaseView, PutOptions, TarStream};
 pub use inspect_fs::{Change, Top};
 pub use shim::archive::PathStat;
 
@@ -1919,7 +1919,9 @@ impl ContainerService {
 
     /// `GET /containers/{id}/export`: the container's filesystem as a tar stream.
     pub async fn export(&self, name: &str) -> Result<tokio::sync::mpsc::Receiver<bytes::Bytes>> {
-        let lease = self.copy_lease(name, false).await?;
+        let lease = self
+            .copy_lease(name, false, copy::LeaseView::Rootfs)
+            .await?;
         let name = name.to_string();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         tokio::task::spawn_blocking(move || {

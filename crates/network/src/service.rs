@@ -22,6 +22,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use store::metadata::{Metadata, Table};
 
+/// Endpoint driver options (`--network name=...,driver-opt=...`) that
+/// dockerd's bridge driver applies and berth does not yet.
+const APPLIED_ENDPOINT_OPTS: [&str; 2] = [
+    "com.docker.network.endpoint.sysctls",
+    "com.docker.network.endpoint.ifname",
+];
+
 /// Settings of the network service (dockerd's `bridge`, `bip`,
 /// `default-address-pools`, `iptables`, `ip-forward`, `ip-masq`, `dns`...).
 #[derive(Debug, Clone)]
@@ -972,10 +979,14 @@ impl NetworkService {
                 ));
             }
             link_local_ips(es)?;
-            if es.driver_opts.as_ref().is_some_and(|o| !o.is_empty()) {
-                return Err(Error::invalid(
-                    "endpoint driver options are not supported by berth yet",
-                ));
+            // The endpoint options dockerd's bridge driver applies; it
+            // ignores other keys (kept for inspect), as berth does.
+            for key in APPLIED_ENDPOINT_OPTS {
+                if es.driver_opts.as_ref().is_some_and(|o| o.contains_key(key)) {
+                    return Err(Error::invalid(format!(
+                        "berth does not support the endpoint option {key} yet"
+                    )));
+                }
             }
             if es.gw_priority != 0 {
                 return Err(Error::invalid(

@@ -420,7 +420,11 @@ fn path_stat_header(st: &engine::containers::PathStat) -> String {
 /// `HEAD /containers/{id}/archive`.
 pub(crate) async fn container_archive_info(ctx: Ctx, id: &str) -> Result<Resp> {
     let path = archive_path(&ctx)?;
-    let lease = ctx.engine.containers.copy_lease(id, false).await?;
+    let lease = ctx
+        .engine
+        .containers
+        .copy_lease(id, false, engine::containers::LeaseView::WithMounts)
+        .await?;
     let st = tokio::task::spawn_blocking(move || lease.stat(&path))
         .await
         .map_err(|e| Error::internal(e.to_string()))??;
@@ -433,7 +437,11 @@ pub(crate) async fn container_archive_info(ctx: Ctx, id: &str) -> Result<Resp> {
 /// `GET /containers/{id}/archive`.
 pub(crate) async fn container_archive(ctx: Ctx, id: &str) -> Result<Resp> {
     let path = archive_path(&ctx)?;
-    let lease = ctx.engine.containers.copy_lease(id, false).await?;
+    let lease = ctx
+        .engine
+        .containers
+        .copy_lease(id, false, engine::containers::LeaseView::WithMounts)
+        .await?;
     let (st, tar) = tokio::task::spawn_blocking(move || lease.get(&path))
         .await
         .map_err(|e| Error::internal(e.to_string()))??;
@@ -462,7 +470,12 @@ pub(crate) async fn put_container_archive(
         copy_uid_gid: ctx.flag("copyUIDGID"),
     };
     let reader = super::BodyReader::new(req);
-    let lease = match ctx.engine.containers.copy_lease(id, true).await {
+    let lease = match ctx
+        .engine
+        .containers
+        .copy_lease(id, true, engine::containers::LeaseView::WithMounts)
+        .await
+    {
         Ok(l) => l,
         Err(e) => {
             // Read what the client still sends, so that it gets this error

@@ -8,7 +8,7 @@
 //! database. Output is Docker's stream (`Step N/M : ...`, ` ---> <id>`,
 //! `Successfully built`, an `aux` ID), which docker-py and compose parse.
 
-use crate::containers::{AttachClient, CommitOptions, PutOptions};
+use crate::containers::{AttachClient, CommitOptions, LeaseView, PutOptions};
 use crate::images::Image;
 use crate::transfer::ProgressTx;
 use crate::Engine;
@@ -1301,7 +1301,10 @@ impl Engine {
                     .get(src)
                     .is_some_and(|n| !matches!(n.kind, context::Kind::Dir));
                 if is_file && !c.dest.ends_with('/') {
-                    let lease = self.containers.copy_lease(&cid, false).await?;
+                    let lease = self
+                        .containers
+                        .copy_lease(&cid, false, LeaseView::Rootfs)
+                        .await?;
                     let path = dst.clone();
                     let st = tokio::task::spawn_blocking(move || lease.stat(&path))
                         .await
@@ -1315,7 +1318,10 @@ impl Engine {
                     }
                 }
             }
-            let lease = self.containers.copy_lease(&cid, true).await?;
+            let lease = self
+                .containers
+                .copy_lease(&cid, true, LeaseView::Rootfs)
+                .await?;
             let (src, mode) = (c.src.clone(), c.chmod);
             tokio::task::spawn_blocking(move || -> Result<()> {
                 let (mut rd, wr) = std::io::pipe().map_err(|e| Error::io("pipe", e))?;
@@ -1399,7 +1405,11 @@ impl Engine {
 
     /// A small file of a container's filesystem, if it is there.
     async fn read_container_file(&self, cid: &str, path: &str) -> Option<String> {
-        let lease = self.containers.copy_lease(cid, false).await.ok()?;
+        let lease = self
+            .containers
+            .copy_lease(cid, false, LeaseView::Rootfs)
+            .await
+            .ok()?;
         let path = path.to_string();
         tokio::task::spawn_blocking(move || {
             let (_, stream) = lease.get(&path).ok()?;
@@ -1476,7 +1486,10 @@ impl Engine {
                     .unwrap_or(comps.len());
                 let path = format!("/{}", comps[..lit].join("/"));
                 let rest = comps[lit..].join("/");
-                let lease = self.containers.copy_lease(&cid, false).await?;
+                let lease = self
+                    .containers
+                    .copy_lease(&cid, false, LeaseView::Rootfs)
+                    .await?;
                 let mut ctx = fetched.take().expect("the context is put back");
                 let (ctx, name) = tokio::task::spawn_blocking(move || {
                     let r = (|| -> Result<String> {

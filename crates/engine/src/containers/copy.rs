@@ -3,8 +3,9 @@
 //! The work itself runs in `berth-shim archive-get|archive-put`, a process
 //! chrooted into the rootfs (see `shim::archive`), so that no path, `..` or
 //! symlink in the container can lead the daemon to the host's files. A
-//! stopped container's rootfs is mounted for the copy and unmounted after;
-//! the container's op lock is held meanwhile, so it cannot start or go.
+//! stopped container's rootfs is mounted for the copy and unmounted after,
+//! with its volumes and binds in it as dockerd mounts them for a copy; the
+//! container's op lock is held meanwhile, so it cannot start or go.
 //! A running container's files are reached through `/proc/<pid>/root`, its
 //! own view, so paths under its volumes, binds and tmpfs mounts are seen
 //! (export uses the rootfs alone, leaving volumes out, as Docker does).
@@ -35,15 +36,34 @@ pub struct CopyLease {
     /// runs (its mounts included), else the rootfs.
     view: PathBuf,
     mounted_here: bool,
+    /// Volumes mounted for the copy (by the lease id), released at the end.
+    volumes: Vec<String>,
+    lease_id: String,
+    volume_service: Arc<volume::VolumeService>,
     _op: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl Drop for CopyLease {
     fn drop(&mut self) {
         if self.mounted_here {
+            // Detached with the binds of `copy_mounts` under it.
             let _ = snapshot::unmount(&self.rootfs);
         }
+        for v in &self.volumes {
+            if let Err(e) = self.volume_service.unmount(v, &self.lease_id) {
+                tracing::warn!(volume = %v, error = %e, "releasing a volume after a copy");
+            }
+        }
     }
+}
+
+/// What a [`CopyLease`] shows of a stopped container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseView {
+    /// The rootfs alone (export, builds).
+    Rootfs,
+    /// The rootfs with the container's volumes and binds (`docker cp`).
+    WithMounts,
 }
 
 /// The shim's failure, as an API error: its exit code gives the kind, its
@@ -194,7 +214,7 @@ impl TarStream {
 impl ContainerService {
     /// Holds the container for a copy or an export, mounting its rootfs if
     /// it is not running (unmounted when the lease is dropped). `write` refuses a read-only rootfs, as Docker does.
-    pub async fn copy_lease(&self, name: &str, write: bool) -> Result<CopyLease> {
+    pub async fn copy_lease(&self, name: &str, write: bool, what: LeaseView) -> Result<CopyLease> {
         let h: Arc<Handle> = self.find(name)?;
         let id = h.id();
         if write && h.rec.lock().unwrap().host_config.readonly_rootfs {
@@ -213,13 +233,24 @@ impl ContainerService {
         } else {
             PathBuf::from(format!("/proc/{pid}/root"))
         };
-        Ok(CopyLease {
+        let mut lease = CopyLease {
             name: name.trim_start_matches('/').to_string(),
             shim: self.cfg.shim.clone(),
             rootfs,
             view,
             mounted_here,
+            volumes: Vec::new(),
+            lease_id: format!("{id}/copy"),
+            volume_service: self.volumes.clone(),
             _op: op,
-        })
+        };
+        if mounted_here && what == LeaseView::WithMounts {
+            let rec = h.rec.lock().unwrap().clone();
+            let (used, r) = self.copy_mounts(&rec, &lease.rootfs, &lease.lease_id);
+            lease.volumes = used;
+            // On an error the lease's drop undoes what was mounted.
+            r?;
+        }
+        Ok(lease)
     }
 }

@@ -340,12 +340,6 @@ impl ContainerService {
             out.push(m);
             Ok(())
         };
-        if !host.volume_driver.is_empty() && host.volume_driver != "local" {
-            let n = &host.volume_driver;
-            return Err(Error::not_found(format!(
-                "error looking up volume plugin {n}: plugin \"{n}\" not found"
-            )));
-        }
         for b in host.binds.iter().flatten() {
             add(parse_bind(b)?, &mut out)?;
         }
@@ -388,6 +382,17 @@ impl ContainerService {
                 absolute(&dst, &dst, "volume")?;
                 out.push(parse_bind(&c)?);
             }
+        }
+        // `--volume-driver` names the driver of the volumes made or used
+        // here; dockerd looks it up only when there is one.
+        if !host.volume_driver.is_empty()
+            && host.volume_driver != "local"
+            && out.iter().any(|m| m.typ == "volume")
+        {
+            let n = &host.volume_driver;
+            return Err(Error::not_found(format!(
+                "error looking up volume plugin {n}: plugin \"{n}\" not found"
+            )));
         }
         // Make the volumes; undo what was made here if one fails.
         let mut made: Vec<String> = Vec::new();
@@ -554,13 +559,9 @@ impl ContainerService {
         dir: &Path,
         subpath: &str,
     ) -> Result<std::path::PathBuf> {
-        use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
         let root = std::fs::File::open(dir)
             .map_err(|e| Error::io(format!("open {}", dir.display()), e))?;
-        let how = OpenHow::new()
-            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        let fd = openat2(&root, subpath, how).map_err(|e| {
+        let fd = open_in_root(&root, subpath).map_err(|e| {
             Error::invalid(format!(
                 "error while mounting volume '{}': cannot access path {subpath}: {e}",
                 dir.display()
@@ -587,6 +588,102 @@ impl ContainerService {
         )
         .map_err(|e| Error::internal(format!("bind {subpath} of the volume: {e}")))?;
         Ok(stage)
+    }
+
+    /// For `docker cp` on a stopped container whose rootfs is mounted at
+    /// `rootfs`: binds its volumes and bind mounts into it, as dockerd
+    /// mounts them for a copy (not its tmpfs mounts: dockerd does not
+    /// either), parents first, read-only where the mount is. Each
+    /// destination is opened inside the rootfs, so no symlink of the image
+    /// leads a mount onto the host; a directory missing from the rootfs (a
+    /// container never started) is made there, a missing file left out
+    /// (the runtime makes both at start). Returns the volumes mounted
+    /// for `lease`, to be released with [`volume::VolumeService::unmount`];
+    /// the binds go when the rootfs is unmounted (detached with it).
+    pub(super) fn copy_mounts(
+        &self,
+        rec: &ContainerRecord,
+        rootfs: &Path,
+        lease: &str,
+    ) -> (Vec<String>, Result<()>) {
+        let mut used = Vec::new();
+        let mut list: Vec<&MountSpec> = rec.mounts.iter().filter(|m| m.typ != "tmpfs").collect();
+        list.sort_by_key(|m| Path::new(&m.destination).components().count());
+        let r = (|| {
+            let root = std::fs::File::open(rootfs)
+                .map_err(|e| Error::io(format!("open {}", rootfs.display()), e))?;
+            for m in list {
+                let src = if m.typ == "volume" {
+                    let dir = self.volumes.mount(&m.source, lease)?;
+                    used.push(m.source.clone());
+                    let vol = std::fs::File::open(&dir)
+                        .map_err(|e| Error::io(format!("open {}", dir.display()), e))?;
+                    open_in_root(
+                        &vol,
+                        if m.subpath.is_empty() {
+                            "."
+                        } else {
+                            &m.subpath
+                        },
+                    )
+                } else {
+                    nix::fcntl::open(
+                        m.source.as_str(),
+                        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+                        nix::sys::stat::Mode::empty(),
+                    )
+                }
+                .map_err(|e| Error::internal(format!("open {}: {e}", m.source)))?;
+                let is_dir = nix::sys::stat::fstat(&src)
+                    .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+                    .unwrap_or(false);
+                let target = match open_in_root(&root, &m.destination) {
+                    Ok(fd) => fd,
+                    // A container never started: its directory mount points
+                    // are made, in the rootfs, as the runtime would.
+                    Err(nix::errno::Errno::ENOENT) if is_dir => {
+                        archive::mkdir_in_root(rootfs, &m.destination)
+                            .map_err(|e| Error::io(format!("create {}", m.destination), e))?;
+                        open_in_root(&root, &m.destination)
+                            .map_err(|e| Error::internal(format!("open {}: {e}", m.destination)))?
+                    }
+                    Err(nix::errno::Errno::ENOENT) => continue,
+                    Err(e) => return Err(Error::internal(format!("open {}: {e}", m.destination))),
+                };
+                let fd_path = |fd: &std::os::fd::OwnedFd| {
+                    format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd))
+                };
+                nix::mount::mount(
+                    Some(fd_path(&src).as_str()),
+                    fd_path(&target).as_str(),
+                    None::<&str>,
+                    nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .map_err(|e| {
+                    Error::internal(format!("mount {} for the copy: {e}", m.destination))
+                })?;
+                if !m.rw {
+                    // Opened again, the destination is the new mount's root.
+                    let top = open_in_root(&root, &m.destination)
+                        .map_err(|e| Error::internal(format!("open {}: {e}", m.destination)))?;
+                    nix::mount::mount(
+                        None::<&str>,
+                        fd_path(&top).as_str(),
+                        None::<&str>,
+                        nix::mount::MsFlags::MS_REMOUNT
+                            | nix::mount::MsFlags::MS_BIND
+                            | nix::mount::MsFlags::MS_RDONLY,
+                        None::<&str>,
+                    )
+                    .map_err(|e| {
+                        Error::internal(format!("mount {} read-only: {e}", m.destination))
+                    })?;
+                }
+            }
+            Ok(())
+        })();
+        (used, r)
     }
 
     /// The container stopped: its volumes are released.
@@ -682,6 +779,16 @@ impl ContainerService {
 fn is_size(s: &str) -> bool {
     let digits = s.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G', '%']);
     !digits.is_empty() && s.len() - digits.len() <= 1 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Opens `path` under the directory `root` (`O_PATH`), resolved as if
+/// `root` were `/`: no symlink or `..` leads out of it.
+fn open_in_root(root: &std::fs::File, path: &str) -> nix::Result<std::os::fd::OwnedFd> {
+    use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    openat2(root, path, how)
 }
 
 fn is_empty_dir(p: &Path) -> bool {

@@ -146,7 +146,10 @@ pub const ENDPOINT_SETTINGS: &[(&str, Decision)] = &[
     ("Links", Applied),
     ("MacAddress", Applied),
     ("Aliases", Applied),
-    ("DriverOpts", Refused("endpoint driver options")),
+    // dockerd's bridge driver reads no endpoint option but the two that
+    // berth refuses by name (network::service); other keys are kept and
+    // shown by inspect, as dockerd keeps them.
+    ("DriverOpts", Values),
     ("GwPriority", Refused("--gw-priority")),
     ("NetworkID", OUTPUT),
     ("EndpointID", OUTPUT),
