@@ -1293,6 +1293,20 @@ fn api_details_docker_py_relies_on() {
     );
     let (status, out) = d.api("POST", "/networks/create", body.as_bytes());
     assert_eq!(status, 201, "{out}");
+    // IPAM options as asked: null when none were given (docker-py's
+    // IPAMConfig), as dockerd shows them.
+    assert_eq!(
+        d.docker(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{json .IPAM.Options}}",
+            "with space"
+        ])
+        .ok()
+        .trim(),
+        "null"
+    );
     let aux_back = d.docker(&[
         "network",
         "inspect",
@@ -1482,6 +1496,61 @@ fn legacy_links_on_the_default_bridge_and_user_networks() {
         "127.0.0.11",
     ]);
     assert_ne!(other.code, 0, "{other:?}");
+    // A link on a user network may name a container that comes later: it
+    // is kept in the network's endpoint (HostConfig.Links stays null, as
+    // with dockerd 20.10) and resolves once that container is there. The
+    // same through `network connect` (docker-py's test_connect_with_links).
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "early",
+        "--network",
+        "ln",
+        "--link",
+        "later:lt",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    assert_eq!(
+        d.inspect(
+            "early",
+            "{{json .HostConfig.Links}} {{json .NetworkSettings.Networks.ln.Links}}"
+        ),
+        r#"null ["later:lt"]"#
+    );
+    d.docker(&["network", "create", "ln2"]).ok();
+    let (status, out) = d.api(
+        "POST",
+        "/networks/ln2/connect",
+        br#"{"Container":"early","EndpointConfig":{"Links":["later:lt2"]}}"#,
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        d.inspect("early", "{{json .NetworkSettings.Networks.ln2.Links}}"),
+        r#"["later:lt2"]"#
+    );
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "later",
+        "--network",
+        "ln",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    d.docker(&["network", "connect", "ln2", "later"]).ok();
+    for alias in ["lt", "lt2"] {
+        let found = d.docker(&["exec", "early", "nslookup", alias, "127.0.0.11"]);
+        assert_eq!(found.code, 0, "{alias}: {found:?}");
+    }
+    d.docker(&["rm", "-f", "early", "later"]).ok();
+    d.docker(&["network", "rm", "ln2"]).ok();
     // Bad links: Docker's errors, before anything runs.
     let missing = d.docker(&["run", "--rm", "--link", "nosuch:x", "busybox", "true"]);
     assert!(

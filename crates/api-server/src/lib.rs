@@ -73,9 +73,14 @@ impl Ctx {
             .unwrap_or(compat::ApiVersion::CURRENT)
     }
 
-    /// The last value of a query parameter.
+    /// The first value of a query parameter, as Go's `FormValue` takes it
+    /// for dockerd (docker-py sends `dockerfile` twice, name then content,
+    /// for a Dockerfile outside the context).
     pub fn q(&self, k: &str) -> Option<&str> {
-        self.query.get(k).and_then(|v| v.last()).map(String::as_str)
+        self.query
+            .get(k)
+            .and_then(|v| v.first())
+            .map(String::as_str)
     }
     /// All values of a repeated query parameter.
     pub fn q_all(&self, k: &str) -> Vec<String> {

@@ -31,7 +31,8 @@ struct Table {
     networks: BTreeMap<String, (String, bool)>,
     /// container → its own upstream servers (`--dns`), instead of the daemon's
     servers: BTreeMap<String, Vec<SocketAddr>>,
-    /// container → its legacy links (alias, linked container), which only it
+    /// container → its links (alias, linked container: its id, or its name
+    /// on a user-defined network), which only it
     /// resolves, on the networks it shares with the linked container
     links: BTreeMap<String, Vec<(String, String)>>,
 }
@@ -106,7 +107,7 @@ impl Resolver {
         } else {
             let links = links
                 .into_iter()
-                .map(|(a, c)| (a.to_ascii_lowercase(), c))
+                .map(|(a, c)| (a.to_ascii_lowercase(), c.to_ascii_lowercase()))
                 .collect();
             t.links.insert(container.to_string(), links);
         }
@@ -152,10 +153,10 @@ impl Resolver {
                         .and_then(|r| r.strip_prefix('.'))
                         .is_some_and(|r| r == netname)
             });
-            let linked = t
-                .links
-                .get(asker)
-                .is_some_and(|l| l.iter().any(|(a, c)| *a == name && *c == e.container));
+            let linked = t.links.get(asker).is_some_and(|l| {
+                l.iter()
+                    .any(|(a, c)| *a == name && (*c == e.container || e.names.contains(c)))
+            });
             if (hit || linked) && !ips.contains(&e.ip) {
                 ips.push(e.ip);
             }

@@ -120,7 +120,8 @@ pub struct AttachRequest<'a> {
     /// The network of `NetworkMode`: it comes first (eth0, the default
     /// route and the published ports), the others after it by name.
     pub primary: &'a str,
-    /// Legacy links: (alias, linked container id), resolved by the
+    /// Links: (alias, linked container: its id, or the name it was linked
+    /// by on a user-defined network), resolved by the
     /// embedded DNS for this container alone.
     pub links: &'a [(String, String)],
 }
@@ -820,7 +821,8 @@ impl NetworkService {
             options: req.options.clone(),
             ipam: Ipam {
                 driver: "default".into(),
-                options: Some(BTreeMap::new()),
+                // As asked: dockerd shows null for none, {} for {}.
+                options: ipam_in.options.clone(),
                 config: Some(vec![cfg]),
             },
             bridge: bridge.clone(),
@@ -1326,7 +1328,7 @@ impl NetworkService {
     fn endpoint_view(&self, ep: &EndpointRecord, asked: &EndpointSettings) -> EndpointSettings {
         EndpointSettings {
             ipam_config: asked.ipam_config.clone(),
-            links: None,
+            links: asked.links.clone(),
             mac_address: ep.mac.clone(),
             aliases: asked.aliases.clone(),
             driver_opts: asked.driver_opts.clone(),
@@ -1474,6 +1476,9 @@ impl NetworkService {
             self.resolver
                 .add(&ep.container_id, &ep.network_id, &ep.dns_names, ep.ip);
         }
+        // The links of the new endpoint with the others'.
+        self.resolver
+            .set_links(req.container_id, req.links.to_vec());
         self.record_endpoints(req.container_id, std::slice::from_ref(&ep))?;
         Ok(self.endpoint_view(&ep, es))
     }

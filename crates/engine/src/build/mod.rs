@@ -1234,9 +1234,15 @@ impl Engine {
             let (tx, o) = (tx.clone(), o.clone());
             tokio::spawn(async move {
                 let mut r = ours;
-                while let Ok(Some((_, buf))) = crate::shim_client::read_frame(&mut r).await {
-                    o.emit(&tx, stream(String::from_utf8_lossy(&buf).into_owned()))
-                        .await;
+                while let Ok(Some((kind, buf))) = crate::shim_client::read_frame(&mut r).await {
+                    let text = String::from_utf8_lossy(&buf);
+                    // The step's stderr in red, as dockerd's builder sends it.
+                    let text = if kind == shim::frame::STDERR {
+                        format!("\x1b[91m{text}\x1b[0m")
+                    } else {
+                        text.into_owned()
+                    };
+                    o.emit(&tx, stream(text)).await;
                 }
             })
         };

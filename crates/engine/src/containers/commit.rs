@@ -162,13 +162,21 @@ impl ContainerService {
             Error::internal(format!("the container's image is gone: {}", e.message))
         })?;
         // Paused (frozen) while its changes are read, as dockerd by default.
-        let freeze = o.pause && h.running() && !h.life.borrow().paused;
+        let mut freeze = o.pause && h.running() && !h.life.borrow().paused;
         let cg = self.cgroups_path(&rec.id, &rec.host_config);
         if freeze {
             let cg = cg.clone();
-            tokio::task::spawn_blocking(move || super::freeze::set_frozen(&cg, true))
+            let frozen = tokio::task::spawn_blocking(move || super::freeze::set_frozen(&cg, true))
                 .await
-                .map_err(|e| Error::internal(e.to_string()))??;
+                .map_err(|e| Error::internal(e.to_string()))?;
+            // A container that exited meanwhile (its cgroup gone) has
+            // nothing to pause: dockerd goes on without, as here.
+            if let Err(e) = frozen {
+                if h.running() {
+                    return Err(e);
+                }
+                freeze = false;
+            }
         }
         let upper = self.snaps.upper_dir(&rec.id);
         let mount = self.snaps.mounts(&rec.id)?;

@@ -71,13 +71,32 @@ impl ContainerService {
                 "bridge".into()
             };
         }
-        // Linked containers must exist (400, not a 404 the CLI would take
-        // for a missing image).
-        let all_links = host
-            .links
-            .iter()
-            .flatten()
-            .chain(endpoints.values().flat_map(|e| e.links.iter().flatten()));
+        // On a user-defined network a link is a name the linking container
+        // resolves (the linked one need not exist yet): dockerd keeps
+        // `--link` in the network's endpoint, not in HostConfig.Links.
+        if matches!(mode(&host.network_mode), Mode::Bridge) && host.network_mode != "bridge" {
+            if let Some(links) = host.links.take().filter(|l| !l.is_empty()) {
+                // The docker CLI sends them in both places.
+                let ep = endpoints
+                    .entry(host.network_mode.clone())
+                    .or_default()
+                    .links
+                    .get_or_insert_with(Vec::new);
+                for l in links {
+                    if !ep.contains(&l) {
+                        ep.push(l);
+                    }
+                }
+            }
+        }
+        // Legacy links (the default bridge) need their container (400, not
+        // a 404 the CLI would take for a missing image).
+        let all_links = host.links.iter().flatten().chain(
+            endpoints
+                .get("bridge")
+                .into_iter()
+                .flat_map(|e| e.links.iter().flatten()),
+        );
         for l in all_links {
             let (name, _) = parse_link(l);
             self.find(name)
@@ -467,6 +486,8 @@ impl ContainerService {
         let es = es.unwrap_or_default();
         self.networks
             .validate(&BTreeMap::from([(netrec.name.clone(), es.clone())]))?;
+        let mut joined = rec.clone();
+        joined.networks.insert(netrec.name.clone(), es.clone());
         if h.running() {
             let exposed = Vec::new();
             self.networks.connect_running(
@@ -480,7 +501,7 @@ impl ContainerService {
                     mac_address: None,
                     dns: &rec.host_config.dns,
                     primary: "",
-                    links: &self.link_targets(&rec)?,
+                    links: &self.link_targets(&joined)?,
                 },
                 &netrec.id,
                 &es,
@@ -537,17 +558,30 @@ impl ContainerService {
         );
     }
 
-    /// A container's legacy links (`HostConfig.Links` and its endpoints'
-    /// `Links`) as (alias, linked container id); a linked container must
-    /// be running, as dockerd requires.
+    /// A container's links as (alias, linked container): legacy links
+    /// (`HostConfig.Links`, the default bridge's endpoint) by the linked
+    /// container's id, which must be running, as dockerd requires; the
+    /// links of user-defined networks' endpoints by name, resolved when
+    /// asked (the linked container may come later, as with dockerd).
     pub(super) fn link_targets(&self, rec: &ContainerRecord) -> Result<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        let links = rec
-            .host_config
-            .links
-            .iter()
-            .flatten()
-            .chain(rec.networks.values().flat_map(|e| e.links.iter().flatten()));
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (net, es) in &rec.networks {
+            if net == "bridge" {
+                continue;
+            }
+            for l in es.links.iter().flatten() {
+                let (name, alias) = parse_link(l);
+                if !out.iter().any(|(a, n)| a == alias && n == name) {
+                    out.push((alias.to_string(), name.to_string()));
+                }
+            }
+        }
+        let links = rec.host_config.links.iter().flatten().chain(
+            rec.networks
+                .get("bridge")
+                .into_iter()
+                .flat_map(|e| e.links.iter().flatten()),
+        );
         for l in links {
             let (name, alias) = parse_link(l);
             let h = self
