@@ -25,17 +25,28 @@ use nix::sys::stat::Mode;
 /// Links followed before giving up, as the kernel's own limit for a lookup.
 const MAX_LINKS: usize = 40;
 
-/// Where `dest` leads inside `rootfs` when the way there follows a symlink
-/// and ends at something missing; `None` when no symlink is on the way, the
-/// place exists, or the links loop (libcontainer then reports the
-/// destination as it is).
-pub fn dangling_target(rootfs: &Path, dest: &str) -> Result<Option<String>> {
-    let root = nix::fcntl::open(
+/// The rootfs, opened for [`dangling_target`].
+pub fn open_root(rootfs: &Path) -> Result<OwnedFd> {
+    nix::fcntl::open(
         rootfs,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .with_context(|| format!("open rootfs {}", rootfs.display()))?;
+    .with_context(|| format!("open rootfs {}", rootfs.display()))
+}
+
+/// Where `dest` leads inside the rootfs `root` when the way there follows a symlink
+/// and ends at something missing; `None` when no symlink is on the way, the
+/// place exists, or the links loop (libcontainer then reports the
+/// destination as it is).
+pub fn dangling_target(root: &OwnedFd, dest: &str) -> Result<Option<String>> {
+    // Most destinations exist (through their links or not): one lookup.
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    if nix::fcntl::openat2(root.as_fd(), dest, how).is_ok() {
+        return Ok(None);
+    }
     let mut todo: VecDeque<OsString> = parts(Path::new(dest));
     let mut at = PathBuf::from("/");
     let mut links = 0;
@@ -50,7 +61,7 @@ pub fn dangling_target(rootfs: &Path, dest: &str) -> Result<Option<String>> {
             at = next;
             continue;
         }
-        match lookup(&root, &next)? {
+        match lookup(root, &next)? {
             Entry::Missing => {
                 missing = true;
                 at = next;
@@ -132,7 +143,8 @@ mod tests {
         symlink("/etc/nofile", r.join("f")).unwrap();
         symlink("data", r.join("chain")).unwrap();
         symlink("/etc", r.join("etclink")).unwrap();
-        let t = |p: &str| dangling_target(r, p).unwrap();
+        let root = open_root(r).unwrap();
+        let t = |p: &str| dangling_target(&root, p).unwrap();
         assert_eq!(t("/data").as_deref(), Some("/nonexistent"));
         assert_eq!(t("/data/sub").as_deref(), Some("/nonexistent/sub"));
         assert_eq!(t("/rel").as_deref(), Some("/missing/dir"));
@@ -146,6 +158,7 @@ mod tests {
         let d = root();
         let r = d.path();
         symlink("/etc", r.join("etclink")).unwrap();
+        let root = open_root(r).unwrap();
         for p in [
             "/etc",
             "/etc/file",
@@ -154,7 +167,7 @@ mod tests {
             "/etclink/file",
             "/",
         ] {
-            assert_eq!(dangling_target(r, p).unwrap(), None, "{p}");
+            assert_eq!(dangling_target(&root, p).unwrap(), None, "{p}");
         }
     }
 
@@ -167,12 +180,13 @@ mod tests {
         let abs = host.path().join("gone");
         symlink(&abs, r.join("abs")).unwrap();
         symlink("../../../../../../../../tmp/nowhere", r.join("up")).unwrap();
+        let root = open_root(r).unwrap();
         assert_eq!(
-            dangling_target(r, "/abs").unwrap().as_deref(),
+            dangling_target(&root, "/abs").unwrap().as_deref(),
             Some(abs.to_str().unwrap())
         );
         assert_eq!(
-            dangling_target(r, "/up").unwrap().as_deref(),
+            dangling_target(&root, "/up").unwrap().as_deref(),
             Some("/tmp/nowhere")
         );
         assert!(!abs.exists());
@@ -184,6 +198,7 @@ mod tests {
         let r = d.path();
         symlink("/b", r.join("a")).unwrap();
         symlink("/a", r.join("b")).unwrap();
-        assert_eq!(dangling_target(r, "/a/x").unwrap(), None);
+        let root = open_root(r).unwrap();
+        assert_eq!(dangling_target(&root, "/a/x").unwrap(), None);
     }
 }

@@ -152,11 +152,12 @@ pub fn prepare(bundle: &Path, id: &str, shadow_dir: &Path) -> Result<Prepared> {
     // Destinations through a dangling symlink of the image: where they
     // lead, as runc mounts them (see crate::mount_dest).
     if let Some(mounts) = spec.get_mut("mounts").and_then(Value::as_array_mut) {
+        let root = crate::mount_dest::open_root(&rootfs)?;
         for m in mounts {
             let Some(dest) = m.get("destination").and_then(Value::as_str) else {
                 continue;
             };
-            if let Some(target) = crate::mount_dest::dangling_target(&rootfs, dest)? {
+            if let Some(target) = crate::mount_dest::dangling_target(&root, dest)? {
                 m["destination"] = Value::String(target);
                 changed = true;
             }
