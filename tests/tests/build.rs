@@ -346,6 +346,27 @@ fn independent_stages_build_at_once() {
         "{out:?}"
     );
     assert_eq!(d.docker(&["run", "--rm", "par:1"]).ok(), "hello\n");
+    // --network container:X: the steps share that container's network
+    // (compose's build network), and a missing one is an error.
+    d.docker(&["run", "-d", "--name", "netc", "busybox", "sleep", "60"])
+        .ok();
+    let ip = d.inspect("netc", "{{.NetworkSettings.IPAddress}}");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nRUN ip -4 addr show eth0 > /addr\n",
+    )
+    .unwrap();
+    let out = build(&d, &ctx, &["--network", "container:netc", "-t", "cn:1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let addr = d.docker(&["run", "--rm", "cn:1", "cat", "/addr"]);
+    assert!(addr.ok().contains(&format!("inet {ip}/")), "{ip}: {addr:?}");
+    let out = build(&d, &ctx, &["--network", "container:nonesuch"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("No such container: nonesuch"),
+        "{out:?}"
+    );
+    d.docker(&["rm", "-f", "netc"]).ok();
     d.finish();
 }
 

@@ -1389,20 +1389,115 @@ fn api_details_docker_py_relies_on() {
         &br#"{"Name":"nm","Options":{"com.docker.network.bridge.enable_ip_masquerade":"false"}}"#[..],
         br#"{"Name":"sc","Scope":"swarm"}"#,
         br#"{"Name":"v4","EnableIPv4":false}"#,
+        br#"{"Name":"v6","Options":{"com.docker.network.enable_ipv6":"true"}}"#,
+        br#"{"Name":"ih","Options":{"com.docker.network.bridge.inhibit_ipv4":"true"}}"#,
     ] {
         let (status, out) = d.api("POST", "/networks/create", body);
         assert_eq!(status, 400, "{out}");
         assert!(
-            out.contains("not supported") || out.contains("swarm"),
+            out.contains("not supported")
+                || out.contains("swarm")
+                || out
+                    .contains("unsupported network option: com.docker.network.bridge.inhibit_ipv4"),
             "{out}"
         );
     }
+    // What dockerd's bridge and default IPAM drivers do not read is kept and
+    // shown (compose's driver_opts and ipam options).
+    let (status, out) = d.api(
+        "POST",
+        "/networks/create",
+        br#"{"Name":"kept","Options":{"com.docker.network.enable_ipv6":"false","vendor.key":"v"},"IPAM":{"Driver":"default","Options":{"foo":"bar"}}}"#,
+    );
+    assert_eq!(status, 201, "{out}");
+    let shown = d.docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{json .Options}} {{json .IPAM.Options}}",
+        "kept",
+    ]);
+    assert_eq!(
+        shown.ok().trim(),
+        r#"{"com.docker.network.enable_ipv6":"false","vendor.key":"v"} {"foo":"bar"}"#
+    );
     let (status, out) = d.api("POST", "/networks/create", br#"{"Name":"  "}"#);
     assert_eq!(
         (status, out.contains("name is empty")),
         (400, true),
         "{out}"
     );
+    // A struct field sent as null keeps its zero value, as Go's decoder
+    // (compose's Mount(read_only=None)); inspect shows every field of
+    // dockerd's HostConfig, with the defaults resolved at create.
+    let (status, out) = d.api(
+        "POST",
+        "/containers/create?name=nulls",
+        br#"{"Image":"busybox","Cmd":["true"],"Tty":null,"HostConfig":{"Privileged":null,"Memory":null,"CpuCount":2,"Mounts":[{"Type":"tmpfs","Target":"/x","Source":null,"ReadOnly":null,"Consistency":null}]}}"#,
+    );
+    assert_eq!(status, 201, "{out}");
+    let hc = d.inspect("nulls", "{{json .HostConfig}}");
+    let hc: serde_json::Value = serde_json::from_str(&hc).unwrap();
+    for (k, want) in [
+        ("PidMode", serde_json::json!("")),
+        ("UsernsMode", serde_json::json!("")),
+        ("IpcMode", serde_json::json!("private")),
+        ("CgroupnsMode", serde_json::json!("host")),
+        ("ShmSize", serde_json::json!(67108864)),
+        ("Dns", serde_json::Value::Null),
+        ("ExtraHosts", serde_json::Value::Null),
+        ("CpuCount", serde_json::json!(2)),
+        ("ConsoleSize", serde_json::json!([0, 0])),
+        (
+            "RestartPolicy",
+            serde_json::json!({"Name": "", "MaximumRetryCount": 0}),
+        ),
+    ] {
+        assert_eq!(hc[k], want, "{k} in {hc}");
+    }
+    assert!(
+        hc["MaskedPaths"]
+            .as_array()
+            .unwrap()
+            .contains(&"/proc/timer_list".into()),
+        "{hc}"
+    );
+    assert!(hc.get("Init").is_none(), "{hc}");
+    // Before API 1.40 the IPC is shareable unless asked, as dockerd keeps it.
+    let (status, out) = d.api(
+        "POST",
+        "/v1.30/containers/create?name=oldipc",
+        br#"{"Image":"busybox","Cmd":["true"]}"#,
+    );
+    assert_eq!(status, 201, "{out}");
+    assert_eq!(d.inspect("oldipc", "{{.HostConfig.IpcMode}}"), "shareable");
+    d.docker(&["rm", "nulls", "oldipc"]).ok();
+    // The system paths: masked by default, not with systempaths=unconfined
+    // or MaskedPaths given empty.
+    let masked = d.docker(&["run", "--rm", "busybox", "wc", "-c", "/proc/timer_list"]);
+    assert!(masked.ok().trim().starts_with("0 "), "{masked:?}");
+    let open = d.docker(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "systempaths=unconfined",
+        "busybox",
+        "head",
+        "-c",
+        "10",
+        "/proc/timer_list",
+    ]);
+    assert_eq!(open.ok(), "Timer List", "{open:?}");
+    let (status, out) = d.api(
+        "POST",
+        "/containers/create?name=mp",
+        br#"{"Image":"busybox","Cmd":["sh","-c","head -c 10 /proc/timer_list; touch /etc/x || echo ' ro'"],"HostConfig":{"MaskedPaths":[],"ReadonlyPaths":["/etc"]}}"#,
+    );
+    assert_eq!(status, 201, "{out}");
+    d.docker(&["start", "-a", "mp"]).ok();
+    assert_eq!(d.docker(&["logs", "mp"]).ok().trim(), "Timer List ro");
+    let ro = d.docker(&["run", "--rm", "busybox", "touch", "/proc/sys/x"]);
+    assert_ne!(ro.code, 0, "{ro:?}");
     // Not a swarm node: 503 as dockerd (docker-py's leave_swarm relies on it).
     let (status, out) = d.api("POST", "/swarm/leave?force=1", b"");
     assert_eq!(status, 503, "{out}");

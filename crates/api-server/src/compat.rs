@@ -65,6 +65,24 @@ pub fn container_create(v: ApiVersion, body: &mut Value) {
             h.remove("StartInterval");
         }
     }
+    if v.before(40) {
+        // Clients before 1.40 expect a container's IPC to be shareable
+        // unless they say otherwise, as dockerd keeps it for them.
+        if let Some(b) = body.as_object_mut() {
+            let h = b
+                .entry("HostConfig")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(h) = h.as_object_mut() {
+                if h.get("IpcMode")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                {
+                    h.insert("IpcMode".into(), "shareable".into());
+                }
+            }
+        }
+    }
     if let Some(h) = body.get_mut("HostConfig").and_then(Value::as_object_mut) {
         if v.before(25) {
             h.insert("AutoRemove".into(), false.into());
@@ -282,7 +300,7 @@ mod tests {
             b,
             json!({
                 "Healthcheck": {"Test": ["CMD", "true"]},
-                "HostConfig": {"AutoRemove": false},
+                "HostConfig": {"AutoRemove": false, "IpcMode": "shareable"},
                 "NetworkingConfig": {"EndpointsConfig": {"n": {}}},
             })
         );

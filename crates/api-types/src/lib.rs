@@ -27,6 +27,14 @@ fn strslice<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::E
     })
 }
 
+fn empty_as_null<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    if v.is_empty() {
+        s.serialize_none()
+    } else {
+        v.serialize(s)
+    }
+}
+
 fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
     d: D,
 ) -> Result<T, D::Error> {
@@ -90,6 +98,8 @@ pub struct HostConfig {
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
     pub shm_size: i64,
+    /// Absent unless set (`omitempty` in dockerd's HostConfig).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     pub restart_policy: Option<Value>,
     pub log_config: Option<Value>,
@@ -99,14 +109,15 @@ pub struct HostConfig {
     pub port_bindings: Option<network::PortMap>,
     /// `-P`: publish every exposed port on a random host port.
     pub publish_all_ports: bool,
-    #[serde(deserialize_with = "null_as_default")]
+    /// The DNS lists are `null` when empty, as dockerd shows them unset.
+    #[serde(deserialize_with = "null_as_default", serialize_with = "empty_as_null")]
     pub dns: Vec<String>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "null_as_default", serialize_with = "empty_as_null")]
     pub dns_options: Vec<String>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "null_as_default", serialize_with = "empty_as_null")]
     pub dns_search: Vec<String>,
     /// `--add-host`: "name:ip" (or "name:host-gateway").
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "null_as_default", serialize_with = "empty_as_null")]
     pub extra_hosts: Vec<String>,
     /// `null` when unset, as dockerd shows it (no omitempty in Go).
     pub links: Option<Vec<String>>,

@@ -51,15 +51,70 @@ const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// How dockerd's start errors from the network begin.
 const NET_FAILURE: &str = "failed to set up container networking";
 
-/// The host config as inspect shows it: what the client set, with Docker's
-/// defaults for what it left out (clients such as docker-py read
-/// `LogConfig.Type`).
+/// The host config as inspect shows it, as dockerd's: every field of its
+/// HostConfig (Go's zero values for those the client left out; the
+/// `omitempty` ones — Annotations, Mounts, Tmpfs, Sysctls, StorageOpt,
+/// Init, KernelMemoryTCP — only when set), what the client set, and the
+/// defaults resolved at create (IPC mode, /dev/shm size, cgroup namespace,
+/// system paths). Clients read these: compose compares `PidMode`,
+/// docker-py reads `LogConfig.Type`.
 fn host_config_view(h: &HostConfig) -> Value {
-    let mut v = serde_json::to_value(h).unwrap_or_default();
-    if v["LogConfig"].is_null() {
-        v["LogConfig"] = json!({"Type": "json-file", "Config": {}});
+    let mut v = host_config_zero();
+    let Value::Object(out) = &mut v else {
+        unreachable!()
+    };
+    if let Value::Object(set) = serde_json::to_value(h).unwrap_or_default() {
+        for (k, x) in set {
+            // A Go struct or array field is never null.
+            if x.is_null() && out.get(&k).is_some_and(|z| !z.is_null()) {
+                continue;
+            }
+            out.insert(k, x);
+        }
     }
+    let unset = |x: Option<&Value>| x.is_none_or(|x| x.as_str() == Some("") || x == 0);
+    if unset(out.get("IpcMode")) {
+        out.insert("IpcMode".into(), "private".into());
+    }
+    if unset(out.get("CgroupnsMode")) {
+        // berth keeps containers in the host's cgroup namespace unless
+        // asked (dockerd's default on cgroup v1).
+        out.insert("CgroupnsMode".into(), "host".into());
+    }
+    if unset(out.get("ShmSize")) {
+        out.insert("ShmSize".into(), json!(crate::spec::DEFAULT_SHM_SIZE));
+    }
+    let (masked, readonly) = crate::spec::system_paths(h);
+    out.insert("MaskedPaths".into(), json!(masked));
+    out.insert("ReadonlyPaths".into(), json!(readonly));
     v
+}
+
+/// dockerd's HostConfig with Go's zero values, in its order.
+fn host_config_zero() -> Value {
+    json!({
+        "Binds": null, "ContainerIDFile": "",
+        "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": "", "PortBindings": null,
+        "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
+        "AutoRemove": false, "VolumeDriver": "", "VolumesFrom": null,
+        "ConsoleSize": [0, 0], "CapAdd": null, "CapDrop": null, "CgroupnsMode": "",
+        "Dns": null, "DnsOptions": null, "DnsSearch": null, "ExtraHosts": null,
+        "GroupAdd": null, "IpcMode": "", "Cgroup": "", "Links": null, "OomScoreAdj": 0,
+        "PidMode": "", "Privileged": false, "PublishAllPorts": false,
+        "ReadonlyRootfs": false, "SecurityOpt": null, "UTSMode": "", "UsernsMode": "",
+        "ShmSize": 0, "Runtime": "", "Isolation": "",
+        "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "",
+        "BlkioWeight": 0, "BlkioWeightDevice": null, "BlkioDeviceReadBps": null,
+        "BlkioDeviceWriteBps": null, "BlkioDeviceReadIOps": null,
+        "BlkioDeviceWriteIOps": null, "CpuPeriod": 0, "CpuQuota": 0,
+        "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "",
+        "CpusetMems": "", "Devices": null, "DeviceCgroupRules": null,
+        "DeviceRequests": null, "MemoryReservation": 0, "MemorySwap": 0,
+        "MemorySwappiness": null, "OomKillDisable": false, "PidsLimit": null,
+        "Ulimits": null, "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0,
+        "IOMaximumBandwidth": 0, "MaskedPaths": null, "ReadonlyPaths": null
+    })
 }
 
 /// A prune `until`: a timestamp (unix seconds or RFC 3339) or a Go duration

@@ -70,6 +70,9 @@ pub(crate) const ALL_CAPS: &[&str] = &[
     "CAP_CHECKPOINT_RESTORE",
 ];
 
+/// /dev/shm's size when `--shm-size` is not given, as dockerd's.
+pub const DEFAULT_SHM_SIZE: i64 = 64 << 20;
+
 const MASKED: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
@@ -91,6 +94,34 @@ const READONLY: &[&str] = &[
     "/proc/sys",
     "/proc/sysrq-trigger",
 ];
+
+/// The paths masked and made read-only in the container, as dockerd
+/// resolves them: none with `--privileged` (`None`: not set), the client's
+/// `MaskedPaths`/`ReadonlyPaths` when given, none with `--security-opt
+/// systempaths=unconfined`, Docker's defaults otherwise.
+pub fn system_paths(h: &HostConfig) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    if h.privileged {
+        return (None, None);
+    }
+    let unconfined = security_opts(h)
+        .iter()
+        .any(|o| o == "systempaths=unconfined");
+    let pick = |key: &str, default: &[&str]| {
+        let given = h.extra.get(key).and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(String::from))
+                .collect()
+        });
+        given.or_else(|| {
+            Some(if unconfined {
+                Vec::new()
+            } else {
+                default.iter().map(|p| p.to_string()).collect()
+            })
+        })
+    };
+    (pick("MaskedPaths", MASKED), pick("ReadonlyPaths", READONLY))
+}
 
 fn security_opts(h: &HostConfig) -> Vec<String> {
     h.extra
@@ -423,7 +454,7 @@ pub fn build(i: &SpecInput) -> Result<Value> {
     let shm = if i.host.shm_size > 0 {
         i.host.shm_size
     } else {
-        64 << 20
+        DEFAULT_SHM_SIZE
     };
     let bind = |name: &str, dst: &str| json!({"destination": dst, "type": "bind", "source": i.container_dir.join(name), "options": ["rbind", "rprivate"]});
     let mut mounts = vec![
@@ -491,13 +522,10 @@ pub fn build(i: &SpecInput) -> Result<Value> {
         "resources": resources(i.host, &k, &nodes)?,
         "cgroupsPath": i.cgroups_path,
         "namespaces": namespaces(i),
-        "maskedPaths": MASKED,
-        "readonlyPaths": READONLY,
     });
-    if i.host.privileged {
-        linux["maskedPaths"] = json!([]);
-        linux["readonlyPaths"] = json!([]);
-    }
+    let (masked, readonly) = system_paths(i.host);
+    linux["maskedPaths"] = json!(masked.unwrap_or_default());
+    linux["readonlyPaths"] = json!(readonly.unwrap_or_default());
     // Docker's default profile (or the one asked for), for the final
     // capability set: capabilities open syscalls.
     let choice = crate::seccomp::Choice::of(security_opts(i.host).iter().map(String::as_str))?;

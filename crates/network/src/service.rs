@@ -675,16 +675,27 @@ impl NetworkService {
                 "config-only, config-from and ingress networks are not supported by berth",
             ));
         }
-        for k in req.options.keys() {
-            if !matches!(
-                k.as_str(),
+        for (k, v) in &req.options {
+            match k.as_str() {
                 "com.docker.network.bridge.name"
-                    | "com.docker.network.driver.mtu"
-                    | "com.docker.network.bridge.enable_icc"
-                    | "com.docker.network.bridge.enable_ip_masquerade"
-                    | "com.docker.network.bridge.host_binding_ipv4"
-            ) {
-                return Err(Error::invalid(format!("unsupported network option: {k}")));
+                | "com.docker.network.driver.mtu"
+                | "com.docker.network.bridge.enable_icc"
+                | "com.docker.network.bridge.enable_ip_masquerade"
+                | "com.docker.network.bridge.host_binding_ipv4" => {}
+                // The generic form of --ipv6, as dockerd's bridge reads it.
+                "com.docker.network.enable_ipv6" if v.parse::<bool>().unwrap_or(v == "1") => {
+                    return Err(Error::invalid(
+                        "IPv6 networks are not supported by berth yet",
+                    ));
+                }
+                "com.docker.network.enable_ipv6" => {}
+                // Docker's own options that berth does not apply yet.
+                k if k.starts_with("com.docker.network.") => {
+                    return Err(Error::invalid(format!("unsupported network option: {k}")))
+                }
+                // dockerd's bridge driver ignores keys it does not know and
+                // keeps them in the network's Options; so does berth.
+                _ => {}
             }
         }
         if let Some(v) = req.options.get("com.docker.network.driver.mtu") {
@@ -732,11 +743,8 @@ impl NetworkService {
                 ipam_in.driver
             )));
         }
-        if ipam_in.options.as_ref().is_some_and(|o| !o.is_empty()) {
-            return Err(Error::invalid(
-                "IPAM options are not supported by berth yet",
-            ));
-        }
+        // IPAM options: dockerd's default IPAM driver reads none of them
+        // and shows them as given; so does berth.
         let configs = ipam_in.config.clone().unwrap_or_default();
         if configs.iter().any(|c| c.subnet.contains(':')) {
             return Err(Error::invalid(

@@ -23,8 +23,7 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
     let cfg: ExecStartConfig = if bytes.is_empty() {
         ExecStartConfig::default()
     } else {
-        let mut v: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| base::Error::invalid(format!("invalid JSON: {e}")))?;
+        let mut v: serde_json::Value = super::parse_json(&bytes)?;
         engine::containers::options::canonicalize(
             engine::containers::options::Body::ExecStart,
             &mut v,

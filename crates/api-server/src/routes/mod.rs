@@ -169,7 +169,54 @@ pub(crate) async fn read_json<T: serde::de::DeserializeOwned + Default>(
             Err(Error::invalid("empty request body"))
         };
     }
-    serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
+    parse_json(&body)
+}
+
+/// Parses a request's JSON as Go's decoder fills a fresh struct: a struct
+/// field given as `null` keeps its zero value, as if absent (docker-py and
+/// compose send `"ReadOnly": null` and the like, and dockerd takes them).
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let invalid = |e: serde_json::Error| Error::invalid(format!("invalid JSON: {e}"));
+    let mut v: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+    drop_null_fields(&mut v);
+    serde_json::from_value(v).map_err(invalid)
+}
+
+/// The API's members that are maps, not structs: a `null` value there is
+/// an entry (`"EndpointsConfig": {"net": null}` connects to `net`,
+/// `"Volumes": {"/data": null}` declares a volume), so it stays.
+const MAP_MEMBERS: &[&str] = &[
+    "Annotations",
+    "DriverOpts",
+    "EndpointsConfig",
+    "ExposedPorts",
+    "Labels",
+    "Options",
+    "PortBindings",
+    "StorageOpt",
+    "Sysctls",
+    "Tmpfs",
+    "Volumes",
+];
+
+/// Removes the struct members whose value is `null`, at every depth. Array
+/// elements and map entries stay (Go stores them as zero values).
+fn drop_null_fields(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            for (k, x) in m.iter_mut() {
+                match x {
+                    serde_json::Value::Object(map) if MAP_MEMBERS.contains(&k.as_str()) => {
+                        map.values_mut().for_each(drop_null_fields)
+                    }
+                    _ => drop_null_fields(x),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(drop_null_fields),
+        _ => {}
+    }
 }
 
 /// [`read_json`] for the container bodies whose field names Go's decoding
@@ -480,5 +527,45 @@ impl std::io::Read for BodyReader {
         let n = buf.len().min(self.cur.len());
         buf[..n].copy_from_slice(&self.cur.split_to(n));
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Default, Debug, PartialEq)]
+    #[serde(rename_all = "PascalCase", default)]
+    struct Mount {
+        read_only: bool,
+        target: String,
+        size: i64,
+    }
+
+    #[test]
+    fn null_members_leave_zero_values_as_go_does() {
+        let m: Mount = parse_json(br#"{"ReadOnly": null, "Target": "/x", "Size": null}"#).unwrap();
+        assert_eq!(
+            m,
+            Mount {
+                read_only: false,
+                target: "/x".into(),
+                size: 0
+            }
+        );
+        let v: serde_json::Value = parse_json(
+            br#"{"HostConfig": {"Mounts": [{"Source": null, "Target": "/t"}], "Dns": null},
+                 "Cmd": [null], "Volumes": {"/d": null},
+                 "NetworkingConfig": {"EndpointsConfig": {"n": null, "m": {"Aliases": null}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"HostConfig": {"Mounts": [{"Target": "/t"}]},
+                "Cmd": [null], "Volumes": {"/d": null},
+                "NetworkingConfig": {"EndpointsConfig": {"n": null, "m": {}}}})
+        );
+        let e = parse_json::<Mount>(br#"{"ReadOnly": "yes"}"#).unwrap_err();
+        assert!(e.to_string().contains("invalid JSON"), "{e}");
     }
 }

@@ -267,10 +267,11 @@ impl Engine {
         crate::spec::validate_host_config(&o.host)?;
         match o.host.network_mode.as_str() {
             "" | "bridge" | "host" | "none" => {}
+            // The steps join that container's network namespace, as with
+            // dockerd's classic builder; it must exist (and run, when the
+            // first step starts).
             n if n.starts_with("container:") => {
-                return Err(Error::invalid(
-                    "network mode container:<id> is not supported for builds",
-                ))
+                self.containers.inspect(&n["container:".len()..])?;
             }
             n => {
                 self.networks

@@ -93,8 +93,14 @@ pub const HOST_CONFIG: &[(&str, Decision)] = &[
     ("Init", Applied),
     ("PidsLimit", Applied),
     ("Ulimits", Applied),
-    ("CpuCount", Refused("--cpu-count")),
-    ("CpuPercent", Refused("--cpu-percent")),
+    (
+        "CpuCount",
+        NoOp("Windows only: dockerd on Linux keeps and shows it, and applies nothing"),
+    ),
+    (
+        "CpuPercent",
+        NoOp("Windows only: dockerd on Linux keeps and shows it, and applies nothing"),
+    ),
     ("IOMaximumIOps", Refused("--io-maxiops")),
     ("IOMaximumBandwidth", Refused("--io-maxbandwidth")),
     ("Binds", Applied),
@@ -137,8 +143,8 @@ pub const HOST_CONFIG: &[(&str, Decision)] = &[
     ("Sysctls", Applied),
     ("Runtime", Applied),
     ("Isolation", Values),
-    ("MaskedPaths", Refused("MaskedPaths")),
-    ("ReadonlyPaths", Refused("ReadonlyPaths")),
+    ("MaskedPaths", Applied),
+    ("ReadonlyPaths", Applied),
 ];
 
 pub const ENDPOINT_SETTINGS: &[(&str, Decision)] = &[
@@ -382,6 +388,7 @@ fn check_value(field: &str, v: &Value) -> Result<()> {
                         | "no-new-privileges=true"
                         | "no-new-privileges:false"
                         | "no-new-privileges=false"
+                        | "systempaths=unconfined"
                 )
                 // No SELinux and no AppArmor on this host: as dockerd
                 // there, these are accepted and have nothing to act on.
@@ -552,8 +559,8 @@ mod tests {
                 "unknown action \"SCMP_ACT_NOPE\"",
             ),
             (
-                serde_json::json!({"SecurityOpt": ["systempaths=unconfined"]}),
-                "--security-opt systempaths=unconfined",
+                serde_json::json!({"SecurityOpt": ["systempaths=confined"]}),
+                "--security-opt systempaths=confined",
             ),
         ] {
             let e = check_create(&cfg, &host(v.clone())).expect_err(&v.to_string());
