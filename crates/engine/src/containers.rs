@@ -490,6 +490,9 @@ impl ContainerService {
                 let _ = std::fs::remove_dir_all(self.container_dir(&key));
             }
         }
+        // Layers of images deleted under their containers: released when
+        // the last of those goes, after a restart too.
+        self.images.adopt_deferred_layers()?;
         for (id, mut rec) in records {
             if !self.snaps.upper_dir(&id).exists() {
                 // Removed just before a crash; the lazy delete was lost.
@@ -1639,7 +1642,7 @@ impl ContainerService {
             self.shim_dir(&id),
         ];
         let (rootfs, snaps) = (self.rootfs(&id), self.snaps.clone());
-        let nets = self.networks.clone();
+        let (nets, images) = (self.networks.clone(), self.images.clone());
         tokio::task::spawn_blocking(move || {
             if let Err(e) = nets.detach(&id) {
                 tracing::warn!(container = %id, error = %e, "network teardown");
@@ -1649,6 +1652,9 @@ impl ContainerService {
             }
             if let Err(e) = snaps.remove(&id) {
                 tracing::warn!(container = %id, error = %e, "remove snapshot");
+            }
+            if let Err(e) = images.release_deferred_layers() {
+                tracing::warn!(container = %id, error = %e, "release a deleted image's layers");
             }
             for d in dirs {
                 let _ = std::fs::remove_dir_all(d);
@@ -1721,6 +1727,20 @@ impl ContainerService {
     }
 
     /// Ids of containers using an image (for `rmi` and `images`).
+    /// A container using an image, a running one first: (id, running).
+    pub fn image_user(&self, image_id: &str) -> crate::images::ImageUser {
+        let by_id = self.by_id.read().unwrap();
+        let mut users = by_id
+            .values()
+            .filter(|h| h.rec.lock().unwrap().image_id == image_id)
+            .map(|h| (h.id(), h.running()));
+        let first = users.next()?;
+        if first.1 {
+            return Some(first);
+        }
+        Some(users.find(|u| u.1).unwrap_or(first))
+    }
+
     pub fn using_image(&self, image_id: &str) -> Vec<String> {
         self.by_id
             .read()
@@ -1862,7 +1882,13 @@ impl ContainerService {
         ContainerSummary {
             id: r.id.clone(),
             names: vec![format!("/{}", r.name)],
-            image: r.config.image.clone(),
+            // The name it was created from while that still names its
+            // image; its image's id once deleted or re-tagged, as dockerd.
+            image: if self.images.names_image(&r.config.image, &r.image_id) {
+                r.config.image.clone()
+            } else {
+                r.image_id.clone()
+            },
             image_id: r.image_id.clone(),
             command,
             created: chrono::DateTime::parse_from_rfc3339(&r.created)

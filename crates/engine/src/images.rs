@@ -78,7 +78,14 @@ pub struct ImageService {
     snaps: Arc<dyn Snapshotter>,
     /// The daemon's event bus (`docker events`), shared with the containers.
     events: Arc<crate::events::EventBus>,
+    /// Layers of deleted images kept because containers are built on them
+    /// (`rmi -f` of an image a stopped container uses, as dockerd allows):
+    /// removed once the last such container is.
+    deferred: std::sync::Mutex<std::collections::HashSet<Digest>>,
 }
+
+/// Who uses an image: a container's id and whether it runs.
+pub type ImageUser = Option<(String, bool)>;
 
 fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
@@ -123,6 +130,7 @@ impl ImageService {
             content,
             snaps,
             events: Arc::new(crate::events::EventBus::new()),
+            deferred: Default::default(),
         }
     }
 
@@ -523,6 +531,25 @@ impl ImageService {
         Err(no_such())
     }
 
+    /// Whether `name` (as a container was created from) still names image
+    /// `id`; cheap for a tag or a full id (no config is read).
+    pub fn names_image(&self, name: &str, id: &str) -> bool {
+        let hexpart = name.strip_prefix("sha256:").unwrap_or(name);
+        if hexpart.len() == 64 {
+            return id.strip_prefix("sha256:") == Some(hexpart)
+                && self
+                    .meta
+                    .get::<ImageRecord>(Table::Images, id)
+                    .is_ok_and(|r| r.is_some());
+        }
+        if let Ok(r) = Reference::parse_tagged(name) {
+            if let Ok(Some(tagged)) = self.meta.get::<String>(Table::Tags, &r.to_string()) {
+                return tagged == id;
+            }
+        }
+        self.resolve(name).is_ok_and(|i| i.record.id == id)
+    }
+
     /// Tags of each image id, familiar form (`busybox:latest`).
     fn tags_by_image(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
         let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
@@ -704,7 +731,7 @@ impl ImageService {
     pub fn prune(
         &self,
         filters: &crate::containers::Filters,
-        in_use: &dyn Fn(&str) -> Option<String>,
+        in_use: &dyn Fn(&str) -> ImageUser,
     ) -> Result<serde_json::Value> {
         let all = filters
             .get("dangling")
@@ -804,7 +831,7 @@ impl ImageService {
         &self,
         name: &str,
         force: bool,
-        in_use: &dyn Fn(&str) -> Option<String>,
+        in_use: &dyn Fn(&str) -> ImageUser,
     ) -> Result<Vec<Deleted>> {
         let img = self.resolve(name)?;
         let id = img.record.id.clone();
@@ -829,9 +856,23 @@ impl ImageService {
                 return Ok(out);
             }
         }
-        if let Some(c) = in_use(&id) {
+        // As dockerd: a running container's image cannot be deleted, even
+        // forced (a forced removal by name only untags it); a stopped
+        // container's can be, forced.
+        let user = in_use(&id);
+        if let Some((c, running)) = &user {
+            let short = &id[7..19];
+            if *running && (by_ref.is_none() || !force) {
+                return Err(Error::conflict(match &by_ref {
+                    Some(r) => format!(
+                        "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {short}",
+                        Reference::parse(r)?.familiar(),
+                        &c[..12]
+                    ),
+                    None => format!("conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}", &c[..12]),
+                }));
+            }
             if !force {
-                let short = &id[7..19];
                 return Err(Error::conflict(match &by_ref {
                     Some(r) => format!(
                         "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {short}",
@@ -848,11 +889,12 @@ impl ImageService {
                 &id[7..19]
             )));
         }
+        let delete = !user.as_ref().is_some_and(|(_, running)| *running);
         self.meta.update(|tx| {
             for t in &tags {
                 tx.delete(Table::Tags, t)?;
             }
-            if in_use(&id).is_none() {
+            if delete {
                 tx.delete(Table::Images, &id)?;
             }
             Ok(())
@@ -860,7 +902,7 @@ impl ImageService {
         for t in &tags {
             out.push(Deleted::Untagged(Reference::parse(t)?.familiar()));
         }
-        if in_use(&id).is_none() {
+        if delete {
             self.release(&img)?;
             out.push(Deleted::Deleted(id.clone()));
             out.extend(self.prune_parents(img.record.parent.clone(), in_use)?);
@@ -874,7 +916,7 @@ impl ImageService {
     fn prune_parents(
         &self,
         mut parent: Option<String>,
-        in_use: &dyn Fn(&str) -> Option<String>,
+        in_use: &dyn Fn(&str) -> ImageUser,
     ) -> Result<Vec<Deleted>> {
         let mut out = Vec::new();
         while let Some(p) = parent.take() {
@@ -926,11 +968,14 @@ impl ImageService {
                 in_use.extend(base::digest::chain_ids(&diff_ids_of(&i.config)));
             }
         }
+        let held = self.snaps.held_layers();
         for chain in base::digest::chain_ids(&diff_ids_of(&img.config))
             .iter()
             .rev()
         {
-            if !in_use.contains(chain) {
+            if held.contains(chain) {
+                self.deferred.lock().unwrap().insert(chain.clone());
+            } else if !in_use.contains(chain) {
                 self.snaps.remove_layer(chain)?;
             }
         }
@@ -943,6 +988,55 @@ impl ImageService {
             }
         }
         self.content.delete(&Digest::parse(&img.record.id)?)
+    }
+
+    /// At start: the layers containers hold that no image uses (their
+    /// image was deleted under them) are released with their containers,
+    /// as if deleted in this run.
+    pub(crate) fn adopt_deferred_layers(&self) -> Result<()> {
+        let held = self.snaps.held_layers();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let used = self.image_layers()?;
+        self.deferred
+            .lock()
+            .unwrap()
+            .extend(held.into_iter().filter(|c| !used.contains(c)));
+        Ok(())
+    }
+
+    /// The chain ids of every image's layers.
+    fn image_layers(&self) -> Result<std::collections::HashSet<Digest>> {
+        let mut used = std::collections::HashSet::new();
+        for (id, _) in self.meta.list::<ImageRecord>(Table::Images)? {
+            if let Some(i) = self.get_by_id(&id)? {
+                used.extend(base::digest::chain_ids(&diff_ids_of(&i.config)));
+            }
+        }
+        Ok(used)
+    }
+
+    /// Removes the layers kept for containers of deleted images that no
+    /// container holds and no image uses any more; called when a
+    /// container's snapshot is gone. Nothing to do, and no cost, otherwise.
+    pub fn release_deferred_layers(&self) -> Result<()> {
+        let pending: Vec<Digest> = {
+            let d = self.deferred.lock().unwrap();
+            if d.is_empty() {
+                return Ok(());
+            }
+            d.iter().cloned().collect()
+        };
+        let held = self.snaps.held_layers();
+        let used = self.image_layers()?;
+        for chain in pending.iter().filter(|c| !held.contains(*c)) {
+            if !used.contains(chain) {
+                self.snaps.remove_layer(chain)?;
+            }
+            self.deferred.lock().unwrap().remove(chain);
+        }
+        Ok(())
     }
 
     /// Number of images.

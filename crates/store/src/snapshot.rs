@@ -132,6 +132,26 @@ pub trait Snapshotter: Send + Sync {
     fn remove(&self, key: &str) -> Result<()>;
     /// Removes a committed layer.
     fn remove_layer(&self, chain: &Digest) -> Result<()>;
+    /// The committed layers that writable snapshots are built on (each
+    /// snapshot's parent and the parent's ancestors): they must stay while
+    /// those snapshots do, even when no image names them any more.
+    fn held_layers(&self) -> std::collections::HashSet<Digest> {
+        let mut out = std::collections::HashSet::new();
+        for key in self.keys() {
+            let mut cur = self.parent_of(&key);
+            while let Some(c) = cur {
+                if !out.insert(c.clone()) {
+                    break;
+                }
+                cur = self.layer_parent(&c);
+            }
+        }
+        out
+    }
+    /// The layer a writable snapshot is built on.
+    fn parent_of(&self, key: &str) -> Option<Digest>;
+    /// The parent of a committed layer.
+    fn layer_parent(&self, chain: &Digest) -> Option<Digest>;
 }
 
 /// The overlayfs snapshotter.
@@ -306,6 +326,14 @@ impl Snapshotter for Overlay {
             _ => Ok(()),
         }
     }
+
+    fn parent_of(&self, key: &str) -> Option<Digest> {
+        read_parent(&self.active(key)).ok().flatten()
+    }
+
+    fn layer_parent(&self, chain: &Digest) -> Option<Digest> {
+        read_parent(&self.layer(chain)).ok().flatten()
+    }
 }
 
 /// The behaviour every snapshotter must show; each implementation's test calls it.
@@ -345,8 +373,14 @@ pub(crate) fn test_suite(s: &dyn Snapshotter) {
     );
     assert!(s.prepare("c2", Some(&Digest::of(b"missing"))).is_err());
     assert_eq!(s.keys(), vec!["c1".to_string()]);
+    // A snapshot holds its parent layer and the parent's ancestors.
+    assert_eq!(
+        s.held_layers(),
+        [a.clone(), b.clone()].into_iter().collect()
+    );
     s.remove("c1").unwrap();
     assert!(s.keys().is_empty());
+    assert!(s.held_layers().is_empty());
     assert_eq!(s.mounts("c1").unwrap_err().kind, base::ErrorKind::NotFound);
     s.remove_layer(&b).unwrap();
     assert!(!s.exists(&b));

@@ -125,7 +125,7 @@ pub(crate) fn image_tag(ctx: Ctx, name: &str) -> Result<Resp> {
 
 pub(crate) fn image_delete(ctx: Ctx, name: &str) -> Result<Resp> {
     let containers = ctx.engine.containers.clone();
-    let in_use = move |id: &str| containers.using_image(id).into_iter().next();
+    let in_use = move |id: &str| containers.image_user(id);
     let out = ctx.engine.images.remove(name, ctx.flag("force"), &in_use)?;
     Ok(json(&out))
 }
@@ -214,7 +214,7 @@ pub(crate) fn image_history(ctx: Ctx, name: &str) -> Result<Resp> {
 pub(crate) fn image_prune(ctx: Ctx) -> Result<Resp> {
     let filters = ctx.filters()?;
     let containers = ctx.engine.containers.clone();
-    let in_use = move |id: &str| containers.using_image(id).into_iter().next();
+    let in_use = move |id: &str| containers.image_user(id);
     Ok(json(&ctx.engine.images.prune(&filters, &in_use)?))
 }
 
