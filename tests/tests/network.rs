@@ -1715,3 +1715,82 @@ fn ipv6_is_off_in_containers_as_dockerd() {
     d.docker(&["network", "rm", &net]).ok();
     d.finish();
 }
+
+/// `-o com.docker.network.bridge.enable_icc=false`: the network's
+/// containers reach its gateway but not one another (isolated bridge
+/// ports); on a network without it they do.
+#[test]
+fn icc_false_keeps_a_networks_containers_apart() {
+    if !docker_ok() {
+        return;
+    }
+    let d = Daemon::start();
+    d.docker(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.bridge.enable_icc=false",
+        "noicc",
+    ])
+    .ok();
+    d.docker(&["network", "create", "icc"]).ok();
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "pa",
+        "--network",
+        "noicc",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    d.docker(&["network", "connect", "icc", "pa"]).ok();
+    let probe = |net: &str| {
+        let ip = d.inspect(
+            "pa",
+            &format!("{{{{.NetworkSettings.Networks.{net}.IPAddress}}}}"),
+        );
+        let gw = d.inspect(
+            "pa",
+            &format!("{{{{.NetworkSettings.Networks.{net}.Gateway}}}}"),
+        );
+        let script = format!(
+            "ping -c 1 -W 2 {gw} >/dev/null && echo gateway; ping -c 1 -W 2 {ip} >/dev/null && echo peer; true"
+        );
+        d.docker(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "busybox",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .ok()
+        .trim()
+        .to_string()
+    };
+    assert_eq!(probe("noicc"), "gateway");
+    assert_eq!(probe("icc"), "gateway\npeer");
+    let opt = d.docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{index .Options \"com.docker.network.bridge.enable_icc\"}}",
+        "noicc",
+    ]);
+    assert_eq!(opt.ok().trim(), "false");
+    let bad = d.docker(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.bridge.enable_icc=maybe",
+        "bad",
+    ]);
+    assert!(bad.stderr.contains("enable_icc"), "{bad:?}");
+    d.docker(&["rm", "-f", "pa"]).ok();
+    d.finish();
+}

@@ -186,6 +186,10 @@ pub struct Interface {
     pub gateway: Option<Ipv4Addr>,
     /// More addresses on the interface (`--link-local-ip`).
     pub extra: Vec<(Ipv4Addr, u8)>,
+    /// An isolated bridge port (`enable_icc=false`): the bridge forwards
+    /// nothing between two isolated ports, so the network's containers
+    /// reach the host and the world but not one another.
+    pub isolated: bool,
 }
 
 /// The sockets of the embedded DNS server, bound at 127.0.0.11:53 inside a
@@ -260,6 +264,7 @@ async fn make_veths(host: &Handle, ns: &OwnedFd, ifs: &[Interface]) -> Result<()
             .name(i.host_name.clone())
             .set_port_kind(InfoPortKind::Bridge)
             .hairpin(true)
+            .isolated(i.isolated)
             .build();
         host.link()
             .set_port(port)

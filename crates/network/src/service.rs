@@ -70,6 +70,16 @@ pub struct NetworkRecord {
     pub bridge: String,
 }
 
+impl NetworkRecord {
+    /// Whether its containers may talk to one another
+    /// (`com.docker.network.bridge.enable_icc`, true unless set false).
+    pub fn icc(&self) -> bool {
+        self.options
+            .get("com.docker.network.bridge.enable_icc")
+            .is_none_or(|v| v.parse().unwrap_or(true))
+    }
+}
+
 /// A running container's endpoint on a network, as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointRecord {
@@ -706,11 +716,11 @@ impl NetworkService {
             }
         }
         if let Some(v) = req.options.get("com.docker.network.bridge.enable_icc") {
-            if v != "true" {
-                return Err(Error::invalid(
-                    "enable_icc=false is not supported by berth yet",
-                ));
-            }
+            v.parse::<bool>().map_err(|_| {
+                Error::invalid(format!(
+                    "invalid value for com.docker.network.bridge.enable_icc: {v}"
+                ))
+            })?;
         }
         // Per-network settings berth applies daemon-wide: only their
         // defaults are accepted, anything else is refused, never ignored.
@@ -1097,6 +1107,7 @@ impl NetworkService {
                 mac: ipam::parse_mac(&ep.mac)?,
                 gateway: (first && !net.internal).then_some(ep.gateway),
                 extra: link_local_ips(es)?,
+                isolated: !net.icc(),
             });
             endpoints.insert(net.name.clone(), self.endpoint_view(&ep, es));
         }
@@ -1465,6 +1476,7 @@ impl NetworkService {
             mac: ipam::parse_mac(&ep.mac)?,
             gateway: None,
             extra: link_local_ips(es)?,
+            isolated: !net.icc(),
         };
         let need_dns = net.name != "bridge"
             && !self
