@@ -1793,4 +1793,28 @@ fn icc_false_keeps_a_networks_containers_apart() {
     assert!(bad.stderr.contains("enable_icc"), "{bad:?}");
     d.docker(&["rm", "-f", "pa"]).ok();
     d.finish();
+    // The daemon's "icc": false does the same on the default bridge.
+    let d = Daemon::start_with(DaemonOpts {
+        config: Some(r#"{"icc": false}"#.into()),
+        ..Default::default()
+    });
+    d.docker(&["run", "-d", "--name", "pb", "busybox", "sleep", "60"])
+        .ok();
+    let ip = d.inspect("pb", "{{.NetworkSettings.IPAddress}}");
+    let gw = d.inspect("pb", "{{.NetworkSettings.Gateway}}");
+    let script = format!(
+        "ping -c 1 -W 2 {gw} >/dev/null && echo gateway; ping -c 1 -W 2 {ip} >/dev/null && echo peer; true"
+    );
+    let out = d.docker(&["run", "--rm", "busybox", "sh", "-c", &script]);
+    assert_eq!(out.ok().trim(), "gateway");
+    let opt = d.docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{index .Options \"com.docker.network.bridge.enable_icc\"}}",
+        "bridge",
+    ]);
+    assert_eq!(opt.ok().trim(), "false");
+    d.docker(&["rm", "-f", "pb"]).ok();
+    d.finish();
 }

@@ -85,6 +85,9 @@ struct Flags {
     /// Masquerade containers' outbound traffic.
     #[arg(long = "ip-masq", num_args = 0..=1, default_missing_value = "true")]
     ip_masq: Option<bool>,
+    /// Let containers on the default bridge talk to one another.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    icc: Option<bool>,
     /// Serve ports on IPv6 addresses with a TCP proxy in the daemon (IPv4
     /// always takes the kernel path).
     #[arg(long = "userland-proxy", num_args = 0..=1, default_missing_value = "true")]
@@ -199,6 +202,7 @@ fn network_config(
             flags.dns_opts.clone()
         },
         dns_forward: file.dns_forward.unwrap_or(true),
+        icc: flags.icc.or(file.icc).unwrap_or(true),
         userland_proxy: flags.userland_proxy.or(file.userland_proxy).unwrap_or(true),
     })
 }
@@ -304,6 +308,7 @@ fn run() -> anyhow::Result<()> {
             file.ip_forward.is_some(),
         ),
         ("ip-masq", flags.ip_masq.is_some(), file.ip_masq.is_some()),
+        ("icc", flags.icc.is_some(), file.icc.is_some()),
         ("dns", !flags.dns.is_empty(), file.dns.is_some()),
         (
             "userland-proxy",

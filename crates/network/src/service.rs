@@ -47,6 +47,9 @@ pub struct Config {
     pub dns_options: Vec<String>,
     /// Forward names the embedded DNS does not know to the upstream servers.
     pub dns_forward: bool,
+    /// Containers on the default bridge may talk to one another (dockerd's
+    /// `icc`); false isolates their bridge ports.
+    pub icc: bool,
     /// Serve ports published on IPv6 addresses (and `[::]` for ports on
     /// every address) with a TCP proxy in the daemon; IPv4 always takes the
     /// kernel path.
@@ -167,10 +170,13 @@ fn net_key(net: &str, cid: &str) -> String {
 }
 
 /// Docker's default bridge options, shown by `network inspect bridge`.
-fn default_bridge_options(name: &str) -> BTreeMap<String, String> {
+fn default_bridge_options(name: &str, icc: bool) -> BTreeMap<String, String> {
     [
         ("com.docker.network.bridge.default_bridge", "true"),
-        ("com.docker.network.bridge.enable_icc", "true"),
+        (
+            "com.docker.network.bridge.enable_icc",
+            if icc { "true" } else { "false" },
+        ),
         ("com.docker.network.bridge.enable_ip_masquerade", "true"),
         ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
         ("com.docker.network.bridge.name", name),
@@ -318,6 +324,7 @@ impl NetworkService {
 
     fn default_bridge_matches(&self, rec: &NetworkRecord) -> bool {
         rec.bridge == self.cfg.bridge
+            && rec.icc() == self.cfg.icc
             && match self.cfg.bip {
                 Some(bip) => rec
                     .ipam
@@ -374,7 +381,7 @@ impl NetworkService {
                 }
             };
             rec.bridge = self.cfg.bridge.clone();
-            rec.options = default_bridge_options(&self.cfg.bridge);
+            rec.options = default_bridge_options(&self.cfg.bridge, self.cfg.icc);
             rec.ipam.config = Some(vec![IpamConfig {
                 subnet: subnet.to_string(),
                 gateway: gw.to_string(),
