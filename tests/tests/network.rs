@@ -1815,6 +1815,14 @@ fn icc_false_keeps_a_networks_containers_apart() {
         "bridge",
     ]);
     assert_eq!(opt.ok().trim(), "false");
+    // Links would need ports opened between the pair: refused, not ignored.
+    let linked = d.docker(&["run", "--rm", "--link", "pb", "busybox", "true"]);
+    assert!(
+        linked
+            .stderr
+            .contains("berth does not support --link on the default bridge with icc disabled yet"),
+        "{linked:?}"
+    );
     d.docker(&["rm", "-f", "pb"]).ok();
     d.finish();
 }

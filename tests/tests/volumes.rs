@@ -318,6 +318,23 @@ fn binds_tmpfs_and_read_only_rootfs() {
         .ok()
         .to_string();
     assert!(t.contains(" 2048 "), "{t}");
+    // inspect's Mounts lists --mount's tmpfs, not --tmpfs's, as dockerd.
+    d.docker(&[
+        "create",
+        "--name",
+        "tm",
+        "--tmpfs",
+        "/t",
+        "--mount",
+        "type=tmpfs,target=/m",
+        "busybox",
+    ])
+    .ok();
+    assert_eq!(
+        d.inspect("tm", "{{json .Mounts}}"),
+        r#"[{"Type":"tmpfs","Source":"","Destination":"/m","Mode":"","RW":true,"Propagation":""}]"#
+    );
+    d.docker(&["rm", "tm"]).ok();
     // --read-only: the rootfs refuses writes, volumes and tmpfs take them.
     let out = d.docker(&[
         "run",

@@ -1104,6 +1104,13 @@ impl NetworkService {
             done.push(ep.clone());
             let net = self.get(&ep.network_id)?;
             let user = net.name != "bridge";
+            // dockerd opens the linked ports between containers on a default
+            // bridge without icc; berth isolates its ports entirely.
+            if !user && !net.icc() && !req.links.is_empty() {
+                return Err(Error::invalid(
+                    "berth does not support --link on the default bridge with icc disabled yet",
+                ));
+            }
             embedded_dns |= user;
             ifs.push(Interface {
                 bridge: net.bridge.clone(),

@@ -747,8 +747,19 @@ impl ContainerService {
 
     /// Inspect's `Mounts`.
     pub(super) fn mount_points(&self, rec: &ContainerRecord) -> Vec<MountPoint> {
+        // `--tmpfs` (HostConfig.Tmpfs) is not a mount point for dockerd:
+        // inspect's Mounts lists `--mount type=tmpfs` only.
+        let flag_tmpfs = |m: &&MountSpec| {
+            m.typ == "tmpfs"
+                && rec
+                    .host_config
+                    .tmpfs
+                    .as_ref()
+                    .is_some_and(|t| t.contains_key(&m.destination))
+        };
         rec.mounts
             .iter()
+            .filter(|m| !flag_tmpfs(m))
             .map(|m| MountPoint {
                 typ: m.typ.clone(),
                 name: if m.typ == "volume" {
