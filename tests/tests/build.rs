@@ -55,6 +55,41 @@ fn a_dockerfile_builds_caches_and_runs() {
         cfg,
         "[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"APP=/srv/app\",\"WHO=world\"]|{\"team\":\"berth\"}|{\"8080/tcp\":{}}|1000|/srv|[\"cat\"]|[\"/srv/greeting\"]"
     );
+    // Before API 1.45 inspect shows each step's container config as
+    // dockerd's classic builder records it: the RUN's command after its
+    // build args, a config step's `#(nop)`; from 1.45 it is gone.
+    let legacy = |r: &str| -> serde_json::Value {
+        let (status, body) = d.api("GET", &format!("/v1.44/images/{r}/json"), b"");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    assert_eq!(
+        legacy("built:1")["ContainerConfig"]["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "#(nop) ", "CMD [\"/srv/greeting\"]"])
+    );
+    let hist = d.docker(&["history", "-q", "built:1"]);
+    let run_step = hist.ok().lines().nth(4).unwrap().to_string();
+    let run_img = legacy(&run_step);
+    assert_eq!(
+        run_img["ContainerConfig"]["Cmd"],
+        serde_json::json!([
+            "|1",
+            "GREETING=hey",
+            "/bin/sh",
+            "-c",
+            "echo \"$GREETING $WHO\" > /srv/greeting && ls $APP/sub"
+        ])
+    );
+    assert_eq!(
+        run_img["Container"].as_str().unwrap().len(),
+        64,
+        "{run_img}"
+    );
+    let (_, now) = d.api("GET", "/images/built:1/json", b"");
+    assert!(
+        !now.contains("ContainerConfig") && !now.contains("\"Container\""),
+        "{now}"
+    );
     // `-q` prints the id alone, and --iidfile gets it, as with dockerd.
     let iid = d.dir.join("iid");
     let q = build(

@@ -190,12 +190,17 @@ pub fn image_inspect(v: ApiVersion, img: &mut Value) {
         cfg.entry("Volumes").or_insert(Value::Null);
     }
     if v.before(45) {
+        // What the image records (a build step's or a commit's container),
+        // else its Config.
         obj.entry("Container").or_insert_with(|| "".into());
         let cc = obj
             .get("Config")
             .cloned()
             .unwrap_or_else(|| serde_json::json!({}));
         obj.entry("ContainerConfig").or_insert(cc);
+    } else {
+        obj.remove("Container");
+        obj.remove("ContainerConfig");
     }
     if v.before(44) {
         let size = obj.get("Size").cloned().unwrap_or(Value::from(0));

@@ -35,6 +35,13 @@ fn empty_as_null<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::E
     }
 }
 
+/// `None` for a value that is absent, null or not of the type.
+fn lenient<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
 fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
     d: D,
 ) -> Result<T, D::Error> {
@@ -276,6 +283,17 @@ pub struct ImageConfigBlob {
     pub history: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Docker's: the container committed (a build step's) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// ... and its config (a build step's command in `Cmd`). Informative
+    /// only: an image whose record of it does not parse still loads.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub container_config: Option<ImageRunConfig>,
 }
 
 /// The `config` object of an image configuration (OCI field names).
@@ -377,6 +395,12 @@ pub struct ImageInspect {
     pub docker_version: String,
     pub author: String,
     pub config: ImageInspectConfig,
+    /// Before API 1.45 only (the API layer drops them after): the
+    /// committed container and its config, when the image records them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_config: Option<ImageInspectConfig>,
     pub architecture: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,

@@ -59,6 +59,10 @@ pub struct CommitMeta {
     pub comment: String,
     /// The step that made it (`/bin/sh -c ...` in a build).
     pub created_by: String,
+    /// The container committed, and its config (for a build step: the
+    /// step's command), kept in the image config as dockerd keeps them.
+    pub container: String,
+    pub container_config: ImageRunConfig,
 }
 
 /// One line of `DELETE /images/{name}`'s answer.
@@ -240,6 +244,8 @@ impl ImageService {
                 "comment": if message.is_empty() { "Imported from -" } else { message },
             })],
             comment: None,
+            container: None,
+            container_config: None,
         };
         let bytes = serde_json::to_vec(&config).map_err(|e| Error::internal(e.to_string()))?;
         let record = ImageRecord {
@@ -274,6 +280,8 @@ impl ImageService {
             author,
             comment,
             created_by,
+            container,
+            container_config,
         } = meta;
         let top = parent
             .record
@@ -288,6 +296,8 @@ impl ImageService {
         config.author = (!author.is_empty()).then(|| author.to_string());
         config.comment = (!comment.is_empty()).then(|| comment.to_string());
         config.config = run;
+        config.container = Some(container.clone());
+        config.container_config = Some(container_config.clone());
         config.rootfs.diff_ids.push(layer.diff_id.to_string());
         let mut h = serde_json::json!({"created": created});
         if !author.is_empty() {
@@ -323,8 +333,9 @@ impl ImageService {
         &self,
         parent: Option<&Image>,
         run: ImageRunConfig,
-        created_by: &str,
+        step_cmd: Vec<String>,
     ) -> Result<String> {
+        let created_by = step_cmd.join(" ");
         let created = now();
         let mut config = match parent {
             Some(p) => p.config.clone(),
@@ -339,6 +350,13 @@ impl ImageService {
             },
         };
         config.created = Some(created.clone());
+        // No container ran: dockerd's classic builder records the step's
+        // command only.
+        config.container = None;
+        config.container_config = Some(ImageRunConfig {
+            cmd: Some(step_cmd),
+            ..run.clone()
+        });
         config.config = run;
         config.history.push(serde_json::json!({
             "created": created,
@@ -719,9 +737,23 @@ impl ImageService {
             }));
         }
         rows.reverse();
-        if let Some(top) = rows.first_mut() {
-            top["Id"] = serde_json::json!(img.record.id);
-            top["Tags"] = serde_json::json!(self.repo_tags(&img.record.id)?);
+        // The ids (and tags) of the local parent chain, row by row from the
+        // top, as dockerd fills them: a build's intermediate images and the
+        // base it was built on; `<missing>` past the first unknown parent.
+        let mut cur = Some(img);
+        for row in rows.iter_mut() {
+            let Some(i) = cur.take() else { break };
+            let tags = self.repo_tags(&i.record.id)?;
+            row["Id"] = serde_json::json!(i.record.id);
+            row["Tags"] = if tags.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!(tags)
+            };
+            cur = match &i.record.parent {
+                Some(p) => self.get_by_id(p)?,
+                None => None,
+            };
         }
         Ok(serde_json::Value::Array(rows))
     }
@@ -788,6 +820,8 @@ impl ImageService {
             docker_version: String::new(),
             author: c.author.clone().unwrap_or_default(),
             config: (&c.config).into(),
+            container: c.container.clone(),
+            container_config: c.container_config.as_ref().map(Into::into),
             architecture: c.architecture.clone(),
             variant: c.variant.clone(),
             os: c.os.clone(),

@@ -163,25 +163,36 @@ pub fn config_comment(
     })
 }
 
-/// `<shell> #(nop)  <comment>`: a config step's history entry.
-pub fn nop(shell: &[String], comment: &str) -> String {
-    format!("{} #(nop)  {comment}", shell.join(" "))
+/// A step's command as dockerd's classic builder records it in the image's
+/// `container_config.Cmd`; joined by spaces it is the history entry's
+/// `created_by`.
+///
+/// `<shell> #(nop)  <comment>`: a config step.
+pub fn nop(shell: &[String], comment: &str) -> Vec<String> {
+    let mut v = shell.to_vec();
+    v.extend(["#(nop) ".to_string(), comment.to_string()]);
+    v
 }
 
 /// `<shell> #(nop) <comment>`: WORKDIR, COPY and ADD, with one space.
-pub fn nop1(shell: &[String], comment: &str) -> String {
-    format!("{} #(nop) {comment}", shell.join(" "))
+pub fn nop1(shell: &[String], comment: &str) -> Vec<String> {
+    let mut v = shell.to_vec();
+    v.push(format!("#(nop) {comment}"));
+    v
 }
 
-/// A RUN's entry: its command, after `|N k=v ...` when build args are in
-/// scope (sorted, as dockerd prepends them).
-pub fn run(argv: &[String], args: &[(String, String)]) -> String {
+/// A RUN's command, after `|N k=v ...` when build args are in scope
+/// (sorted, as dockerd prepends them).
+pub fn run(argv: &[String], args: &[(String, String)]) -> Vec<String> {
     if args.is_empty() {
-        return argv.join(" ");
+        return argv.to_vec();
     }
     let mut kv: Vec<String> = args.iter().map(|(k, v)| format!("{k}={v}")).collect();
     kv.sort();
-    format!("|{} {} {}", kv.len(), kv.join(" "), argv.join(" "))
+    let mut v = vec![format!("|{}", kv.len())];
+    v.extend(kv);
+    v.extend(argv.iter().cloned());
+    v
 }
 
 #[cfg(test)]
@@ -209,8 +220,19 @@ mod tests {
             run(
                 &["/bin/sh".into(), "-c".into(), "id".into()],
                 &[("VERSION".into(), "2.0".into()), ("A".into(), "x".into())]
-            ),
+            )
+            .join(" "),
             "|2 A=x VERSION=2.0 /bin/sh -c id"
+        );
+        let sh = ["/bin/sh".to_string(), "-c".to_string()];
+        assert_eq!(
+            nop(&sh, "CMD [\"sh\"]"),
+            ["/bin/sh", "-c", "#(nop) ", "CMD [\"sh\"]"]
+        );
+        assert_eq!(nop(&sh, "ENV A=1").join(" "), "/bin/sh -c #(nop)  ENV A=1");
+        assert_eq!(
+            nop1(&sh, "WORKDIR /w"),
+            ["/bin/sh", "-c", "#(nop) WORKDIR /w"]
         );
     }
 }

@@ -517,9 +517,11 @@ impl Engine {
             let mut cfg = img.config.config.clone();
             cfg.labels.extend(o.labels.clone());
             let images = self.images.clone();
-            id = tokio::task::spawn_blocking(move || images.derive(Some(&img), cfg, "LABEL"))
-                .await
-                .map_err(|e| Error::internal(e.to_string()))??;
+            id = tokio::task::spawn_blocking(move || {
+                images.derive(Some(&img), cfg, vec!["LABEL".into()])
+            })
+            .await
+            .map_err(|e| Error::internal(e.to_string()))??;
         }
         let _ = tx
             .send(Bytes::from(format!("{}\r\n", json!({"aux": {"ID": id}}))))
@@ -669,9 +671,11 @@ impl Engine {
             None => {
                 let images = self.images.clone();
                 let cfg = st.config.clone();
-                tokio::task::spawn_blocking(move || images.derive(None, cfg, "FROM scratch"))
-                    .await
-                    .map_err(|e| Error::internal(e.to_string()))?
+                tokio::task::spawn_blocking(move || {
+                    images.derive(None, cfg, vec!["FROM scratch".into()])
+                })
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?
             }
         }
     }
@@ -911,7 +915,7 @@ impl Engine {
             }
             Instruction::From(_) => unreachable!("FROM starts a stage"),
         };
-        let created_by = match (&action, &inst) {
+        let step_cmd = match (&action, &inst) {
             (Action::Run(argv), _) => {
                 let args: Vec<(String, String)> = st
                     .args
@@ -953,6 +957,7 @@ impl Engine {
                 None => history::nop(&st.shell, &s.original),
             },
         };
+        let created_by = step_cmd.join(" ");
         let key = {
             let mut h = Sha256::new();
             h.update(parent.as_bytes());
@@ -990,14 +995,12 @@ impl Engine {
                 let images = self.images.clone();
                 let parent_img = st.image.clone();
                 let c = cfg.clone();
-                tokio::task::spawn_blocking(move || {
-                    images.derive(parent_img.as_ref(), c, &created_by)
-                })
-                .await
-                .map_err(|e| Error::internal(e.to_string()))??
+                tokio::task::spawn_blocking(move || images.derive(parent_img.as_ref(), c, step_cmd))
+                    .await
+                    .map_err(|e| Error::internal(e.to_string()))??
             }
-            Action::Run(argv) => self.run_step(st, &cfg, argv, created_by, o, tx).await?,
-            Action::Copy(c) => self.copy_step(st, &cfg, c, created_by, o, tx).await?,
+            Action::Run(argv) => self.run_step(st, &cfg, argv, step_cmd, o, tx).await?,
+            Action::Copy(c) => self.copy_step(st, &cfg, c, step_cmd, o, tx).await?,
         };
         self.meta_put_cache(&key, &id)?;
         self.say(tx, o, &format!(" ---> {}\n", short(&id))).await;
@@ -1177,18 +1180,24 @@ impl Engine {
         }
     }
 
+    /// Commits a step's container: the image's run config `cfg`, its
+    /// history entry and `container_config` from the step's command.
     async fn commit_step(
         &self,
         cid: &str,
         cfg: &ImageRunConfig,
-        created_by: String,
+        step_cmd: Vec<String>,
     ) -> Result<String> {
         self.containers
             .commit(
                 cid,
                 CommitOptions {
                     image_config: Some(cfg.clone()),
-                    created_by,
+                    created_by: step_cmd.join(" "),
+                    container_config: Some(ImageRunConfig {
+                        cmd: Some(step_cmd),
+                        ..cfg.clone()
+                    }),
                     ..Default::default()
                 },
             )
@@ -1200,7 +1209,7 @@ impl Engine {
         st: &StageState,
         cfg: &ImageRunConfig,
         argv: Vec<String>,
-        created_by: String,
+        step_cmd: Vec<String>,
         o: &BuildOptions,
         tx: &ProgressTx,
     ) -> Result<String> {
@@ -1277,7 +1286,7 @@ impl Engine {
                 message: format!("The command '{shown}' returned a non-zero code: {code}"),
             });
         }
-        let id = self.commit_step(&cid, cfg, created_by).await;
+        let id = self.commit_step(&cid, cfg, step_cmd).await;
         self.finish_step(&cid, id.is_ok(), o, tx).await;
         id
     }
@@ -1287,7 +1296,7 @@ impl Engine {
         st: &StageState,
         cfg: &ImageRunConfig,
         c: CopyAction,
-        created_by: String,
+        step_cmd: Vec<String>,
         o: &BuildOptions,
         tx: &ProgressTx,
     ) -> Result<String> {
@@ -1358,7 +1367,7 @@ impl Engine {
             let _ = self.containers.remove(&cid, true, false).await;
             return Err(e);
         }
-        let id = self.commit_step(&cid, cfg, created_by).await;
+        let id = self.commit_step(&cid, cfg, step_cmd).await;
         // The container never ran: it goes regardless of `rm`.
         let _ = self.containers.remove(&cid, true, false).await;
         id

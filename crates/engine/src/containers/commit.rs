@@ -24,6 +24,9 @@ pub struct CommitOptions {
     pub image_config: Option<ImageRunConfig>,
     /// The history entry's `created_by` (the builder's step).
     pub created_by: String,
+    /// The image's `container_config` (the builder's step); the
+    /// container's own config otherwise, as dockerd records it.
+    pub container_config: Option<ImageRunConfig>,
 }
 
 /// The container's config as an image's run config.
@@ -191,6 +194,11 @@ impl ContainerService {
             author: o.author.clone(),
             comment: o.comment.clone(),
             created_by: o.created_by.clone(),
+            container: rec.id.clone(),
+            container_config: o
+                .container_config
+                .clone()
+                .unwrap_or_else(|| run_config(&rec.config)),
         };
         let r = tokio::task::spawn_blocking(move || -> Result<String> {
             let changes = overlay_changes(&upper, &lowers, &crate::spec::BIND_MOUNTPOINTS)
