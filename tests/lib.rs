@@ -189,6 +189,28 @@ pub fn http(sock: &Path, method: &str, path: &str, body: &[u8]) -> (u16, String)
     (status, body)
 }
 
+/// Removes a cgroup parent a test gave containers (`--cgroup-parent`) from
+/// every hierarchy: it stays after them, as with dockerd, and can go once
+/// the runtime has removed the containers' cgroups (just after `rm`
+/// answers), so it is retried for up to 5 s.
+pub fn remove_cgroup_parent(parent: &str) {
+    for _ in 0..100 {
+        let mut left = false;
+        for ctrl in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = ctrl.path().join(parent.trim_start_matches('/'));
+            left |= p.exists() && std::fs::remove_dir(&p).is_err();
+        }
+        if !left {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// PATH with the sbin directories, where dockerd finds containerd and runc.
 pub fn sbin_path() -> String {
     let mut p = std::env::var("PATH").unwrap_or_default();

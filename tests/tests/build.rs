@@ -395,6 +395,31 @@ fn independent_stages_build_at_once() {
     assert_eq!(out.code, 0, "{out:?}");
     let addr = d.docker(&["run", "--rm", "cn:1", "cat", "/addr"]);
     assert!(addr.ok().contains(&format!("inet {ip}/")), "{ip}: {addr:?}");
+    // --cpuset-cpus and --cgroup-parent apply to the RUN steps.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nRUN grep Cpus_allowed_list /proc/self/status > /cpus; cat /proc/self/cgroup > /cg\n",
+    )
+    .unwrap();
+    let parent = format!("{}/bld", d.cgroup_parent);
+    let out = build(
+        &d,
+        &ctx,
+        &[
+            "--cpuset-cpus",
+            "0",
+            "--cgroup-parent",
+            &parent,
+            "-t",
+            "cg:1",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let seen = d.docker(&["run", "--rm", "cg:1", "cat", "/cpus", "/cg"]);
+    let seen = seen.ok();
+    assert!(seen.starts_with("Cpus_allowed_list:\t0\n"), "{seen}");
+    assert!(seen.contains(&format!("{parent}/")), "{seen}");
+    berth_tests::remove_cgroup_parent(&parent);
     let out = build(&d, &ctx, &["--network", "container:nonesuch"]);
     assert_ne!(out.code, 0, "{out:?}");
     assert!(

@@ -373,19 +373,7 @@ fn cgroup_options_take_effect() {
     }
     d.docker(&["rm", "-f", "tcp"]).ok();
     d.docker(&["rm", "-f", "cg"]).ok();
-    // The parent stays, as with dockerd; it can go once the runtime has
-    // removed the containers' cgroups (just after `rm` answers).
-    for _ in 0..100 {
-        let mut left = false;
-        for ctrl in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-            let p = ctrl.path().join(parent.trim_start_matches('/'));
-            left |= p.exists() && std::fs::remove_dir(&p).is_err();
-        }
-        if !left {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    berth_tests::remove_cgroup_parent(&parent);
     d.finish();
 }
 

@@ -41,13 +41,7 @@ fn registry_config<B>(req: &Request<B>) -> BTreeMap<String, distribution::AuthCo
 /// The build's options from the query and headers; what berth's builder
 /// does not do is refused, never ignored.
 fn build_options(ctx: &Ctx, req: &Request<Incoming>) -> Result<BuildOptions> {
-    for k in [
-        "remote",
-        "cpusetcpus",
-        "cpusetmems",
-        "cgroupparent",
-        "outputs",
-    ] {
+    for k in ["remote", "outputs"] {
         if let Some(v) = ctx.q(k).filter(|v| !v.is_empty()) {
             return Err(Error::invalid(format!(
                 "the build option {k}={v} is not supported by berth's builder yet"
@@ -99,6 +93,19 @@ fn build_options(ctx: &Ctx, req: &Request<Incoming>) -> Result<BuildOptions> {
             "" | "default" => String::new(),
             n => n.to_string(),
         },
+        // The RUN steps' cgroup settings, as a container's.
+        extra: [
+            ("cpusetcpus", "CpusetCpus"),
+            ("cpusetmems", "CpusetMems"),
+            ("cgroupparent", "CgroupParent"),
+        ]
+        .into_iter()
+        .filter_map(|(q, field)| {
+            ctx.q(q)
+                .filter(|v| !v.is_empty())
+                .map(|v| (field.to_string(), serde_json::Value::String(v.into())))
+        })
+        .collect(),
         ..Default::default()
     };
     let cache_from: Vec<String> = match ctx.q("cachefrom").filter(|c| !c.is_empty()) {
