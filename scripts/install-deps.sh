@@ -23,6 +23,7 @@ pkgs=(
   qemu-user-static # emulation of other architectures (--platform)
   openssh-server   # a local sshd on loopback for ssh:// hosts (started by the test)
   openssh-client
+  git              # Git build contexts (remote=), cloned by berthd as by dockerd
 )
 missing=()
 for p in "${pkgs[@]}"; do

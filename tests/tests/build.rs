@@ -590,3 +590,101 @@ fn builder_prune_forgets_cached_steps() {
     assert!(bad.stderr.contains("filters"), "{bad:?}");
     d.finish();
 }
+
+/// `remote=` (docker-py's and compose's URL builds): a Git repository at a
+/// ref and subdirectory, cloned by the daemon from a git daemon on loopback;
+/// a URL serving a Dockerfile; a missing ref and a subdirectory outside the
+/// repository are 400s that build nothing.
+#[test]
+fn remote_contexts_from_git_and_a_url() {
+    if !require(DOCKER) || !require("git") {
+        return;
+    }
+    let d = Daemon::start();
+    let served = d.dir.join("git");
+    let repo = served.join("repo");
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {o:?}");
+    };
+    std::fs::write(
+        repo.join("app/Dockerfile"),
+        "FROM busybox\nCOPY hello /hello\nCMD [\"cat\", \"/hello\"]\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("app/hello"), "v1\n").unwrap();
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "one"]);
+    git(&["tag", "v1"]);
+    std::fs::write(repo.join("app/hello"), "v2\n").unwrap();
+    git(&["commit", "-q", "-am", "two"]);
+    let port = berth_tests::free_port();
+    // git-daemon itself: `git daemon` runs it as a child of its own, which
+    // would be left behind when the parent is killed.
+    let exec_path = std::process::Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .unwrap();
+    let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+    let mut server = std::process::Command::new(format!("{}/git-daemon", exec_path.trim()))
+        .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--base-path={}", served.display()))
+        .arg(&served)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let build = |remote: &str, tag: &str| {
+        let q = remote.replace('#', "%23");
+        d.api("POST", &format!("/build?remote={q}&t={tag}"), b"")
+    };
+    let url = format!("git://127.0.0.1:{port}/repo");
+    for (fragment, want) in [("#v1:app", "v1\n"), ("#main:app", "v2\n")] {
+        let (status, out) = build(&format!("{url}{fragment}"), "g:1");
+        assert_eq!(status, 200, "{out}");
+        assert!(out.contains("Successfully tagged g:1"), "{out}");
+        assert_eq!(d.docker(&["run", "--rm", "g:1"]).ok(), want);
+    }
+    for (fragment, want) in [
+        ("#nosuch:app", "error fetching"),
+        ("#v1:../", "outside the repository"),
+    ] {
+        let (status, out) = build(&format!("{url}{fragment}"), "g:2");
+        assert_eq!(status, 400, "{out}");
+        assert!(out.contains(want), "{out}");
+    }
+    assert_eq!(d.docker(&["image", "inspect", "g:2"]).code, 1);
+    let _ = server.kill();
+    let _ = server.wait();
+    // A URL of a Dockerfile alone.
+    let (port, web) = serve_once_per_request(b"FROM busybox\nCMD [\"echo\", \"from-url\"]\n");
+    let (status, out) = build(&format!("http://127.0.0.1:{port}/Dockerfile"), "u:1");
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(d.docker(&["run", "--rm", "u:1"]).ok(), "from-url\n");
+    let _ = std::net::TcpStream::connect(("127.0.0.1", port))
+        .and_then(|mut s| std::io::Write::write_all(&mut s, b"GET /quit HTTP/1.0\r\n\r\n"));
+    web.join().unwrap();
+    // Nothing of the clones is left in the daemon's temporary directory.
+    let left: Vec<_> = std::fs::read_dir(d.dir.join("data/tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("git-context"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    d.finish();
+}

@@ -41,7 +41,7 @@ fn registry_config<B>(req: &Request<B>) -> BTreeMap<String, distribution::AuthCo
 /// The build's options from the query and headers; what berth's builder
 /// does not do is refused, never ignored.
 fn build_options(ctx: &Ctx, req: &Request<Incoming>) -> Result<BuildOptions> {
-    for k in ["remote", "outputs"] {
+    for k in ["outputs"] {
         if let Some(v) = ctx.q(k).filter(|v| !v.is_empty()) {
             return Err(Error::invalid(format!(
                 "the build option {k}={v} is not supported by berth's builder yet"
@@ -155,14 +155,22 @@ pub(crate) async fn image_build(ctx: Ctx, req: Request<Incoming>) -> Result<Resp
     };
     let reader = BodyReader::new(req);
     let engine = ctx.engine.clone();
-    let context = tokio::task::spawn_blocking(move || {
-        let mut r = reader;
-        let c = engine.build_context(&mut r);
-        r.drain();
-        c
-    })
-    .await
-    .map_err(|e| Error::internal(e.to_string()))??;
+    let context = match ctx.q("remote").filter(|r| !r.is_empty()) {
+        Some(remote) => {
+            tokio::task::spawn_blocking(move || reader.drain())
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?;
+            engine.remote_build_context(remote).await?
+        }
+        None => tokio::task::spawn_blocking(move || {
+            let mut r = reader;
+            let c = engine.build_context(&mut r);
+            r.drain();
+            c
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??,
+    };
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
     let (done_tx, mut done) = tokio::sync::oneshot::channel();
     let engine = ctx.engine.clone();

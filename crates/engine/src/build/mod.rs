@@ -28,6 +28,7 @@ use store::metadata::Table;
 mod context;
 mod copy;
 mod history;
+mod remote;
 pub use context::Context;
 use copy::Item;
 pub(crate) use history::go_duration;
@@ -373,6 +374,55 @@ impl Engine {
     /// alone), hashing its files as they stream in. Blocking.
     pub fn build_context(&self, body: impl Read) -> Result<Context> {
         Context::unpack(body, self.tmp.clone())
+    }
+
+    /// A build's context from `remote` (docker-py's and compose's URL
+    /// builds): a Git repository cloned with the host's git, or a URL's
+    /// tarball or Dockerfile, as dockerd's classic builder fetches them.
+    pub async fn remote_build_context(&self, remote: &str) -> Result<Context> {
+        match remote::classify(remote)? {
+            remote::Remote::Git {
+                url,
+                reference,
+                subdir,
+            } => {
+                let tmp = self.tmp.clone();
+                tokio::task::spawn_blocking(move || {
+                    remote::git_context(&url, &reference, &subdir, &tmp)
+                })
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?
+            }
+            remote::Remote::Url(u) => {
+                use futures_util::TryStreamExt;
+                let fail = |e: &dyn std::fmt::Display| {
+                    Error::invalid(format!(
+                        "unable to prepare context: unable to download remote context {u}: {e}"
+                    ))
+                };
+                let parsed = url::Url::parse(&u).map_err(|e| fail(&e))?;
+                let resp = self
+                    .images
+                    .registry
+                    .http()
+                    .get(parsed)
+                    .send()
+                    .await
+                    .map_err(|e| fail(&e))?;
+                if !resp.status().is_success() {
+                    return Err(fail(&format!("status {}", resp.status())));
+                }
+                let body = tokio_util::io::StreamReader::new(
+                    resp.bytes_stream().map_err(std::io::Error::other),
+                );
+                let tmp = self.tmp.clone();
+                tokio::task::spawn_blocking(move || {
+                    Context::unpack(tokio_util::io::SyncIoBridge::new(body), tmp)
+                })
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?
+            }
+        }
     }
 
     /// Builds `ctx`, sending Docker's stream to `tx`; returns the image id.
