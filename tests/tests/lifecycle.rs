@@ -170,8 +170,25 @@ fn exec_inspect_and_ps_filters() {
             .ok(),
         "piped\n"
     );
+    // An exec that cannot start exits 126, even for a missing command, as
+    // with dockerd (20.10 here, and docker-py's suite for newer ones).
     let missing = d.docker(&["exec", "f1", "nosuchcmd"]);
-    assert_eq!(missing.code, 127, "{missing:?}");
+    assert_eq!(missing.code, 126, "{missing:?}");
+    // Without an upgrade, the output is the answer's body, as dockerd.
+    let (status, created) = d.api(
+        "POST",
+        "/containers/f1/exec",
+        br#"{"Cmd":["echo","plain"],"AttachStdout":true}"#,
+    );
+    assert_eq!(status, 201, "{created}");
+    let exec: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let (status, out) = d.api(
+        "POST",
+        &format!("/exec/{}/start", exec["Id"].as_str().unwrap()),
+        br#"{"Detach":false,"Tty":false}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(out.as_bytes(), b"\x01\0\0\0\0\0\0\x06plain\n");
     let stopped = d.docker(&["exec", "f2", "true"]);
     assert_ne!(stopped.code, 0);
     assert!(stopped.stderr.contains("is not running"), "{stopped:?}");

@@ -2218,8 +2218,11 @@ impl ContainerService {
             Err(err) => {
                 {
                     let mut st = e.state.lock().unwrap();
+                    // 126 for any exec that could not start, even for a
+                    // missing command, as dockerd records it (its 127 is
+                    // for a container's own command).
                     if !st.running && st.exit_code.is_none() {
-                        st.exit_code = Some(start_failure_code(&err.message, 126));
+                        st.exit_code = Some(126);
                     }
                 }
                 // Docker reports the failure on the attached stream too.
@@ -2308,18 +2311,6 @@ impl ContainerService {
             "DetachKeys": c.detach_keys,
             "Pid": s.pid,
         }))
-    }
-}
-
-/// The exit code Docker records when a process could not be started:
-/// 127 when the executable is missing, 126 when it cannot be run.
-fn start_failure_code(msg: &str, other: i64) -> i64 {
-    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
-        127
-    } else if msg.contains("permission denied") || msg.contains("is a directory") {
-        126
-    } else {
-        other
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
     let tty = cfg.tty;
     let engine = ctx.engine.clone();
     let id = id.to_string();
-    if cfg.detach || !upgrade {
+    if cfg.detach {
         tokio::spawn(async move {
             let _ = engine.containers.exec_start(&id, None, Some(tty)).await;
         });
@@ -46,6 +46,49 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
             .expect("valid response"));
     }
     let content_type = crate::compat::stream_content_type(ctx.api(), tty);
+    if !upgrade {
+        // Not detached and no upgrade asked (curl, plain HTTP clients):
+        // dockerd streams the output as the answer's body; so does berth,
+        // without stdin.
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            let client = AttachClient {
+                io: Box::new(theirs),
+                stdin: false,
+                stdout: true,
+                stderr: true,
+                detach_keys: None,
+            };
+            if let Err(e) = engine
+                .containers
+                .exec_start(&id, Some(client), Some(tty))
+                .await
+            {
+                tracing::debug!(error = %e, "exec start failed");
+            }
+        });
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut r = ours;
+            let mut buf = vec![0u8; 32 * 1024];
+            while let Ok(n) = r.read(&mut buf).await {
+                if n == 0
+                    || tx
+                        .send(bytes::Bytes::copy_from_slice(&buf[..n]))
+                        .await
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        return Ok(Response::builder()
+            .status(StatusCode::OK)
+            .header("Content-Type", content_type)
+            .body(Body::stream(rx))
+            .expect("valid response"));
+    }
     hijack(
         Request::from_parts(parts, ()),
         content_type,
