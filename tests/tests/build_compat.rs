@@ -778,17 +778,17 @@ fn bad_input_leaves_nothing() {
     check(
         &mut problems,
         &b,
-        "--cpuset-cpus 0",
+        "--ulimit nofile=100:100",
         fine,
-        &["--cpuset-cpus", "0"],
-        "cpusetcpus",
+        &["--ulimit", "nofile=100:100"],
+        "ulimits",
     );
     nothing_left(&mut problems, &b, &before);
     failed_run_keeps_its_container(&mut problems, &b, &ctx);
     nothing_left(&mut problems, &b, &before);
 
     // The same Dockerfiles on dockerd (not the options: it would pull
-    // busybox for sparc64, and it honours --cpuset-cpus). (sparc64: a
+    // busybox for sparc64, and it honours --ulimit). (sparc64: a
     // platform berth never emulates, so the refusal does not depend on
     // the host's binfmt_misc registrations.)
     if let Some(dd) = reference() {
