@@ -594,7 +594,7 @@ fn builder_prune_forgets_cached_steps() {
 /// `remote=` (docker-py's and compose's URL builds): a Git repository at a
 /// ref and subdirectory, cloned by the daemon from a git daemon on loopback;
 /// a URL serving a Dockerfile; a missing ref and a subdirectory outside the
-/// repository are 400s that build nothing.
+/// repository are errors (500, as dockerd's) that build nothing.
 #[test]
 fn remote_contexts_from_git_and_a_url() {
     if !require(DOCKER) || !require("git") {
@@ -664,7 +664,7 @@ fn remote_contexts_from_git_and_a_url() {
         ("#v1:../", "outside the repository"),
     ] {
         let (status, out) = build(&format!("{url}{fragment}"), "g:2");
-        assert_eq!(status, 400, "{out}");
+        assert_eq!(status, 500, "{out}");
         assert!(out.contains(want), "{out}");
     }
     assert_eq!(d.docker(&["image", "inspect", "g:2"]).code, 1);

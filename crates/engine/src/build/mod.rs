@@ -396,7 +396,7 @@ impl Engine {
             remote::Remote::Url(u) => {
                 use futures_util::TryStreamExt;
                 let fail = |e: &dyn std::fmt::Display| {
-                    Error::invalid(format!(
+                    Error::internal(format!(
                         "unable to prepare context: unable to download remote context {u}: {e}"
                     ))
                 };

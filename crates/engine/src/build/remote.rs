@@ -2,6 +2,7 @@
 //! compose send for a URL), as dockerd's classic builder takes them: a Git
 //! repository, cloned with the host's `git` as dockerd does
 //! (`URL#ref:subdir`), or the URL of a tarball or of a Dockerfile alone.
+//! A context that cannot be fetched is a 500, as with dockerd.
 
 use super::Context;
 use base::{Error, Result};
@@ -66,9 +67,9 @@ fn git(args: &[&str], dir: Option<&Path>) -> Result<()> {
         .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| Error::invalid(format!("unable to run git (is it installed?): {e}")))?;
+        .map_err(|e| Error::internal(format!("unable to run git (is it installed?): {e}")))?;
     if !out.status.success() {
-        return Err(Error::invalid(format!(
+        return Err(Error::internal(format!(
             "error fetching: {}: {}",
             String::from_utf8_lossy(&out.stderr).trim(),
             out.status
@@ -110,18 +111,18 @@ fn inside(root: &Path, subdir: &str) -> Result<PathBuf> {
         .components()
         .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return Err(Error::invalid(format!(
+        return Err(Error::internal(format!(
             "unable to prepare context: the subdirectory {subdir:?} is outside the repository"
         )));
     }
     let root = root.canonicalize().map_err(|e| Error::io("the clone", e))?;
     let p = root.join(rel).canonicalize().map_err(|_| {
-        Error::invalid(format!(
+        Error::internal(format!(
             "unable to prepare context: path {subdir:?} not found in the repository"
         ))
     })?;
     if !p.starts_with(&root) || !p.is_dir() {
-        return Err(Error::invalid(format!(
+        return Err(Error::internal(format!(
             "unable to prepare context: the subdirectory {subdir:?} is outside the repository or not a directory"
         )));
     }
