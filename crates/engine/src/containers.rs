@@ -491,8 +491,14 @@ impl ContainerService {
             }
         }
         // Layers of images deleted under their containers: released when
-        // the last of those goes, after a restart too.
-        self.images.adopt_deferred_layers()?;
+        // the last of those goes, after a restart too (looked for only when
+        // a container's image is gone: one metadata lookup each otherwise).
+        if records
+            .iter()
+            .any(|(_, r)| !self.images.has_image(&r.image_id))
+        {
+            self.images.adopt_deferred_layers()?;
+        }
         for (id, mut rec) in records {
             if !self.snaps.upper_dir(&id).exists() {
                 // Removed just before a crash; the lazy delete was lost.
@@ -1726,7 +1732,6 @@ impl ContainerService {
         Ok(())
     }
 
-    /// Ids of containers using an image (for `rmi` and `images`).
     /// A container using an image, a running one first: (id, running).
     pub fn image_user(&self, image_id: &str) -> crate::images::ImageUser {
         let by_id = self.by_id.read().unwrap();
@@ -1741,6 +1746,7 @@ impl ContainerService {
         Some(users.find(|u| u.1).unwrap_or(first))
     }
 
+    /// Ids of containers using an image (for `images` and `system df`).
     pub fn using_image(&self, image_id: &str) -> Vec<String> {
         self.by_id
             .read()

@@ -549,16 +549,19 @@ impl ImageService {
         Err(no_such())
     }
 
+    /// Whether image `id` (`sha256:...`) exists; one metadata lookup.
+    pub fn has_image(&self, id: &str) -> bool {
+        self.meta
+            .get::<ImageRecord>(Table::Images, id)
+            .is_ok_and(|r| r.is_some())
+    }
+
     /// Whether `name` (as a container was created from) still names image
     /// `id`; cheap for a tag or a full id (no config is read).
     pub fn names_image(&self, name: &str, id: &str) -> bool {
         let hexpart = name.strip_prefix("sha256:").unwrap_or(name);
         if hexpart.len() == 64 {
-            return id.strip_prefix("sha256:") == Some(hexpart)
-                && self
-                    .meta
-                    .get::<ImageRecord>(Table::Images, id)
-                    .is_ok_and(|r| r.is_some());
+            return id.strip_prefix("sha256:") == Some(hexpart) && self.has_image(id);
         }
         if let Ok(r) = Reference::parse_tagged(name) {
             if let Ok(Some(tagged)) = self.meta.get::<String>(Table::Tags, &r.to_string()) {
@@ -895,25 +898,17 @@ impl ImageService {
         // container's can be, forced.
         let user = in_use(&id);
         if let Some((c, running)) = &user {
-            let short = &id[7..19];
-            if *running && (by_ref.is_none() || !force) {
+            // By name a forced removal goes on (it only untags the image of
+            // a running container); by id a running one's image stays.
+            if !force || (*running && by_ref.is_none()) {
+                let (short, c) = (&id[7..19], &c[..12]);
                 return Err(Error::conflict(match &by_ref {
                     Some(r) => format!(
-                        "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {short}",
+                        "conflict: unable to remove repository reference \"{}\" (must force) - container {c} is using its referenced image {short}",
                         Reference::parse(r)?.familiar(),
-                        &c[..12]
                     ),
-                    None => format!("conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}", &c[..12]),
-                }));
-            }
-            if !force {
-                return Err(Error::conflict(match &by_ref {
-                    Some(r) => format!(
-                        "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {short}",
-                        Reference::parse(r)?.familiar(),
-                        &c[..12]
-                    ),
-                    None => format!("conflict: unable to delete {short} (must be forced) - image is being used by stopped container {}", &c[..12]),
+                    None if *running => format!("conflict: unable to delete {short} (cannot be forced) - image is being used by running container {c}"),
+                    None => format!("conflict: unable to delete {short} (must be forced) - image is being used by stopped container {c}"),
                 }));
             }
         }

@@ -52,22 +52,7 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
         // without stdin.
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
         let (tx, rx) = tokio::sync::mpsc::channel(16);
-        tokio::spawn(async move {
-            let client = AttachClient {
-                io: Box::new(theirs),
-                stdin: false,
-                stdout: true,
-                stderr: true,
-                detach_keys: None,
-            };
-            if let Err(e) = engine
-                .containers
-                .exec_start(&id, Some(client), Some(tty))
-                .await
-            {
-                tracing::debug!(error = %e, "exec start failed");
-            }
-        });
+        tokio::spawn(start_attached(engine, id, tty, Box::new(theirs), false));
         tokio::spawn(async move {
             use tokio::io::AsyncReadExt;
             let mut r = ours;
@@ -89,26 +74,33 @@ pub(crate) async fn exec_start(ctx: Ctx, req: Request<Incoming>, id: &str) -> Re
             .body(Body::stream(rx))
             .expect("valid response"));
     }
-    hijack(
-        Request::from_parts(parts, ()),
-        content_type,
-        move |io| async move {
-            let client = AttachClient {
-                io,
-                stdin: true,
-                stdout: true,
-                stderr: true,
-                detach_keys: None,
-            };
-            if let Err(e) = engine
-                .containers
-                .exec_start(&id, Some(client), Some(tty))
-                .await
-            {
-                tracing::debug!(error = %e, "exec start failed");
-            }
-        },
-    )
+    hijack(Request::from_parts(parts, ()), content_type, move |io| {
+        start_attached(engine, id, tty, io, true)
+    })
+}
+
+/// Runs exec `id` with its output on `io` (and its input, with `stdin`).
+async fn start_attached(
+    engine: std::sync::Arc<engine::Engine>,
+    id: String,
+    tty: bool,
+    io: Box<dyn engine::containers::ClientStream>,
+    stdin: bool,
+) {
+    let client = AttachClient {
+        io,
+        stdin,
+        stdout: true,
+        stderr: true,
+        detach_keys: None,
+    };
+    if let Err(e) = engine
+        .containers
+        .exec_start(&id, Some(client), Some(tty))
+        .await
+    {
+        tracing::debug!(error = %e, "exec start failed");
+    }
 }
 
 pub(crate) fn exec_resize(ctx: Ctx, id: &str) -> Result<Resp> {

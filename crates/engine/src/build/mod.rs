@@ -394,27 +394,13 @@ impl Engine {
                 .map_err(|e| Error::internal(e.to_string()))?
             }
             remote::Remote::Url(u) => {
-                use futures_util::TryStreamExt;
                 let fail = |e: &dyn std::fmt::Display| {
                     Error::internal(format!(
                         "unable to prepare context: unable to download remote context {u}: {e}"
                     ))
                 };
                 let parsed = url::Url::parse(&u).map_err(|e| fail(&e))?;
-                let resp = self
-                    .images
-                    .registry
-                    .http()
-                    .get(parsed)
-                    .send()
-                    .await
-                    .map_err(|e| fail(&e))?;
-                if !resp.status().is_success() {
-                    return Err(fail(&format!("status {}", resp.status())));
-                }
-                let body = tokio_util::io::StreamReader::new(
-                    resp.bytes_stream().map_err(std::io::Error::other),
-                );
+                let (_, body) = self.http_get(parsed, &fail).await?;
                 let tmp = self.tmp.clone();
                 tokio::task::spawn_blocking(move || {
                     Context::unpack(tokio_util::io::SyncIoBridge::new(body), tmp)
@@ -1108,7 +1094,6 @@ impl Engine {
         o: &BuildOptions,
         tx: &ProgressTx,
     ) -> Result<(Context, Vec<String>)> {
-        use futures_util::TryStreamExt;
         let mut dl = Some(Context::empty(self.tmp.clone()));
         let mut names = Vec::new();
         for (i, u) in urls.iter().enumerate() {
@@ -1122,27 +1107,13 @@ impl Engine {
                 .unwrap_or("__unnamed__")
                 .to_string();
             self.say(tx, o, &format!("Downloading {u}\n")).await;
-            let resp = self
-                .images
-                .registry
-                .http()
-                .get(parsed)
-                .send()
-                .await
-                .map_err(|e| fail(&e))?;
-            if !resp.status().is_success() {
-                return Err(fail(&format!("status {}", resp.status())));
-            }
-            let mtime = resp
-                .headers()
+            let (headers, body) = self.http_get(parsed, &fail).await?;
+            let mtime = headers
                 .get(http::header::LAST_MODIFIED)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
                 .map(|t| t.timestamp().max(0) as u64)
                 .unwrap_or(0);
-            let body = tokio_util::io::StreamReader::new(
-                resp.bytes_stream().map_err(std::io::Error::other),
-            );
             let mut ctx = dl.take().expect("the context is put back");
             let rel = format!("{i}/{name}");
             let path = rel.clone();
@@ -1158,6 +1129,35 @@ impl Engine {
             names.push(rel);
         }
         Ok((dl.expect("the context is put back"), names))
+    }
+
+    /// GETs `url` with the daemon's HTTP client (ADD's sources, remote
+    /// contexts): its headers and its body as a reader; a failure or a
+    /// status other than success goes through `fail`.
+    async fn http_get(
+        &self,
+        url: url::Url,
+        fail: &(dyn Fn(&dyn std::fmt::Display) -> Error + Sync),
+    ) -> Result<(
+        http::HeaderMap,
+        impl tokio::io::AsyncRead + Send + Unpin + 'static,
+    )> {
+        use futures_util::TryStreamExt;
+        let resp = self
+            .images
+            .registry
+            .http()
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| fail(&e))?;
+        if !resp.status().is_success() {
+            return Err(fail(&format!("status {}", resp.status())));
+        }
+        let headers = resp.headers().clone();
+        let body =
+            tokio_util::io::StreamReader::new(resp.bytes_stream().map_err(std::io::Error::other));
+        Ok((headers, body))
     }
 
     async fn say(&self, tx: &ProgressTx, o: &BuildOptions, s: &str) {
